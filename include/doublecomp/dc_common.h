@@ -1,0 +1,122 @@
+/*
+ * dc_common.h -- libdoublecomp: export macro, version, status codes, allocator.
+ *
+ * Included by every other libdoublecomp header; include <doublecomp.h> rather
+ * than this file directly.
+ *
+ * Copyright (c) 2026 The libdoublecomp authors. SPDX-License-Identifier: MIT
+ */
+#ifndef DOUBLECOMP_DC_COMMON_H
+#define DOUBLECOMP_DC_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ========================================================================== */
+/*                               Export macro                                 */
+/* ========================================================================== */
+
+/*
+ * DC_API marks every public function. The shared library is built with
+ * -fvisibility=hidden, so only functions marked DC_API (and named dc_*, which
+ * the linker version script enforces) are exported. Define DC_STATIC when
+ * linking the static library on Windows.
+ */
+#if defined(_WIN32) && !defined(DC_STATIC)
+#if defined(DC_BUILDING_LIBRARY)
+#define DC_API __declspec(dllexport)
+#else
+#define DC_API __declspec(dllimport)
+#endif
+#elif defined(__GNUC__) && __GNUC__ >= 4
+#define DC_API __attribute__((visibility("default")))
+#else
+#define DC_API
+#endif
+
+/* ========================================================================== */
+/*                                  Version                                   */
+/* ========================================================================== */
+
+#define DC_VERSION_MAJOR 0
+#define DC_VERSION_MINOR 1
+#define DC_VERSION_PATCH 0
+/* MAJOR*10000 + MINOR*100 + PATCH, e.g. 0.1.0 -> 100. */
+#define DC_VERSION_NUMBER                                                                          \
+    (DC_VERSION_MAJOR * 10000 + DC_VERSION_MINOR * 100 + DC_VERSION_PATCH)
+#define DC_VERSION_STRINGIFY_(x) #x
+#define DC_VERSION_STRINGIFY(x)  DC_VERSION_STRINGIFY_(x)
+#define DC_VERSION_STRING                                                                          \
+    DC_VERSION_STRINGIFY(DC_VERSION_MAJOR)                                                         \
+    "." DC_VERSION_STRINGIFY(DC_VERSION_MINOR) "." DC_VERSION_STRINGIFY(DC_VERSION_PATCH)
+
+/*
+ * dc_version_number() returns DC_VERSION_NUMBER of the library actually
+ * loaded at run time (which can differ from the header a program was compiled
+ * against). dc_version_string() returns the same as "MAJOR.MINOR.PATCH"; the
+ * string is static and must not be freed. Both are thread-safe.
+ */
+DC_API unsigned dc_version_number(void);
+DC_API const char *dc_version_string(void);
+
+/* ========================================================================== */
+/*                                Status codes                                */
+/* ========================================================================== */
+
+/*
+ * Every fallible function returns a dc_status. The numeric values are part of
+ * the ABI: they are never renumbered, and new codes are only appended.
+ */
+typedef enum dc_status {
+    DC_OK = 0,
+    DC_ERR_INVALID_ARGUMENT = 1, /* NULL pointer, bad option, value out of range */
+    DC_ERR_OUT_OF_MEMORY = 2,    /* an allocation failed */
+    DC_ERR_DST_TOO_SMALL = 3,    /* destination buffer too small for the result */
+    DC_ERR_CORRUPT = 4,          /* input is malformed (bad magic, bad table, ...) */
+    DC_ERR_CHECKSUM = 5,         /* decoded data does not match its checksum */
+    DC_ERR_TRUNCATED = 6,        /* input ends before the structure it announces */
+    DC_ERR_UNSUPPORTED = 7,      /* unknown version/codec, or CPU lacks a forced SIMD path */
+    DC_ERR_SIZE_MISMATCH = 8,    /* sizes given by the caller disagree with the data */
+    DC_ERR_IO = 9,               /* reading or writing a file failed */
+    DC_ERR_NOT_FINITE = 10,      /* NaN or infinity in floating-point input */
+    DC_ERR_DIMENSION = 11,       /* matrix/vector dimensions do not agree */
+    DC_ERR_RANGE = 12,           /* a parameter is outside its documented range */
+    DC_ERR_INFEASIBLE = 13,      /* no solution satisfies the given budget */
+    DC_ERR_CODEC = 14,           /* an external codec (zstd, lz4) reported an error */
+    DC_ERR_FORMAT = 15           /* a file is not in the expected format */
+} dc_status;
+
+/*
+ * Returns a static, human-readable, English description of a status code
+ * (never NULL; unknown values give "unknown status"). Thread-safe.
+ */
+DC_API const char *dc_status_string(dc_status status);
+
+/* ========================================================================== */
+/*                          Custom memory allocator                           */
+/* ========================================================================== */
+
+/*
+ * Engines that manage their own memory pass a dc_allocator in the options of
+ * any create function. Set struct_size = sizeof(dc_allocator). Both functions
+ * must be set (or the whole pointer left NULL for malloc/free). alloc_fn must
+ * return memory aligned for any C object (like malloc), or NULL on failure.
+ * The allocator is called from the thread calling into the library; it must
+ * be thread-safe if objects are created or used from several threads. The
+ * structure is copied: it need not outlive the call that received it.
+ */
+typedef struct dc_allocator {
+    size_t struct_size;
+    void *(*alloc_fn)(void *opaque, size_t size);
+    void (*free_fn)(void *opaque, void *ptr);
+    void *opaque;
+} dc_allocator;
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* DOUBLECOMP_DC_COMMON_H */

@@ -1,0 +1,326 @@
+/*
+ * ans.c -- order-0 rANS with 32 interleaved 32-bit states, 16-bit
+ * renormalisation and 12-bit probabilities (docs/format.md, "ANS payload").
+ *
+ * State invariant: x in [L, 2^32) with L = 2^16. Decoding symbol s from x:
+ *   x' = freq[s] * (x >> 12) + (x & 4095) - cum[s]; if x' < L: x' = x' << 16 | next_word
+ * At most one word per symbol, since x' >= 16 after a step. Symbol i of a
+ * chunk belongs to state i % 32; words are stored in the order the decoder
+ * consumes them. After the last symbol every state is back to L, which the
+ * decoder checks along with having consumed exactly the whole stream.
+ *
+ * The SIMD decoders (x86/ans_avx2.c, x86/ans_avx512.c) run the same
+ * recurrence on 8 or 16 states per vector; this file's scalar decoder is the
+ * reference and handles whatever the SIMD loops leave (stream tail, last
+ * partial group of 32).
+ */
+#include "internal.h"
+
+#define PROB_BITS  DC_ANS_PROB_BITS
+#define PROB_SCALE DC_ANS_PROB_SCALE
+#define PROB_MASK  (PROB_SCALE - 1u)
+#define NSTATES    DC_ANS_STATES
+#define STATE_LOW  DC_ANS_L
+
+/* --- histogram -------------------------------------------------------------- */
+
+void dc_histogram(const uint8_t *src, size_t n, uint32_t counts[256]) {
+    uint32_t c[4][256];
+    memset(c, 0, sizeof(c));
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        c[0][src[i]]++;
+        c[1][src[i + 1]]++;
+        c[2][src[i + 2]]++;
+        c[3][src[i + 3]]++;
+    }
+    for (; i < n; i++) c[0][src[i]]++;
+    for (int s = 0; s < 256; s++) counts[s] = c[0][s] + c[1][s] + c[2][s] + c[3][s];
+}
+
+/* --- frequency normalisation -------------------------------------------------- */
+
+/*
+ * Scales counts (total n, at least two symbols present) to frequencies that
+ * sum to PROB_SCALE, every present symbol >= 1. Rounding is corrected one
+ * unit at a time where it costs the least code length: removing a unit from
+ * symbol s costs about c_s / (f_s - 1/2) bits, adding one gains c_s / (f_s + 1/2).
+ */
+static void normalize_freqs(const uint32_t counts[256], size_t n, uint32_t freq[256]) {
+    uint32_t sum = 0;
+    for (int s = 0; s < 256; s++) {
+        freq[s] = 0;
+        if (counts[s] == 0) continue;
+        uint64_t f = ((uint64_t)counts[s] * PROB_SCALE + n / 2) / n;
+        freq[s] = f == 0 ? 1u : (uint32_t)f;
+        sum += freq[s];
+    }
+    while (sum > PROB_SCALE) {
+        int best = -1;
+        double best_cost = 0;
+        for (int s = 0; s < 256; s++) {
+            if (freq[s] <= 1) continue;
+            double cost = (double)counts[s] / ((double)freq[s] - 0.5);
+            if (best < 0 || cost < best_cost) best = s, best_cost = cost;
+        }
+        freq[best]--;
+        sum--;
+    }
+    while (sum < PROB_SCALE) {
+        int best = -1;
+        double best_gain = 0;
+        for (int s = 0; s < 256; s++) {
+            if (counts[s] == 0) continue;
+            double gain = (double)counts[s] / ((double)freq[s] + 0.5);
+            if (best < 0 || gain > best_gain) best = s, best_gain = gain;
+        }
+        freq[best]++;
+        sum++;
+    }
+}
+
+/* --- compact frequency table ------------------------------------------------- */
+/*
+ * 4 bits k, then for s = 0..255 the zigzag of freq[s] - freq[s-1] (freq[-1] = 0)
+ * as an order-k Exp-Golomb code: q zero bits, a one bit, then q + k low bits
+ * of (v + 2^k), where q = floor(log2(v + 2^k)) - k. Bits are packed LSB first;
+ * the table ends at the next byte boundary.
+ */
+
+typedef struct bitwriter {
+    uint8_t *p, *end;
+    uint64_t acc;
+    unsigned nbits;
+    int overflow;
+} bitwriter;
+
+static void bw_put(bitwriter *w, uint32_t v, unsigned n) { /* n <= 32 */
+    w->acc |= (uint64_t)v << w->nbits;
+    w->nbits += n;
+    while (w->nbits >= 8) {
+        if (w->p == w->end) {
+            w->overflow = 1;
+            return;
+        }
+        *w->p++ = (uint8_t)w->acc;
+        w->acc >>= 8;
+        w->nbits -= 8;
+    }
+}
+
+static unsigned floor_log2(uint32_t v) { /* v >= 1 */
+    unsigned r = 0;
+    while (v >>= 1) r++;
+    return r;
+}
+
+static uint32_t zigzag(int32_t d) {
+    return d < 0 ? (uint32_t)(-d) * 2u - 1u : (uint32_t)d * 2u;
+}
+
+static unsigned eg_len(uint32_t v, unsigned k) {
+    unsigned q = floor_log2(v + (1u << k)) - k;
+    return 2 * q + 1 + k;
+}
+
+static void eg_put(bitwriter *w, uint32_t v, unsigned k) {
+    uint32_t u = v + (1u << k);
+    unsigned q = floor_log2(u) - k;
+    bw_put(w, 1u << q, q + 1); /* q zeros then a one, LSB first */
+    bw_put(w, u & ((1u << (q + k)) - 1u), q + k);
+}
+
+/* Writes the table; returns its size in bytes, or 0 if it does not fit. */
+static size_t write_freqs(const uint32_t freq[256], uint8_t *dst, size_t cap) {
+    uint32_t zz[256];
+    for (int s = 0; s < 256; s++)
+        zz[s] = zigzag((int32_t)freq[s] - (s ? (int32_t)freq[s - 1] : 0));
+    unsigned best_k = 0;
+    size_t best_bits = SIZE_MAX;
+    for (unsigned k = 0; k < 12; k++) {
+        size_t bits = 0;
+        for (int s = 0; s < 256; s++) bits += eg_len(zz[s], k);
+        if (bits < best_bits) best_bits = bits, best_k = k;
+    }
+    bitwriter w = {dst, dst + cap, 0, 0, 0};
+    bw_put(&w, best_k, 4);
+    for (int s = 0; s < 256; s++) eg_put(&w, zz[s], best_k);
+    if (w.nbits) bw_put(&w, 0, 8 - w.nbits);
+    return w.overflow ? 0 : (size_t)(w.p - dst);
+}
+
+typedef struct bitreader {
+    const uint8_t *p, *end;
+    uint64_t acc;
+    unsigned nbits;
+} bitreader;
+
+/* Reads n <= 24 bits; returns -1 past the end of input. */
+static int64_t br_get(bitreader *r, unsigned n) {
+    while (r->nbits < n) {
+        if (r->p == r->end) return -1;
+        r->acc |= (uint64_t)*r->p++ << r->nbits;
+        r->nbits += 8;
+    }
+    uint32_t v = (uint32_t)(r->acc & ((1u << n) - 1u));
+    r->acc >>= n;
+    r->nbits -= n;
+    return v;
+}
+
+/* Parses and validates a table; returns bytes consumed, or 0 on bad data. */
+static size_t read_freqs(const uint8_t *src, size_t size, uint32_t freq[256]) {
+    bitreader r = {src, src + size, 0, 0};
+    int64_t k = br_get(&r, 4);
+    if (k < 0 || k >= 12) return 0;
+    int32_t prev = 0;
+    uint32_t sum = 0, present = 0;
+    for (int s = 0; s < 256; s++) {
+        unsigned q = 0;
+        for (;;) {
+            int64_t b = br_get(&r, 1);
+            if (b < 0) return 0;
+            if (b) break;
+            if (++q > 14) return 0; /* no valid value needs more */
+        }
+        int64_t low = br_get(&r, q + (unsigned)k);
+        if (low < 0) return 0;
+        uint32_t v = ((1u << (q + (unsigned)k)) | (uint32_t)low) - (1u << (unsigned)k);
+        int32_t d = (v & 1) ? -(int32_t)((v + 1) / 2) : (int32_t)(v / 2);
+        int32_t f = prev + d;
+        if (f < 0 || f >= (int32_t)PROB_SCALE) return 0;
+        freq[s] = (uint32_t)f;
+        sum += (uint32_t)f;
+        present += f != 0;
+        prev = f;
+    }
+    if (sum != PROB_SCALE || present < 2) return 0;
+    return (size_t)(r.p - src); /* leftover bits of the last byte are padding */
+}
+
+/* --- encoder --------------------------------------------------------------- */
+
+typedef struct enc_sym {
+    uint32_t x_max; /* renormalise (emit a word) while x >= x_max */
+    uint32_t freq;
+    uint32_t cum;
+    uint64_t rcp; /* ceil(2^44 / freq): x / freq == (x * rcp) >> 44 for x < 2^32 */
+} enc_sym;
+
+static inline uint32_t div_by_freq(uint32_t x, const enc_sym *s) {
+#if defined(__SIZEOF_INT128__)
+    return (uint32_t)(((unsigned __int128)x * s->rcp) >> 44);
+#else
+    return x / s->freq;
+#endif
+}
+
+size_t dc_ans_scratch_size(size_t n) {
+    return 2 * n + 16;
+}
+
+size_t dc_ans_encode(const uint8_t *src, size_t n, const uint32_t counts[256], uint8_t *dst,
+                     size_t dst_capacity, void *scratch) {
+    uint32_t freq[256];
+    normalize_freqs(counts, n, freq);
+    size_t table_bytes = write_freqs(freq, dst, dst_capacity);
+    if (table_bytes == 0) return 0;
+
+    enc_sym sym[256];
+    uint32_t cum = 0;
+    for (int s = 0; s < 256; s++) {
+        sym[s].freq = freq[s];
+        sym[s].cum = cum;
+        /* ((L >> PROB_BITS) << 16) * freq: the largest state that stays < 2^32 */
+        sym[s].x_max = freq[s] << (32 - PROB_BITS);
+        sym[s].rcp = freq[s] ? ((1ull << 44) + freq[s] - 1) / freq[s] : 0;
+        cum += freq[s];
+    }
+
+    uint8_t *words_end = (uint8_t *)scratch + dc_ans_scratch_size(n);
+    uint8_t *p = words_end;
+    uint32_t x[NSTATES];
+    for (int j = 0; j < NSTATES; j++) x[j] = STATE_LOW;
+    for (size_t i = n; i-- > 0;) {
+        const enc_sym *s = &sym[src[i]];
+        uint32_t xs = x[i & (NSTATES - 1)];
+        if (xs >= s->x_max) {
+            p -= 2;
+            dc_store_le16(p, (uint16_t)xs);
+            xs >>= 16;
+        }
+        uint32_t q = div_by_freq(xs, s);
+        x[i & (NSTATES - 1)] = (q << PROB_BITS) + (xs - q * s->freq) + s->cum;
+    }
+
+    size_t words = (size_t)(words_end - p);
+    size_t total = table_bytes + 4 * NSTATES + words;
+    if (total > dst_capacity) return 0;
+    uint8_t *o = dst + table_bytes;
+    for (int j = 0; j < NSTATES; j++) dc_store_le32(o + 4 * j, x[j]);
+    memcpy(o + 4 * NSTATES, p, words);
+    return total;
+}
+
+/* --- decoder --------------------------------------------------------------- */
+
+size_t dc_ans_decode_scalar(const dc_ans_entry *table, uint32_t st[DC_ANS_STATES],
+                            const uint8_t **pp, const uint8_t *end, uint8_t *out, size_t n) {
+    const uint8_t *p = *pp;
+    for (size_t i = 0; i < n; i++) {
+        unsigned j = (unsigned)i & (NSTATES - 1);
+        uint32_t x = st[j];
+        dc_ans_entry e = table[x & PROB_MASK];
+        out[i] = (uint8_t)(e >> 24);
+        x = (e & PROB_MASK) * (x >> PROB_BITS) + ((e >> PROB_BITS) & PROB_MASK);
+        if (x < STATE_LOW) {
+            if (end - p < 2) {
+                *pp = p;
+                return (size_t)-1;
+            }
+            x = (x << 16) | dc_load_le16(p);
+            p += 2;
+        }
+        st[j] = x;
+    }
+    *pp = p;
+    return n;
+}
+
+dc_status dc_ans_decode(const uint8_t *src, size_t src_size, uint8_t *out, size_t n,
+                        dc_simd simd, dc_ans_entry *table) {
+    uint32_t freq[256];
+    size_t table_bytes = read_freqs(src, src_size, freq);
+    if (table_bytes == 0) return DC_ERR_CORRUPT;
+    uint32_t cum = 0;
+    for (uint32_t s = 0; s < 256; s++) {
+        for (uint32_t k = 0; k < freq[s]; k++) table[cum + k] = freq[s] | (k << PROB_BITS) | (s << 24);
+        cum += freq[s];
+    }
+
+    const uint8_t *p = src + table_bytes, *end = src + src_size;
+    if ((size_t)(end - p) < 4 * NSTATES) return DC_ERR_TRUNCATED;
+    uint32_t st[NSTATES];
+    for (int j = 0; j < NSTATES; j++) {
+        st[j] = dc_load_le32(p + 4 * j);
+        if (st[j] < STATE_LOW) return DC_ERR_CORRUPT;
+    }
+    p += 4 * NSTATES;
+    if ((end - p) & 1) return DC_ERR_CORRUPT;
+
+    size_t done = 0;
+#if DC_X86
+    if (simd == DC_SIMD_AVX512)
+        done = dc_ans_decode_avx512(table, st, &p, end, out, n);
+    else if (simd == DC_SIMD_AVX2)
+        done = dc_ans_decode_avx2(table, st, &p, end, out, n);
+#else
+    (void)simd;
+#endif
+    if (dc_ans_decode_scalar(table, st, &p, end, out + done, n - done) != n - done)
+        return DC_ERR_CORRUPT; /* the word stream ran out */
+    if (p != end) return DC_ERR_CORRUPT;
+    for (int j = 0; j < NSTATES; j++)
+        if (st[j] != STATE_LOW) return DC_ERR_CORRUPT;
+    return DC_OK;
+}

@@ -1,0 +1,402 @@
+/*
+ * chunk.c -- the chunk container: header, codec selection, contexts.
+ *
+ * Chunk = 20-byte header + payload (docs/format.md):
+ *   0  'D' 'C' 'K'   magic
+ *   3  u8  version (1)
+ *   4  u8  codec tag: 0 raw, 1 ans, 2 zstd, 3 lz4, 4 run
+ *   5  u8  codec parameter (ans: probability bits, 12; others 0)
+ *   6  u16 reserved, 0
+ *   8  u32 raw size
+ *  12  u32 payload size
+ *  16  u32 DC32 checksum of the raw bytes
+ * All integers little-endian.
+ */
+#include "internal.h"
+
+#include <lz4.h>
+#include <lz4hc.h>
+#include <zstd.h>
+#include <zstd_errors.h>
+
+#define HDR DC_CHUNK_HEADER_SIZE
+#define FORMAT_VERSION 1
+
+enum { TAG_RAW = 0, TAG_ANS = 1, TAG_ZSTD = 2, TAG_LZ4 = 3, TAG_RUN = 4 };
+
+typedef struct chunk_header {
+    unsigned tag, param;
+    size_t raw_size, payload_size;
+    uint32_t checksum;
+} chunk_header;
+
+const char *dc_codec_name(dc_codec codec) {
+    switch (codec) {
+    case DC_CODEC_DEFAULT:
+    case DC_CODEC_ANS: return "ans";
+    case DC_CODEC_ZSTD: return "zstd";
+    case DC_CODEC_LZ4: return "lz4";
+    case DC_CODEC_RAW: return "raw";
+    case DC_CODEC_RUN: return "run";
+    }
+    return "unknown";
+}
+
+/* ========================================================================== */
+/*                                 Compression                                */
+/* ========================================================================== */
+
+struct dc_cctx {
+    dc_alloc alloc;
+    dc_codec codec;
+    int level;
+    size_t chunk_size;
+    uint8_t *scratch; /* ANS word buffer */
+    size_t scratch_size;
+    ZSTD_CCtx *zstd;
+};
+
+dc_status dc_cctx_create(const dc_compress_options *options, dc_cctx **out) {
+    if (out == NULL) return DC_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    dc_compress_options o;
+    dc_status st = dc_copy_options(&o, sizeof(o), options);
+    if (st != DC_OK) return st;
+    if (o.codec == DC_CODEC_DEFAULT) o.codec = DC_CODEC_ANS;
+    if (o.codec != DC_CODEC_ANS && o.codec != DC_CODEC_ZSTD && o.codec != DC_CODEC_LZ4 &&
+        o.codec != DC_CODEC_RAW)
+        return DC_ERR_INVALID_ARGUMENT;
+    if (o.chunk_size == 0) o.chunk_size = DC_CHUNK_SIZE_DEFAULT;
+    if (o.chunk_size < DC_CHUNK_SIZE_MIN || o.chunk_size > DC_CHUNK_SIZE_MAX) return DC_ERR_RANGE;
+    if (o.codec == DC_CODEC_ZSTD) {
+        if (o.level == 0) o.level = 3;
+        if (o.level < 1 || o.level > ZSTD_maxCLevel()) return DC_ERR_RANGE;
+    } else if (o.codec == DC_CODEC_LZ4) {
+        if (o.level < 0 || o.level > LZ4HC_CLEVEL_MAX) return DC_ERR_RANGE;
+    } else if (o.level != 0) {
+        return DC_ERR_RANGE;
+    }
+    dc_alloc a;
+    if ((st = dc_alloc_init(&a, o.allocator)) != DC_OK) return st;
+    dc_cctx *c = (dc_cctx *)dc_calloc(&a, 1, sizeof(*c));
+    if (c == NULL) return DC_ERR_OUT_OF_MEMORY;
+    c->alloc = a;
+    c->codec = o.codec;
+    c->level = o.level;
+    c->chunk_size = o.chunk_size;
+    if (o.codec == DC_CODEC_ZSTD && (c->zstd = ZSTD_createCCtx()) == NULL) {
+        dc_cctx_free(c);
+        return DC_ERR_OUT_OF_MEMORY;
+    }
+    *out = c;
+    return DC_OK;
+}
+
+void dc_cctx_free(dc_cctx *cctx) {
+    if (cctx == NULL) return;
+    dc_alloc a = cctx->alloc;
+    ZSTD_freeCCtx(cctx->zstd);
+    dc_free(&a, cctx->scratch);
+    dc_free(&a, cctx);
+}
+
+size_t dc_compress_bound(size_t src_size) {
+    size_t chunks = src_size / DC_CHUNK_SIZE_MIN + 1;
+    if (chunks > (SIZE_MAX - src_size) / HDR) return 0;
+    return src_size + chunks * HDR;
+}
+
+static void write_header(uint8_t *dst, const chunk_header *h) {
+    dst[0] = 'D';
+    dst[1] = 'C';
+    dst[2] = 'K';
+    dst[3] = FORMAT_VERSION;
+    dst[4] = (uint8_t)h->tag;
+    dst[5] = (uint8_t)h->param;
+    dc_store_le16(dst + 6, 0);
+    dc_store_le32(dst + 8, (uint32_t)h->raw_size);
+    dc_store_le32(dst + 12, (uint32_t)h->payload_size);
+    dc_store_le32(dst + 16, h->checksum);
+}
+
+static int is_run(const uint8_t *src, size_t n) {
+    return n > 0 && (n == 1 || memcmp(src, src + 1, n - 1) == 0);
+}
+
+/* Codes src with the context's codec into payload[0..limit); returns the
+ * payload size, or 0 if it does not fit in limit (caller then stores raw). */
+static dc_status code_payload(dc_cctx *c, const uint8_t *src, size_t n, uint8_t *payload,
+                              size_t limit, chunk_header *h) {
+    h->payload_size = 0;
+    if (limit == 0) return DC_OK;
+    switch (c->codec) {
+    case DC_CODEC_ANS: {
+        size_t need = dc_ans_scratch_size(n);
+        if (need > c->scratch_size) {
+            dc_free(&c->alloc, c->scratch);
+            c->scratch_size = 0;
+            if ((c->scratch = (uint8_t *)dc_malloc(&c->alloc, need)) == NULL)
+                return DC_ERR_OUT_OF_MEMORY;
+            c->scratch_size = need;
+        }
+        uint32_t counts[256];
+        dc_histogram(src, n, counts);
+        h->tag = TAG_ANS;
+        h->param = DC_ANS_PROB_BITS;
+        h->payload_size = dc_ans_encode(src, n, counts, payload, limit, c->scratch);
+        return DC_OK;
+    }
+    case DC_CODEC_ZSTD: {
+        size_t r = ZSTD_compressCCtx(c->zstd, payload, limit, src, n, c->level);
+        if (ZSTD_isError(r)) {
+            if (ZSTD_getErrorCode(r) == ZSTD_error_dstSize_tooSmall) return DC_OK;
+            return DC_ERR_CODEC;
+        }
+        h->tag = TAG_ZSTD;
+        h->payload_size = r;
+        return DC_OK;
+    }
+    case DC_CODEC_LZ4: {
+        int cap = limit > (size_t)LZ4_compressBound((int)n) ? LZ4_compressBound((int)n) : (int)limit;
+        int r = c->level == 0 ? LZ4_compress_default((const char *)src, (char *)payload, (int)n, cap)
+                              : LZ4_compress_HC((const char *)src, (char *)payload, (int)n, cap,
+                                                c->level);
+        h->tag = TAG_LZ4;
+        h->payload_size = r > 0 ? (size_t)r : 0;
+        return DC_OK;
+    }
+    default: return DC_OK; /* DC_CODEC_RAW */
+    }
+}
+
+static dc_status compress_chunk(dc_cctx *c, const uint8_t *src, size_t n, uint8_t *dst,
+                                size_t cap, size_t *written) {
+    if (cap < HDR) return DC_ERR_DST_TOO_SMALL;
+    uint8_t *payload = dst + HDR;
+    size_t pcap = cap - HDR;
+    chunk_header h = {TAG_RAW, 0, n, 0, dc_checksum32(src, n)};
+    if (is_run(src, n)) {
+        if (pcap < 1) return DC_ERR_DST_TOO_SMALL;
+        h.tag = TAG_RUN;
+        h.payload_size = 1;
+        payload[0] = src[0];
+    } else {
+        /* Only a payload strictly smaller than the raw bytes is worth keeping. */
+        dc_status st = code_payload(c, src, n, payload, n == 0 ? 0 : (pcap < n ? pcap : n - 1), &h);
+        if (st != DC_OK) return st;
+        if (h.payload_size == 0) {
+            if (pcap < n) return DC_ERR_DST_TOO_SMALL;
+            h.tag = TAG_RAW;
+            h.param = 0;
+            h.payload_size = n;
+            if (n) memcpy(payload, src, n);
+        }
+    }
+    write_header(dst, &h);
+    *written = HDR + h.payload_size;
+    return DC_OK;
+}
+
+/* Runs fn with cctx, or with a temporary default context when cctx is NULL. */
+static dc_status with_cctx(dc_cctx *cctx, dc_cctx **tmp) {
+    *tmp = NULL;
+    if (cctx != NULL) return DC_OK;
+    return dc_cctx_create(NULL, tmp);
+}
+
+dc_status dc_chunk_compress(dc_cctx *cctx, const void *src, size_t src_size, void *dst,
+                            size_t dst_capacity, size_t *dst_size) {
+    if ((src == NULL && src_size) || dst == NULL || dst_size == NULL)
+        return DC_ERR_INVALID_ARGUMENT;
+    *dst_size = 0;
+    if (src_size > DC_CHUNK_SIZE_MAX) return DC_ERR_RANGE;
+    dc_cctx *tmp;
+    dc_status st = with_cctx(cctx, &tmp);
+    if (st != DC_OK) return st;
+    st = compress_chunk(cctx ? cctx : tmp, (const uint8_t *)src, src_size, (uint8_t *)dst,
+                        dst_capacity, dst_size);
+    dc_cctx_free(tmp);
+    return st;
+}
+
+dc_status dc_compress(dc_cctx *cctx, const void *src, size_t src_size, void *dst,
+                      size_t dst_capacity, size_t *dst_size) {
+    if ((src == NULL && src_size) || (dst == NULL && dst_capacity) || dst_size == NULL)
+        return DC_ERR_INVALID_ARGUMENT;
+    *dst_size = 0;
+    dc_cctx *tmp;
+    dc_status st = with_cctx(cctx, &tmp);
+    if (st != DC_OK) return st;
+    dc_cctx *c = cctx ? cctx : tmp;
+    const uint8_t *s = (const uint8_t *)src;
+    uint8_t *d = (uint8_t *)dst;
+    size_t done = 0, out = 0;
+    while (done < src_size) {
+        size_t n = src_size - done < c->chunk_size ? src_size - done : c->chunk_size;
+        size_t w;
+        st = compress_chunk(c, s + done, n, d + out, dst_capacity - out, &w);
+        if (st != DC_OK) break;
+        done += n;
+        out += w;
+    }
+    dc_cctx_free(tmp);
+    if (st == DC_OK) *dst_size = out;
+    return st;
+}
+
+/* ========================================================================== */
+/*                                Decompression                               */
+/* ========================================================================== */
+
+struct dc_dctx {
+    dc_alloc alloc;
+    dc_simd simd;
+    ZSTD_DCtx *zstd; /* created on first zstd chunk */
+    dc_ans_entry table[DC_ANS_PROB_SCALE];
+};
+
+dc_status dc_dctx_create(const dc_decompress_options *options, dc_dctx **out) {
+    if (out == NULL) return DC_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    dc_decompress_options o;
+    dc_status st = dc_copy_options(&o, sizeof(o), options);
+    if (st != DC_OK) return st;
+    if ((unsigned)o.simd > DC_SIMD_AVX512) return DC_ERR_INVALID_ARGUMENT;
+    if (!dc_simd_supported(o.simd)) return DC_ERR_UNSUPPORTED;
+    dc_alloc a;
+    if ((st = dc_alloc_init(&a, o.allocator)) != DC_OK) return st;
+    dc_dctx *d = (dc_dctx *)dc_calloc(&a, 1, sizeof(*d));
+    if (d == NULL) return DC_ERR_OUT_OF_MEMORY;
+    d->alloc = a;
+    d->simd = dc_simd_resolve(o.simd);
+    *out = d;
+    return DC_OK;
+}
+
+void dc_dctx_free(dc_dctx *dctx) {
+    if (dctx == NULL) return;
+    dc_alloc a = dctx->alloc;
+    ZSTD_freeDCtx(dctx->zstd);
+    dc_free(&a, dctx);
+}
+
+static dc_status parse_header(const uint8_t *src, size_t size, chunk_header *h) {
+    if (src == NULL) return DC_ERR_INVALID_ARGUMENT;
+    if (size < HDR) return DC_ERR_TRUNCATED;
+    if (src[0] != 'D' || src[1] != 'C' || src[2] != 'K') return DC_ERR_CORRUPT;
+    if (src[3] != FORMAT_VERSION || src[4] > TAG_RUN) return DC_ERR_UNSUPPORTED;
+    h->tag = src[4];
+    h->param = src[5];
+    h->raw_size = dc_load_le32(src + 8);
+    h->payload_size = dc_load_le32(src + 12);
+    h->checksum = dc_load_le32(src + 16);
+    if (dc_load_le16(src + 6) != 0 || h->raw_size > DC_CHUNK_SIZE_MAX) return DC_ERR_CORRUPT;
+    if (h->param != (h->tag == TAG_ANS ? DC_ANS_PROB_BITS : 0u))
+        return h->tag == TAG_ANS ? DC_ERR_UNSUPPORTED : DC_ERR_CORRUPT;
+    if (h->tag == TAG_RAW && h->payload_size != h->raw_size) return DC_ERR_CORRUPT;
+    if (h->tag == TAG_RUN && (h->payload_size != 1 || h->raw_size == 0)) return DC_ERR_CORRUPT;
+    if (h->payload_size > size - HDR) return DC_ERR_TRUNCATED;
+    return DC_OK;
+}
+
+static dc_codec tag_codec(unsigned tag) {
+    static const dc_codec map[] = {DC_CODEC_RAW, DC_CODEC_ANS, DC_CODEC_ZSTD, DC_CODEC_LZ4,
+                                   DC_CODEC_RUN};
+    return map[tag];
+}
+
+dc_status dc_chunk_info(const void *src, size_t src_size, size_t *chunk_bytes, size_t *raw_size,
+                        dc_codec *codec) {
+    chunk_header h;
+    dc_status st = parse_header((const uint8_t *)src, src_size, &h);
+    if (st != DC_OK) return st;
+    if (chunk_bytes) *chunk_bytes = HDR + h.payload_size;
+    if (raw_size) *raw_size = h.raw_size;
+    if (codec) *codec = tag_codec(h.tag);
+    return DC_OK;
+}
+
+static dc_status decode_payload(dc_dctx *d, const chunk_header *h, const uint8_t *payload,
+                                uint8_t *dst) {
+    size_t n = h->raw_size, ps = h->payload_size;
+    switch (h->tag) {
+    case TAG_RAW:
+        if (n) memcpy(dst, payload, n);
+        return DC_OK;
+    case TAG_RUN: memset(dst, payload[0], n); return DC_OK;
+    case TAG_ANS: {
+        if (d != NULL) return dc_ans_decode(payload, ps, dst, n, d->simd, d->table);
+        dc_ans_entry table[DC_ANS_PROB_SCALE];
+        return dc_ans_decode(payload, ps, dst, n, dc_simd_best(), table);
+    }
+    case TAG_ZSTD: {
+        if (d != NULL && d->zstd == NULL && (d->zstd = ZSTD_createDCtx()) == NULL)
+            return DC_ERR_OUT_OF_MEMORY;
+        size_t r = d != NULL ? ZSTD_decompressDCtx(d->zstd, dst, n, payload, ps)
+                             : ZSTD_decompress(dst, n, payload, ps);
+        if (ZSTD_isError(r)) {
+            return ZSTD_getErrorCode(r) == ZSTD_error_memory_allocation ? DC_ERR_OUT_OF_MEMORY
+                                                                          : DC_ERR_CORRUPT;
+        }
+        return r == n ? DC_OK : DC_ERR_CORRUPT;
+    }
+    case TAG_LZ4: {
+        if (ps > (size_t)INT32_MAX) return DC_ERR_CORRUPT;
+        int r = LZ4_decompress_safe((const char *)payload, (char *)dst, (int)ps, (int)n);
+        return r >= 0 && (size_t)r == n ? DC_OK : DC_ERR_CORRUPT;
+    }
+    }
+    return DC_ERR_UNSUPPORTED;
+}
+
+dc_status dc_chunk_decompress(dc_dctx *dctx, const void *src, size_t src_size, void *dst,
+                              size_t dst_capacity, size_t *written) {
+    if (written == NULL || (dst == NULL && dst_capacity)) return DC_ERR_INVALID_ARGUMENT;
+    *written = 0;
+    chunk_header h;
+    dc_status st = parse_header((const uint8_t *)src, src_size, &h);
+    if (st != DC_OK) return st;
+    if (h.raw_size > dst_capacity) return DC_ERR_DST_TOO_SMALL;
+    if (h.raw_size && dst == NULL) return DC_ERR_INVALID_ARGUMENT;
+    st = decode_payload(dctx, &h, (const uint8_t *)src + HDR, (uint8_t *)dst);
+    if (st != DC_OK) return st;
+    if (dc_checksum32(dst, h.raw_size) != h.checksum) return DC_ERR_CHECKSUM;
+    *written = h.raw_size;
+    return DC_OK;
+}
+
+dc_status dc_decompressed_size(const void *src, size_t src_size, size_t *size) {
+    if (size == NULL || (src == NULL && src_size)) return DC_ERR_INVALID_ARGUMENT;
+    *size = 0;
+    const uint8_t *s = (const uint8_t *)src;
+    size_t off = 0, total = 0;
+    while (off < src_size) {
+        size_t cb, raw;
+        dc_status st = dc_chunk_info(s + off, src_size - off, &cb, &raw, NULL);
+        if (st != DC_OK) return st;
+        off += cb;
+        total += raw;
+    }
+    *size = total;
+    return DC_OK;
+}
+
+dc_status dc_decompress(dc_dctx *dctx, const void *src, size_t src_size, void *dst,
+                        size_t dst_capacity, size_t *written) {
+    if (written == NULL || (src == NULL && src_size) || (dst == NULL && dst_capacity))
+        return DC_ERR_INVALID_ARGUMENT;
+    *written = 0;
+    const uint8_t *s = (const uint8_t *)src;
+    uint8_t *d = (uint8_t *)dst;
+    size_t off = 0, out = 0;
+    while (off < src_size) {
+        size_t cb, w;
+        dc_status st = dc_chunk_info(s + off, src_size - off, &cb, NULL, NULL);
+        if (st == DC_OK) st = dc_chunk_decompress(dctx, s + off, cb, d + out, dst_capacity - out, &w);
+        if (st != DC_OK) return st;
+        off += cb;
+        out += w;
+    }
+    *written = out;
+    return DC_OK;
+}

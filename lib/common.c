@@ -1,0 +1,91 @@
+/*
+ * common.c -- version query, status strings, allocator and option plumbing.
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+
+unsigned dc_version_number(void) {
+    return DC_VERSION_NUMBER;
+}
+
+const char *dc_version_string(void) {
+    return DC_VERSION_STRING;
+}
+
+const char *dc_status_string(dc_status status) {
+    switch (status) {
+    case DC_OK: return "success";
+    case DC_ERR_INVALID_ARGUMENT: return "invalid argument";
+    case DC_ERR_OUT_OF_MEMORY: return "out of memory";
+    case DC_ERR_DST_TOO_SMALL: return "destination buffer too small";
+    case DC_ERR_CORRUPT: return "corrupt data";
+    case DC_ERR_CHECKSUM: return "checksum mismatch";
+    case DC_ERR_TRUNCATED: return "truncated input";
+    case DC_ERR_UNSUPPORTED: return "unsupported format version, codec or CPU feature";
+    case DC_ERR_SIZE_MISMATCH: return "size mismatch";
+    case DC_ERR_IO: return "I/O error";
+    case DC_ERR_NOT_FINITE: return "NaN or infinity in input";
+    case DC_ERR_DIMENSION: return "dimension mismatch";
+    case DC_ERR_RANGE: return "parameter out of range";
+    case DC_ERR_INFEASIBLE: return "infeasible budget";
+    case DC_ERR_CODEC: return "external codec error";
+    case DC_ERR_FORMAT: return "unrecognised file format";
+    }
+    return "unknown status";
+}
+
+static void *default_alloc(void *opaque, size_t size) {
+    (void)opaque;
+    return malloc(size);
+}
+
+static void default_free(void *opaque, void *ptr) {
+    (void)opaque;
+    free(ptr);
+}
+
+dc_status dc_alloc_init(dc_alloc *a, const dc_allocator *user) {
+    a->alloc_fn = default_alloc;
+    a->free_fn = default_free;
+    a->opaque = NULL;
+    if (user == NULL) return DC_OK;
+    if (user->struct_size < sizeof(dc_allocator) || user->alloc_fn == NULL ||
+        user->free_fn == NULL)
+        return DC_ERR_INVALID_ARGUMENT;
+    a->alloc_fn = user->alloc_fn;
+    a->free_fn = user->free_fn;
+    a->opaque = user->opaque;
+    return DC_OK;
+}
+
+void *dc_malloc(const dc_alloc *a, size_t size) {
+    return a->alloc_fn(a->opaque, size == 0 ? 1 : size);
+}
+
+void *dc_calloc(const dc_alloc *a, size_t n, size_t size) {
+    if (size != 0 && n > SIZE_MAX / size) return NULL;
+    void *p = dc_malloc(a, n * size);
+    if (p != NULL) memset(p, 0, n * size);
+    return p;
+}
+
+void dc_free(const dc_alloc *a, void *ptr) {
+    if (ptr != NULL) a->free_fn(a->opaque, ptr);
+}
+
+dc_status dc_copy_options(void *local, size_t local_size, const void *user) {
+    memset(local, 0, local_size);
+    if (user == NULL) return DC_OK;
+    size_t n = *(const size_t *)user;
+    if (n < sizeof(size_t)) return DC_ERR_INVALID_ARGUMENT;
+    if (n > local_size) {
+        /* A newer caller: the fields we do not know must be zero. */
+        const unsigned char *extra = (const unsigned char *)user + local_size;
+        for (size_t i = 0; i < n - local_size; i++)
+            if (extra[i] != 0) return DC_ERR_UNSUPPORTED;
+        n = local_size;
+    }
+    memcpy(local, user, n);
+    return DC_OK;
+}

@@ -1,0 +1,131 @@
+/*
+ * internal.h -- helpers shared by the library's source files. Never installed.
+ */
+#ifndef DC_INTERNAL_H
+#define DC_INTERNAL_H
+
+#include "doublecomp.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__x86_64__) || defined(__i386__) || defined(_M_X64)
+#define DC_X86 1
+#else
+#define DC_X86 0
+#endif
+
+/* --- allocation ---------------------------------------------------------- */
+
+/* A resolved allocator: never has NULL function pointers. */
+typedef struct dc_alloc {
+    void *(*alloc_fn)(void *opaque, size_t size);
+    void (*free_fn)(void *opaque, void *ptr);
+    void *opaque;
+} dc_alloc;
+
+/* Resolves a user allocator (NULL = malloc/free). Returns DC_OK or
+ * DC_ERR_INVALID_ARGUMENT for a bad struct_size or a missing function. */
+dc_status dc_alloc_init(dc_alloc *a, const dc_allocator *user);
+void *dc_malloc(const dc_alloc *a, size_t size);
+void *dc_calloc(const dc_alloc *a, size_t n, size_t size);
+void dc_free(const dc_alloc *a, void *ptr);
+
+/* Copies a versioned options struct (size_t struct_size first) into a
+ * zero-initialised local of `local_size` bytes. Accepts struct_size from
+ * sizeof(size_t) up to any larger value (newer callers: extra fields must be
+ * zero). Returns DC_ERR_INVALID_ARGUMENT on a bad struct_size. */
+dc_status dc_copy_options(void *local, size_t local_size, const void *user);
+
+/* --- little-endian access ------------------------------------------------ */
+
+static inline uint16_t dc_load_le16(const void *p) {
+    const uint8_t *b = (const uint8_t *)p;
+    return (uint16_t)(b[0] | (b[1] << 8));
+}
+static inline uint32_t dc_load_le32(const void *p) {
+    const uint8_t *b = (const uint8_t *)p;
+    return (uint32_t)b[0] | ((uint32_t)b[1] << 8) | ((uint32_t)b[2] << 16) |
+           ((uint32_t)b[3] << 24);
+}
+static inline uint64_t dc_load_le64(const void *p) {
+    return (uint64_t)dc_load_le32(p) | ((uint64_t)dc_load_le32((const uint8_t *)p + 4) << 32);
+}
+static inline void dc_store_le16(void *p, uint16_t v) {
+    uint8_t *b = (uint8_t *)p;
+    b[0] = (uint8_t)v;
+    b[1] = (uint8_t)(v >> 8);
+}
+static inline void dc_store_le32(void *p, uint32_t v) {
+    uint8_t *b = (uint8_t *)p;
+    b[0] = (uint8_t)v;
+    b[1] = (uint8_t)(v >> 8);
+    b[2] = (uint8_t)(v >> 16);
+    b[3] = (uint8_t)(v >> 24);
+}
+static inline void dc_store_le64(void *p, uint64_t v) {
+    dc_store_le32(p, (uint32_t)v);
+    dc_store_le32((uint8_t *)p + 4, (uint32_t)(v >> 32));
+}
+static inline uint32_t dc_rotl32(uint32_t x, unsigned r) {
+    return (x << r) | (x >> (32u - r));
+}
+
+/* --- CPU dispatch (cpu.c) -------------------------------------------------- */
+
+/* Resolves DC_SIMD_AUTO to the best supported path; other values unchanged. */
+dc_simd dc_simd_resolve(dc_simd simd);
+
+/* --- checksum (checksum.c, x86/checksum_x86.c) ----------------------------- */
+
+#define DC_CK_LANES  64
+#define DC_CK_STRIPE 256
+/* Folds whole 256-byte stripes of p[0..nstripes*256) into acc[64]. */
+void dc_checksum_stripes_scalar(uint32_t acc[DC_CK_LANES], const uint8_t *p, size_t nstripes);
+#if DC_X86
+void dc_checksum_stripes_avx2(uint32_t acc[DC_CK_LANES], const uint8_t *p, size_t nstripes);
+void dc_checksum_stripes_avx512(uint32_t acc[DC_CK_LANES], const uint8_t *p, size_t nstripes);
+#endif
+
+/* --- rANS (ans.c, x86/ans_avx2.c, x86/ans_avx512.c) ------------------------ */
+
+#define DC_ANS_PROB_BITS 12
+#define DC_ANS_PROB_SCALE (1u << DC_ANS_PROB_BITS)
+#define DC_ANS_STATES 32
+#define DC_ANS_L (1u << 16) /* lower bound of a normalised state */
+
+/* Decode-table entry: freq (bits 0-11), slot - cum (bits 12-23), symbol (24-31). */
+typedef uint32_t dc_ans_entry;
+
+/* Decodes `n` symbols with `states` (32, already read and validated) from the
+ * 16-bit word stream [*pp, end); advances *pp and the states. The SIMD
+ * variants process as many whole 32-symbol groups as they can do without
+ * reading past `end`, and return how many symbols they decoded; the scalar
+ * variant decodes all `n` and returns n, or returns (size_t)-1 on a stream
+ * underrun. */
+size_t dc_ans_decode_scalar(const dc_ans_entry *table, uint32_t states[DC_ANS_STATES],
+                            const uint8_t **pp, const uint8_t *end, uint8_t *out, size_t n);
+#if DC_X86
+size_t dc_ans_decode_avx2(const dc_ans_entry *table, uint32_t states[DC_ANS_STATES],
+                          const uint8_t **pp, const uint8_t *end, uint8_t *out, size_t n);
+size_t dc_ans_decode_avx512(const dc_ans_entry *table, uint32_t states[DC_ANS_STATES],
+                            const uint8_t **pp, const uint8_t *end, uint8_t *out, size_t n);
+#endif
+
+/* Encodes src[0..n) (n >= 1, at least two distinct symbols) as an ANS payload
+ * (frequency table, states, word stream) into dst; `scratch` must hold
+ * dc_ans_scratch_size(n) bytes. Returns the payload size, or 0 if it would
+ * not fit in dst_capacity. */
+size_t dc_ans_scratch_size(size_t n);
+size_t dc_ans_encode(const uint8_t *src, size_t n, const uint32_t counts[256], uint8_t *dst,
+                     size_t dst_capacity, void *scratch);
+
+/* Decodes an ANS payload into out[0..n). `table` is 4096 entries of scratch.
+ * Returns DC_OK or DC_ERR_CORRUPT / DC_ERR_TRUNCATED. */
+dc_status dc_ans_decode(const uint8_t *src, size_t src_size, uint8_t *out, size_t n,
+                        dc_simd simd, dc_ans_entry *table);
+
+/* Byte histogram of src[0..n) into counts[256]. */
+void dc_histogram(const uint8_t *src, size_t n, uint32_t counts[256]);
+
+#endif /* DC_INTERNAL_H */

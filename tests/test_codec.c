@@ -1,0 +1,339 @@
+/*
+ * test_codec.c -- round trips, SIMD equivalence and hostile input for the
+ * chunked codec.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "doublecomp.h"
+#include "gen.h"
+#include "internal.h"
+
+static const dc_simd kPaths[] = {DC_SIMD_SCALAR, DC_SIMD_AVX2, DC_SIMD_AVX512};
+static const dc_codec kCodecs[] = {DC_CODEC_ANS, DC_CODEC_ZSTD, DC_CODEC_LZ4, DC_CODEC_RAW};
+
+static uint8_t *compress_with(dc_codec codec, size_t chunk, const uint8_t *src, size_t n,
+                              size_t *out_size) {
+    dc_compress_options o = {sizeof(o), codec, 0, chunk, NULL};
+    dc_cctx *c;
+    assert_int_equal(dc_cctx_create(&o, &c), DC_OK);
+    size_t cap = dc_compress_bound(n);
+    assert_true(cap >= n);
+    uint8_t *dst = malloc(cap ? cap : 1);
+    assert_non_null(dst);
+    assert_int_equal(dc_compress(c, src, n, dst, cap, out_size), DC_OK);
+    assert_true(*out_size <= cap);
+    dc_cctx_free(c);
+    return dst;
+}
+
+/* Decodes with every SIMD path the CPU has; each must reproduce src exactly. */
+static void decode_all_paths(const uint8_t *comp, size_t csize, const uint8_t *src, size_t n) {
+    size_t total;
+    assert_int_equal(dc_decompressed_size(comp, csize, &total), DC_OK);
+    assert_int_equal(total, n);
+    uint8_t *out = malloc(n + 1);
+    assert_non_null(out);
+    for (size_t k = 0; k < sizeof(kPaths) / sizeof(kPaths[0]); k++) {
+        if (!dc_simd_supported(kPaths[k])) continue;
+        dc_decompress_options o = {sizeof(o), kPaths[k], NULL};
+        dc_dctx *d;
+        assert_int_equal(dc_dctx_create(&o, &d), DC_OK);
+        size_t w = 12345;
+        memset(out, 0xA5, n + 1);
+        assert_int_equal(dc_decompress(d, comp, csize, out, n, &w), DC_OK);
+        assert_int_equal(w, n);
+        if (n) assert_memory_equal(out, src, n);
+        dc_dctx_free(d);
+    }
+    /* NULL context: the documented default path. */
+    size_t w;
+    assert_int_equal(dc_decompress(NULL, comp, csize, out, n, &w), DC_OK);
+    assert_int_equal(w, n);
+    if (n) assert_memory_equal(out, src, n);
+    free(out);
+}
+
+static void roundtrip(const uint8_t *src, size_t n, size_t chunk) {
+    for (size_t c = 0; c < sizeof(kCodecs) / sizeof(kCodecs[0]); c++) {
+        size_t csize;
+        uint8_t *comp = compress_with(kCodecs[c], chunk, src, n, &csize);
+        decode_all_paths(comp, csize, src, n);
+        free(comp);
+    }
+}
+
+static void test_sizes(void **state) {
+    (void)state;
+    const size_t chunk = 4096;
+    size_t sizes[] = {0, 1, 2, 31, 32, 33, chunk - 1, chunk, chunk + 1, 10 * chunk + 17};
+    uint8_t *buf = malloc(10 * chunk + 17);
+    assert_non_null(buf);
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        gen_laplace(buf, sizes[i], 4.2, 0.0, 100 + i);
+        roundtrip(buf, sizes[i], chunk);
+    }
+    free(buf);
+}
+
+static void test_inputs(void **state) {
+    (void)state;
+    const size_t n = 300000;
+    uint8_t *buf = malloc(n);
+    assert_non_null(buf);
+    memset(buf, 0x7F, n); /* constant */
+    roundtrip(buf, n, 0);
+    gen_uniform(buf, n, 1); /* incompressible */
+    roundtrip(buf, n, 0);
+    for (size_t i = 0; i < n; i++) buf[i] = (gen_next(&(uint64_t){i}) % 1000) ? 0 : 3; /* skewed */
+    roundtrip(buf, n, 0);
+    gen_laplace(buf, n, 0.3, 0.0, 2); /* very skewed: a few symbols */
+    roundtrip(buf, n, 0);
+    gen_laplace(buf, n, 4.2, 0.6, 3); /* 60% zeros */
+    roundtrip(buf, n, 0);
+    gen_laplace(buf, n, 30.0, 0.0, 4); /* wide: every symbol */
+    roundtrip(buf, n, 0);
+    for (size_t i = 0; i < n; i++) buf[i] = (uint8_t)(i & 1); /* two symbols, 50/50 */
+    roundtrip(buf, n, 0);
+    free(buf);
+}
+
+static void test_real_weights(void **state) {
+    (void)state;
+    const char *models[] = {DC_SHARED_DIR "/models/stories260K.bin",
+                            DC_SHARED_DIR "/models/aidreams260K.bin"};
+    for (int m = 0; m < 2; m++) {
+        size_t n;
+        uint8_t *q = gen_llama2c_int8(models[m], &n);
+        if (!q) {
+            print_message("SKIP: %s not found (../shared absent); real-weight round trip not run\n",
+                          models[m]);
+            skip();
+        }
+        roundtrip(q, n, 0);
+        roundtrip(q, n, 4096);
+        free(q);
+    }
+}
+
+/* The header tag tells which coder was used; check the selection rules. */
+static void test_codec_selection(void **state) {
+    (void)state;
+    const size_t n = 100000;
+    uint8_t *buf = malloc(n);
+    uint8_t *dst = malloc(dc_compress_bound(n));
+    size_t w, raw, cb;
+    dc_codec codec;
+    assert_non_null(buf);
+    assert_non_null(dst);
+    gen_laplace(buf, n, 4.2, 0.0, 5);
+    assert_int_equal(dc_chunk_compress(NULL, buf, n, dst, dc_compress_bound(n), &w), DC_OK);
+    assert_int_equal(dc_chunk_info(dst, w, &cb, &raw, &codec), DC_OK);
+    assert_int_equal(codec, DC_CODEC_ANS);
+    assert_int_equal(cb, w);
+    assert_int_equal(raw, n);
+    gen_uniform(buf, n, 6);
+    assert_int_equal(dc_chunk_compress(NULL, buf, n, dst, dc_compress_bound(n), &w), DC_OK);
+    assert_int_equal(dc_chunk_info(dst, w, NULL, NULL, &codec), DC_OK);
+    assert_int_equal(codec, DC_CODEC_RAW);
+    assert_int_equal(w, n + DC_CHUNK_HEADER_SIZE);
+    memset(buf, 9, n);
+    assert_int_equal(dc_chunk_compress(NULL, buf, n, dst, dc_compress_bound(n), &w), DC_OK);
+    assert_int_equal(dc_chunk_info(dst, w, NULL, NULL, &codec), DC_OK);
+    assert_int_equal(codec, DC_CODEC_RUN);
+    assert_int_equal(w, DC_CHUNK_HEADER_SIZE + 1);
+    free(buf);
+    free(dst);
+}
+
+/* ANS must come within 0.5% of the order-0 entropy at the default chunk size. */
+static void test_ratio_near_entropy(void **state) {
+    (void)state;
+    const size_t n = 4 * DC_CHUNK_SIZE_DEFAULT;
+    uint8_t *buf = malloc(n);
+    assert_non_null(buf);
+    const double zeros[] = {0.0, 0.3, 0.6};
+    for (int z = 0; z < 3; z++) {
+        gen_laplace(buf, n, 4.2, zeros[z], 7);
+        double ent_bytes = 0;
+        for (size_t off = 0; off < n; off += DC_CHUNK_SIZE_DEFAULT)
+            ent_bytes += gen_entropy_bits(buf + off, DC_CHUNK_SIZE_DEFAULT) / 8 * DC_CHUNK_SIZE_DEFAULT;
+        size_t csize;
+        uint8_t *comp = compress_with(DC_CODEC_ANS, 0, buf, n, &csize);
+        double ratio = (double)n / (double)csize, eratio = (double)n / ent_bytes;
+        print_message("zeros %.1f: ratio %.4f entropy ratio %.4f (%.3f%%)\n", zeros[z], ratio,
+                      eratio, 100.0 * ratio / eratio);
+        assert_true(ratio >= 0.995 * eratio);
+        free(comp);
+    }
+    free(buf);
+}
+
+/* Every forced SIMD path produces the same bytes as the scalar reference for
+ * every length mod 32 and stream-tail situation. */
+static void test_simd_kernels(void **state) {
+    (void)state;
+    const size_t max = 5000;
+    uint8_t *src = malloc(max), *ref = malloc(max), *out = malloc(max);
+    uint8_t *pay = malloc(3 * max + 2048);
+    void *scratch = malloc(dc_ans_scratch_size(max));
+    dc_ans_entry *table = malloc(sizeof(dc_ans_entry) * DC_ANS_PROB_SCALE);
+    assert_true(src && ref && out && pay && scratch && table);
+    for (size_t n = 2; n < max; n = n * 3 / 2 + 1) {
+        for (int dist = 0; dist < 3; dist++) {
+            if (dist == 0) gen_laplace(src, n, 4.2, 0.0, n);
+            if (dist == 1) gen_laplace(src, n, 0.2, 0.0, n); /* near-constant: few words */
+            if (dist == 2) gen_uniform(src, n, n);           /* many words */
+            src[0] = 1, src[1] = 2; /* at least two symbols */
+            uint32_t counts[256];
+            dc_histogram(src, n, counts);
+            size_t psize = dc_ans_encode(src, n, counts, pay, 3 * max + 2048, scratch);
+            assert_true(psize > 0);
+            assert_int_equal(dc_ans_decode(pay, psize, ref, n, DC_SIMD_SCALAR, table), DC_OK);
+            assert_memory_equal(ref, src, n);
+            for (int k = 1; k < 3; k++) {
+                if (!dc_simd_supported(kPaths[k])) continue;
+                memset(out, 0, n);
+                assert_int_equal(dc_ans_decode(pay, psize, out, n, kPaths[k], table), DC_OK);
+                assert_memory_equal(out, ref, n);
+            }
+        }
+    }
+    free(src), free(ref), free(out), free(pay), free(scratch), free(table);
+}
+
+static void test_checksum(void **state) {
+    (void)state;
+    const size_t n = 4096 + 77;
+    uint8_t *buf = malloc(n);
+    assert_non_null(buf);
+    gen_uniform(buf, n, 9);
+    uint32_t a[DC_CK_LANES], b[DC_CK_LANES];
+    for (int k = 1; k < 3; k++) {
+        if (!dc_simd_supported(kPaths[k])) continue;
+        for (int l = 0; l < DC_CK_LANES; l++) a[l] = b[l] = (uint32_t)l * 7919u;
+        dc_checksum_stripes_scalar(a, buf, n / DC_CK_STRIPE);
+        if (kPaths[k] == DC_SIMD_AVX2) dc_checksum_stripes_avx2(b, buf, n / DC_CK_STRIPE);
+        if (kPaths[k] == DC_SIMD_AVX512) dc_checksum_stripes_avx512(b, buf, n / DC_CK_STRIPE);
+        assert_memory_equal(a, b, sizeof(a));
+    }
+    /* Any single-bit change, at any position, in any length, changes the sum. */
+    for (size_t len = 1; len < 600; len += 37) {
+        uint32_t base = dc_checksum32(buf, len);
+        for (size_t bit = 0; bit < len * 8; bit += 5) {
+            buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+            assert_int_not_equal(dc_checksum32(buf, len), base);
+            buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+        }
+    }
+    assert_int_not_equal(dc_checksum32(buf, 0), dc_checksum32(buf, 1));
+    free(buf);
+}
+
+/* Every truncation and every single-bit flip of a chunk is rejected, or (a
+ * flip in padding) decodes to exactly the original. Never a crash. */
+static void test_corruption(void **state) {
+    (void)state;
+    const size_t n = 3000;
+    uint8_t src[3000], out[3000];
+    gen_laplace(src, n, 4.2, 0.2, 11);
+    for (size_t c = 0; c < 3; c++) {
+        size_t csize;
+        uint8_t *comp = compress_with(kCodecs[c], 0, src, n, &csize);
+        size_t w;
+        for (size_t len = 0; len < csize; len++)
+            assert_int_not_equal(dc_chunk_decompress(NULL, comp, len, out, n, &w), DC_OK);
+        for (size_t bit = 0; bit < csize * 8; bit++) {
+            comp[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+            for (int k = 0; k < 3; k++) {
+                if (!dc_simd_supported(kPaths[k])) continue;
+                dc_decompress_options o = {sizeof(o), kPaths[k], NULL};
+                dc_dctx *d;
+                assert_int_equal(dc_dctx_create(&o, &d), DC_OK);
+                dc_status st = dc_chunk_decompress(d, comp, csize, out, n, &w);
+                if (st == DC_OK) {
+                    assert_int_equal(w, n);
+                    assert_memory_equal(out, src, n);
+                }
+                dc_dctx_free(d);
+            }
+            comp[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+        }
+        free(comp);
+    }
+}
+
+static void test_bad_arguments(void **state) {
+    (void)state;
+    uint8_t src[5000], dst[6000], out[5000];
+    gen_laplace(src, sizeof(src), 4.2, 0.0, 12);
+    size_t w, csize;
+    assert_int_equal(dc_chunk_compress(NULL, src, sizeof(src), dst, sizeof(dst), &csize), DC_OK);
+    /* destination too small: an error, and nothing written past capacity */
+    memset(out, 0xEE, sizeof(out));
+    assert_int_equal(dc_chunk_decompress(NULL, dst, csize, out, sizeof(src) - 1, &w),
+                     DC_ERR_DST_TOO_SMALL);
+    assert_int_equal(w, 0);
+    assert_int_equal(out[sizeof(out) - 1], 0xEE);
+    /* compress into too small a buffer */
+    assert_int_equal(dc_chunk_compress(NULL, src, sizeof(src), dst, 10, &w), DC_ERR_DST_TOO_SMALL);
+    assert_int_equal(dc_compress(NULL, src, sizeof(src), dst, csize - 1, &w), DC_ERR_DST_TOO_SMALL);
+    /* a sequence with a trailing partial chunk */
+    assert_int_equal(dc_decompress(NULL, dst, csize + 5, out, sizeof(out), &w), DC_ERR_TRUNCATED);
+    assert_int_equal(dc_decompress(NULL, dst, csize - 1, out, sizeof(out), &w), DC_ERR_TRUNCATED);
+    /* NULLs */
+    assert_int_equal(dc_chunk_decompress(NULL, NULL, 10, out, 10, &w), DC_ERR_INVALID_ARGUMENT);
+    assert_int_equal(dc_chunk_decompress(NULL, dst, csize, out, sizeof(out), NULL),
+                     DC_ERR_INVALID_ARGUMENT);
+    assert_int_equal(dc_compress(NULL, NULL, 5, dst, 100, &w), DC_ERR_INVALID_ARGUMENT);
+    assert_int_equal(dc_cctx_create(NULL, NULL), DC_ERR_INVALID_ARGUMENT);
+    /* bad magic / version / reserved */
+    uint8_t bad[6000];
+    memcpy(bad, dst, csize);
+    bad[0] = 'X';
+    assert_int_equal(dc_chunk_info(bad, csize, NULL, NULL, NULL), DC_ERR_CORRUPT);
+    memcpy(bad, dst, csize);
+    bad[3] = 2;
+    assert_int_equal(dc_chunk_info(bad, csize, NULL, NULL, NULL), DC_ERR_UNSUPPORTED);
+    memcpy(bad, dst, csize);
+    bad[4] = 9;
+    assert_int_equal(dc_chunk_info(bad, csize, NULL, NULL, NULL), DC_ERR_UNSUPPORTED);
+    memcpy(bad, dst, csize);
+    bad[15] = 0x7F; /* payload size far beyond the buffer */
+    assert_int_equal(dc_chunk_info(bad, csize, NULL, NULL, NULL), DC_ERR_TRUNCATED);
+    memcpy(bad, dst, csize);
+    bad[11] = 0x7F; /* raw size beyond the maximum */
+    assert_int_equal(dc_chunk_decompress(NULL, bad, csize, out, sizeof(out), &w), DC_ERR_CORRUPT);
+    /* options out of range */
+    dc_compress_options o = {sizeof(o), DC_CODEC_ANS, 0, 100, NULL};
+    dc_cctx *c;
+    assert_int_equal(dc_cctx_create(&o, &c), DC_ERR_RANGE);
+    o.chunk_size = 0;
+    o.codec = (dc_codec)42;
+    assert_int_equal(dc_cctx_create(&o, &c), DC_ERR_INVALID_ARGUMENT);
+    o.codec = DC_CODEC_ZSTD;
+    o.level = 99;
+    assert_int_equal(dc_cctx_create(&o, &c), DC_ERR_RANGE);
+    o.struct_size = 3;
+    o.level = 0;
+    assert_int_equal(dc_cctx_create(&o, &c), DC_ERR_INVALID_ARGUMENT);
+    dc_decompress_options d = {sizeof(d), (dc_simd)9, NULL};
+    dc_dctx *dd;
+    assert_int_equal(dc_dctx_create(&d, &dd), DC_ERR_INVALID_ARGUMENT);
+    assert_int_equal(dc_chunk_compress(NULL, src, DC_CHUNK_SIZE_MAX + 1, dst, 10, &w), DC_ERR_RANGE);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sizes),          cmocka_unit_test(test_inputs),
+        cmocka_unit_test(test_codec_selection), cmocka_unit_test(test_ratio_near_entropy),
+        cmocka_unit_test(test_simd_kernels),   cmocka_unit_test(test_checksum),
+        cmocka_unit_test(test_corruption),     cmocka_unit_test(test_bad_arguments),
+        cmocka_unit_test(test_real_weights),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
