@@ -1,10 +1,10 @@
 /*
  * ans.c -- order-0 rANS with 32 interleaved 32-bit states, 16-bit
- * renormalisation and 12-bit probabilities (docs/format.md, "ANS payload").
+ * renormalisation and 13-bit probabilities (docs/format.md, "ANS payload").
  *
  * State invariant: x in [L, 2^32) with L = 2^16. Decoding symbol s from x:
- *   x' = freq[s] * (x >> 12) + (x & 4095) - cum[s]; if x' < L: x' = x' << 16 | next_word
- * At most one word per symbol, since x' >= 16 after a step. Symbol i of a
+ *   x' = freq[s] * (x >> 13) + (x & 8191) - cum[s]; if x' < L: x' = x' << 16 | next_word
+ * At most one word per symbol, since x' >= 8 after a step. Symbol i of a
  * chunk belongs to state i % 32; words are stored in the order the decoder
  * consumes them. After the last symbol every state is back to L, which the
  * decoder checks along with having consumed exactly the whole stream.
@@ -137,7 +137,7 @@ static size_t write_freqs(const uint32_t freq[256], uint8_t *dst, size_t cap) {
         zz[s] = zigzag((int32_t)freq[s] - (s ? (int32_t)freq[s - 1] : 0));
     unsigned best_k = 0;
     size_t best_bits = SIZE_MAX;
-    for (unsigned k = 0; k < 12; k++) {
+    for (unsigned k = 0; k < 14; k++) {
         size_t bits = 0;
         for (int s = 0; s < 256; s++) bits += eg_len(zz[s], k);
         if (bits < best_bits) best_bits = bits, best_k = k;
@@ -172,7 +172,7 @@ static int64_t br_get(bitreader *r, unsigned n) {
 static size_t read_freqs(const uint8_t *src, size_t size, uint32_t freq[256]) {
     bitreader r = {src, src + size, 0, 0};
     int64_t k = br_get(&r, 4);
-    if (k < 0 || k >= 12) return 0;
+    if (k < 0 || k >= 14) return 0;
     int32_t prev = 0;
     uint32_t sum = 0, present = 0;
     for (int s = 0; s < 256; s++) {
@@ -181,7 +181,7 @@ static size_t read_freqs(const uint8_t *src, size_t size, uint32_t freq[256]) {
             int64_t b = br_get(&r, 1);
             if (b < 0) return 0;
             if (b) break;
-            if (++q > 14) return 0; /* no valid value needs more */
+            if (++q > 15) return 0; /* no valid value needs more */
         }
         int64_t low = br_get(&r, q + (unsigned)k);
         if (low < 0) return 0;
@@ -204,12 +204,12 @@ typedef struct enc_sym {
     uint32_t x_max; /* renormalise (emit a word) while x >= x_max */
     uint32_t freq;
     uint32_t cum;
-    uint64_t rcp; /* ceil(2^44 / freq): x / freq == (x * rcp) >> 44 for x < 2^32 */
+    uint64_t rcp; /* ceil(2^45 / freq): x / freq == (x * rcp) >> 45 for x < 2^32 */
 } enc_sym;
 
 static inline uint32_t div_by_freq(uint32_t x, const enc_sym *s) {
 #if defined(__SIZEOF_INT128__)
-    return (uint32_t)(((unsigned __int128)x * s->rcp) >> 44);
+    return (uint32_t)(((unsigned __int128)x * s->rcp) >> 45);
 #else
     return x / s->freq;
 #endif
@@ -233,7 +233,7 @@ size_t dc_ans_encode(const uint8_t *src, size_t n, const uint32_t counts[256], u
         sym[s].cum = cum;
         /* ((L >> PROB_BITS) << 16) * freq: the largest state that stays < 2^32 */
         sym[s].x_max = freq[s] << (32 - PROB_BITS);
-        sym[s].rcp = freq[s] ? ((1ull << 44) + freq[s] - 1) / freq[s] : 0;
+        sym[s].rcp = freq[s] ? ((1ull << 45) + freq[s] - 1) / freq[s] : 0;
         cum += freq[s];
     }
 
@@ -264,15 +264,15 @@ size_t dc_ans_encode(const uint8_t *src, size_t n, const uint32_t counts[256], u
 
 /* --- decoder --------------------------------------------------------------- */
 
-size_t dc_ans_decode_scalar(const dc_ans_entry *table, uint32_t st[DC_ANS_STATES],
+size_t dc_ans_decode_scalar(const dc_ans_table *table, uint32_t st[DC_ANS_STATES],
                             const uint8_t **pp, const uint8_t *end, uint8_t *out, size_t n) {
     const uint8_t *p = *pp;
     for (size_t i = 0; i < n; i++) {
         unsigned j = (unsigned)i & (NSTATES - 1);
         uint32_t x = st[j];
-        dc_ans_entry e = table[x & PROB_MASK];
-        out[i] = (uint8_t)(e >> 24);
-        x = (e & PROB_MASK) * (x >> PROB_BITS) + ((e >> PROB_BITS) & PROB_MASK);
+        uint32_t e = table->entry[x & PROB_MASK];
+        out[i] = table->sym[x & PROB_MASK];
+        x = (e & 0xFFFFu) * (x >> PROB_BITS) + (e >> 16);
         if (x < STATE_LOW) {
             if (end - p < 2) {
                 *pp = p;
@@ -288,13 +288,14 @@ size_t dc_ans_decode_scalar(const dc_ans_entry *table, uint32_t st[DC_ANS_STATES
 }
 
 dc_status dc_ans_decode(const uint8_t *src, size_t src_size, uint8_t *out, size_t n,
-                        dc_simd simd, dc_ans_entry *table) {
+                        dc_simd simd, dc_ans_table *table) {
     uint32_t freq[256];
     size_t table_bytes = read_freqs(src, src_size, freq);
     if (table_bytes == 0) return DC_ERR_CORRUPT;
     uint32_t cum = 0;
     for (uint32_t s = 0; s < 256; s++) {
-        for (uint32_t k = 0; k < freq[s]; k++) table[cum + k] = freq[s] | (k << PROB_BITS) | (s << 24);
+        for (uint32_t k = 0; k < freq[s]; k++) table->entry[cum + k] = freq[s] | (k << 16);
+        memset(table->sym + cum, (int)s, freq[s]);
         cum += freq[s];
     }
 

@@ -5,7 +5,7 @@
  *   0  'D' 'C' 'K'   magic
  *   3  u8  version (1)
  *   4  u8  codec tag: 0 raw, 1 ans, 2 zstd, 3 lz4, 4 run
- *   5  u8  codec parameter (ans: probability bits, 12; others 0)
+ *   5  u8  codec parameter (ans: probability bits, 13; others 0)
  *   6  u16 reserved, 0
  *   8  u32 raw size
  *  12  u32 payload size
@@ -252,7 +252,7 @@ struct dc_dctx {
     dc_alloc alloc;
     dc_simd simd;
     ZSTD_DCtx *zstd; /* created on first zstd chunk */
-    dc_ans_entry table[DC_ANS_PROB_SCALE];
+    dc_ans_table table;
 };
 
 dc_status dc_dctx_create(const dc_decompress_options *options, dc_dctx **out) {
@@ -325,9 +325,9 @@ static dc_status decode_payload(dc_dctx *d, const chunk_header *h, const uint8_t
         return DC_OK;
     case TAG_RUN: memset(dst, payload[0], n); return DC_OK;
     case TAG_ANS: {
-        if (d != NULL) return dc_ans_decode(payload, ps, dst, n, d->simd, d->table);
-        dc_ans_entry table[DC_ANS_PROB_SCALE];
-        return dc_ans_decode(payload, ps, dst, n, dc_simd_best(), table);
+        if (d != NULL) return dc_ans_decode(payload, ps, dst, n, d->simd, &d->table);
+        dc_ans_table table; /* 40 KiB of stack; pass a context to avoid it */
+        return dc_ans_decode(payload, ps, dst, n, dc_simd_best(), &table);
     }
     case TAG_ZSTD: {
         if (d != NULL && d->zstd == NULL && (d->zstd = ZSTD_createDCtx()) == NULL)

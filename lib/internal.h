@@ -89,13 +89,18 @@ void dc_checksum_stripes_avx512(uint32_t acc[DC_CK_LANES], const uint8_t *p, siz
 
 /* --- rANS (ans.c, x86/ans_avx2.c, x86/ans_avx512.c) ------------------------ */
 
-#define DC_ANS_PROB_BITS 12
+#define DC_ANS_PROB_BITS 13
 #define DC_ANS_PROB_SCALE (1u << DC_ANS_PROB_BITS)
 #define DC_ANS_STATES 32
 #define DC_ANS_L (1u << 16) /* lower bound of a normalised state */
 
-/* Decode-table entry: freq (bits 0-11), slot - cum (bits 12-23), symbol (24-31). */
-typedef uint32_t dc_ans_entry;
+/* Decode table for one chunk: per slot, freq (bits 0-15) and slot - cum
+ * (bits 16-31) in `entry`, and the symbol in `sym` (padded so a 32-bit
+ * gather at any slot stays inside the array). */
+typedef struct dc_ans_table {
+    uint32_t entry[DC_ANS_PROB_SCALE];
+    uint8_t sym[DC_ANS_PROB_SCALE + 4];
+} dc_ans_table;
 
 /* Decodes `n` symbols with `states` (32, already read and validated) from the
  * 16-bit word stream [*pp, end); advances *pp and the states. The SIMD
@@ -103,12 +108,12 @@ typedef uint32_t dc_ans_entry;
  * reading past `end`, and return how many symbols they decoded; the scalar
  * variant decodes all `n` and returns n, or returns (size_t)-1 on a stream
  * underrun. */
-size_t dc_ans_decode_scalar(const dc_ans_entry *table, uint32_t states[DC_ANS_STATES],
+size_t dc_ans_decode_scalar(const dc_ans_table *table, uint32_t states[DC_ANS_STATES],
                             const uint8_t **pp, const uint8_t *end, uint8_t *out, size_t n);
 #if DC_X86
-size_t dc_ans_decode_avx2(const dc_ans_entry *table, uint32_t states[DC_ANS_STATES],
+size_t dc_ans_decode_avx2(const dc_ans_table *table, uint32_t states[DC_ANS_STATES],
                           const uint8_t **pp, const uint8_t *end, uint8_t *out, size_t n);
-size_t dc_ans_decode_avx512(const dc_ans_entry *table, uint32_t states[DC_ANS_STATES],
+size_t dc_ans_decode_avx512(const dc_ans_table *table, uint32_t states[DC_ANS_STATES],
                             const uint8_t **pp, const uint8_t *end, uint8_t *out, size_t n);
 #endif
 
@@ -120,10 +125,10 @@ size_t dc_ans_scratch_size(size_t n);
 size_t dc_ans_encode(const uint8_t *src, size_t n, const uint32_t counts[256], uint8_t *dst,
                      size_t dst_capacity, void *scratch);
 
-/* Decodes an ANS payload into out[0..n). `table` is 4096 entries of scratch.
+/* Decodes an ANS payload into out[0..n). `table` is scratch.
  * Returns DC_OK or DC_ERR_CORRUPT / DC_ERR_TRUNCATED. */
 dc_status dc_ans_decode(const uint8_t *src, size_t src_size, uint8_t *out, size_t n,
-                        dc_simd simd, dc_ans_entry *table);
+                        dc_simd simd, dc_ans_table *table);
 
 /* Byte histogram of src[0..n) into counts[256]. */
 void dc_histogram(const uint8_t *src, size_t n, uint32_t counts[256]);

@@ -181,7 +181,7 @@ static void test_simd_kernels(void **state) {
     uint8_t *src = malloc(max), *ref = malloc(max), *out = malloc(max);
     uint8_t *pay = malloc(3 * max + 2048);
     void *scratch = malloc(dc_ans_scratch_size(max));
-    dc_ans_entry *table = malloc(sizeof(dc_ans_entry) * DC_ANS_PROB_SCALE);
+    dc_ans_table *table = malloc(sizeof(dc_ans_table));
     assert_true(src && ref && out && pay && scratch && table);
     for (size_t n = 2; n < max; n = n * 3 / 2 + 1) {
         for (int dist = 0; dist < 3; dist++) {

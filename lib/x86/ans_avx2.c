@@ -2,7 +2,7 @@
  * ans_avx2.c -- AVX2 rANS decoder: 32 states as four vectors of 8 lanes.
  *
  * Same recurrence and word order as dc_ans_decode_scalar(). Per vector: gather
- * the 8 table entries, update the states, then refill the lanes that fell
+ * the 8 table entries and symbols, update the states, then refill the lanes that fell
  * below L from the next words of the stream: the lanes needing a word form an
  * 8-bit mask, and a 2 KiB table maps the mask to the permutation that spreads
  * the next popcount(mask) words onto those lanes in lane order.
@@ -84,15 +84,18 @@ static const uint8_t kRefillPerm[256][8] = {
 #define TARGET __attribute__((target("avx2,bmi2,popcnt")))
 
 /* One vector of 8 states: decode 8 symbols (left in the low byte of each
- * 32-bit lane of *sym) and refill. */
-static TARGET inline __m256i step8(__m256i x, const dc_ans_entry *table, const uint8_t **pp,
+ * 32-bit lane of *sym, other bytes zero) and refill. */
+static TARGET inline __m256i step8(__m256i x, const dc_ans_table *table, const uint8_t **pp,
                                    __m256i *sym) {
-    const __m256i mask12 = _mm256_set1_epi32(DC_ANS_PROB_SCALE - 1);
+    const __m256i slot_mask = _mm256_set1_epi32(DC_ANS_PROB_SCALE - 1);
+    const __m256i lo16 = _mm256_set1_epi32(0xFFFF);
     const __m256i max16 = _mm256_set1_epi32(DC_ANS_L - 1);
-    __m256i e = _mm256_i32gather_epi32((const int *)table, _mm256_and_si256(x, mask12), 4);
-    __m256i freq = _mm256_and_si256(e, mask12);
-    __m256i bias = _mm256_and_si256(_mm256_srli_epi32(e, DC_ANS_PROB_BITS), mask12);
-    *sym = _mm256_srli_epi32(e, 24);
+    __m256i slot = _mm256_and_si256(x, slot_mask);
+    __m256i e = _mm256_i32gather_epi32((const int *)table->entry, slot, 4);
+    *sym = _mm256_and_si256(_mm256_i32gather_epi32((const int *)table->sym, slot, 1),
+                            _mm256_set1_epi32(0xFF));
+    __m256i freq = _mm256_and_si256(e, lo16);
+    __m256i bias = _mm256_srli_epi32(e, 16);
     x = _mm256_add_epi32(_mm256_mullo_epi32(freq, _mm256_srli_epi32(x, DC_ANS_PROB_BITS)), bias);
     __m256i need = _mm256_cmpeq_epi32(_mm256_min_epu32(x, max16), x); /* x < L */
     unsigned m = (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(need));
@@ -105,7 +108,7 @@ static TARGET inline __m256i step8(__m256i x, const dc_ans_entry *table, const u
     return x;
 }
 
-TARGET size_t dc_ans_decode_avx2(const dc_ans_entry *table, uint32_t st[DC_ANS_STATES],
+TARGET size_t dc_ans_decode_avx2(const dc_ans_table *table, uint32_t st[DC_ANS_STATES],
                                  const uint8_t **pp, const uint8_t *end, uint8_t *out, size_t n) {
     const uint8_t *p = *pp;
     __m256i x0 = _mm256_loadu_si256((const __m256i *)st);

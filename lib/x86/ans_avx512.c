@@ -12,13 +12,14 @@
 
 #define TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi2,popcnt")))
 
-static TARGET inline __m512i step16(__m512i x, const dc_ans_entry *table, const uint8_t **pp,
+static TARGET inline __m512i step16(__m512i x, const dc_ans_table *table, const uint8_t **pp,
                                     __m128i *sym) {
-    const __m512i mask12 = _mm512_set1_epi32(DC_ANS_PROB_SCALE - 1);
-    __m512i e = _mm512_i32gather_epi32(_mm512_and_si512(x, mask12), (const int *)table, 4);
-    __m512i freq = _mm512_and_si512(e, mask12);
-    __m512i bias = _mm512_and_si512(_mm512_srli_epi32(e, DC_ANS_PROB_BITS), mask12);
-    *sym = _mm512_cvtepi32_epi8(_mm512_srli_epi32(e, 24));
+    __m512i slot = _mm512_and_si512(x, _mm512_set1_epi32(DC_ANS_PROB_SCALE - 1));
+    __m512i e = _mm512_i32gather_epi32(slot, (const int *)table->entry, 4);
+    /* 32-bit gather at byte offsets; vpmovdb keeps the low byte = the symbol */
+    *sym = _mm512_cvtepi32_epi8(_mm512_i32gather_epi32(slot, (const int *)table->sym, 1));
+    __m512i freq = _mm512_and_si512(e, _mm512_set1_epi32(0xFFFF));
+    __m512i bias = _mm512_srli_epi32(e, 16);
     x = _mm512_add_epi32(_mm512_mullo_epi32(freq, _mm512_srli_epi32(x, DC_ANS_PROB_BITS)), bias);
     __mmask16 need = _mm512_cmplt_epu32_mask(x, _mm512_set1_epi32(DC_ANS_L));
     const uint8_t *p = *pp;
@@ -28,7 +29,7 @@ static TARGET inline __m512i step16(__m512i x, const dc_ans_entry *table, const 
     return x;
 }
 
-TARGET size_t dc_ans_decode_avx512(const dc_ans_entry *table, uint32_t st[DC_ANS_STATES],
+TARGET size_t dc_ans_decode_avx512(const dc_ans_table *table, uint32_t st[DC_ANS_STATES],
                                    const uint8_t **pp, const uint8_t *end, uint8_t *out,
                                    size_t n) {
     const uint8_t *p = *pp;
