@@ -216,7 +216,7 @@ static inline uint32_t div_by_freq(uint32_t x, const enc_sym *s) {
 }
 
 size_t dc_ans_scratch_size(size_t n) {
-    return 2 * n + 16;
+    return 2 * n + 16; /* one word per symbol at most, plus slack for the blind store */
 }
 
 size_t dc_ans_encode(const uint8_t *src, size_t n, const uint32_t counts[256], uint8_t *dst,
@@ -241,14 +241,15 @@ size_t dc_ans_encode(const uint8_t *src, size_t n, const uint32_t counts[256], u
     uint8_t *p = words_end;
     uint32_t x[NSTATES];
     for (int j = 0; j < NSTATES; j++) x[j] = STATE_LOW;
+    /* Branch-free: the word is always written below p (the scratch has room
+     * for one word per symbol) and kept only if the state needed renormalising. */
     for (size_t i = n; i-- > 0;) {
         const enc_sym *s = &sym[src[i]];
         uint32_t xs = x[i & (NSTATES - 1)];
-        if (xs >= s->x_max) {
-            p -= 2;
-            dc_store_le16(p, (uint16_t)xs);
-            xs >>= 16;
-        }
+        unsigned emit = xs >= s->x_max;
+        dc_store_le16(p - 2, (uint16_t)xs);
+        p -= 2 * emit;
+        xs >>= 16 * emit;
         uint32_t q = div_by_freq(xs, s);
         x[i & (NSTATES - 1)] = (q << PROB_BITS) + (xs - q * s->freq) + s->cum;
     }
@@ -267,7 +268,25 @@ size_t dc_ans_encode(const uint8_t *src, size_t n, const uint32_t counts[256], u
 size_t dc_ans_decode_scalar(const dc_ans_table *table, uint32_t st[DC_ANS_STATES],
                             const uint8_t **pp, const uint8_t *end, uint8_t *out, size_t n) {
     const uint8_t *p = *pp;
-    for (size_t i = 0; i < n; i++) {
+    size_t i = 0;
+    /* Fast loop, branch-free: while a whole group of 32 symbols cannot run past
+     * the end (it reads at most 32 words), load the next word unconditionally
+     * and consume it only if the state needs it. */
+    for (; i + NSTATES <= n && end - p >= 2 * NSTATES; i += NSTATES) {
+        for (unsigned j = 0; j < NSTATES; j++) {
+            uint32_t x = st[j];
+            uint32_t e = table->entry[x & PROB_MASK];
+            out[i + j] = table->sym[x & PROB_MASK];
+            x = (e & 0xFFFFu) * (x >> PROB_BITS) + (e >> 16);
+            uint32_t need = (x >> 16) == 0; /* x < L */
+            uint32_t mask = 0u - need;        /* arithmetic select: no branch to mispredict */
+            uint32_t refilled = (x << 16) | dc_load_le16(p);
+            st[j] = (x & ~mask) | (refilled & mask);
+            p += 2 * need;
+        }
+    }
+    /* Careful loop for the rest: bounds-checked refills. */
+    for (; i < n; i++) {
         unsigned j = (unsigned)i & (NSTATES - 1);
         uint32_t x = st[j];
         uint32_t e = table->entry[x & PROB_MASK];
