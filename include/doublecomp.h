@@ -6,6 +6,10 @@
  * header; it pulls in every component:
  *   dc_common.h  version, status codes, allocator hooks
  *   dc_codec.h   the chunked ANS codec (dc_chunk_decompress and friends)
+ *   dc_stats.h   element types; calibration statistics (amax, sum x^2), their file
+ *   dc_scaler.h  compression-aware per-channel scaling s_j = a_j^alpha / max|W_j|^(1-alpha)
+ *   dc_quant.h   symmetric INT8 / 4-bit quantization (per tensor, channel, group)
+ *   dc_prune.h   activation-aware pruning (DC, Wanda, magnitude)
  *
  * Copyright (c) 2026 The libdoublecomp authors. SPDX-License-Identifier: MIT
  */
@@ -14,5 +18,9 @@
 
 #include "doublecomp/dc_common.h"
 #include "doublecomp/dc_codec.h"
+#include "doublecomp/dc_stats.h"
+#include "doublecomp/dc_scaler.h"
+#include "doublecomp/dc_quant.h"
+#include "doublecomp/dc_prune.h"
 
 #endif /* DOUBLECOMP_H */
