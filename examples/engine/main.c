@@ -1,0 +1,403 @@
+/*
+ * main.c -- dc-llama: command line of the reference inference engine.
+ *
+ *   dc-llama ppl MODEL.bin --tokenizer TOK.bin --text FILE [--offset CHARS]
+ *            [--max-chars N] [--max-tokens N] [--alpha A] [--layer-alpha a0,a1,..]
+ *            [--sparsity S] [--prune dc|wanda|magnitude] [--prune-group row|tensor]
+ *            [--quant tensor|channel|group:G] [--bits 8|4]
+ *            [--calib-text FILE] [--calib-tokens N] [--calib-offset CHARS] [--json]
+ *   dc-llama generate MODEL.bin --tokenizer TOK.bin [--prompt TEXT] [-n N]
+ *            [--temperature T --seed S] [quantization options as for ppl]
+ *
+ * Perplexity: the text is encoded (dummy-prefix space, no BOS), then cut into
+ * consecutive windows of seq_len-1 tokens; every window is run as
+ * [BOS, tokens...] from position 0 and all its tokens are predicted. PPL =
+ * exp(mean NLL over all predicted tokens). --max-tokens N keeps the first
+ * N-1 text tokens (so N counts the BOS of a single window, as in "BOS +
+ * encoding capped at 256 tokens").
+ *
+ * Threads: OpenBLAS runs single-threaded (deterministic) unless
+ * DC_ENGINE_THREADS is set.
+ *
+ * Copyright (c) 2026 The libdoublecomp authors. SPDX-License-Identifier: MIT
+ */
+#include "model.h"
+#include "pipeline.h"
+#include "tokenizer.h"
+
+#include <doublecomp.h>
+
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(void) {
+    fprintf(stderr,
+            "usage: dc-llama ppl MODEL.bin --tokenizer TOK.bin --text FILE [--offset CHARS]\n"
+            "         [--max-chars N] [--max-tokens N] [--json]\n"
+            "         [--quant tensor|channel|group:G] [--bits 8|4] [--alpha A]\n"
+            "         [--layer-alpha a0,a1,...] [--sparsity S] [--prune dc|wanda|magnitude]\n"
+            "         [--prune-group row|tensor] [--calib-text FILE] [--calib-tokens N]\n"
+            "         [--calib-offset CHARS]\n"
+            "       dc-llama generate MODEL.bin --tokenizer TOK.bin [--prompt TEXT] [-n N]\n"
+            "         [--temperature T] [--seed S] [quantization options]\n");
+}
+
+static int parse_double(const char *s, double *out) {
+    char *end;
+    *out = strtod(s, &end);
+    return *s && !*end && isfinite(*out) ? 0 : -1;
+}
+
+static int parse_long(const char *s, long *out) {
+    char *end;
+    *out = strtol(s, &end, 10);
+    return *s && !*end ? 0 : -1;
+}
+
+typedef struct args {
+    const char *cmd, *model, *tokenizer, *text, *prompt;
+    long offset, max_chars, max_tokens, steps;
+    double temperature;
+    unsigned long long seed;
+    int json;
+    el_qopts q;
+} args;
+
+static int parse_args(int argc, char **argv, args *a) {
+    memset(a, 0, sizeof(*a));
+    a->max_chars = -1;
+    a->prompt = "Once upon a time";
+    a->steps = 100;
+    a->q.bits = 8;
+    a->q.group = 0;
+    a->q.calib_tokens = 20000;
+    a->q.prune = EL_PRUNE_NONE;
+    for (int l = 0; l < EL_MAX_LAYERS; l++)
+        a->q.layer_alpha[l] = -1.0;
+    if (argc < 3) return -1;
+    a->cmd = argv[1];
+    a->model = argv[2];
+    int prune_given = 0;
+    for (int i = 3; i < argc; i++) {
+        const char *o = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        double d;
+        long n;
+        if (!strcmp(o, "--json")) {
+            a->json = 1;
+            continue;
+        }
+        if (!v) {
+            fprintf(stderr, "dc-llama: %s needs a value\n", o);
+            return -1;
+        }
+        i++;
+        if (!strcmp(o, "--tokenizer")) {
+            a->tokenizer = v;
+        } else if (!strcmp(o, "--text")) {
+            a->text = v;
+        } else if (!strcmp(o, "--prompt")) {
+            a->prompt = v;
+        } else if (!strcmp(o, "--offset") && !parse_long(v, &n) && n >= 0) {
+            a->offset = n;
+        } else if (!strcmp(o, "--max-chars") && !parse_long(v, &n) && n >= 0) {
+            a->max_chars = n;
+        } else if (!strcmp(o, "--max-tokens") && !parse_long(v, &n) && n >= 2) {
+            a->max_tokens = n;
+        } else if (!strcmp(o, "-n") && !parse_long(v, &n) && n >= 0) {
+            a->steps = n;
+        } else if (!strcmp(o, "--temperature") && !parse_double(v, &d) && d >= 0) {
+            a->temperature = d;
+        } else if (!strcmp(o, "--seed") && !parse_long(v, &n)) {
+            a->seed = (unsigned long long)n;
+        } else if (!strcmp(o, "--bits") && !parse_long(v, &n) && (n == 8 || n == 4)) {
+            a->q.bits = (int)n;
+            a->q.quantize = 1;
+        } else if (!strcmp(o, "--quant")) {
+            a->q.quantize = 1;
+            if (!strcmp(v, "tensor")) {
+                a->q.gran = EL_GRAN_TENSOR;
+            } else if (!strcmp(v, "channel")) {
+                a->q.gran = EL_GRAN_CHANNEL;
+            } else if (!strncmp(v, "group:", 6) && !parse_long(v + 6, &n) && n >= 1) {
+                a->q.gran = EL_GRAN_GROUP;
+                a->q.group = (int)n;
+            } else {
+                fprintf(stderr, "dc-llama: bad --quant %s\n", v);
+                return -1;
+            }
+        } else if (!strcmp(o, "--alpha") && !parse_double(v, &d) && d >= 0 && d <= 1) {
+            a->q.alpha = d;
+            a->q.use_alpha = 1;
+            a->q.quantize = 1;
+        } else if (!strcmp(o, "--layer-alpha")) {
+            const char *s = v;
+            for (int l = 0; *s && l < EL_MAX_LAYERS; l++) {
+                char *end;
+                d = strtod(s, &end);
+                if (end == s || d < 0 || d > 1) {
+                    fprintf(stderr, "dc-llama: bad --layer-alpha %s\n", v);
+                    return -1;
+                }
+                a->q.layer_alpha[l] = d;
+                s = *end == ',' ? end + 1 : end;
+            }
+            a->q.use_alpha = 1;
+            a->q.quantize = 1;
+        } else if (!strcmp(o, "--sparsity") && !parse_double(v, &d) && d >= 0 && d < 1) {
+            a->q.sparsity = d;
+            a->q.quantize = 1;
+        } else if (!strcmp(o, "--prune")) {
+            prune_given = 1;
+            a->q.quantize = 1;
+            if (!strcmp(v, "dc")) {
+                a->q.prune = EL_PRUNE_DC;
+            } else if (!strcmp(v, "wanda")) {
+                a->q.prune = EL_PRUNE_WANDA;
+            } else if (!strcmp(v, "magnitude")) {
+                a->q.prune = EL_PRUNE_MAGNITUDE;
+            } else {
+                fprintf(stderr, "dc-llama: bad --prune %s\n", v);
+                return -1;
+            }
+        } else if (!strcmp(o, "--prune-group")) {
+            if (!strcmp(v, "row")) {
+                a->q.prune_group = 0;
+            } else if (!strcmp(v, "tensor")) {
+                a->q.prune_group = -1;
+            } else {
+                fprintf(stderr, "dc-llama: bad --prune-group %s\n", v);
+                return -1;
+            }
+        } else if (!strcmp(o, "--calib-text")) {
+            a->q.calib_path = v;
+        } else if (!strcmp(o, "--calib-tokens") && !parse_long(v, &n) && n >= 1) {
+            a->q.calib_tokens = (int)n;
+        } else if (!strcmp(o, "--calib-offset") && !parse_long(v, &n) && n >= 0) {
+            a->q.calib_offset = n;
+        } else {
+            fprintf(stderr, "dc-llama: bad option %s %s\n", o, v);
+            return -1;
+        }
+    }
+    if (a->q.sparsity > 0 && !prune_given) a->q.prune = EL_PRUNE_DC;
+    if (!a->tokenizer) {
+        fprintf(stderr, "dc-llama: --tokenizer is required\n");
+        return -1;
+    }
+    return 0;
+}
+
+static const char *gran_name(const el_qopts *q, char *buf, size_t cap) {
+    if (q->gran == EL_GRAN_TENSOR) return "tensor";
+    if (q->gran == EL_GRAN_CHANNEL) return "channel";
+    snprintf(buf, cap, "group:%d", q->group);
+    return buf;
+}
+
+static const char *prune_name(el_prune_method p) {
+    switch (p) {
+    case EL_PRUNE_DC:
+        return "dc";
+    case EL_PRUNE_WANDA:
+        return "wanda";
+    case EL_PRUNE_MAGNITUDE:
+        return "magnitude";
+    default:
+        return "none";
+    }
+}
+
+/* log-softmax of logits at index `target`, in double */
+static double nll_at(const float *logits, int n, int target) {
+    float mx = logits[0];
+    for (int i = 1; i < n; i++)
+        if (logits[i] > mx) mx = logits[i];
+    double s = 0.0;
+    for (int i = 0; i < n; i++)
+        s += exp((double)logits[i] - mx);
+    return log(s) + mx - (double)logits[target];
+}
+
+static int cmd_ppl(el_model *m, const el_tokenizer *tk, const args *a, const el_qreport *rep) {
+    if (!a->text) {
+        fprintf(stderr, "dc-llama: ppl needs --text\n");
+        return 1;
+    }
+    size_t len;
+    char *text = el_read_text(a->text, a->offset, a->max_chars, &len);
+    if (!text) return 1;
+    int n_tok;
+    int *toks = el_tokenizer_encode(tk, text, len, 0, &n_tok);
+    free(text);
+    if (!toks) {
+        fprintf(stderr, "dc-llama: encoding failed\n");
+        return 1;
+    }
+    if (a->max_tokens > 0 && n_tok > a->max_tokens - 1) n_tok = (int)a->max_tokens - 1;
+    const int S = m->cfg.seq_len, V = m->cfg.vocab_size;
+    float *logits = malloc((size_t)S * V * sizeof(float));
+    int *win = malloc((size_t)S * sizeof(int));
+    if (!logits || !win) {
+        fprintf(stderr, "dc-llama: out of memory\n");
+        return 1;
+    }
+    double nll = 0.0;
+    long predicted = 0;
+    int windows = 0;
+    for (int start = 0; start < n_tok; start += S - 1) {
+        int cnt = n_tok - start < S - 1 ? n_tok - start : S - 1;
+        win[0] = EL_TOK_BOS;
+        memcpy(win + 1, toks + start, (size_t)cnt * sizeof(int));
+        if (el_forward(m, win, cnt + 1, 0, logits) != 0) {
+            fprintf(stderr, "dc-llama: forward failed\n");
+            return 1;
+        }
+        for (int r = 0; r < cnt; r++)
+            nll += nll_at(logits + (size_t)r * V, V, win[r + 1]);
+        predicted += cnt;
+        windows++;
+    }
+    free(logits);
+    free(win);
+    free(toks);
+    if (predicted == 0) {
+        fprintf(stderr, "dc-llama: no tokens to predict\n");
+        return 1;
+    }
+    double mean = nll / (double)predicted;
+    double ppl = exp(mean);
+    const el_qopts *q = &a->q;
+    char gb[32], alpha_s[32];
+    if (q->use_alpha)
+        snprintf(alpha_s, sizeof alpha_s, "%.4f", q->alpha);
+    else
+        snprintf(alpha_s, sizeof alpha_s, "null");
+    if (q->quantize) {
+        double cr = rep->entropy_bits > 0 ? q->bits / rep->entropy_bits : 0.0;
+        printf("ppl %.4f  nll %.5f  tokens %ld  windows %d  W%dA8 %s alpha %s sparsity %.3f "
+               "prune %s  entropy %.4f bits/weight  zeros %.4f  CR %.4f  ANS CR %.4f\n",
+               ppl, mean, predicted, windows, q->bits, gran_name(q, gb, sizeof gb),
+               q->use_alpha ? "on" : "off", q->sparsity, prune_name(q->prune), rep->entropy_bits,
+               rep->zero_fraction, cr,
+               rep->ans_bytes ? (double)rep->n_weights * q->bits / 8.0 / (double)rep->ans_bytes
+                              : 0.0);
+        if (a->json) {
+            printf("{\"ppl\": %.6f, \"nll\": %.6f, \"tokens\": %ld, \"windows\": %d, \"bits\": %d, "
+                   "\"act_bits\": 8, \"quant\": \"%s\", \"alpha\": %s, \"sparsity\": %.4f, "
+                   "\"prune\": \"%s\", \"prune_fraction\": %.6f, \"n_weights\": %zu, "
+                   "\"entropy_bits_per_weight\": %.6f, \"zero_fraction\": %.6f, \"cr\": %.6f, "
+                   "\"ans_bytes\": %zu, \"cr_ans\": %.6f, \"calib_tokens\": %zu}\n",
+                   ppl, mean, predicted, windows, q->bits, gran_name(q, gb, sizeof gb), alpha_s,
+                   q->sparsity, prune_name(q->prune), rep->prune_fraction, rep->n_weights,
+                   rep->entropy_bits, rep->zero_fraction, cr, rep->ans_bytes,
+                   rep->ans_bytes ? (double)rep->n_weights * q->bits / 8.0 / (double)rep->ans_bytes
+                                  : 0.0,
+                   rep->calib_tokens);
+        }
+    } else {
+        printf("ppl %.4f  nll %.5f  tokens %ld  windows %d  FP32\n", ppl, mean, predicted, windows);
+        if (a->json)
+            printf(
+                "{\"ppl\": %.6f, \"nll\": %.6f, \"tokens\": %ld, \"windows\": %d, \"bits\": 32}\n",
+                ppl, mean, predicted, windows);
+    }
+    return 0;
+}
+
+static int cmd_generate(el_model *m, const el_tokenizer *tk, const args *a) {
+    int n_tok;
+    int *toks = el_tokenizer_encode(tk, a->prompt, strlen(a->prompt), 1, &n_tok);
+    if (!toks) return 1;
+    const int S = m->cfg.seq_len, V = m->cfg.vocab_size;
+    float *logits = malloc((size_t)S * V * sizeof(float));
+    if (!logits) return 1;
+    if (n_tok > S) n_tok = S;
+    /* run the prompt as one block, then one token at a time */
+    if (el_forward(m, toks, n_tok, 0, logits) != 0) return 1;
+    const float *last = logits + (size_t)(n_tok - 1) * V;
+    char buf[64];
+    int prev = EL_TOK_BOS;
+    for (int i = 1; i < n_tok; i++) {
+        el_tokenizer_decode(tk, prev, toks[i], buf, sizeof buf);
+        fputs(buf, stdout);
+        prev = toks[i];
+    }
+    unsigned long long rng = a->seed ? a->seed : 0x9E3779B97F4A7C15ull;
+    int pos = n_tok;
+    for (long s = 0; s < a->steps && pos < S; s++) {
+        int next = 0;
+        if (a->temperature <= 0) {
+            for (int i = 1; i < V; i++)
+                if (last[i] > last[next]) next = i;
+        } else {
+            /* softmax sampling with a xorshift generator */
+            double mx = last[0], sum = 0.0;
+            for (int i = 1; i < V; i++)
+                if (last[i] > mx) mx = last[i];
+            for (int i = 0; i < V; i++)
+                sum += exp((last[i] - mx) / a->temperature);
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            double u = (double)(rng >> 11) / 9007199254740992.0 * sum, acc = 0.0;
+            next = V - 1;
+            for (int i = 0; i < V; i++) {
+                acc += exp((last[i] - mx) / a->temperature);
+                if (acc > u) {
+                    next = i;
+                    break;
+                }
+            }
+        }
+        if (next == EL_TOK_BOS || next == EL_TOK_EOS) break;
+        el_tokenizer_decode(tk, prev, next, buf, sizeof buf);
+        fputs(buf, stdout);
+        fflush(stdout);
+        prev = next;
+        if (el_forward(m, &next, 1, pos, logits) != 0) return 1;
+        last = logits;
+        pos++;
+    }
+    fputc('\n', stdout);
+    free(logits);
+    free(toks);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    args a;
+    if (parse_args(argc, argv, &a) != 0) {
+        usage();
+        return 2;
+    }
+    const char *thr = getenv("DC_ENGINE_THREADS");
+    openblas_set_num_threads(thr && atoi(thr) > 0 ? atoi(thr) : 1);
+
+    el_model m;
+    if (el_model_load(&m, a.model) != 0) return 1;
+    el_tokenizer tk;
+    if (el_tokenizer_load(&tk, a.tokenizer, m.cfg.vocab_size) != 0) return 1;
+
+    el_qreport rep;
+    memset(&rep, 0, sizeof rep);
+    if (a.q.quantize) {
+        if (!a.q.calib_path) a.q.calib_path = a.text;
+        if (el_pipeline_apply(&m, &tk, &a.q, &rep) != 0) return 1;
+    }
+    int rc;
+    if (!strcmp(a.cmd, "ppl")) {
+        rc = cmd_ppl(&m, &tk, &a, &rep);
+    } else if (!strcmp(a.cmd, "generate")) {
+        rc = cmd_generate(&m, &tk, &a);
+    } else {
+        usage();
+        rc = 2;
+    }
+    el_tokenizer_free(&tk);
+    el_model_free(&m);
+    return rc;
+}

@@ -1,0 +1,415 @@
+/*
+ * model.c -- dc-llama: checkpoint reader and forward pass.
+ *
+ * Architecture (llama2.c "version 0" checkpoints): token embedding, then per
+ * layer RMSNorm -> q/k/v -> RoPE -> causal grouped-query attention -> wo ->
+ * residual, RMSNorm -> SwiGLU (w2(silu(w1 x) * w3 x)) -> residual; final
+ * RMSNorm and classifier. No biases. RMSNorm eps = 1e-5.
+ *
+ * Copyright (c) 2026 The libdoublecomp authors. SPDX-License-Identifier: MIT
+ */
+#include "model.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const int k_lin_input[EL_NLIN] = {EL_IN_ATT, EL_IN_ATT, EL_IN_ATT, EL_IN_WO,
+                                         EL_IN_FFN, EL_IN_W2,  EL_IN_FFN};
+static const char *const k_lin_name[EL_NLIN] = {"wq", "wk", "wv", "wo", "w1", "w2", "w3"};
+
+int el_linear_input(int which) {
+    return k_lin_input[which];
+}
+
+const char *el_linear_name(int which) {
+    return k_lin_name[which];
+}
+
+static void *xcalloc(size_t n, size_t size) {
+    void *p = calloc(n ? n : 1, size);
+    if (!p) {
+        fprintf(stderr, "dc-llama: out of memory\n");
+        exit(2);
+    }
+    return p;
+}
+
+static float *fdup(const float *src, size_t n) {
+    float *p = xcalloc(n, sizeof(float));
+    memcpy(p, src, n * sizeof(float));
+    return p;
+}
+
+int el_model_load(el_model *m, const char *path) {
+    memset(m, 0, sizeof(*m));
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "dc-llama: cannot open %s\n", path);
+        return -1;
+    }
+    int32_t hdr[7];
+    if (fread(hdr, sizeof(int32_t), 7, f) != 7) {
+        fprintf(stderr, "dc-llama: %s: short header\n", path);
+        fclose(f);
+        return -1;
+    }
+    el_config *c = &m->cfg;
+    c->dim = hdr[0];
+    c->hidden_dim = hdr[1];
+    c->n_layers = hdr[2];
+    c->n_heads = hdr[3];
+    c->n_kv_heads = hdr[4];
+    c->shared_classifier = hdr[5] > 0;
+    c->vocab_size = hdr[5] > 0 ? hdr[5] : -hdr[5];
+    c->seq_len = hdr[6];
+    if (c->dim <= 0 || c->hidden_dim <= 0 || c->n_layers <= 0 || c->n_heads <= 0 ||
+        c->n_kv_heads <= 0 || c->vocab_size <= 0 || c->seq_len <= 0 || c->dim % c->n_heads ||
+        c->n_heads % c->n_kv_heads || (c->dim / c->n_heads) % 2) {
+        fprintf(stderr, "dc-llama: %s: bad header\n", path);
+        fclose(f);
+        return -1;
+    }
+    c->head_size = c->dim / c->n_heads;
+    c->kv_dim = c->n_kv_heads * c->head_size;
+
+    if (fseek(f, 0, SEEK_END) != 0) {
+        fclose(f);
+        return -1;
+    }
+    long fsize = ftell(f);
+    size_t nfl = (size_t)(fsize - 28) / sizeof(float);
+    const size_t D = (size_t)c->dim, H = (size_t)c->hidden_dim, L = (size_t)c->n_layers;
+    const size_t V = (size_t)c->vocab_size, KV = (size_t)c->kv_dim, S = (size_t)c->seq_len;
+    const size_t hs = (size_t)c->head_size;
+    size_t need = V * D + L * D + L * D * D + 2 * L * D * KV + L * D * D + L * D + 3 * L * D * H +
+                  D + S * hs; /* freq_cis real + imag = S * hs/2 * 2 */
+    if (!c->shared_classifier) need += V * D;
+    if (fsize < 28 || nfl < need) {
+        fprintf(stderr, "dc-llama: %s: file too short (%zu floats, need %zu)\n", path, nfl, need);
+        fclose(f);
+        return -1;
+    }
+    m->file_data = xcalloc(nfl, sizeof(float));
+    m->file_floats = nfl;
+    if (fseek(f, 28, SEEK_SET) != 0 || fread(m->file_data, sizeof(float), nfl, f) != nfl) {
+        fprintf(stderr, "dc-llama: %s: read error\n", path);
+        fclose(f);
+        free(m->file_data);
+        m->file_data = NULL;
+        return -1;
+    }
+    fclose(f);
+
+    const float *p = m->file_data;
+    m->tok_emb = p;
+    p += V * D;
+    const float *rms_att = p;
+    p += L * D;
+    const float *wq = p;
+    p += L * D * D;
+    const float *wk = p;
+    p += L * D * KV;
+    const float *wv = p;
+    p += L * D * KV;
+    const float *wo = p;
+    p += L * D * D;
+    const float *rms_ffn = p;
+    p += L * D;
+    const float *w1 = p;
+    p += L * D * H;
+    const float *w2 = p;
+    p += L * H * D;
+    const float *w3 = p;
+    p += L * D * H;
+    m->rms_final = fdup(p, D);
+    p += D;
+    p += S * hs; /* freq_cis_real + freq_cis_imag: recomputed below */
+    m->wcls = c->shared_classifier ? m->tok_emb : p;
+
+    m->layers = xcalloc(L, sizeof(el_layer));
+    for (size_t l = 0; l < L; l++) {
+        el_layer *ly = &m->layers[l];
+        ly->rms_att = fdup(rms_att + l * D, D);
+        ly->rms_ffn = fdup(rms_ffn + l * D, D);
+        const struct {
+            const float *base;
+            size_t out, in;
+        } spec[EL_NLIN] = {{wq, D, D}, {wk, KV, D}, {wv, KV, D}, {wo, D, D},
+                           {w1, H, D}, {w2, D, H},  {w3, H, D}};
+        for (int i = 0; i < EL_NLIN; i++) {
+            el_linear *lin = &ly->lin[i];
+            lin->in = (int)spec[i].in;
+            lin->out = (int)spec[i].out;
+            lin->w = spec[i].base + l * spec[i].out * spec[i].in;
+            lin->mode = EL_LIN_FP32;
+        }
+    }
+
+    /* RoPE: pair i of a head rotates by pos * 10000^(-2i/head_size). */
+    m->rope_cos = xcalloc(S * hs / 2, sizeof(float));
+    m->rope_sin = xcalloc(S * hs / 2, sizeof(float));
+    for (size_t pos = 0; pos < S; pos++) {
+        for (size_t i = 0; i < hs / 2; i++) {
+            double freq = pow(10000.0, -(double)(2 * i) / (double)hs);
+            double ang = (double)pos * freq;
+            m->rope_cos[pos * hs / 2 + i] = (float)cos(ang);
+            m->rope_sin[pos * hs / 2 + i] = (float)sin(ang);
+        }
+    }
+
+    const size_t T = S;
+    m->max_t = (int)T;
+    m->key_cache = xcalloc(L * S * KV, sizeof(float));
+    m->value_cache = xcalloc(L * S * KV, sizeof(float));
+    size_t wide = H > D ? H : D;
+    m->x = xcalloc(T * D, sizeof(float));
+    m->xb = xcalloc(T * D, sizeof(float));
+    m->xb2 = xcalloc(T * D, sizeof(float));
+    m->q = xcalloc(T * D, sizeof(float));
+    m->k = xcalloc(T * KV, sizeof(float));
+    m->v = xcalloc(T * KV, sizeof(float));
+    m->att = xcalloc(S, sizeof(float));
+    m->hb = xcalloc(T * H, sizeof(float));
+    m->hb2 = xcalloc(T * H, sizeof(float));
+    m->scratch_in = xcalloc(T * wide, sizeof(float));
+    m->scratch_out = xcalloc(T * wide, sizeof(float));
+    m->scratch_q = xcalloc(T * wide, sizeof(float));
+    return 0;
+}
+
+void el_linear_reset(el_linear *lin) {
+    free(lin->qw);
+    free(lin->scale);
+    free(lin->q8);
+    free(lin->inv_in);
+    lin->qw = NULL;
+    lin->scale = NULL;
+    lin->q8 = NULL;
+    lin->inv_in = NULL;
+    lin->n_scales = 0;
+    lin->group = 0;
+    lin->mode = EL_LIN_FP32;
+}
+
+void el_model_free(el_model *m) {
+    if (m->layers) {
+        for (int l = 0; l < m->cfg.n_layers; l++) {
+            el_layer *ly = &m->layers[l];
+            free(ly->rms_att);
+            free(ly->rms_ffn);
+            for (int i = 0; i < EL_NLIN; i++) {
+                el_linear_reset(&ly->lin[i]);
+                free(ly->lin[i].w_owned);
+            }
+        }
+    }
+    free(m->layers);
+    free(m->file_data);
+    free(m->rms_final);
+    free(m->rope_cos);
+    free(m->rope_sin);
+    free(m->key_cache);
+    free(m->value_cache);
+    free(m->x);
+    free(m->xb);
+    free(m->xb2);
+    free(m->q);
+    free(m->k);
+    free(m->v);
+    free(m->att);
+    free(m->hb);
+    free(m->hb2);
+    free(m->scratch_in);
+    free(m->scratch_out);
+    free(m->scratch_q);
+    memset(m, 0, sizeof(*m));
+}
+
+/* ------------------------------------------------------------------------ */
+
+static void rmsnorm(float *out, const float *x, const float *g, int n) {
+    double ss = 0.0;
+    for (int j = 0; j < n; j++)
+        ss += (double)x[j] * x[j];
+    float r = (float)(1.0 / sqrt(ss / n + 1e-5));
+    for (int j = 0; j < n; j++)
+        out[j] = x[j] * r * g[j];
+}
+
+/*
+ * W8A8 semantics: per token t, x_t (after the optional 1/s) is quantized to
+ * qx = round(x / d_t) with d_t = max_j |x_tj| / qmax (round half away from
+ * zero, clamped to +-qmax; an all-zero row gives qx = 0). Then
+ *   per tensor / channel: y[t,i] = d_t * scale_i * sum_j qx[t,j] qw[i,j]
+ *   per group:            y[t,i] = d_t * sum_g scale_ig * sum_{j in g} qx qw
+ * The integer sums are computed by sgemm on integer-valued floats; they are
+ * exact (= an int32 accumulator) while in * qmax_x * qmax_w < 2^24, i.e. for
+ * in <= 1040 at 8 bits (stories260K: in <= 172).
+ */
+void el_linear_apply(el_model *m, el_linear *lin, const float *x, int t, float *y) {
+    const int in = lin->in, out = lin->out;
+    if (lin->mode == EL_LIN_FP32) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t, out, in, 1.0f, x, in, lin->w, in,
+                    0.0f, y, out);
+        return;
+    }
+    float *qx = m->scratch_in;
+    float *dt = m->att; /* reuse: t <= seq_len floats */
+    const float qmax = (float)lin->act_qmax;
+    for (int r = 0; r < t; r++) {
+        const float *xr = x + (size_t)r * in;
+        float *qr = qx + (size_t)r * in;
+        float amax = 0.0f;
+        for (int j = 0; j < in; j++) {
+            float v = lin->inv_in ? xr[j] * lin->inv_in[j] : xr[j];
+            qr[j] = v;
+            float a = fabsf(v);
+            if (a > amax) amax = a;
+        }
+        if (amax == 0.0f) {
+            dt[r] = 0.0f;
+            memset(qr, 0, (size_t)in * sizeof(float));
+            continue;
+        }
+        float d = amax / qmax;
+        dt[r] = d;
+        for (int j = 0; j < in; j++) {
+            float qv = roundf(qr[j] / d);
+            if (qv > qmax) qv = qmax;
+            if (qv < -qmax) qv = -qmax;
+            qr[j] = qv;
+        }
+    }
+    if (lin->group == 0) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t, out, in, 1.0f, qx, in, lin->qw, in,
+                    0.0f, y, out);
+        for (int r = 0; r < t; r++) {
+            float *yr = y + (size_t)r * out;
+            for (int i = 0; i < out; i++) {
+                float s = lin->n_scales == 1 ? lin->scale[0] : lin->scale[i];
+                yr[i] = yr[i] * s * dt[r];
+            }
+        }
+        return;
+    }
+    const int G = lin->group;
+    const int ng = (in + G - 1) / G;
+    memset(y, 0, (size_t)t * out * sizeof(float));
+    float *tmp = m->scratch_q;
+    for (int g = 0; g < ng; g++) {
+        int j0 = g * G, w = in - j0 < G ? in - j0 : G;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t, out, w, 1.0f, qx + j0, in,
+                    lin->qw + j0, in, 0.0f, tmp, out);
+        for (int r = 0; r < t; r++)
+            for (int i = 0; i < out; i++)
+                y[(size_t)r * out + i] += tmp[(size_t)r * out + i] * lin->scale[(size_t)i * ng + g];
+    }
+    for (int r = 0; r < t; r++)
+        for (int i = 0; i < out; i++)
+            y[(size_t)r * out + i] *= dt[r];
+}
+
+static void rope(const el_model *m, float *vec, int n, int pos) {
+    const int hs = m->cfg.head_size;
+    const float *cs = m->rope_cos + (size_t)pos * hs / 2;
+    const float *sn = m->rope_sin + (size_t)pos * hs / 2;
+    for (int h = 0; h < n; h += hs) {
+        for (int i = 0; i < hs / 2; i++) {
+            float a = vec[h + 2 * i], b = vec[h + 2 * i + 1];
+            vec[h + 2 * i] = a * cs[i] - b * sn[i];
+            vec[h + 2 * i + 1] = a * sn[i] + b * cs[i];
+        }
+    }
+}
+
+int el_forward(el_model *m, const int *tokens, int t, int pos0, float *logits) {
+    const el_config *c = &m->cfg;
+    const int D = c->dim, H = c->hidden_dim, KV = c->kv_dim, hs = c->head_size;
+    const int S = c->seq_len;
+    if (t <= 0 || pos0 < 0 || pos0 + t > S || t > m->max_t) return -1;
+    for (int r = 0; r < t; r++) {
+        if (tokens[r] < 0 || tokens[r] >= c->vocab_size) return -1;
+        memcpy(m->x + (size_t)r * D, m->tok_emb + (size_t)tokens[r] * D, (size_t)D * sizeof(float));
+    }
+    const int group = c->n_heads / c->n_kv_heads;
+    const float inv_sqrt_hs = 1.0f / sqrtf((float)hs);
+
+    for (int l = 0; l < c->n_layers; l++) {
+        el_layer *ly = &m->layers[l];
+        float *kc = m->key_cache + (size_t)l * S * KV;
+        float *vc = m->value_cache + (size_t)l * S * KV;
+
+        for (int r = 0; r < t; r++)
+            rmsnorm(m->xb + (size_t)r * D, m->x + (size_t)r * D, ly->rms_att, D);
+        if (m->observer) m->observer(m->observer_ctx, l, EL_IN_ATT, m->xb, t, D);
+        el_linear_apply(m, &ly->lin[EL_WQ], m->xb, t, m->q);
+        el_linear_apply(m, &ly->lin[EL_WK], m->xb, t, m->k);
+        el_linear_apply(m, &ly->lin[EL_WV], m->xb, t, m->v);
+        for (int r = 0; r < t; r++) {
+            int pos = pos0 + r;
+            rope(m, m->q + (size_t)r * D, D, pos);
+            rope(m, m->k + (size_t)r * KV, KV, pos);
+            memcpy(kc + (size_t)pos * KV, m->k + (size_t)r * KV, (size_t)KV * sizeof(float));
+            memcpy(vc + (size_t)pos * KV, m->v + (size_t)r * KV, (size_t)KV * sizeof(float));
+        }
+        /* causal attention, one query token at a time */
+        for (int r = 0; r < t; r++) {
+            int pos = pos0 + r;
+            for (int h = 0; h < c->n_heads; h++) {
+                const float *qh = m->q + (size_t)r * D + (size_t)h * hs;
+                const int kvo = (h / group) * hs;
+                float *att = m->scratch_out; /* pos+1 <= S floats */
+                float mx = -INFINITY;
+                for (int p = 0; p <= pos; p++) {
+                    const float *kp = kc + (size_t)p * KV + kvo;
+                    float s = 0.0f;
+                    for (int i = 0; i < hs; i++)
+                        s += qh[i] * kp[i];
+                    s *= inv_sqrt_hs;
+                    att[p] = s;
+                    if (s > mx) mx = s;
+                }
+                float sum = 0.0f;
+                for (int p = 0; p <= pos; p++) {
+                    att[p] = expf(att[p] - mx);
+                    sum += att[p];
+                }
+                float *o = m->xb2 + (size_t)r * D + (size_t)h * hs;
+                memset(o, 0, (size_t)hs * sizeof(float));
+                for (int p = 0; p <= pos; p++) {
+                    const float *vp = vc + (size_t)p * KV + kvo;
+                    float a = att[p] / sum;
+                    for (int i = 0; i < hs; i++)
+                        o[i] += a * vp[i];
+                }
+            }
+        }
+        if (m->observer) m->observer(m->observer_ctx, l, EL_IN_WO, m->xb2, t, D);
+        el_linear_apply(m, &ly->lin[EL_WO], m->xb2, t, m->xb);
+        for (size_t i = 0; i < (size_t)t * D; i++)
+            m->x[i] += m->xb[i];
+
+        for (int r = 0; r < t; r++)
+            rmsnorm(m->xb + (size_t)r * D, m->x + (size_t)r * D, ly->rms_ffn, D);
+        if (m->observer) m->observer(m->observer_ctx, l, EL_IN_FFN, m->xb, t, D);
+        el_linear_apply(m, &ly->lin[EL_W1], m->xb, t, m->hb);
+        el_linear_apply(m, &ly->lin[EL_W3], m->xb, t, m->hb2);
+        for (size_t i = 0; i < (size_t)t * H; i++) {
+            float a = m->hb[i];
+            m->hb[i] = a / (1.0f + expf(-a)) * m->hb2[i];
+        }
+        if (m->observer) m->observer(m->observer_ctx, l, EL_IN_W2, m->hb, t, H);
+        el_linear_apply(m, &ly->lin[EL_W2], m->hb, t, m->xb);
+        for (size_t i = 0; i < (size_t)t * D; i++)
+            m->x[i] += m->xb[i];
+    }
+    for (int r = 0; r < t; r++)
+        rmsnorm(m->x + (size_t)r * D, m->x + (size_t)r * D, m->rms_final, D);
+    if (logits)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t, c->vocab_size, D, 1.0f, m->x, D,
+                    m->wcls, D, 0.0f, logits, c->vocab_size);
+    return 0;
+}

@@ -1,0 +1,104 @@
+/*
+ * model.h -- dc-llama: a small llama-family transformer (llama2.c checkpoints).
+ *
+ * The forward pass runs a block of T consecutive tokens at positions
+ * pos0..pos0+T-1 against a KV cache (T = 1 for generation, T = a whole window
+ * for perplexity). Every linear layer goes through el_linear, which is either
+ * FP32 or W8A8 (integer-valued weights with their scales, activations
+ * quantized per token at run time); see linear.c.
+ *
+ * Copyright (c) 2026 The libdoublecomp authors. SPDX-License-Identifier: MIT
+ */
+#ifndef DC_ENGINE_MODEL_H
+#define DC_ENGINE_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct el_config {
+    int dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size, seq_len;
+    int shared_classifier; /* vocab_size > 0 in the header */
+    int head_size, kv_dim;
+} el_config;
+
+/* Which linear of a layer; the ids are used for naming and calibration. */
+enum { EL_WQ = 0, EL_WK, EL_WV, EL_WO, EL_W1, EL_W2, EL_W3, EL_NLIN };
+
+/*
+ * The inputs that linear layers read. Several linears share one input:
+ * wq/wk/wv read the attention-normed x, w1/w3 read the ffn-normed x.
+ */
+enum { EL_IN_ATT = 0, EL_IN_WO, EL_IN_FFN, EL_IN_W2, EL_NIN };
+
+/* Input of each linear (EL_WQ -> EL_IN_ATT, ...). */
+int el_linear_input(int which);
+/* "wq", "wk", ... */
+const char *el_linear_name(int which);
+
+/* Weight/activation format of one linear layer. */
+typedef enum el_lin_mode {
+    EL_LIN_FP32 = 0, /* y = x W^T in float */
+    EL_LIN_W8A8 = 1  /* integer weights + scales; activations int8 per token */
+} el_lin_mode;
+
+typedef struct el_linear {
+    int in, out;
+    el_lin_mode mode;
+    const float *w; /* FP32 weights [out x in], row-major (one row per output) */
+    float *w_owned; /* set when w was modified (pruned) and is owned here */
+    /* W8A8: qw holds the integer weight values q (|q| <= qmax) as floats. */
+    float *qw;
+    float *scale;  /* per tensor: 1; per channel: out; per group: out x n_groups */
+    int n_scales;  /* 1, out, or out * n_groups */
+    int group;     /* columns per group (per-group mode), else 0 */
+    int8_t *q8;    /* the same integers as bytes (for entropy/compression) */
+    int act_qmax;  /* activation quantization range (127 for int8) */
+    float *inv_in; /* if set: x[:, j] *= inv_in[j] before quantizing (1/s) */
+} el_linear;
+
+typedef struct el_layer {
+    float *rms_att, *rms_ffn; /* owned copies (1/s can be folded in) */
+    el_linear lin[EL_NLIN];
+} el_layer;
+
+/*
+ * Observer of linear-layer inputs (calibration). Called once per shared input
+ * with X [T x n] row-major, before any run-time 1/s scaling.
+ */
+typedef void (*el_observer)(void *ctx, int layer, int input, const float *x, int t, int n);
+
+typedef struct el_model {
+    el_config cfg;
+    float *file_data; /* the whole checkpoint, floats after the header */
+    size_t file_floats;
+    const float *tok_emb; /* [vocab x dim]; also the classifier when shared */
+    const float *wcls;    /* [vocab x dim] */
+    float *rms_final;
+    el_layer *layers;
+    float *rope_cos, *rope_sin; /* [seq_len x head_size/2] */
+    /* run state */
+    float *key_cache, *value_cache; /* [L x seq_len x kv_dim] */
+    int max_t;                      /* largest block the scratch below holds */
+    float *x, *xb, *xb2, *q, *k, *v, *att, *hb, *hb2, *scratch_in, *scratch_out;
+    float *scratch_q; /* per-group partial products */
+    el_observer observer;
+    void *observer_ctx;
+} el_model;
+
+/* Loads a llama2.c checkpoint. Returns 0 on success, else prints to stderr. */
+int el_model_load(el_model *m, const char *path);
+void el_model_free(el_model *m);
+
+/*
+ * Runs tokens[0..t) at positions pos0.. and writes logits for every one of
+ * them into logits [t x vocab] (t <= seq_len - pos0). Returns 0 or -1.
+ */
+int el_forward(el_model *m, const int *tokens, int t, int pos0, float *logits);
+
+/* Applies y[T x out] = x[T x in] W^T for one linear (any mode). */
+void el_linear_apply(el_model *m, el_linear *lin, const float *x, int t, float *y);
+
+/* Frees a linear's owned quantized data and returns it to FP32 mode. */
+void el_linear_reset(el_linear *lin);
+
+#endif /* DC_ENGINE_MODEL_H */

@@ -1,0 +1,54 @@
+/*
+ * pipeline.h -- dc-llama: calibration, DC scaling, pruning and W8A8
+ * quantization of the linear layers, done with libdoublecomp's handles.
+ *
+ * Copyright (c) 2026 The libdoublecomp authors. SPDX-License-Identifier: MIT
+ */
+#ifndef DC_ENGINE_PIPELINE_H
+#define DC_ENGINE_PIPELINE_H
+
+#include "model.h"
+#include "tokenizer.h"
+
+typedef enum el_gran { EL_GRAN_TENSOR = 0, EL_GRAN_CHANNEL, EL_GRAN_GROUP } el_gran;
+typedef enum el_prune_method {
+    EL_PRUNE_NONE = 0,
+    EL_PRUNE_DC,
+    EL_PRUNE_WANDA,
+    EL_PRUNE_MAGNITUDE
+} el_prune_method;
+
+#define EL_MAX_LAYERS 256
+
+typedef struct el_qopts {
+    int quantize; /* 0: plain FP32 */
+    int bits;     /* weight bits (8 or 4); activations are always int8 */
+    el_gran gran;
+    int group; /* columns per group for EL_GRAN_GROUP */
+    int use_alpha;
+    double alpha;                      /* DC scaling exponent (all layers) */
+    double layer_alpha[EL_MAX_LAYERS]; /* per-layer override; < 0 = use alpha */
+    double sparsity;                   /* fraction of weights pruned per output row */
+    el_prune_method prune;
+    int prune_group; /* comparison group: 0 = per output row, -1 = whole tensor */
+    const char *calib_path;
+    int calib_tokens;
+    long calib_offset;
+} el_qopts;
+
+typedef struct el_qreport {
+    size_t n_weights;      /* quantized linear weights */
+    double entropy_bits;   /* order-0 entropy, one table per tensor, weighted */
+    double zero_fraction;  /* fraction of quantized weights equal to 0 */
+    double prune_fraction; /* fraction of weights zeroed by pruning (before quantization) */
+    size_t ans_bytes;      /* the library's ANS coder, one chunk per tensor */
+    size_t calib_tokens;   /* activation rows observed per input */
+} el_qreport;
+
+/* Applies opts to the model (which must be FP32 when called). 0 or -1. */
+int el_pipeline_apply(el_model *m, const el_tokenizer *tk, const el_qopts *opts, el_qreport *rep);
+
+/* Reads [offset, offset+max_chars) of a file (max_chars < 0: to the end). */
+char *el_read_text(const char *path, long offset, long max_chars, size_t *len);
+
+#endif /* DC_ENGINE_PIPELINE_H */
