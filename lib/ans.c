@@ -95,6 +95,7 @@ typedef struct bitwriter {
 } bitwriter;
 
 static void bw_put(bitwriter *w, uint32_t v, unsigned n) { /* n <= 32 */
+    if (w->overflow) return; /* the result is discarded anyway */
     w->acc |= (uint64_t)v << w->nbits;
     w->nbits += n;
     while (w->nbits >= 8) {

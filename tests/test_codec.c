@@ -267,6 +267,25 @@ static void test_corruption(void **state) {
     }
 }
 
+/* The encoder given too little room (table or stream) reports "does not fit"
+ * cleanly, at every capacity. */
+static void test_encode_small_capacity(void **state) {
+    (void)state;
+    const size_t n = 2000;
+    uint8_t src[2000], dst[4000];
+    void *scratch = malloc(dc_ans_scratch_size(n));
+    assert_non_null(scratch);
+    gen_uniform(src, n, 21);
+    uint32_t counts[256];
+    dc_histogram(src, n, counts);
+    size_t full = dc_ans_encode(src, n, counts, dst, sizeof(dst), scratch);
+    assert_true(full > 0);
+    for (size_t cap = 0; cap < full; cap++)
+        assert_int_equal(dc_ans_encode(src, n, counts, dst, cap, scratch), 0);
+    assert_int_equal(dc_ans_encode(src, n, counts, dst, full, scratch), full);
+    free(scratch);
+}
+
 static void test_bad_arguments(void **state) {
     (void)state;
     uint8_t src[5000], dst[6000], out[5000];
@@ -333,7 +352,7 @@ int main(void) {
         cmocka_unit_test(test_codec_selection), cmocka_unit_test(test_ratio_near_entropy),
         cmocka_unit_test(test_simd_kernels),   cmocka_unit_test(test_checksum),
         cmocka_unit_test(test_corruption),     cmocka_unit_test(test_bad_arguments),
-        cmocka_unit_test(test_real_weights),
+        cmocka_unit_test(test_encode_small_capacity), cmocka_unit_test(test_real_weights),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

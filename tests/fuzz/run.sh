@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Builds the fuzz targets with clang and runs each for SECONDS (default 60),
+# seeding the chunk decoder's corpus with valid chunks of every codec.
+# Usage: tests/fuzz/run.sh [SECONDS] [BUILD_DIR]
+set -euo pipefail
+secs=${1:-60}
+build=${2:-build-fuzz}
+src=$(cd "$(dirname "$0")/../.." && pwd)
+CC=clang cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDC_BUILD_FUZZ=ON \
+  -DDC_BUILD_BENCH=OFF -DDC_BUILD_EXAMPLES=OFF >/dev/null
+cmake --build "$build" -j2 --target fuzz_chunk_decode fuzz_roundtrip dc-benchgen-seeds >/dev/null
+corpus="$build/corpus-chunk"
+mkdir -p "$corpus" "$build/corpus-rt"
+"$build/tests/fuzz/dc-benchgen-seeds" "$corpus"
+for t in fuzz_chunk_decode fuzz_roundtrip; do
+  c="$build/corpus-rt"; [ $t = fuzz_chunk_decode ] && c="$corpus"
+  echo "== $t for ${secs}s"
+  "$build/tests/fuzz/$t" -max_total_time="$secs" -max_len=70000 -print_final_stats=1 "$c" 2>&1 |
+    grep -E 'stat::number_of_executed_units|stat::peak_rss|ERROR|SUMMARY|Done' || true
+done
