@@ -156,7 +156,7 @@ typedef struct bitreader {
     unsigned nbits;
 } bitreader;
 
-/* Reads n <= 24 bits; returns -1 past the end of input. */
+/* Reads n <= 28 bits; returns -1 past the end of input. */
 static int64_t br_get(bitreader *r, unsigned n) {
     while (r->nbits < n) {
         if (r->p == r->end) return -1;

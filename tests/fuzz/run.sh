@@ -15,6 +15,13 @@ mkdir -p "$corpus" "$build/corpus-rt"
 for t in fuzz_chunk_decode fuzz_roundtrip; do
   c="$build/corpus-rt"; [ $t = fuzz_chunk_decode ] && c="$corpus"
   echo "== $t for ${secs}s"
-  "$build/tests/fuzz/$t" -max_total_time="$secs" -max_len=70000 -print_final_stats=1 "$c" 2>&1 |
-    grep -E 'stat::number_of_executed_units|stat::peak_rss|ERROR|SUMMARY|Done' || true
+  rc=0
+  "$build/tests/fuzz/$t" -max_total_time="$secs" -max_len=70000 -print_final_stats=1 "$c" \
+    >"$build/$t.log" 2>&1 || rc=$?
+  grep -E 'stat::number_of_executed_units|stat::peak_rss|Done' "$build/$t.log" || true
+  if [ $rc -ne 0 ]; then
+    tail -n 40 "$build/$t.log"
+    echo "$t FAILED (exit $rc); reproducer saved as crash-*/leak-* in $(pwd)"
+    exit 1
+  fi
 done
