@@ -1,0 +1,296 @@
+/*
+ * quantizer.c -- symmetric INT8 / INT4 weight quantization (METHOD.md section 3).
+ */
+#include "internal.h"
+
+#include <math.h>
+#include <string.h>
+
+struct dc_qtensor {
+    dc_alloc alloc;
+    size_t rows, cols;
+    unsigned bits;
+    dc_quant_granularity gran;
+    size_t group; /* G (per-group), cols (per-channel), 0 (per-tensor) */
+    size_t ng;    /* scales per row (per-group), else 1 */
+    size_t n_scales;
+    size_t row_bytes;
+    uint8_t *data;
+    float *scales;
+    double mse, max_abs, mean_sq; /* error at quantization time */
+};
+
+/* Resolved options and derived layout. */
+typedef struct qlayout {
+    dc_alloc alloc;
+    unsigned bits;
+    int qmax;
+    dc_quant_granularity gran;
+    size_t group, ng, n_scales, row_bytes;
+} qlayout;
+
+static dc_status resolve(const dc_quant_options *options, size_t rows, size_t cols, qlayout *L) {
+    dc_quant_options o;
+    dc_status st = dc_copy_options(&o, sizeof(o), options);
+    if (st != DC_OK) return st;
+    if ((st = dc_alloc_init(&L->alloc, o.allocator)) != DC_OK) return st;
+    L->bits = o.bits == 0 ? 8 : o.bits;
+    if (L->bits != 8 && L->bits != 4) return DC_ERR_RANGE;
+    L->qmax = L->bits == 8 ? 127 : 7;
+    L->gran = o.granularity;
+    if (rows == 0 || cols == 0 || cols > SIZE_MAX / rows) return DC_ERR_DIMENSION;
+    if (rows * cols > SIZE_MAX / sizeof(float)) return DC_ERR_DIMENSION;
+    switch (o.granularity) {
+    case DC_QUANT_PER_TENSOR:
+        L->group = 0;
+        L->ng = 1;
+        L->n_scales = 1;
+        break;
+    case DC_QUANT_PER_CHANNEL:
+        L->group = cols;
+        L->ng = 1;
+        L->n_scales = rows;
+        break;
+    case DC_QUANT_PER_GROUP:
+        L->group = o.group_size == 0 ? DC_QUANT_GROUP_SIZE_DEFAULT : o.group_size;
+        L->ng = cols / L->group + (cols % L->group != 0);
+        L->n_scales = rows * L->ng; /* <= rows * cols: no overflow */
+        break;
+    default:
+        return DC_ERR_INVALID_ARGUMENT;
+    }
+    L->row_bytes = L->bits == 8 ? cols : cols / 2 + (cols & 1);
+    return DC_OK;
+}
+
+static dc_status qt_alloc(const qlayout *L, size_t rows, size_t cols, dc_qtensor **out) {
+    dc_qtensor *q = (dc_qtensor *)dc_calloc(&L->alloc, 1, sizeof(*q));
+    if (!q) return DC_ERR_OUT_OF_MEMORY;
+    q->alloc = L->alloc;
+    q->rows = rows;
+    q->cols = cols;
+    q->bits = L->bits;
+    q->gran = L->gran;
+    q->group = L->group;
+    q->ng = L->ng;
+    q->n_scales = L->n_scales;
+    q->row_bytes = L->row_bytes;
+    q->data = (uint8_t *)dc_calloc(&L->alloc, rows, L->row_bytes);
+    q->scales = (float *)dc_calloc(&L->alloc, L->n_scales, sizeof(float));
+    if (!q->data || !q->scales) {
+        dc_qtensor_free(q);
+        return DC_ERR_OUT_OF_MEMORY;
+    }
+    *out = q;
+    return DC_OK;
+}
+
+/* Element access in the public layout. */
+static inline int qt_get(const dc_qtensor *q, size_t i, size_t j) {
+    const uint8_t *r = q->data + i * q->row_bytes;
+    if (q->bits == 8) return (int8_t)r[j];
+    unsigned nib = (j & 1) ? (unsigned)(r[j >> 1] >> 4) : (unsigned)(r[j >> 1] & 15u);
+    return (int)nib - ((nib & 8u) ? 16 : 0);
+}
+
+static inline void qt_set(dc_qtensor *q, size_t i, size_t j, int v) {
+    uint8_t *r = q->data + i * q->row_bytes;
+    if (q->bits == 8) {
+        r[j] = (uint8_t)(int8_t)v;
+        return;
+    }
+    uint8_t nib = (uint8_t)((unsigned)v & 15u);
+    uint8_t *b = &r[j >> 1];
+    *b = (j & 1) ? (uint8_t)((*b & 0x0Fu) | (nib << 4)) : (uint8_t)((*b & 0xF0u) | nib);
+}
+
+static inline float qt_scale(const dc_qtensor *q, size_t i, size_t j) {
+    switch (q->gran) {
+    case DC_QUANT_PER_TENSOR:
+        return q->scales[0];
+    case DC_QUANT_PER_CHANNEL:
+        return q->scales[i];
+    case DC_QUANT_PER_GROUP:
+        return q->scales[i * q->ng + j / q->group];
+    }
+    return 0.0f;
+}
+
+static int all_finite(const float *w, size_t n) {
+    uint32_t bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &w[i], 4);
+        bad |= (uint32_t)((u & 0x7F800000u) == 0x7F800000u);
+    }
+    return !bad;
+}
+
+static void measure(const dc_qtensor *q, const float *ref, double *mse, double *max_abs,
+                    double *mean_sq) {
+    double se = 0, sq = 0, mx = 0;
+    for (size_t i = 0; i < q->rows; i++)
+        for (size_t j = 0; j < q->cols; j++) {
+            double w = (double)ref[i * q->cols + j];
+            float deq = (float)qt_get(q, i, j) * qt_scale(q, i, j);
+            double d = fabs(w - (double)deq);
+            se += d * d;
+            sq += w * w;
+            mx = d > mx ? d : mx;
+        }
+    double n = (double)q->rows * (double)q->cols;
+    *mse = se / n;
+    *mean_sq = sq / n;
+    *max_abs = mx;
+}
+
+dc_status dc_quantize(const float *w, size_t rows, size_t cols, const dc_quant_options *options,
+                      dc_qtensor **out) {
+    if (!out) return DC_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    if (!w) return DC_ERR_INVALID_ARGUMENT;
+    qlayout L;
+    dc_status st = resolve(options, rows, cols, &L);
+    if (st != DC_OK) return st;
+    if (!all_finite(w, rows * cols)) return DC_ERR_NOT_FINITE;
+    dc_qtensor *q;
+    if ((st = qt_alloc(&L, rows, cols, &q)) != DC_OK) return st;
+
+    /* Block maxima into scales[], then Delta = max / Q. */
+    for (size_t i = 0; i < rows; i++) {
+        const float *r = w + i * cols;
+        for (size_t j = 0; j < cols; j++) {
+            float v = fabsf(r[j]);
+            float *s = &q->scales[q->gran == DC_QUANT_PER_TENSOR    ? 0
+                                  : q->gran == DC_QUANT_PER_CHANNEL ? i
+                                                                    : i * q->ng + j / q->group];
+            *s = v > *s ? v : *s;
+        }
+    }
+    const float fq = (float)L.qmax;
+    for (size_t k = 0; k < q->n_scales; k++)
+        q->scales[k] = q->scales[k] / fq;
+
+    const double dq = (double)L.qmax;
+    for (size_t i = 0; i < rows; i++) {
+        const float *r = w + i * cols;
+        for (size_t j = 0; j < cols; j++) {
+            float delta = qt_scale(q, i, j);
+            int v = 0;
+            if (delta > 0.0f) {
+                double x = round((double)r[j] / (double)delta);
+                if (x > dq) x = dq;
+                if (x < -dq) x = -dq;
+                v = (int)x;
+            }
+            qt_set(q, i, j, v);
+        }
+    }
+    measure(q, w, &q->mse, &q->max_abs, &q->mean_sq);
+    *out = q;
+    return DC_OK;
+}
+
+dc_status dc_qtensor_import(const void *data, size_t data_size, const float *scales,
+                            size_t n_scales, size_t rows, size_t cols,
+                            const dc_quant_options *options, dc_qtensor **out) {
+    if (!out) return DC_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    if (!data || !scales) return DC_ERR_INVALID_ARGUMENT;
+    qlayout L;
+    dc_status st = resolve(options, rows, cols, &L);
+    if (st != DC_OK) return st;
+    if (data_size != rows * L.row_bytes || n_scales != L.n_scales) return DC_ERR_SIZE_MISMATCH;
+    if (!all_finite(scales, n_scales)) return DC_ERR_NOT_FINITE;
+    for (size_t k = 0; k < n_scales; k++)
+        if (scales[k] < 0.0f) return DC_ERR_RANGE;
+    const uint8_t *d = (const uint8_t *)data;
+    for (size_t i = 0; i < rows; i++) {
+        const uint8_t *r = d + i * L.row_bytes;
+        if (L.bits == 8) {
+            for (size_t j = 0; j < cols; j++)
+                if (r[j] == 0x80u) return DC_ERR_RANGE;
+        } else {
+            for (size_t b = 0; b < L.row_bytes; b++)
+                if ((r[b] & 15u) == 8u || (r[b] >> 4) == 8u) return DC_ERR_RANGE;
+            if ((cols & 1) && (r[L.row_bytes - 1] >> 4) != 0) return DC_ERR_RANGE;
+        }
+    }
+    dc_qtensor *q;
+    if ((st = qt_alloc(&L, rows, cols, &q)) != DC_OK) return st;
+    memcpy(q->data, data, data_size);
+    memcpy(q->scales, scales, n_scales * sizeof(float));
+    for (size_t k = 0; k < n_scales; k++)
+        q->scales[k] += 0.0f; /* -0 -> +0 */
+    *out = q;
+    return DC_OK;
+}
+
+void dc_qtensor_free(dc_qtensor *q) {
+    if (!q) return;
+    dc_alloc a = q->alloc;
+    dc_free(&a, q->data);
+    dc_free(&a, q->scales);
+    dc_free(&a, q);
+}
+
+dc_status dc_qtensor_get_info(const dc_qtensor *q, dc_qtensor_info *info) {
+    if (!q || !info || info->struct_size < sizeof(size_t)) return DC_ERR_INVALID_ARGUMENT;
+    dc_qtensor_info l;
+    memset(&l, 0, sizeof(l));
+    l.struct_size = info->struct_size;
+    l.rows = q->rows;
+    l.cols = q->cols;
+    l.bits = q->bits;
+    l.granularity = q->gran;
+    l.group_size = q->group;
+    l.n_scales = q->n_scales;
+    l.row_bytes = q->row_bytes;
+    l.data_size = q->rows * q->row_bytes;
+    memcpy(info, &l, info->struct_size < sizeof(l) ? info->struct_size : sizeof(l));
+    return DC_OK;
+}
+
+const void *dc_qtensor_data(const dc_qtensor *q) {
+    return q ? q->data : NULL;
+}
+
+const float *dc_qtensor_scales(const dc_qtensor *q) {
+    return q ? q->scales : NULL;
+}
+
+dc_status dc_qtensor_dequantize(const dc_qtensor *q, float *dst, size_t dst_count) {
+    if (!q || !dst) return DC_ERR_INVALID_ARGUMENT;
+    if (dst_count < q->rows * q->cols) return DC_ERR_DST_TOO_SMALL;
+    for (size_t i = 0; i < q->rows; i++)
+        for (size_t j = 0; j < q->cols; j++)
+            dst[i * q->cols + j] = (float)qt_get(q, i, j) * qt_scale(q, i, j);
+    return DC_OK;
+}
+
+static void write_error(dc_quant_error *err, double mse, double max_abs, double mean_sq) {
+    dc_quant_error l;
+    memset(&l, 0, sizeof(l));
+    l.struct_size = err->struct_size;
+    l.mse = mse;
+    l.max_abs = max_abs;
+    l.mean_sq = mean_sq;
+    memcpy(err, &l, err->struct_size < sizeof(l) ? err->struct_size : sizeof(l));
+}
+
+dc_status dc_qtensor_error(const dc_qtensor *q, dc_quant_error *err) {
+    if (!q || !err || err->struct_size < sizeof(size_t)) return DC_ERR_INVALID_ARGUMENT;
+    write_error(err, q->mse, q->max_abs, q->mean_sq);
+    return DC_OK;
+}
+
+dc_status dc_qtensor_compare(const dc_qtensor *q, const float *ref, size_t rows, size_t cols,
+                             dc_quant_error *err) {
+    if (!q || !ref || !err || err->struct_size < sizeof(size_t)) return DC_ERR_INVALID_ARGUMENT;
+    if (rows != q->rows || cols != q->cols) return DC_ERR_DIMENSION;
+    if (!all_finite(ref, rows * cols)) return DC_ERR_NOT_FINITE;
+    double mse, mx, sq;
+    measure(q, ref, &mse, &mx, &sq);
+    write_error(err, mse, mx, sq);
+    return DC_OK;
+}

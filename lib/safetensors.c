@@ -1,0 +1,783 @@
+/*
+ * safetensors.c -- minimal, hostile-input-safe safetensors reader and writer.
+ */
+#if !defined(_WIN32)
+#define _POSIX_C_SOURCE   200809L
+#define _FILE_OFFSET_BITS 64
+#endif
+
+#include "safetensors.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if !defined(_WIN32)
+#include <sys/types.h>
+#include <unistd.h>
+#endif
+
+/* ========================================================================== */
+/*                                   dtypes                                   */
+/* ========================================================================== */
+
+static const struct {
+    const char *name;
+    dc_st_dtype dtype;
+    size_t size;
+} st_dtypes[] = {
+    {"BOOL", DC_ST_BOOL, 1},       {"U8", DC_ST_U8, 1},           {"I8", DC_ST_I8, 1},
+    {"F8_E4M3", DC_ST_F8_E4M3, 1}, {"F8_E5M2", DC_ST_F8_E5M2, 1}, {"U16", DC_ST_U16, 2},
+    {"I16", DC_ST_I16, 2},         {"F16", DC_ST_F16, 2},         {"BF16", DC_ST_BF16, 2},
+    {"U32", DC_ST_U32, 4},         {"I32", DC_ST_I32, 4},         {"F32", DC_ST_F32, 4},
+    {"U64", DC_ST_U64, 8},         {"I64", DC_ST_I64, 8},         {"F64", DC_ST_F64, 8},
+};
+#define ST_NDTYPES (sizeof(st_dtypes) / sizeof(st_dtypes[0]))
+
+size_t dc_st_dtype_size(dc_st_dtype dtype) {
+    for (size_t i = 0; i < ST_NDTYPES; i++)
+        if (st_dtypes[i].dtype == dtype) return st_dtypes[i].size;
+    return 0;
+}
+
+const char *dc_st_dtype_string(dc_st_dtype dtype) {
+    for (size_t i = 0; i < ST_NDTYPES; i++)
+        if (st_dtypes[i].dtype == dtype) return st_dtypes[i].name;
+    return "";
+}
+
+static dc_st_dtype st_dtype_from_string(const char *s) {
+    for (size_t i = 0; i < ST_NDTYPES; i++)
+        if (strcmp(st_dtypes[i].name, s) == 0) return st_dtypes[i].dtype;
+    return DC_ST_UNKNOWN;
+}
+
+/* ========================================================================== */
+/*                                 JSON parser                                */
+/* ========================================================================== */
+
+typedef struct jp {
+    const unsigned char *p, *end;
+    const dc_alloc *alloc;
+} jp;
+
+static void jp_ws(jp *j) {
+    while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r'))
+        j->p++;
+}
+
+/* Consumes character c (after whitespace); returns 1 if it was there. */
+static int jp_eat(jp *j, unsigned char c) {
+    jp_ws(j);
+    if (j->p < j->end && *j->p == c) {
+        j->p++;
+        return 1;
+    }
+    return 0;
+}
+
+static int jp_hex4(jp *j, uint32_t *v) {
+    if (j->end - j->p < 4) return 0;
+    uint32_t x = 0;
+    for (int i = 0; i < 4; i++) {
+        unsigned char c = j->p[i];
+        uint32_t d;
+        if (c >= '0' && c <= '9')
+            d = (uint32_t)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            d = (uint32_t)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F')
+            d = (uint32_t)(c - 'A' + 10);
+        else
+            return 0;
+        x = (x << 4) | d;
+    }
+    j->p += 4;
+    *v = x;
+    return 1;
+}
+
+/*
+ * Parses a JSON string (after whitespace). If out is not NULL, stores a
+ * newly allocated, NUL-terminated, unescaped copy in *out (the string must
+ * then contain no NUL). Raw bytes >= 0x80 are passed through (UTF-8 is not
+ * otherwise validated); raw control characters are refused.
+ */
+static dc_status jp_string(jp *j, char **out) {
+    jp_ws(j);
+    if (j->p >= j->end || *j->p != '"') return DC_ERR_FORMAT;
+    j->p++;
+    /* The unescaped string is never longer than its escaped form. */
+    const unsigned char *start = j->p;
+    size_t cap = (size_t)(j->end - start) + 1;
+    char *buf = NULL;
+    size_t n = 0;
+    if (out) {
+        /* Find the closing quote first to size the buffer tightly. */
+        const unsigned char *q = start;
+        while (q < j->end && *q != '"')
+            q += (*q == '\\' && q + 1 < j->end) ? 2 : 1;
+        cap = (size_t)(q - start) + 1;
+        buf = (char *)dc_malloc(j->alloc, cap);
+        if (!buf) return DC_ERR_OUT_OF_MEMORY;
+    }
+    dc_status st = DC_ERR_FORMAT;
+    for (;;) {
+        if (j->p >= j->end) goto fail;
+        unsigned char c = *j->p++;
+        if (c == '"') break;
+        if (c < 0x20) goto fail;
+        if (c != '\\') {
+            if (buf) {
+                if (n + 1 >= cap) goto fail;
+                buf[n++] = (char)c;
+            }
+            continue;
+        }
+        if (j->p >= j->end) goto fail;
+        c = *j->p++;
+        uint32_t cp;
+        switch (c) {
+        case '"':
+            cp = '"';
+            break;
+        case '\\':
+            cp = '\\';
+            break;
+        case '/':
+            cp = '/';
+            break;
+        case 'b':
+            cp = 8;
+            break;
+        case 'f':
+            cp = 12;
+            break;
+        case 'n':
+            cp = 10;
+            break;
+        case 'r':
+            cp = 13;
+            break;
+        case 't':
+            cp = 9;
+            break;
+        case 'u':
+            if (!jp_hex4(j, &cp)) goto fail;
+            if (cp >= 0xD800 && cp <= 0xDBFF) {
+                uint32_t lo;
+                if (j->end - j->p < 6 || j->p[0] != '\\' || j->p[1] != 'u') goto fail;
+                j->p += 2;
+                if (!jp_hex4(j, &lo) || lo < 0xDC00 || lo > 0xDFFF) goto fail;
+                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+            } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+                goto fail;
+            }
+            break;
+        default:
+            goto fail;
+        }
+        if (!buf) continue;
+        if (cp == 0) goto fail; /* names are C strings */
+        unsigned char u[4];
+        size_t un;
+        if (cp < 0x80) {
+            u[0] = (unsigned char)cp;
+            un = 1;
+        } else if (cp < 0x800) {
+            u[0] = (unsigned char)(0xC0 | (cp >> 6));
+            u[1] = (unsigned char)(0x80 | (cp & 0x3F));
+            un = 2;
+        } else if (cp < 0x10000) {
+            u[0] = (unsigned char)(0xE0 | (cp >> 12));
+            u[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+            u[2] = (unsigned char)(0x80 | (cp & 0x3F));
+            un = 3;
+        } else {
+            u[0] = (unsigned char)(0xF0 | (cp >> 18));
+            u[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
+            u[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+            u[3] = (unsigned char)(0x80 | (cp & 0x3F));
+            un = 4;
+        }
+        if (n + un >= cap) goto fail;
+        memcpy(buf + n, u, un);
+        n += un;
+    }
+    if (buf) {
+        buf[n] = '\0';
+        *out = buf;
+    }
+    return DC_OK;
+fail:
+    dc_free(j->alloc, buf);
+    return st;
+}
+
+/* Parses a non-negative JSON integer without sign, fraction or exponent. */
+static int jp_uint(jp *j, uint64_t *v) {
+    jp_ws(j);
+    if (j->p >= j->end || *j->p < '0' || *j->p > '9') return 0;
+    if (*j->p == '0' && j->end - j->p > 1 && j->p[1] >= '0' && j->p[1] <= '9') return 0;
+    uint64_t x = 0;
+    while (j->p < j->end && *j->p >= '0' && *j->p <= '9') {
+        uint64_t d = (uint64_t)(*j->p - '0');
+        if (x > (UINT64_MAX - d) / 10) return 0;
+        x = x * 10 + d;
+        j->p++;
+    }
+    if (j->p < j->end && (*j->p == '.' || *j->p == 'e' || *j->p == 'E')) return 0;
+    *v = x;
+    return 1;
+}
+
+static int jp_literal(jp *j, const char *lit) {
+    size_t n = strlen(lit);
+    if ((size_t)(j->end - j->p) < n || memcmp(j->p, lit, n) != 0) return 0;
+    j->p += n;
+    return 1;
+}
+
+/* Skips any JSON value, nesting at most DC_ST_MAX_DEPTH deep. */
+static dc_status jp_skip(jp *j, int depth) {
+    if (depth > DC_ST_MAX_DEPTH) return DC_ERR_FORMAT;
+    jp_ws(j);
+    if (j->p >= j->end) return DC_ERR_FORMAT;
+    unsigned char c = *j->p;
+    if (c == '"') return jp_string(j, NULL);
+    if (c == '{' || c == '[') {
+        unsigned char close = c == '{' ? '}' : ']';
+        j->p++;
+        if (jp_eat(j, close)) return DC_OK;
+        for (;;) {
+            dc_status st;
+            if (c == '{') {
+                if ((st = jp_string(j, NULL)) != DC_OK) return st;
+                if (!jp_eat(j, ':')) return DC_ERR_FORMAT;
+            }
+            if ((st = jp_skip(j, depth + 1)) != DC_OK) return st;
+            if (jp_eat(j, ',')) continue;
+            if (jp_eat(j, close)) return DC_OK;
+            return DC_ERR_FORMAT;
+        }
+    }
+    if (c == 't') return jp_literal(j, "true") ? DC_OK : DC_ERR_FORMAT;
+    if (c == 'f') return jp_literal(j, "false") ? DC_OK : DC_ERR_FORMAT;
+    if (c == 'n') return jp_literal(j, "null") ? DC_OK : DC_ERR_FORMAT;
+    if (c == '-' || (c >= '0' && c <= '9')) {
+        /* A number: validated loosely (it is ignored anyway). */
+        const unsigned char *s = j->p;
+        while (j->p < j->end && ((*j->p >= '0' && *j->p <= '9') || *j->p == '-' || *j->p == '+' ||
+                                 *j->p == '.' || *j->p == 'e' || *j->p == 'E'))
+            j->p++;
+        return j->p > s ? DC_OK : DC_ERR_FORMAT;
+    }
+    return DC_ERR_FORMAT;
+}
+
+/* Appends to a growable array of `elem` bytes; *cap and *n in elements. */
+static int grow(const dc_alloc *a, void **arr, size_t *cap, size_t n, size_t elem) {
+    if (n < *cap) return 1;
+    size_t nc = *cap ? *cap * 2 : 16;
+    if (nc > SIZE_MAX / elem) return 0;
+    void *p = dc_malloc(a, nc * elem);
+    if (!p) return 0;
+    if (*arr) {
+        memcpy(p, *arr, n * elem);
+        dc_free(a, *arr);
+    }
+    *arr = p;
+    *cap = nc;
+    return 1;
+}
+
+static dc_status parse_tensor(jp *j, dc_st_tensor *t, uint64_t data_size) {
+    if (!jp_eat(j, '{')) return DC_ERR_FORMAT;
+    int have_dtype = 0, have_shape = 0, have_offsets = 0;
+    if (!jp_eat(j, '}')) {
+        for (;;) {
+            char *key = NULL;
+            dc_status st = jp_string(j, &key);
+            if (st != DC_OK) return st;
+            if (!jp_eat(j, ':')) {
+                dc_free(j->alloc, key);
+                return DC_ERR_FORMAT;
+            }
+            if (strcmp(key, "dtype") == 0) {
+                char *v = NULL;
+                dc_free(j->alloc, key);
+                if (have_dtype) return DC_ERR_FORMAT;
+                if ((st = jp_string(j, &v)) != DC_OK) return st;
+                size_t len = strlen(v);
+                if (len >= sizeof(t->dtype_str)) len = sizeof(t->dtype_str) - 1;
+                memcpy(t->dtype_str, v, len);
+                t->dtype_str[len] = '\0';
+                t->dtype = st_dtype_from_string(v);
+                dc_free(j->alloc, v);
+                have_dtype = 1;
+            } else if (strcmp(key, "shape") == 0) {
+                dc_free(j->alloc, key);
+                if (have_shape || !jp_eat(j, '[')) return DC_ERR_FORMAT;
+                t->ndim = 0;
+                if (!jp_eat(j, ']')) {
+                    for (;;) {
+                        uint64_t d;
+                        if (t->ndim >= DC_ST_MAX_DIMS || !jp_uint(j, &d)) return DC_ERR_FORMAT;
+                        t->shape[t->ndim++] = d;
+                        if (jp_eat(j, ',')) continue;
+                        if (jp_eat(j, ']')) break;
+                        return DC_ERR_FORMAT;
+                    }
+                }
+                have_shape = 1;
+            } else if (strcmp(key, "data_offsets") == 0) {
+                dc_free(j->alloc, key);
+                if (have_offsets || !jp_eat(j, '[') || !jp_uint(j, &t->begin) || !jp_eat(j, ',') ||
+                    !jp_uint(j, &t->end) || !jp_eat(j, ']'))
+                    return DC_ERR_FORMAT;
+                have_offsets = 1;
+            } else {
+                dc_free(j->alloc, key);
+                if ((st = jp_skip(j, 1)) != DC_OK) return st;
+            }
+            if (jp_eat(j, ',')) continue;
+            if (jp_eat(j, '}')) break;
+            return DC_ERR_FORMAT;
+        }
+    }
+    if (!have_dtype || !have_shape || !have_offsets) return DC_ERR_FORMAT;
+    if (t->begin > t->end || t->end > data_size) return DC_ERR_FORMAT;
+    uint64_t numel = 1;
+    for (size_t d = 0; d < t->ndim; d++) {
+        if (t->shape[d] != 0 && numel > UINT64_MAX / t->shape[d]) return DC_ERR_FORMAT;
+        numel *= t->shape[d];
+    }
+    t->numel = numel;
+    size_t es = dc_st_dtype_size(t->dtype);
+    if (es != 0) {
+        if (numel > UINT64_MAX / es || numel * es != t->end - t->begin) return DC_ERR_FORMAT;
+    }
+    return DC_OK;
+}
+
+static int cmp_tensor_name(const void *a, const void *b) {
+    const dc_st_tensor *const *x = (const dc_st_tensor *const *)a;
+    const dc_st_tensor *const *y = (const dc_st_tensor *const *)b;
+    return strcmp((*x)->name, (*y)->name);
+}
+
+void dc_st_header_free(dc_st_header *h) {
+    if (!h) return;
+    dc_alloc a = h->alloc;
+    for (size_t i = 0; i < h->n_tensors; i++)
+        dc_free(&a, h->tensors[i].name);
+    for (size_t i = 0; i < h->n_meta; i++) {
+        dc_free(&a, h->meta[i].key);
+        dc_free(&a, h->meta[i].value);
+    }
+    dc_free(&a, h->tensors);
+    dc_free(&a, h->meta);
+    dc_free(&a, h);
+}
+
+static dc_status parse_metadata(jp *j, dc_st_header *h, size_t *meta_cap) {
+    if (!jp_eat(j, '{')) return DC_ERR_FORMAT;
+    if (jp_eat(j, '}')) return DC_OK;
+    for (;;) {
+        char *key = NULL, *value = NULL;
+        dc_status st = jp_string(j, &key);
+        if (st != DC_OK) return st;
+        if (!jp_eat(j, ':')) {
+            dc_free(j->alloc, key);
+            return DC_ERR_FORMAT;
+        }
+        jp_ws(j);
+        if (j->p < j->end && *j->p == '"') {
+            if ((st = jp_string(j, &value)) != DC_OK) {
+                dc_free(j->alloc, key);
+                return st;
+            }
+            if (!grow(j->alloc, (void **)&h->meta, meta_cap, h->n_meta, sizeof(dc_st_meta))) {
+                dc_free(j->alloc, key);
+                dc_free(j->alloc, value);
+                return DC_ERR_OUT_OF_MEMORY;
+            }
+            h->meta[h->n_meta].key = key;
+            h->meta[h->n_meta].value = value;
+            h->n_meta++;
+        } else {
+            /* Not a string (outside the spec): tolerated and ignored. */
+            dc_free(j->alloc, key);
+            if ((st = jp_skip(j, 1)) != DC_OK) return st;
+        }
+        if (jp_eat(j, ',')) continue;
+        if (jp_eat(j, '}')) return DC_OK;
+        return DC_ERR_FORMAT;
+    }
+}
+
+dc_status dc_st_parse(const dc_alloc *alloc, const void *json, size_t len, uint64_t data_size,
+                      dc_st_header **out) {
+    *out = NULL;
+    dc_st_header *h = (dc_st_header *)dc_calloc(alloc, 1, sizeof(*h));
+    if (!h) return DC_ERR_OUT_OF_MEMORY;
+    h->alloc = *alloc;
+    jp j = {(const unsigned char *)json, (const unsigned char *)json + len, alloc};
+    size_t tcap = 0, mcap = 0;
+    int have_meta = 0;
+    dc_status st = DC_ERR_FORMAT;
+    if (!jp_eat(&j, '{')) goto fail;
+    if (!jp_eat(&j, '}')) {
+        for (;;) {
+            char *name = NULL;
+            if ((st = jp_string(&j, &name)) != DC_OK) goto fail;
+            if (!jp_eat(&j, ':')) {
+                dc_free(alloc, name);
+                st = DC_ERR_FORMAT;
+                goto fail;
+            }
+            if (strcmp(name, "__metadata__") == 0) {
+                dc_free(alloc, name);
+                if (have_meta) {
+                    st = DC_ERR_FORMAT;
+                    goto fail;
+                }
+                have_meta = 1;
+                if ((st = parse_metadata(&j, h, &mcap)) != DC_OK) goto fail;
+            } else {
+                if (!grow(alloc, (void **)&h->tensors, &tcap, h->n_tensors, sizeof(dc_st_tensor))) {
+                    dc_free(alloc, name);
+                    st = DC_ERR_OUT_OF_MEMORY;
+                    goto fail;
+                }
+                dc_st_tensor *t = &h->tensors[h->n_tensors++];
+                memset(t, 0, sizeof(*t));
+                t->name = name;
+                if ((st = parse_tensor(&j, t, data_size)) != DC_OK) goto fail;
+            }
+            if (jp_eat(&j, ',')) continue;
+            if (jp_eat(&j, '}')) break;
+            st = DC_ERR_FORMAT;
+            goto fail;
+        }
+    }
+    /* Only padding may follow: spaces (the spec) or NULs (some writers). */
+    while (j.p < j.end &&
+           (*j.p == ' ' || *j.p == '\0' || *j.p == '\n' || *j.p == '\t' || *j.p == '\r'))
+        j.p++;
+    if (j.p != j.end) {
+        st = DC_ERR_FORMAT;
+        goto fail;
+    }
+    /* Duplicate tensor names are refused. */
+    if (h->n_tensors > 1) {
+        if (h->n_tensors > SIZE_MAX / sizeof(dc_st_tensor *)) {
+            st = DC_ERR_OUT_OF_MEMORY;
+            goto fail;
+        }
+        dc_st_tensor **idx =
+            (dc_st_tensor **)dc_malloc(alloc, h->n_tensors * sizeof(dc_st_tensor *));
+        if (!idx) {
+            st = DC_ERR_OUT_OF_MEMORY;
+            goto fail;
+        }
+        for (size_t i = 0; i < h->n_tensors; i++)
+            idx[i] = &h->tensors[i];
+        qsort(idx, h->n_tensors, sizeof(*idx), cmp_tensor_name);
+        int dup = 0;
+        for (size_t i = 1; i < h->n_tensors && !dup; i++)
+            dup = strcmp(idx[i - 1]->name, idx[i]->name) == 0;
+        dc_free(alloc, idx);
+        if (dup) {
+            st = DC_ERR_FORMAT;
+            goto fail;
+        }
+    }
+    *out = h;
+    return DC_OK;
+fail:
+    dc_st_header_free(h);
+    return st;
+}
+
+const dc_st_tensor *dc_st_find(const dc_st_header *h, const char *name) {
+    for (size_t i = 0; i < h->n_tensors; i++)
+        if (strcmp(h->tensors[i].name, name) == 0) return &h->tensors[i];
+    return NULL;
+}
+
+const char *dc_st_meta_get(const dc_st_header *h, const char *key) {
+    /* The last occurrence wins, as in a JSON object read into a map. */
+    const char *v = NULL;
+    for (size_t i = 0; i < h->n_meta; i++)
+        if (strcmp(h->meta[i].key, key) == 0) v = h->meta[i].value;
+    return v;
+}
+
+/* ========================================================================== */
+/*                                File reading                                */
+/* ========================================================================== */
+
+static int st_seek(FILE *fp, uint64_t off) {
+#if defined(_WIN32)
+    return _fseeki64(fp, (long long)off, SEEK_SET) == 0;
+#else
+    if (off > (uint64_t)INT64_MAX) return 0;
+    return fseeko(fp, (off_t)off, SEEK_SET) == 0;
+#endif
+}
+
+static int st_size(FILE *fp, uint64_t *size) {
+#if defined(_WIN32)
+    if (_fseeki64(fp, 0, SEEK_END) != 0) return 0;
+    long long pos = _ftelli64(fp);
+#else
+    if (fseeko(fp, 0, SEEK_END) != 0) return 0;
+    off_t pos = ftello(fp);
+#endif
+    if (pos < 0) return 0;
+    *size = (uint64_t)pos;
+    return 1;
+}
+
+void dc_st_close(dc_st_file *f) {
+    if (!f) return;
+    dc_alloc a = f->alloc;
+    if (f->fp) fclose((FILE *)f->fp);
+    dc_st_header_free(f->hdr);
+    dc_free(&a, f);
+}
+
+dc_status dc_st_open(const dc_alloc *alloc, const char *path, dc_st_file **out) {
+    *out = NULL;
+    dc_st_file *f = (dc_st_file *)dc_calloc(alloc, 1, sizeof(*f));
+    if (!f) return DC_ERR_OUT_OF_MEMORY;
+    f->alloc = *alloc;
+    dc_status st = DC_ERR_IO;
+    unsigned char *json = NULL;
+    FILE *fp = fopen(path, "rb");
+    if (!fp) goto fail;
+    f->fp = fp;
+    if (!st_size(fp, &f->file_size) || !st_seek(fp, 0)) goto fail;
+    unsigned char lenbuf[8];
+    if (f->file_size < 8) {
+        st = DC_ERR_TRUNCATED;
+        goto fail;
+    }
+    if (fread(lenbuf, 1, 8, fp) != 8) goto fail;
+    uint64_t n = dc_load_le64(lenbuf);
+    if (n > DC_ST_MAX_HEADER) {
+        st = DC_ERR_FORMAT;
+        goto fail;
+    }
+    if (n > f->file_size - 8) {
+        st = DC_ERR_TRUNCATED;
+        goto fail;
+    }
+    json = (unsigned char *)dc_malloc(alloc, (size_t)n);
+    if (!json) {
+        st = DC_ERR_OUT_OF_MEMORY;
+        goto fail;
+    }
+    if (fread(json, 1, (size_t)n, fp) != (size_t)n) goto fail;
+    f->data_offset = 8 + n;
+    st = dc_st_parse(alloc, json, (size_t)n, f->file_size - f->data_offset, &f->hdr);
+    if (st != DC_OK) goto fail;
+    dc_free(alloc, json);
+    *out = f;
+    return DC_OK;
+fail:
+    dc_free(alloc, json);
+    dc_st_close(f);
+    return st;
+}
+
+dc_status dc_st_read(dc_st_file *f, const dc_st_tensor *t, void *dst, size_t dst_capacity) {
+    uint64_t n = t->end - t->begin;
+    if (n > dst_capacity) return DC_ERR_DST_TOO_SMALL;
+    if (n == 0) return DC_OK;
+    FILE *fp = (FILE *)f->fp;
+    if (!st_seek(fp, f->data_offset + t->begin)) return DC_ERR_IO;
+    if (fread(dst, 1, (size_t)n, fp) != (size_t)n) return DC_ERR_IO;
+    return DC_OK;
+}
+
+/* ========================================================================== */
+/*                                   Writing                                  */
+/* ========================================================================== */
+
+typedef struct sbuf {
+    const dc_alloc *alloc;
+    char *p;
+    size_t n, cap;
+    int oom;
+} sbuf;
+
+static void sb_put(sbuf *b, const char *s, size_t len) {
+    if (b->oom) return;
+    if (len > SIZE_MAX - b->n - 1) {
+        b->oom = 1;
+        return;
+    }
+    if (b->n + len + 1 > b->cap) {
+        size_t nc = b->cap ? b->cap : 256;
+        while (nc < b->n + len + 1) {
+            if (nc > SIZE_MAX / 2) {
+                b->oom = 1;
+                return;
+            }
+            nc *= 2;
+        }
+        char *np = (char *)dc_malloc(b->alloc, nc);
+        if (!np) {
+            b->oom = 1;
+            return;
+        }
+        if (b->p) {
+            memcpy(np, b->p, b->n);
+            dc_free(b->alloc, b->p);
+        }
+        b->p = np;
+        b->cap = nc;
+    }
+    memcpy(b->p + b->n, s, len);
+    b->n += len;
+    b->p[b->n] = '\0';
+}
+
+static void sb_str(sbuf *b, const char *s) {
+    sb_put(b, s, strlen(s));
+}
+
+static void sb_u64(sbuf *b, uint64_t v) {
+    char tmp[24];
+    size_t i = sizeof(tmp);
+    do {
+        tmp[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    sb_put(b, tmp + i, sizeof(tmp) - i);
+}
+
+/* A JSON string literal, escaped. */
+static void sb_json(sbuf *b, const char *s) {
+    static const char hex[] = "0123456789abcdef";
+    sb_put(b, "\"", 1);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\') {
+            char e[2] = {'\\', (char)*p};
+            sb_put(b, e, 2);
+        } else if (*p < 0x20) {
+            char e[6] = {'\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15]};
+            sb_put(b, e, 6);
+        } else {
+            sb_put(b, (const char *)p, 1);
+        }
+    }
+    sb_put(b, "\"", 1);
+}
+
+static FILE *open_temp(const char *path, char **tmp_path, const dc_alloc *a) {
+    size_t len = strlen(path);
+    static const char suffix[] = ".tmpXXXXXX";
+    char *t = (char *)dc_malloc(a, len + sizeof(suffix));
+    if (!t) return NULL;
+    memcpy(t, path, len);
+    memcpy(t + len, suffix, sizeof(suffix));
+    FILE *fp = NULL;
+#if defined(_WIN32)
+    memcpy(t + len, ".tmp", 5);
+    fp = fopen(t, "wb");
+#else
+    int fd = mkstemp(t);
+    if (fd >= 0) {
+        fp = fdopen(fd, "wb");
+        if (!fp) {
+            close(fd);
+            remove(t);
+        }
+    }
+#endif
+    if (!fp) {
+        dc_free(a, t);
+        return NULL;
+    }
+    *tmp_path = t;
+    return fp;
+}
+
+dc_status dc_st_write(const dc_alloc *alloc, const char *path, const dc_st_out_tensor *tensors,
+                      size_t n_tensors, const char *const *meta_kv, size_t n_meta) {
+    sbuf b = {alloc, NULL, 0, 0, 0};
+    sb_put(&b, "{", 1);
+    int first = 1;
+    if (n_meta > 0) {
+        sb_str(&b, "\"__metadata__\":{");
+        for (size_t i = 0; i < n_meta; i++) {
+            if (i) sb_put(&b, ",", 1);
+            sb_json(&b, meta_kv[2 * i]);
+            sb_put(&b, ":", 1);
+            sb_json(&b, meta_kv[2 * i + 1]);
+        }
+        sb_put(&b, "}", 1);
+        first = 0;
+    }
+    uint64_t off = 0;
+    for (size_t i = 0; i < n_tensors; i++) {
+        const dc_st_out_tensor *t = &tensors[i];
+        size_t es = dc_st_dtype_size(t->dtype);
+        uint64_t numel = 1;
+        for (size_t d = 0; d < t->ndim; d++) {
+            if (t->shape[d] != 0 && numel > UINT64_MAX / t->shape[d]) goto bad;
+            numel *= t->shape[d];
+        }
+        if (es == 0 || t->ndim > DC_ST_MAX_DIMS || numel > UINT64_MAX / es ||
+            numel * es != t->nbytes)
+            goto bad;
+        if (!first) sb_put(&b, ",", 1);
+        first = 0;
+        sb_json(&b, t->name);
+        sb_str(&b, ":{\"dtype\":\"");
+        sb_str(&b, dc_st_dtype_string(t->dtype));
+        sb_str(&b, "\",\"shape\":[");
+        for (size_t d = 0; d < t->ndim; d++) {
+            if (d) sb_put(&b, ",", 1);
+            sb_u64(&b, t->shape[d]);
+        }
+        sb_str(&b, "],\"data_offsets\":[");
+        sb_u64(&b, off);
+        sb_put(&b, ",", 1);
+        off += t->nbytes;
+        sb_u64(&b, off);
+        sb_str(&b, "]}");
+    }
+    sb_put(&b, "}", 1);
+    while (!b.oom && b.n % 8 != 0)
+        sb_put(&b, " ", 1);
+    if (b.oom) {
+        dc_free(alloc, b.p);
+        return DC_ERR_OUT_OF_MEMORY;
+    }
+
+    char *tmp = NULL;
+    FILE *fp = open_temp(path, &tmp, alloc);
+    if (!fp) {
+        dc_free(alloc, b.p);
+        return DC_ERR_IO;
+    }
+    unsigned char lenbuf[8];
+    dc_store_le64(lenbuf, (uint64_t)b.n);
+    int ok = fwrite(lenbuf, 1, 8, fp) == 8 && fwrite(b.p, 1, b.n, fp) == b.n;
+    for (size_t i = 0; ok && i < n_tensors; i++)
+        if (tensors[i].nbytes)
+            ok = fwrite(tensors[i].data, 1, tensors[i].nbytes, fp) == tensors[i].nbytes;
+    if (fclose(fp) != 0) ok = 0;
+    dc_free(alloc, b.p);
+    if (ok && rename(tmp, path) != 0) ok = 0;
+    if (!ok) remove(tmp);
+    dc_free(alloc, tmp);
+    return ok ? DC_OK : DC_ERR_IO;
+bad:
+    dc_free(alloc, b.p);
+    return DC_ERR_INVALID_ARGUMENT;
+}
