@@ -97,7 +97,8 @@ DC_API dc_status dc_scaler_apply(const dc_scaler *scaler, float *w, size_t rows,
  * Folds 1/s into a vector producing the layer input, in place: v[j] /= s_j,
  * n == in_features. Use it on an RMSNorm weight (and, for LayerNorm, on
  * both its weight and its bias). Checked before any write.
- * Errors: DC_ERR_INVALID_ARGUMENT, DC_ERR_DIMENSION, DC_ERR_NOT_FINITE.
+ * Errors: DC_ERR_INVALID_ARGUMENT, DC_ERR_DIMENSION, DC_ERR_NOT_FINITE,
+ * DC_ERR_RANGE (a quotient would overflow to infinity).
  */
 DC_API dc_status dc_scaler_fold_norm(const dc_scaler *scaler, float *v, size_t n);
 

@@ -186,6 +186,7 @@ typedef struct dc_stats_file dc_stats_file;
  * Errors: DC_ERR_INVALID_ARGUMENT, DC_ERR_IO (cannot open/read),
  * DC_ERR_FORMAT (not a safetensors statistics file: bad header, missing
  * format tag, a layer without both tensors or tokens, wrong dtype/shape),
+ * DC_ERR_UNSUPPORTED (a "version" other than "1"),
  * DC_ERR_TRUNCATED (file shorter than its header says),
  * DC_ERR_OUT_OF_MEMORY. A handle must not be used by two threads at once.
  */
