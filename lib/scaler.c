@@ -163,6 +163,8 @@ dc_status dc_scaler_fold_norm(const dc_scaler *scaler, float *v, size_t n) {
     if (n != scaler->n) return DC_ERR_DIMENSION;
     if (!all_finite(v, n)) return DC_ERR_NOT_FINITE;
     for (size_t j = 0; j < n; j++)
+        if (fabsf(v[j] / scaler->s[j]) > FLT_MAX) return DC_ERR_RANGE;
+    for (size_t j = 0; j < n; j++)
         v[j] /= scaler->s[j];
     return DC_OK;
 }

@@ -326,6 +326,14 @@ static void test_bad_input(void **state) {
     assert_int_equal(dc_scaler_fold_norm(sc, NULL, IN), DC_ERR_INVALID_ARGUMENT);
     g[0] = INFINITY;
     assert_int_equal(dc_scaler_fold_norm(sc, g, IN), DC_ERR_NOT_FINITE);
+    {
+        float tiny[2] = {1e-6f, 1.0f}, v[2] = {3e38f, 1.0f};
+        dc_scaler *t;
+        assert_int_equal(dc_scaler_create_from_scales(tiny, 2, NULL, &t), DC_OK);
+        assert_int_equal(dc_scaler_fold_norm(t, v, 2), DC_ERR_RANGE);
+        assert_true(v[0] == 3e38f && v[1] == 1.0f); /* unchanged */
+        dc_scaler_free(t);
+    }
     assert_int_equal(dc_scaler_scale_activations(sc, x, 2, IN - 1), DC_ERR_DIMENSION);
     assert_int_equal(dc_scaler_scale_activations(sc, NULL, 2, 0), DC_ERR_INVALID_ARGUMENT);
     assert_int_equal(dc_scaler_scale_activations(sc, NULL, 0, 0), DC_OK);
