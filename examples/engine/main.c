@@ -290,13 +290,14 @@ static int cmd_ppl(el_model *m, const el_tokenizer *tk, const args *a, const el_
                    "\"act_bits\": 8, \"quant\": \"%s\", \"alpha\": %s, \"sparsity\": %.4f, "
                    "\"prune\": \"%s\", \"prune_fraction\": %.6f, \"n_weights\": %zu, "
                    "\"entropy_bits_per_weight\": %.6f, \"zero_fraction\": %.6f, \"cr\": %.6f, "
-                   "\"ans_bytes\": %zu, \"cr_ans\": %.6f, \"calib_tokens\": %zu}\n",
+                   "\"ans_bytes\": %zu, \"cr_ans\": %.6f, \"calib_tokens\": %zu, \"calib_chars\": "
+                   "%zu}\n",
                    ppl, mean, predicted, windows, q->bits, gran_name(q, gb, sizeof gb), alpha_s,
                    q->sparsity, prune_name(q->prune), rep->prune_fraction, rep->n_weights,
                    rep->entropy_bits, rep->zero_fraction, cr, rep->ans_bytes,
                    rep->ans_bytes ? (double)rep->n_weights * q->bits / 8.0 / (double)rep->ans_bytes
                                   : 0.0,
-                   rep->calib_tokens);
+                   rep->calib_tokens, rep->calib_chars);
         }
     } else {
         printf("ppl %.4f  nll %.5f  tokens %ld  windows %d  FP32\n", ppl, mean, predicted, windows);
@@ -387,6 +388,14 @@ int main(int argc, char **argv) {
     if (a.q.quantize) {
         if (!a.q.calib_path) a.q.calib_path = a.text;
         if (el_pipeline_apply(&m, &tk, &a.q, &rep) != 0) return 1;
+        long c0 = a.q.calib_offset, c1 = c0 + (long)rep.calib_chars;
+        long e1 = a.max_chars >= 0 ? a.offset + a.max_chars : -1;
+        if (rep.calib_chars && a.text && !strcmp(a.q.calib_path, a.text) && c1 > a.offset &&
+            (e1 < 0 || e1 > c0))
+            fprintf(stderr,
+                    "dc-llama: WARNING: calibration text [%ld, %ld) overlaps the evaluation "
+                    "text (offset %ld)\n",
+                    c0, c1, a.offset);
     }
     int rc;
     if (!strcmp(a.cmd, "ppl")) {

@@ -43,6 +43,7 @@ typedef struct el_qreport {
     double prune_fraction; /* fraction of weights zeroed by pruning (before quantization) */
     size_t ans_bytes;      /* the library's ANS coder, one chunk per tensor */
     size_t calib_tokens;   /* activation rows observed per input */
+    size_t calib_chars;    /* characters of calibration text used (from calib_offset) */
 } el_qreport;
 
 /* Applies opts to the model (which must be FP32 when called). 0 or -1. */

@@ -1,0 +1,45 @@
+#!/bin/sh
+# test_engine.sh ENGINE SHARED_DIR -- smoke test of the dc-llama reference engine.
+#
+# Runs stories260K on the first 1000 characters of TinyStories (BOS + encoding,
+# capped at 256 tokens) and checks
+#   FP32 perplexity = 4.038 +- 0.01 (independent float64 reference: 4.038)
+#   W8A8 per-tensor perplexity <= FP32 * 1.02
+# Skips (exit 0) only when the shared data directory is absent.
+set -u
+ENGINE=$1
+SHARED=$2
+if [ ! -d "$SHARED" ]; then
+    echo "SKIP: ../shared absent ($SHARED)"
+    exit 0
+fi
+MODEL=$SHARED/models/stories260K.bin
+TOK=$SHARED/models/tok512.bin
+TEXT=$SHARED/text/tinystories-valid-head.txt
+for f in "$ENGINE" "$MODEL" "$TOK" "$TEXT"; do
+    if [ ! -f "$f" ]; then
+        echo "FAIL: missing $f"
+        exit 1
+    fi
+done
+
+# last line of the output is the JSON object; pull out "ppl"
+ppl_of() {
+    tail -n 1 | sed -n 's/.*"ppl": *\([0-9.eE+-]*\).*/\1/p'
+}
+
+COMMON="--tokenizer $TOK --text $TEXT --max-chars 1000 --max-tokens 256 --json"
+fp32=$("$ENGINE" ppl "$MODEL" $COMMON | ppl_of)
+w8=$("$ENGINE" ppl "$MODEL" $COMMON --quant tensor --bits 8 | ppl_of)
+echo "FP32 ppl: ${fp32:-?}   W8A8 per-tensor ppl: ${w8:-?}"
+if [ -z "$fp32" ] || [ -z "$w8" ]; then
+    echo "FAIL: engine did not report a perplexity"
+    exit 1
+fi
+awk -v f="$fp32" -v q="$w8" 'BEGIN {
+    bad = 0
+    if (f < 4.028 || f > 4.048) { print "FAIL: FP32 ppl " f " not in 4.038 +- 0.01"; bad = 1 }
+    if (q > f * 1.02) { print "FAIL: W8A8 ppl " q " more than 2% above FP32 " f; bad = 1 }
+    if (!bad) print "PASS"
+    exit bad
+}'
