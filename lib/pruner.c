@@ -64,7 +64,7 @@ static inline void set_zero(ptarget *t, size_t i, size_t j) {
     if (t->bits == 8)
         r[j] = 0;
     else
-        r[j >> 1] &= (j & 1) ? 0x0Fu : 0xF0u;
+        r[j >> 1] = (uint8_t)((unsigned)r[j >> 1] & ((j & 1) ? 0x0Fu : 0xF0u));
 }
 
 /* Order-preserving key of the score of element (i, j). */

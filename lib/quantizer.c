@@ -101,7 +101,9 @@ static inline void qt_set(dc_qtensor *q, size_t i, size_t j, int v) {
     }
     uint8_t nib = (uint8_t)((unsigned)v & 15u);
     uint8_t *b = &r[j >> 1];
-    *b = (j & 1) ? (uint8_t)((*b & 0x0Fu) | (nib << 4)) : (uint8_t)((*b & 0xF0u) | nib);
+    unsigned keep = (j & 1) ? 0x0Fu : 0xF0u;
+    unsigned put = (j & 1) ? (unsigned)nib << 4 : (unsigned)nib;
+    *b = (uint8_t)(((unsigned)*b & keep) | put);
 }
 
 static inline float qt_scale(const dc_qtensor *q, size_t i, size_t j) {
