@@ -10,6 +10,7 @@
  *   dc_scaler.h  compression-aware per-channel scaling s_j = a_j^alpha / max|W_j|^(1-alpha)
  *   dc_quant.h   symmetric INT8 / 4-bit quantization (per tensor, channel, group)
  *   dc_prune.h   activation-aware pruning (DC, Wanda, magnitude)
+ *   dc_container.h  the .dcz model file: streaming writer, mmap reader
  *
  * Copyright (c) 2026 The libdoublecomp authors. SPDX-License-Identifier: MIT
  */
@@ -22,5 +23,6 @@
 #include "doublecomp/dc_scaler.h"
 #include "doublecomp/dc_quant.h"
 #include "doublecomp/dc_prune.h"
+#include "doublecomp/dc_container.h"
 
 #endif /* DOUBLECOMP_H */

@@ -1,0 +1,181 @@
+/*
+ * dc_container.h -- libdoublecomp: the .dcz model container.
+ *
+ * A .dcz file holds a model's tensors as chunks of the codec (dc_codec.h),
+ * a tensor table (name, shape, original dtype, how each was quantized,
+ * scales, smoothing scales, pruning settings, codec), a chunk index (offset,
+ * sizes, codec tag, checksum of every chunk) and free-form JSON metadata.
+ * Chunk data is 64-byte aligned so a reader can mmap the file and decode
+ * straight from the mapping. The byte format is in docs/format.md.
+ *
+ * Copyright (c) 2026 The libdoublecomp authors. SPDX-License-Identifier: MIT
+ */
+#ifndef DOUBLECOMP_DC_CONTAINER_H
+#define DOUBLECOMP_DC_CONTAINER_H
+
+#include "dc_codec.h"
+#include "dc_common.h"
+#include "dc_prune.h"
+#include "dc_quant.h"
+#include "dc_stats.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DC_MAX_DIMS 8
+
+/* prune_method value of a tensor that was not pruned. */
+#define DC_PRUNE_NONE (-1)
+
+/*
+ * Description of one tensor. For the writer the caller fills it (pointers
+ * are read during dc_writer_add_tensor only); for the reader the library
+ * fills it and its pointers stay valid until dc_reader_close. Set
+ * struct_size = sizeof(dc_tensor_desc) before either use.
+ *
+ * Stored bytes: bits == 0: the tensor as it was, in `dtype` (F32, F16 or
+ * BF16, little-endian); bits == 8: INT8 (dtype DC_DTYPE_I8), row-major;
+ * bits == 4: packed as dc_quant.h describes, rows = product of all dims but
+ * the last, cols = the last dim. scales follow dc_quant.h's layout.
+ */
+typedef struct dc_tensor_desc {
+    size_t struct_size;
+    const char *name; /* UTF-8, NUL-terminated, 1..65535 bytes, unique in a file */
+    unsigned ndim;    /* 1..DC_MAX_DIMS */
+    uint64_t dims[DC_MAX_DIMS];
+    dc_dtype source_dtype;            /* dtype of the tensor in the source model */
+    dc_dtype dtype;                   /* dtype of the stored elements (I8 when quantized) */
+    unsigned bits;                    /* 0 = not quantized, 8 or 4 */
+    dc_quant_granularity granularity; /* quantized tensors only */
+    uint64_t group_size;              /* G, for DC_QUANT_PER_GROUP */
+    const float *scales;              /* dequantization scales (Delta), n_scales of them */
+    uint64_t n_scales;
+    const float *smooth; /* per-input-channel smoothing scales s_j; NULL if none */
+    uint64_t n_smooth;
+    float alpha;      /* smoothing alpha (meaningful when n_smooth > 0) */
+    int prune_method; /* DC_PRUNE_NONE or a dc_prune_method */
+    float sparsity;   /* target sparsity the pruner was given */
+    /* Filled by the reader only: */
+    uint64_t data_size;   /* raw bytes of the stored tensor */
+    uint32_t first_chunk; /* index of its first chunk in the file's chunk index */
+    uint32_t n_chunks;
+} dc_tensor_desc;
+
+/* ========================================================================== */
+/*                                   Writer                                   */
+/* ========================================================================== */
+
+typedef struct dc_writer_options {
+    size_t struct_size;
+    dc_codec codec;    /* 0 = ANS */
+    int level;         /* codec level, as dc_compress_options */
+    size_t chunk_size; /* 0 = DC_CHUNK_SIZE_DEFAULT */
+    unsigned threads;  /* chunks compressed in parallel; 0 or 1 = calling thread only */
+    int overwrite;     /* nonzero: replace an existing file; else DC_ERR_IO if it exists */
+    const dc_allocator *allocator;
+} dc_writer_options;
+
+typedef struct dc_writer dc_writer;
+
+/*
+ * Starts writing a .dcz file at `path`. Data goes to a temporary file in the
+ * same directory, renamed over `path` only by a successful dc_writer_finish;
+ * nothing at `path` changes before that. Errors: DC_ERR_INVALID_ARGUMENT,
+ * DC_ERR_RANGE (options), DC_ERR_IO (exists and !overwrite, cannot create),
+ * DC_ERR_OUT_OF_MEMORY. A writer is used by one thread at a time.
+ */
+DC_API dc_status dc_writer_create(const char *path, const dc_writer_options *options,
+                                  dc_writer **out);
+
+/*
+ * Appends one tensor: its description and its `size` stored bytes (which
+ * must match the layout above exactly). The bytes are chunked,
+ * compressed and written before the call returns; the caller may free them
+ * afterwards, so a model can be written one tensor at a time.
+ * Errors: DC_ERR_INVALID_ARGUMENT (bad desc, duplicate name),
+ * DC_ERR_SIZE_MISMATCH, DC_ERR_NOT_FINITE (NaN/Inf scales), DC_ERR_IO,
+ * DC_ERR_OUT_OF_MEMORY. After an error the writer can only be aborted.
+ */
+DC_API dc_status dc_writer_add_tensor(dc_writer *w, const dc_tensor_desc *desc, const void *data,
+                                      size_t size);
+
+/* Sets the file's JSON metadata text (copied; replaces any earlier value). */
+DC_API dc_status dc_writer_set_metadata(dc_writer *w, const char *json);
+
+/*
+ * Writes the tables, flushes, and atomically renames the file into place.
+ * Frees the writer whatever the outcome; on error the temporary file is
+ * removed and `path` is untouched. Errors: DC_ERR_IO, DC_ERR_OUT_OF_MEMORY.
+ */
+DC_API dc_status dc_writer_finish(dc_writer *w);
+
+/* Abandons a writer: removes its temporary file and frees it. NULL is a no-op. */
+DC_API void dc_writer_abort(dc_writer *w);
+
+/* ========================================================================== */
+/*                                   Reader                                   */
+/* ========================================================================== */
+
+typedef struct dc_reader dc_reader;
+
+/*
+ * Opens a .dcz file (memory-mapped, read-only) and validates its header,
+ * tensor table and chunk index: every offset and size is bounds-checked
+ * against the file before use, so a damaged file gives an error, never a
+ * crash. Chunk payloads are only checked when decoded (or by dc_reader_verify).
+ * Errors: DC_ERR_IO, DC_ERR_FORMAT (not a .dcz), DC_ERR_UNSUPPORTED (newer
+ * version), DC_ERR_TRUNCATED, DC_ERR_CORRUPT, DC_ERR_CHECKSUM (a table's
+ * checksum), DC_ERR_OUT_OF_MEMORY. `detail` (may be NULL) receives a static
+ * English string naming what is wrong (e.g. "chunk index: offset outside file").
+ * A reader may be used by many threads at once (all calls are read-only).
+ */
+DC_API dc_status dc_reader_open_file(const char *path, const dc_allocator *allocator,
+                                     dc_reader **out, const char **detail);
+
+/*
+ * As dc_reader_open_file, over a caller-owned memory region that must stay
+ * valid and unchanged until dc_reader_close.
+ */
+DC_API dc_status dc_reader_open_memory(const void *data, size_t size, const dc_allocator *allocator,
+                                       dc_reader **out, const char **detail);
+
+/* Closes a reader (unmaps the file). NULL is a no-op. */
+DC_API void dc_reader_close(dc_reader *r);
+
+/* Number of tensors; 0 for NULL. */
+DC_API size_t dc_reader_tensor_count(const dc_reader *r);
+
+/* Index of the tensor called `name`, or DC_ERR_INVALID_ARGUMENT if none. */
+DC_API dc_status dc_reader_find(const dc_reader *r, const char *name, size_t *index);
+
+/* Fills *desc (caller sets desc->struct_size) for tensor `index`. */
+DC_API dc_status dc_reader_tensor(const dc_reader *r, size_t index, dc_tensor_desc *desc);
+
+/* The JSON metadata text (NUL-terminated, owned by the reader), or "" if none. */
+DC_API const char *dc_reader_metadata(const dc_reader *r);
+
+/*
+ * Locates chunk `chunk` (0-based within the tensor) of tensor `index`:
+ * *data points at the chunk (header included) inside the file mapping,
+ * *size is its length and *raw_size its decoded size. The pointer stays valid
+ * until dc_reader_close. Pass it to dc_chunk_decompress.
+ */
+DC_API dc_status dc_reader_chunk(const dc_reader *r, size_t index, size_t chunk, const void **data,
+                                 size_t *size, size_t *raw_size);
+
+/*
+ * Decodes all of tensor `index` into dst (dst_capacity >= data_size) using
+ * `threads` threads (0 or 1: the calling thread) and verifies every chunk.
+ * Errors: those of dc_chunk_decompress, plus DC_ERR_SIZE_MISMATCH if a
+ * chunk's header disagrees with the chunk index. On error *failed_chunk
+ * (may be NULL) receives the index, within the tensor, of a failing chunk.
+ */
+DC_API dc_status dc_reader_decode_tensor(const dc_reader *r, size_t index, void *dst,
+                                         size_t dst_capacity, unsigned threads,
+                                         size_t *failed_chunk);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* DOUBLECOMP_DC_CONTAINER_H */

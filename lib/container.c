@@ -1,0 +1,823 @@
+/*
+ * container.c -- the .dcz model container: streaming writer, mmap reader.
+ *
+ * Layout (docs/format.md, part 2): a 96-byte header (offsets, counts and a
+ * DC32 of each table), 64-byte aligned chunk data from offset 128, then the
+ * tensor table, the chunk index (32 bytes per chunk) and JSON metadata. The
+ * header is written last, so a file cut short never looks complete.
+ * The reader trusts nothing: every offset, size and count is checked against
+ * the file before use.
+ */
+#define _GNU_SOURCE /* mkstemp, fsync, fileno */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define FILE_MAGIC "\x89" "DCZ\r\n\x1a\n"
+#define FILE_VERSION 1
+#define HEADER_SIZE 96
+#define DATA_START 128
+#define ALIGN 64
+#define INDEX_ENTRY 32
+
+/* ========================================================================== */
+/*                              shared helpers                                */
+/* ========================================================================== */
+
+/* Number of stored bytes a tensor must have; 0 on overflow or bad shape. */
+static uint64_t expected_size(const dc_tensor_desc *d) {
+    if (d->ndim < 1 || d->ndim > DC_MAX_DIMS) return 0;
+    uint64_t rows = 1;
+    for (unsigned i = 0; i + 1 < d->ndim; i++) {
+        if (d->dims[i] == 0 || rows > UINT64_MAX / d->dims[i]) return 0;
+        rows *= d->dims[i];
+    }
+    uint64_t cols = d->dims[d->ndim - 1];
+    if (cols == 0) return 0;
+    uint64_t row_bytes;
+    if (d->bits == 4)
+        row_bytes = (cols + 1) / 2;
+    else if (d->bits == 8)
+        row_bytes = cols;
+    else {
+        size_t es = d->dtype == DC_DTYPE_F32 ? 4 : d->dtype == DC_DTYPE_F16 || d->dtype == DC_DTYPE_BF16 ? 2 : 0;
+        if (es == 0 || cols > UINT64_MAX / es) return 0;
+        row_bytes = cols * es;
+    }
+    if (rows > UINT64_MAX / row_bytes) return 0;
+    return rows * row_bytes;
+}
+
+/* Number of scales a quantized tensor must have (0 = bad). */
+static uint64_t expected_scales(const dc_tensor_desc *d) {
+    uint64_t rows = 1;
+    for (unsigned i = 0; i + 1 < d->ndim; i++) rows *= d->dims[i];
+    uint64_t cols = d->dims[d->ndim - 1];
+    switch (d->granularity) {
+    case DC_QUANT_PER_TENSOR: return 1;
+    case DC_QUANT_PER_CHANNEL: return rows;
+    case DC_QUANT_PER_GROUP:
+        if (d->group_size == 0) return 0;
+        return rows * ((cols + d->group_size - 1) / d->group_size);
+    }
+    return 0;
+}
+
+static int all_finite(const float *v, uint64_t n) {
+    for (uint64_t i = 0; i < n; i++)
+        if (!isfinite(v[i])) return 0;
+    return 1;
+}
+
+/* Validates the fields a writer gets and a reader parses alike. */
+static const char *check_desc(const dc_tensor_desc *d) {
+    if (d->ndim < 1 || d->ndim > DC_MAX_DIMS) return "tensor: bad number of dimensions";
+    if (d->bits != 0 && d->bits != 4 && d->bits != 8) return "tensor: bits must be 0, 4 or 8";
+    if ((unsigned)d->source_dtype > DC_DTYPE_I8) return "tensor: unknown source dtype";
+    if (d->bits == 0 && d->dtype != DC_DTYPE_F32 && d->dtype != DC_DTYPE_F16 &&
+        d->dtype != DC_DTYPE_BF16)
+        return "tensor: unquantized tensors must be F32, F16 or BF16";
+    if (d->bits != 0 && d->dtype != DC_DTYPE_I8) return "tensor: quantized tensors must be I8";
+    if (expected_size(d) == 0) return "tensor: bad shape (zero or overflowing dimension)";
+    if (d->bits != 0) {
+        if ((unsigned)d->granularity > DC_QUANT_PER_GROUP) return "tensor: unknown granularity";
+        if (d->n_scales != expected_scales(d)) return "tensor: wrong number of scales";
+    } else if (d->n_scales != 0) {
+        return "tensor: scales on an unquantized tensor";
+    }
+    if (d->n_smooth != 0 && d->n_smooth != d->dims[d->ndim - 1])
+        return "tensor: smoothing scales must have one per input column";
+    if (d->prune_method < DC_PRUNE_NONE || d->prune_method > DC_PRUNE_MAGNITUDE)
+        return "tensor: unknown prune method";
+    if (!isfinite(d->alpha) || !isfinite(d->sparsity)) return "tensor: alpha/sparsity not finite";
+    return NULL;
+}
+
+/* ========================================================================== */
+/*                                   Writer                                   */
+/* ========================================================================== */
+
+typedef struct buf {
+    uint8_t *p;
+    size_t len, cap;
+} buf;
+
+struct dc_writer {
+    dc_alloc alloc;
+    dc_writer_options opt;
+    char *path, *tmp_path;
+    FILE *f;
+    uint64_t pos; /* bytes written so far */
+    buf table, index, names, meta;
+    uint64_t tensors, chunks;
+    dc_cctx **cctx; /* one per thread */
+    unsigned threads;
+    int failed;
+};
+
+static int buf_put(const dc_alloc *a, buf *b, const void *data, size_t n) {
+    if (n > SIZE_MAX - b->len) return 0;
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + n) {
+            if (cap > SIZE_MAX / 2) return 0;
+            cap *= 2;
+        }
+        uint8_t *p = (uint8_t *)dc_malloc(a, cap);
+        if (!p) return 0;
+        if (b->len) memcpy(p, b->p, b->len);
+        dc_free(a, b->p);
+        b->p = p;
+        b->cap = cap;
+    }
+    if (n) memcpy(b->p + b->len, data, n);
+    b->len += n;
+    return 1;
+}
+
+static int buf_u8(const dc_alloc *a, buf *b, unsigned v) {
+    uint8_t x = (uint8_t)v;
+    return buf_put(a, b, &x, 1);
+}
+static int buf_u16(const dc_alloc *a, buf *b, unsigned v) {
+    uint8_t x[2];
+    dc_store_le16(x, (uint16_t)v);
+    return buf_put(a, b, x, 2);
+}
+static int buf_u32(const dc_alloc *a, buf *b, uint32_t v) {
+    uint8_t x[4];
+    dc_store_le32(x, v);
+    return buf_put(a, b, x, 4);
+}
+static int buf_u64(const dc_alloc *a, buf *b, uint64_t v) {
+    uint8_t x[8];
+    dc_store_le64(x, v);
+    return buf_put(a, b, x, 8);
+}
+static int buf_f32s(const dc_alloc *a, buf *b, const float *v, uint64_t n) {
+    for (uint64_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &v[i], 4);
+        if (!buf_u32(a, b, u)) return 0;
+    }
+    return 1;
+}
+
+static char *dup_str(const dc_alloc *a, const char *s, size_t extra) {
+    size_t n = strlen(s);
+    char *d = (char *)dc_malloc(a, n + extra + 1);
+    if (d) memcpy(d, s, n + 1);
+    return d;
+}
+
+static void writer_free(dc_writer *w) {
+    dc_alloc a = w->alloc;
+    if (w->f) fclose(w->f);
+    if (w->tmp_path) remove(w->tmp_path);
+    for (unsigned t = 0; w->cctx && t < w->threads; t++) dc_cctx_free(w->cctx[t]);
+    dc_free(&a, w->cctx);
+    dc_free(&a, w->path);
+    dc_free(&a, w->tmp_path);
+    dc_free(&a, w->table.p);
+    dc_free(&a, w->index.p);
+    dc_free(&a, w->names.p);
+    dc_free(&a, w->meta.p);
+    dc_free(&a, w);
+}
+
+dc_status dc_writer_create(const char *path, const dc_writer_options *options, dc_writer **out) {
+    if (out == NULL) return DC_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    if (path == NULL || *path == '\0') return DC_ERR_INVALID_ARGUMENT;
+    dc_writer_options o;
+    dc_status st = dc_copy_options(&o, sizeof(o), options);
+    if (st != DC_OK) return st;
+    if (o.threads == 0) o.threads = 1;
+    if (o.threads > 256) return DC_ERR_RANGE;
+    dc_alloc a;
+    if ((st = dc_alloc_init(&a, o.allocator)) != DC_OK) return st;
+    if (!o.overwrite && access(path, F_OK) == 0) return DC_ERR_IO;
+    dc_writer *w = (dc_writer *)dc_calloc(&a, 1, sizeof(*w));
+    if (!w) return DC_ERR_OUT_OF_MEMORY;
+    w->alloc = a;
+    w->opt = o;
+    w->threads = o.threads;
+    w->cctx = (dc_cctx **)dc_calloc(&a, o.threads, sizeof(dc_cctx *));
+    w->path = dup_str(&a, path, 0);
+    w->tmp_path = dup_str(&a, path, 16);
+    if (!w->cctx || !w->path || !w->tmp_path) {
+        dc_free(&a, w->tmp_path);
+        w->tmp_path = NULL;
+        writer_free(w);
+        return DC_ERR_OUT_OF_MEMORY;
+    }
+    dc_compress_options co = {sizeof(co), o.codec, o.level, o.chunk_size, o.allocator};
+    for (unsigned t = 0; t < o.threads; t++) {
+        if ((st = dc_cctx_create(&co, &w->cctx[t])) != DC_OK) {
+            dc_free(&a, w->tmp_path);
+            w->tmp_path = NULL;
+            writer_free(w);
+            return st;
+        }
+    }
+    strcat(w->tmp_path, ".tmp.XXXXXX");
+    int fd = mkstemp(w->tmp_path);
+    if (fd < 0 || (w->f = fdopen(fd, "wb")) == NULL) {
+        if (fd >= 0) close(fd), remove(w->tmp_path);
+        dc_free(&a, w->tmp_path);
+        w->tmp_path = NULL;
+        writer_free(w);
+        return DC_ERR_IO;
+    }
+    static const uint8_t zeros[DATA_START];
+    if (fwrite(zeros, 1, DATA_START, w->f) != DATA_START) {
+        writer_free(w);
+        return DC_ERR_IO;
+    }
+    w->pos = DATA_START;
+    *out = w;
+    return DC_OK;
+}
+
+/* One batch of chunks compressed by several threads. */
+typedef struct batch_job {
+    dc_cctx *cctx;
+    const uint8_t *src;
+    size_t chunk, total;      /* chunk size, tensor bytes */
+    size_t first, count, step; /* chunks first, first+step, ... (count of them) */
+    uint8_t **out;
+    size_t *out_size;
+    dc_status st;
+} batch_job;
+
+static void *compress_batch(void *arg) {
+    batch_job *j = (batch_job *)arg;
+    j->st = DC_OK;
+    for (size_t k = j->first; k < j->count; k += j->step) {
+        size_t off = k * j->chunk, len = j->total - off < j->chunk ? j->total - off : j->chunk;
+        dc_status st = dc_chunk_compress(j->cctx, j->src + off, len, j->out[k],
+                                         dc_compress_bound(len), &j->out_size[k]);
+        if (st != DC_OK) j->st = st;
+    }
+    return NULL;
+}
+
+static dc_status write_pad(dc_writer *w) {
+    static const uint8_t zeros[ALIGN];
+    size_t pad = (size_t)((ALIGN - w->pos % ALIGN) % ALIGN);
+    if (pad && fwrite(zeros, 1, pad, w->f) != pad) return DC_ERR_IO;
+    w->pos += pad;
+    return DC_OK;
+}
+
+/* Compresses and writes the tensor's chunks; appends their index entries. */
+static dc_status write_chunks(dc_writer *w, const uint8_t *data, size_t size, uint32_t tensor) {
+    size_t chunk = w->opt.chunk_size ? w->opt.chunk_size : DC_CHUNK_SIZE_DEFAULT;
+    size_t nchunks = (size + chunk - 1) / chunk;
+    size_t per_batch = 4 * (size_t)w->threads; /* bounds memory: a few chunks per thread */
+    size_t bound = dc_compress_bound(chunk);
+    uint8_t **out = (uint8_t **)dc_calloc(&w->alloc, per_batch, sizeof(uint8_t *));
+    size_t *out_size = (size_t *)dc_calloc(&w->alloc, per_batch, sizeof(size_t));
+    dc_status st = out && out_size ? DC_OK : DC_ERR_OUT_OF_MEMORY;
+    for (size_t k = 0; st == DC_OK && k < per_batch; k++)
+        if (!(out[k] = (uint8_t *)dc_malloc(&w->alloc, bound))) st = DC_ERR_OUT_OF_MEMORY;
+    for (size_t base = 0; st == DC_OK && base < nchunks; base += per_batch) {
+        size_t count = nchunks - base < per_batch ? nchunks - base : per_batch;
+        batch_job jobs[256];
+        pthread_t th[256];
+        unsigned nt = w->threads < count ? w->threads : (unsigned)count;
+        for (unsigned t = 0; t < nt; t++) {
+            jobs[t] = (batch_job){w->cctx[t], data + base * chunk, chunk, size - base * chunk,
+                                  t, count, nt, out, out_size, DC_OK};
+            if (nt == 1 || pthread_create(&th[t], NULL, compress_batch, &jobs[t]) != 0) {
+                compress_batch(&jobs[t]); /* fall back to this thread */
+                th[t] = pthread_self();
+            }
+        }
+        for (unsigned t = 0; t < nt; t++) {
+            if (!pthread_equal(th[t], pthread_self())) pthread_join(th[t], NULL);
+            if (jobs[t].st != DC_OK) st = jobs[t].st;
+        }
+        for (size_t k = 0; st == DC_OK && k < count; k++) {
+            size_t raw;
+            dc_codec codec;
+            if ((st = write_pad(w)) != DC_OK) break;
+            dc_chunk_info(out[k], out_size[k], NULL, &raw, &codec);
+            if (fwrite(out[k], 1, out_size[k], w->f) != out_size[k]) {
+                st = DC_ERR_IO;
+                break;
+            }
+            uint8_t e[INDEX_ENTRY] = {0};
+            dc_store_le64(e, w->pos);
+            dc_store_le32(e + 8, (uint32_t)out_size[k]);
+            dc_store_le32(e + 12, (uint32_t)raw);
+            dc_store_le32(e + 16, dc_load_le32(out[k] + 16)); /* the chunk's checksum */
+            e[20] = out[k][4];                                  /* codec tag */
+            dc_store_le32(e + 24, tensor);
+            if (!buf_put(&w->alloc, &w->index, e, sizeof(e))) st = DC_ERR_OUT_OF_MEMORY;
+            w->pos += out_size[k];
+            w->chunks++;
+        }
+    }
+    for (size_t k = 0; out && k < per_batch; k++) dc_free(&w->alloc, out[k]);
+    dc_free(&w->alloc, out);
+    dc_free(&w->alloc, out_size);
+    return st;
+}
+
+dc_status dc_writer_add_tensor(dc_writer *w, const dc_tensor_desc *desc, const void *data,
+                               size_t size) {
+    if (w == NULL || desc == NULL || (data == NULL && size) || w->failed)
+        return DC_ERR_INVALID_ARGUMENT;
+    if (desc->struct_size < sizeof(dc_tensor_desc) || desc->name == NULL)
+        return DC_ERR_INVALID_ARGUMENT;
+    size_t name_len = strlen(desc->name);
+    if (name_len == 0 || name_len > 65535 || check_desc(desc) != NULL)
+        return DC_ERR_INVALID_ARGUMENT;
+    if (expected_size(desc) != size) return DC_ERR_SIZE_MISMATCH;
+    if ((desc->n_scales && !desc->scales) || (desc->n_smooth && !desc->smooth))
+        return DC_ERR_INVALID_ARGUMENT;
+    if (!all_finite(desc->scales, desc->n_scales) || !all_finite(desc->smooth, desc->n_smooth))
+        return DC_ERR_NOT_FINITE;
+    /* names: NUL-separated list, searched linearly (models have hundreds of tensors) */
+    for (size_t off = 0; off < w->names.len; off += strlen((char *)w->names.p + off) + 1)
+        if (strcmp((char *)w->names.p + off, desc->name) == 0) return DC_ERR_INVALID_ARGUMENT;
+    if (w->tensors >= UINT32_MAX) return DC_ERR_RANGE;
+
+    uint32_t first = (uint32_t)w->chunks;
+    dc_status st = write_chunks(w, (const uint8_t *)data, size, (uint32_t)w->tensors);
+    if (st != DC_OK) {
+        w->failed = 1;
+        return st;
+    }
+    const dc_alloc *a = &w->alloc;
+    buf rec = {0};
+    int ok = buf_u16(a, &rec, (unsigned)name_len) && buf_put(a, &rec, desc->name, name_len) &&
+             buf_u8(a, &rec, desc->ndim) && buf_u8(a, &rec, (unsigned)desc->source_dtype) &&
+             buf_u8(a, &rec, (unsigned)desc->dtype) && buf_u8(a, &rec, desc->bits) &&
+             buf_u8(a, &rec, (unsigned)desc->granularity) &&
+             buf_u8(a, &rec, (unsigned)(desc->prune_method & 0xFF)) && buf_u16(a, &rec, 0) &&
+             buf_u64(a, &rec, desc->group_size) && buf_f32s(a, &rec, &desc->alpha, 1) &&
+             buf_f32s(a, &rec, &desc->sparsity, 1);
+    for (unsigned i = 0; ok && i < desc->ndim; i++) ok = buf_u64(a, &rec, desc->dims[i]);
+    ok = ok && buf_u64(a, &rec, size) && buf_u32(a, &rec, first) &&
+         buf_u32(a, &rec, (uint32_t)(w->chunks - first)) && buf_u64(a, &rec, desc->n_scales) &&
+         buf_f32s(a, &rec, desc->scales, desc->n_scales) && buf_u64(a, &rec, desc->n_smooth) &&
+         buf_f32s(a, &rec, desc->smooth, desc->n_smooth);
+    ok = ok && rec.len <= UINT32_MAX - 4 && buf_u32(a, &w->table, (uint32_t)(rec.len + 4)) &&
+         buf_put(a, &w->table, rec.p, rec.len) && buf_put(a, &w->names, desc->name, name_len + 1);
+    dc_free(a, rec.p);
+    if (!ok) {
+        w->failed = 1;
+        return DC_ERR_OUT_OF_MEMORY;
+    }
+    w->tensors++;
+    return DC_OK;
+}
+
+dc_status dc_writer_set_metadata(dc_writer *w, const char *json) {
+    if (w == NULL || json == NULL) return DC_ERR_INVALID_ARGUMENT;
+    w->meta.len = 0;
+    return buf_put(&w->alloc, &w->meta, json, strlen(json)) ? DC_OK : DC_ERR_OUT_OF_MEMORY;
+}
+
+static dc_status write_section(dc_writer *w, const buf *b, uint64_t *off) {
+    dc_status st = write_pad(w);
+    if (st != DC_OK) return st;
+    *off = w->pos;
+    if (b->len && fwrite(b->p, 1, b->len, w->f) != b->len) return DC_ERR_IO;
+    w->pos += b->len;
+    return DC_OK;
+}
+
+dc_status dc_writer_finish(dc_writer *w) {
+    if (w == NULL) return DC_ERR_INVALID_ARGUMENT;
+    if (w->failed) {
+        writer_free(w);
+        return DC_ERR_INVALID_ARGUMENT;
+    }
+    uint64_t table_off, index_off, meta_off;
+    dc_status st = write_section(w, &w->table, &table_off);
+    if (st == DC_OK) st = write_section(w, &w->index, &index_off);
+    if (st == DC_OK) st = write_section(w, &w->meta, &meta_off);
+    if (st == DC_OK) {
+        uint8_t h[HEADER_SIZE] = {0};
+        memcpy(h, FILE_MAGIC, 8);
+        dc_store_le32(h + 8, FILE_VERSION);
+        dc_store_le64(h + 16, w->pos);
+        dc_store_le64(h + 24, w->tensors);
+        dc_store_le64(h + 32, table_off);
+        dc_store_le64(h + 40, w->table.len);
+        dc_store_le64(h + 48, index_off);
+        dc_store_le64(h + 56, w->chunks);
+        dc_store_le64(h + 64, meta_off);
+        dc_store_le64(h + 72, w->meta.len);
+        dc_store_le32(h + 80, dc_checksum32(w->table.p, w->table.len));
+        dc_store_le32(h + 84, dc_checksum32(w->index.p, w->index.len));
+        dc_store_le32(h + 88, dc_checksum32(w->meta.p, w->meta.len));
+        dc_store_le32(h + 92, dc_checksum32(h, 92));
+        if (fflush(w->f) != 0 || fseek(w->f, 0, SEEK_SET) != 0 ||
+            fwrite(h, 1, HEADER_SIZE, w->f) != HEADER_SIZE || fflush(w->f) != 0 ||
+            fsync(fileno(w->f)) != 0)
+            st = DC_ERR_IO;
+    }
+    if (fclose(w->f) != 0 && st == DC_OK) st = DC_ERR_IO;
+    w->f = NULL;
+    if (st == DC_OK) {
+        if (w->opt.overwrite) {
+            if (rename(w->tmp_path, w->path) != 0) st = DC_ERR_IO;
+        } else if (link(w->tmp_path, w->path) != 0) { /* fails if path appeared meanwhile */
+            st = DC_ERR_IO;
+        }
+    }
+    writer_free(w); /* removes the temporary name (the data lives on at path) */
+    return st;
+}
+
+void dc_writer_abort(dc_writer *w) {
+    if (w) writer_free(w);
+}
+
+/* ========================================================================== */
+/*                                   Reader                                   */
+/* ========================================================================== */
+
+typedef struct tensor_rec {
+    dc_tensor_desc d;
+    const uint8_t *scales_le, *smooth_le; /* little-endian floats inside the file */
+    float *scales, *smooth;               /* decoded copies */
+} tensor_rec;
+
+struct dc_reader {
+    dc_alloc alloc;
+    const uint8_t *data;
+    size_t size;
+    int mapped;
+    uint64_t ntensors, nchunks;
+    const uint8_t *index; /* nchunks * 32 bytes */
+    tensor_rec *t;
+    char *names; /* all names, NUL-terminated, for desc->name */
+    char *meta;
+};
+
+/* A bounds-checked cursor over a byte range. */
+typedef struct cursor {
+    const uint8_t *p, *end;
+    int bad;
+} cursor;
+
+static const uint8_t *cur_take(cursor *c, uint64_t n) {
+    if (c->bad || n > (uint64_t)(c->end - c->p)) {
+        c->bad = 1;
+        return NULL;
+    }
+    const uint8_t *r = c->p;
+    c->p += n;
+    return r;
+}
+static uint64_t cur_u(cursor *c, unsigned bytes) {
+    const uint8_t *p = cur_take(c, bytes);
+    if (!p) return 0;
+    return bytes == 1 ? p[0] : bytes == 2 ? dc_load_le16(p) : bytes == 4 ? dc_load_le32(p) : dc_load_le64(p);
+}
+static float cur_f32(cursor *c) {
+    uint32_t u = (uint32_t)cur_u(c, 4);
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+static float *load_floats(const dc_alloc *a, const uint8_t *p, uint64_t n) {
+    float *v = (float *)dc_malloc(a, n ? (size_t)n * 4 : 1);
+    for (uint64_t i = 0; v && i < n; i++) {
+        uint32_t u = dc_load_le32(p + 4 * i);
+        memcpy(&v[i], &u, 4);
+    }
+    return v;
+}
+
+#define FAIL(code, msg)                                                                            \
+    do {                                                                                           \
+        if (detail) *detail = msg;                                                                 \
+        return code;                                                                               \
+    } while (0)
+
+static dc_status parse(dc_reader *r, const char **detail) {
+    const uint8_t *h = r->data;
+    uint64_t size = r->size;
+    if (size < 8 || memcmp(h, FILE_MAGIC, 8) != 0) FAIL(DC_ERR_FORMAT, "not a .dcz file (bad magic)");
+    if (size < HEADER_SIZE) FAIL(DC_ERR_TRUNCATED, "header: file shorter than the header");
+    if (dc_checksum32(h, 92) != dc_load_le32(h + 92)) FAIL(DC_ERR_CHECKSUM, "header: checksum mismatch");
+    if (dc_load_le32(h + 8) != FILE_VERSION) FAIL(DC_ERR_UNSUPPORTED, "header: unsupported version");
+    if (dc_load_le32(h + 12) != 0) FAIL(DC_ERR_UNSUPPORTED, "header: unknown flags");
+    uint64_t file_size = dc_load_le64(h + 16);
+    if (file_size > size) FAIL(DC_ERR_TRUNCATED, "header: file is shorter than recorded (truncated)");
+    if (file_size < size) FAIL(DC_ERR_CORRUPT, "header: file is longer than recorded");
+    r->ntensors = dc_load_le64(h + 24);
+    uint64_t toff = dc_load_le64(h + 32), tsize = dc_load_le64(h + 40);
+    uint64_t ioff = dc_load_le64(h + 48);
+    r->nchunks = dc_load_le64(h + 56);
+    uint64_t moff = dc_load_le64(h + 64), msize = dc_load_le64(h + 72);
+    if (toff < DATA_START || toff > size || tsize > size - toff)
+        FAIL(DC_ERR_CORRUPT, "tensor table: offset or size outside the file");
+    if (r->nchunks > (size / INDEX_ENTRY) || ioff < DATA_START || ioff > size ||
+        r->nchunks * INDEX_ENTRY > size - ioff)
+        FAIL(DC_ERR_CORRUPT, "chunk index: offset or count outside the file");
+    if (moff < DATA_START || moff > size || msize > size - moff)
+        FAIL(DC_ERR_CORRUPT, "metadata: offset or size outside the file");
+    if (r->ntensors > tsize / 8) FAIL(DC_ERR_CORRUPT, "tensor table: tensor count too large");
+    if (dc_checksum32(h + toff, (size_t)tsize) != dc_load_le32(h + 80))
+        FAIL(DC_ERR_CHECKSUM, "tensor table: checksum mismatch");
+    if (dc_checksum32(h + ioff, (size_t)(r->nchunks * INDEX_ENTRY)) != dc_load_le32(h + 84))
+        FAIL(DC_ERR_CHECKSUM, "chunk index: checksum mismatch");
+    if (dc_checksum32(h + moff, (size_t)msize) != dc_load_le32(h + 88))
+        FAIL(DC_ERR_CHECKSUM, "metadata: checksum mismatch");
+    r->index = h + ioff;
+
+    r->meta = (char *)dc_malloc(&r->alloc, (size_t)msize + 1);
+    r->t = (tensor_rec *)dc_calloc(&r->alloc, (size_t)r->ntensors + 1, sizeof(tensor_rec));
+    r->names = (char *)dc_malloc(&r->alloc, (size_t)tsize + 1);
+    if (!r->meta || !r->t || !r->names) FAIL(DC_ERR_OUT_OF_MEMORY, "out of memory");
+    memcpy(r->meta, h + moff, (size_t)msize);
+    r->meta[msize] = '\0';
+
+    /* chunk index entries: in the data region, aligned, non-overlapping, in order */
+    uint64_t prev_end = DATA_START;
+    for (uint64_t k = 0; k < r->nchunks; k++) {
+        const uint8_t *e = r->index + k * INDEX_ENTRY;
+        uint64_t off = dc_load_le64(e), csize = dc_load_le32(e + 8), raw = dc_load_le32(e + 12);
+        if (off % ALIGN || off < prev_end || off > toff || csize > toff - off)
+            FAIL(DC_ERR_CORRUPT, "chunk index: chunk offset outside the data region");
+        if (csize < DC_CHUNK_HEADER_SIZE || raw > DC_CHUNK_SIZE_MAX || e[20] > 4 ||
+            e[21] | e[22] | e[23] | e[28] | e[29] | e[30] | e[31])
+            FAIL(DC_ERR_CORRUPT, "chunk index: bad size, codec tag or reserved field");
+        if (dc_load_le32(e + 24) >= r->ntensors)
+            FAIL(DC_ERR_CORRUPT, "chunk index: tensor number out of range");
+        prev_end = off + csize;
+    }
+
+    cursor c = {h + toff, h + toff + tsize, 0};
+    size_t names_len = 0;
+    uint32_t next_chunk = 0;
+    for (uint64_t i = 0; i < r->ntensors; i++) {
+        tensor_rec *t = &r->t[i];
+        dc_tensor_desc *d = &t->d;
+        uint64_t rec_size = cur_u(&c, 4);
+        if (c.bad || rec_size < 4 || rec_size - 4 > (uint64_t)(c.end - c.p))
+            FAIL(DC_ERR_CORRUPT, "tensor table: record size outside the table");
+        cursor rc = {c.p, c.p + (rec_size - 4), 0};
+        c.p += rec_size - 4;
+        size_t nlen = (size_t)cur_u(&rc, 2);
+        const uint8_t *name = cur_take(&rc, nlen);
+        if (rc.bad || nlen == 0 || memchr(name, 0, nlen))
+            FAIL(DC_ERR_CORRUPT, "tensor table: bad tensor name");
+        memcpy(r->names + names_len, name, nlen);
+        r->names[names_len + nlen] = '\0';
+        d->struct_size = sizeof(*d);
+        d->name = r->names + names_len;
+        names_len += nlen + 1;
+        d->ndim = (unsigned)cur_u(&rc, 1);
+        d->source_dtype = (dc_dtype)cur_u(&rc, 1);
+        d->dtype = (dc_dtype)cur_u(&rc, 1);
+        d->bits = (unsigned)cur_u(&rc, 1);
+        d->granularity = (dc_quant_granularity)cur_u(&rc, 1);
+        unsigned pm = (unsigned)cur_u(&rc, 1);
+        d->prune_method = pm == 0xFF ? DC_PRUNE_NONE : (int)pm;
+        if (cur_u(&rc, 2) != 0) FAIL(DC_ERR_CORRUPT, "tensor table: reserved field not zero");
+        d->group_size = cur_u(&rc, 8);
+        d->alpha = cur_f32(&rc);
+        d->sparsity = cur_f32(&rc);
+        if (d->ndim < 1 || d->ndim > DC_MAX_DIMS)
+            FAIL(DC_ERR_CORRUPT, "tensor table: bad number of dimensions");
+        for (unsigned k = 0; k < d->ndim; k++) d->dims[k] = cur_u(&rc, 8);
+        d->data_size = cur_u(&rc, 8);
+        d->first_chunk = (uint32_t)cur_u(&rc, 4);
+        d->n_chunks = (uint32_t)cur_u(&rc, 4);
+        d->n_scales = cur_u(&rc, 8);
+        if (d->n_scales > (uint64_t)(rc.end - rc.p) / 4)
+            FAIL(DC_ERR_CORRUPT, "tensor table: scale count outside the record");
+        t->scales_le = cur_take(&rc, d->n_scales * 4);
+        d->n_smooth = cur_u(&rc, 8);
+        if (d->n_smooth > (uint64_t)(rc.end - rc.p) / 4)
+            FAIL(DC_ERR_CORRUPT, "tensor table: smoothing count outside the record");
+        t->smooth_le = cur_take(&rc, d->n_smooth * 4);
+        if (rc.bad) FAIL(DC_ERR_CORRUPT, "tensor table: record shorter than its fields");
+        if (rc.p != rc.end) FAIL(DC_ERR_CORRUPT, "tensor table: record longer than its fields");
+        const char *why = check_desc(d);
+        if (why) FAIL(DC_ERR_CORRUPT, why);
+        if (expected_size(d) != d->data_size)
+            FAIL(DC_ERR_CORRUPT, "tensor table: data size does not match the shape");
+        if (d->first_chunk != next_chunk || d->n_chunks > r->nchunks - next_chunk)
+            FAIL(DC_ERR_CORRUPT, "tensor table: chunk range does not follow the chunk index");
+        uint64_t raw_total = 0;
+        for (uint32_t k = 0; k < d->n_chunks; k++) {
+            const uint8_t *e = r->index + (uint64_t)(d->first_chunk + k) * INDEX_ENTRY;
+            raw_total += dc_load_le32(e + 12);
+            if (dc_load_le32(e + 24) != i) FAIL(DC_ERR_CORRUPT, "chunk index: chunk belongs to another tensor");
+        }
+        if (raw_total != d->data_size)
+            FAIL(DC_ERR_CORRUPT, "chunk index: chunk sizes do not add up to the tensor size");
+        next_chunk += d->n_chunks;
+        t->scales = load_floats(&r->alloc, t->scales_le, d->n_scales);
+        t->smooth = load_floats(&r->alloc, t->smooth_le, d->n_smooth);
+        if (!t->scales || !t->smooth) FAIL(DC_ERR_OUT_OF_MEMORY, "out of memory");
+        if (!all_finite(t->scales, d->n_scales) || !all_finite(t->smooth, d->n_smooth))
+            FAIL(DC_ERR_CORRUPT, "tensor table: scales not finite");
+        d->scales = d->n_scales ? t->scales : NULL;
+        d->smooth = d->n_smooth ? t->smooth : NULL;
+        for (uint64_t j = 0; j < i; j++)
+            if (strcmp(r->t[j].d.name, d->name) == 0)
+                FAIL(DC_ERR_CORRUPT, "tensor table: duplicate tensor name");
+    }
+    if (c.p != c.end) FAIL(DC_ERR_CORRUPT, "tensor table: trailing bytes");
+    if (next_chunk != r->nchunks) FAIL(DC_ERR_CORRUPT, "chunk index: chunks not owned by any tensor");
+    return DC_OK;
+}
+
+static dc_status reader_open(const void *data, size_t size, int mapped, const dc_allocator *al,
+                             dc_reader **out, const char **detail) {
+    dc_alloc a;
+    dc_status st = dc_alloc_init(&a, al);
+    if (st != DC_OK) return st;
+    dc_reader *r = (dc_reader *)dc_calloc(&a, 1, sizeof(*r));
+    if (!r) return DC_ERR_OUT_OF_MEMORY;
+    r->alloc = a;
+    r->data = (const uint8_t *)data;
+    r->size = size;
+    r->mapped = mapped;
+    if ((st = parse(r, detail)) != DC_OK) {
+        r->mapped = 0; /* the caller still owns the mapping */
+        dc_reader_close(r);
+        return st;
+    }
+    *out = r;
+    return DC_OK;
+}
+
+dc_status dc_reader_open_memory(const void *data, size_t size, const dc_allocator *allocator,
+                                dc_reader **out, const char **detail) {
+    if (detail) *detail = "";
+    if (out == NULL || (data == NULL && size)) return DC_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    return reader_open(data, size, 0, allocator, out, detail);
+}
+
+dc_status dc_reader_open_file(const char *path, const dc_allocator *allocator, dc_reader **out,
+                              const char **detail) {
+    if (detail) *detail = "";
+    if (out == NULL || path == NULL) return DC_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (detail) *detail = "cannot open the file";
+        return DC_ERR_IO;
+    }
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        if (detail) *detail = "not a regular file";
+        return DC_ERR_IO;
+    }
+    size_t size = (size_t)sb.st_size;
+    void *map = NULL;
+    if (size > 0) {
+        map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (map == MAP_FAILED) {
+            close(fd);
+            if (detail) *detail = "cannot map the file";
+            return DC_ERR_IO;
+        }
+    }
+    close(fd);
+    dc_status st = reader_open(map, size, 1, allocator, out, detail);
+    if (st != DC_OK && map) munmap(map, size);
+    return st;
+}
+
+void dc_reader_close(dc_reader *r) {
+    if (r == NULL) return;
+    dc_alloc a = r->alloc;
+    for (uint64_t i = 0; r->t && i <= r->ntensors; i++) {
+        dc_free(&a, r->t[i].scales);
+        dc_free(&a, r->t[i].smooth);
+    }
+    dc_free(&a, r->t);
+    dc_free(&a, r->names);
+    dc_free(&a, r->meta);
+    if (r->mapped && r->data) munmap((void *)r->data, r->size);
+    dc_free(&a, r);
+}
+
+size_t dc_reader_tensor_count(const dc_reader *r) {
+    return r ? (size_t)r->ntensors : 0;
+}
+
+dc_status dc_reader_find(const dc_reader *r, const char *name, size_t *index) {
+    if (r == NULL || name == NULL || index == NULL) return DC_ERR_INVALID_ARGUMENT;
+    for (uint64_t i = 0; i < r->ntensors; i++)
+        if (strcmp(r->t[i].d.name, name) == 0) {
+            *index = (size_t)i;
+            return DC_OK;
+        }
+    return DC_ERR_INVALID_ARGUMENT;
+}
+
+dc_status dc_reader_tensor(const dc_reader *r, size_t index, dc_tensor_desc *desc) {
+    if (r == NULL || desc == NULL || index >= r->ntensors) return DC_ERR_INVALID_ARGUMENT;
+    size_t n = desc->struct_size;
+    if (n < sizeof(size_t)) return DC_ERR_INVALID_ARGUMENT;
+    if (n > sizeof(dc_tensor_desc)) n = sizeof(dc_tensor_desc);
+    memcpy((uint8_t *)desc + sizeof(size_t), (const uint8_t *)&r->t[index].d + sizeof(size_t),
+           n - sizeof(size_t));
+    return DC_OK;
+}
+
+const char *dc_reader_metadata(const dc_reader *r) {
+    return r && r->meta ? r->meta : "";
+}
+
+dc_status dc_reader_chunk(const dc_reader *r, size_t index, size_t chunk, const void **data,
+                          size_t *size, size_t *raw_size) {
+    if (r == NULL || index >= r->ntensors || data == NULL || size == NULL)
+        return DC_ERR_INVALID_ARGUMENT;
+    const dc_tensor_desc *d = &r->t[index].d;
+    if (chunk >= d->n_chunks) return DC_ERR_INVALID_ARGUMENT;
+    const uint8_t *e = r->index + (uint64_t)(d->first_chunk + chunk) * INDEX_ENTRY;
+    *data = r->data + dc_load_le64(e);
+    *size = dc_load_le32(e + 8);
+    if (raw_size) *raw_size = dc_load_le32(e + 12);
+    return DC_OK;
+}
+
+typedef struct decode_job {
+    const dc_reader *r;
+    size_t index, first, step, count;
+    uint8_t *dst;
+    size_t *offsets;
+    dc_status st;
+    size_t failed;
+} decode_job;
+
+static void *decode_worker(void *arg) {
+    decode_job *j = (decode_job *)arg;
+    dc_dctx *d = NULL;
+    j->st = dc_dctx_create(NULL, &d);
+    for (size_t k = j->first; j->st == DC_OK && k < j->count; k += j->step) {
+        const void *src;
+        size_t size, raw, w, hdr_raw;
+        dc_reader_chunk(j->r, j->index, k, &src, &size, &raw);
+        dc_status st = dc_chunk_info(src, size, NULL, &hdr_raw, NULL);
+        if (st == DC_OK && hdr_raw != raw) st = DC_ERR_SIZE_MISMATCH;
+        if (st == DC_OK) st = dc_chunk_decompress(d, src, size, j->dst + j->offsets[k], raw, &w);
+        if (st != DC_OK) j->st = st, j->failed = k;
+    }
+    dc_dctx_free(d);
+    return NULL;
+}
+
+dc_status dc_reader_decode_tensor(const dc_reader *r, size_t index, void *dst,
+                                  size_t dst_capacity, unsigned threads, size_t *failed_chunk) {
+    if (r == NULL || index >= r->ntensors || (dst == NULL && dst_capacity))
+        return DC_ERR_INVALID_ARGUMENT;
+    const dc_tensor_desc *d = &r->t[index].d;
+    if (dst_capacity < d->data_size) return DC_ERR_DST_TOO_SMALL;
+    size_t n = d->n_chunks;
+    size_t *offsets = (size_t *)dc_malloc(&r->alloc, (n + 1) * sizeof(size_t));
+    if (!offsets) return DC_ERR_OUT_OF_MEMORY;
+    size_t off = 0;
+    for (size_t k = 0; k < n; k++) {
+        offsets[k] = off;
+        off += dc_load_le32(r->index + (uint64_t)(d->first_chunk + k) * INDEX_ENTRY + 12);
+    }
+    if (threads == 0) threads = 1;
+    if (threads > 64) threads = 64;
+    if (threads > n) threads = n ? (unsigned)n : 1;
+    decode_job jobs[64];
+    pthread_t th[64];
+    int started[64] = {0};
+    for (unsigned t = 0; t < threads; t++) {
+        jobs[t] = (decode_job){r, index, t, threads, n, (uint8_t *)dst, offsets, DC_OK, 0};
+        if (threads > 1 && pthread_create(&th[t], NULL, decode_worker, &jobs[t]) == 0)
+            started[t] = 1;
+        else
+            decode_worker(&jobs[t]);
+    }
+    dc_status st = DC_OK;
+    for (unsigned t = 0; t < threads; t++) {
+        if (started[t]) pthread_join(th[t], NULL);
+        if (jobs[t].st != DC_OK && st == DC_OK) {
+            st = jobs[t].st;
+            if (failed_chunk) *failed_chunk = jobs[t].failed;
+        }
+    }
+    dc_free(&r->alloc, offsets);
+    return st;
+}

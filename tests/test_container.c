@@ -1,0 +1,320 @@
+/*
+ * test_container.c -- .dcz writer/reader: round trips, atomic output, and
+ * hostile files (truncated, bit-flipped, forged offsets and counts).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <unistd.h>
+
+#include "doublecomp.h"
+#include "gen.h"
+#include "internal.h"
+
+static char g_dir[] = "/tmp/dc_test_container_XXXXXX";
+
+static void path_in(char *out, size_t n, const char *name) {
+    snprintf(out, n, "%s/%s", g_dir, name);
+}
+
+typedef struct model {
+    float f32[3 * 50];
+    uint16_t f16[70];
+    uint8_t i8[40 * 300];
+    float i8_scales[40];
+    float smooth[300];
+    uint8_t i4[5 * 4]; /* 5 rows x 7 cols, 4 bytes per row */
+    float i4_scales[1];
+} model;
+
+static void make_model(model *m) {
+    uint64_t s = 42;
+    for (size_t i = 0; i < 150; i++) m->f32[i] = (float)gen_unit(&s) - 0.5f;
+    for (size_t i = 0; i < 70; i++) m->f16[i] = (uint16_t)(0x3C00 + i);
+    gen_laplace(m->i8, sizeof(m->i8), 6.0, 0.2, 7);
+    for (size_t i = 0; i < 40; i++) m->i8_scales[i] = 0.01f * (float)(i + 1);
+    for (size_t i = 0; i < 300; i++) m->smooth[i] = 1.0f + (float)i / 300.0f;
+    for (size_t i = 0; i < sizeof(m->i4); i++) m->i4[i] = (uint8_t)(i * 37);
+    for (size_t r = 0; r < 5; r++) m->i4[r * 4 + 3] &= 0x0F; /* odd row: zero high nibble */
+    m->i4_scales[0] = 0.5f;
+}
+
+static dc_tensor_desc desc_base(const char *name, unsigned ndim, uint64_t d0, uint64_t d1) {
+    dc_tensor_desc d;
+    memset(&d, 0, sizeof(d));
+    d.struct_size = sizeof(d);
+    d.name = name;
+    d.ndim = ndim;
+    d.dims[0] = d0;
+    d.dims[1] = d1;
+    d.prune_method = DC_PRUNE_NONE;
+    return d;
+}
+
+/* Writes the test model; returns DC_OK or the first error. */
+static dc_status write_model(const char *path, const model *m, unsigned threads, int overwrite) {
+    dc_writer_options o = {sizeof(o), DC_CODEC_ANS, 0, 1024, threads, overwrite, NULL};
+    dc_writer *w;
+    dc_status st = dc_writer_create(path, &o, &w);
+    if (st != DC_OK) return st;
+    dc_tensor_desc a = desc_base("layers.0.norm.weight", 2, 3, 50);
+    a.source_dtype = a.dtype = DC_DTYPE_F32;
+    dc_tensor_desc b = desc_base("emb\xc3\xa9.\xe2\x9c\x93", 1, 70, 0); /* UTF-8 name with dots */
+    b.source_dtype = b.dtype = DC_DTYPE_F16;
+    dc_tensor_desc c = desc_base("layers.0.wq", 2, 40, 300);
+    c.source_dtype = DC_DTYPE_BF16;
+    c.dtype = DC_DTYPE_I8;
+    c.bits = 8;
+    c.granularity = DC_QUANT_PER_CHANNEL;
+    c.scales = m->i8_scales;
+    c.n_scales = 40;
+    c.smooth = m->smooth;
+    c.n_smooth = 300;
+    c.alpha = 0.8f;
+    c.prune_method = DC_PRUNE_DC;
+    c.sparsity = 0.2f;
+    dc_tensor_desc d = desc_base("q4", 2, 5, 7);
+    d.source_dtype = DC_DTYPE_F32;
+    d.dtype = DC_DTYPE_I8;
+    d.bits = 4;
+    d.granularity = DC_QUANT_PER_TENSOR;
+    d.scales = m->i4_scales;
+    d.n_scales = 1;
+    if ((st = dc_writer_add_tensor(w, &a, m->f32, sizeof(m->f32))) != DC_OK ||
+        (st = dc_writer_add_tensor(w, &b, m->f16, sizeof(m->f16))) != DC_OK ||
+        (st = dc_writer_add_tensor(w, &c, m->i8, sizeof(m->i8))) != DC_OK ||
+        (st = dc_writer_add_tensor(w, &d, m->i4, sizeof(m->i4))) != DC_OK ||
+        (st = dc_writer_set_metadata(w, "{\"alpha\":0.8}")) != DC_OK) {
+        dc_writer_abort(w);
+        return st;
+    }
+    return dc_writer_finish(w);
+}
+
+/* Checks a reader holds exactly the test model. */
+static void check_model(dc_reader *r, const model *m) {
+    assert_int_equal(dc_reader_tensor_count(r), 4);
+    assert_string_equal(dc_reader_metadata(r), "{\"alpha\":0.8}");
+    const void *want[4] = {m->f32, m->f16, m->i8, m->i4};
+    size_t sizes[4] = {sizeof(m->f32), sizeof(m->f16), sizeof(m->i8), sizeof(m->i4)};
+    for (size_t i = 0; i < 4; i++) {
+        dc_tensor_desc d = {.struct_size = sizeof(d)};
+        assert_int_equal(dc_reader_tensor(r, i, &d), DC_OK);
+        assert_int_equal(d.data_size, sizes[i]);
+        uint8_t *out = malloc(sizes[i]);
+        size_t failed;
+        for (unsigned t = 1; t <= 3; t++) {
+            memset(out, 0, sizes[i]);
+            assert_int_equal(dc_reader_decode_tensor(r, i, out, sizes[i], t, &failed), DC_OK);
+            assert_memory_equal(out, want[i], sizes[i]);
+        }
+        assert_int_equal(dc_reader_decode_tensor(r, i, out, sizes[i] - 1, 1, &failed),
+                         DC_ERR_DST_TOO_SMALL);
+        free(out);
+    }
+    size_t idx;
+    assert_int_equal(dc_reader_find(r, "layers.0.wq", &idx), DC_OK);
+    assert_int_equal(idx, 2);
+    assert_int_equal(dc_reader_find(r, "emb\xc3\xa9.\xe2\x9c\x93", &idx), DC_OK);
+    assert_int_equal(idx, 1);
+    assert_int_equal(dc_reader_find(r, "nope", &idx), DC_ERR_INVALID_ARGUMENT);
+    dc_tensor_desc d = {.struct_size = sizeof(d)};
+    assert_int_equal(dc_reader_tensor(r, 2, &d), DC_OK);
+    assert_int_equal(d.bits, 8);
+    assert_int_equal(d.granularity, DC_QUANT_PER_CHANNEL);
+    assert_int_equal(d.source_dtype, DC_DTYPE_BF16);
+    assert_int_equal(d.n_scales, 40);
+    assert_memory_equal(d.scales, m->i8_scales, sizeof(m->i8_scales));
+    assert_int_equal(d.n_smooth, 300);
+    assert_memory_equal(d.smooth, m->smooth, sizeof(m->smooth));
+    assert_true(d.alpha == 0.8f && d.sparsity == 0.2f);
+    assert_int_equal(d.prune_method, DC_PRUNE_DC);
+    assert_true(d.n_chunks >= 10); /* 12000 bytes in 1 KiB chunks */
+    const void *chunk;
+    size_t csize, raw, w;
+    uint8_t buf[1024];
+    assert_int_equal(dc_reader_chunk(r, 2, 3, &chunk, &csize, &raw), DC_OK);
+    assert_int_equal(dc_chunk_decompress(NULL, chunk, csize, buf, sizeof(buf), &w), DC_OK);
+    assert_int_equal(w, raw);
+    assert_memory_equal(buf, m->i8 + 3 * 1024, raw);
+    assert_int_equal(dc_reader_chunk(r, 2, d.n_chunks, &chunk, &csize, &raw), DC_ERR_INVALID_ARGUMENT);
+}
+
+static void test_roundtrip(void **state) {
+    (void)state;
+    static model m;
+    make_model(&m);
+    char path[512];
+    path_in(path, sizeof(path), "m.dcz");
+    unlink(path);
+    for (unsigned threads = 1; threads <= 2; threads++) {
+        assert_int_equal(write_model(path, &m, threads, 1), DC_OK);
+        dc_reader *r;
+        const char *why;
+        assert_int_equal(dc_reader_open_file(path, NULL, &r, &why), DC_OK);
+        check_model(r, &m);
+        /* chunk data is 64-byte aligned in the file (and the mapping is page-aligned) */
+        for (size_t i = 0; i < dc_reader_tensor_count(r); i++) {
+            const void *chunk;
+            size_t cs;
+            assert_int_equal(dc_reader_chunk(r, i, 0, &chunk, &cs, NULL), DC_OK);
+            assert_int_equal((uintptr_t)chunk % 64, 0);
+        }
+        dc_reader_close(r);
+        size_t n;
+        uint8_t *bytes = gen_read_file(path, &n);
+        assert_non_null(bytes);
+        assert_int_equal(dc_reader_open_memory(bytes, n, NULL, &r, &why), DC_OK);
+        check_model(r, &m);
+        dc_reader_close(r);
+        free(bytes);
+    }
+}
+
+static void test_no_overwrite_and_atomic(void **state) {
+    (void)state;
+    static model m;
+    make_model(&m);
+    char path[512];
+    path_in(path, sizeof(path), "keep.dcz");
+    FILE *f = fopen(path, "wb");
+    fputs("precious", f);
+    fclose(f);
+    assert_int_equal(write_model(path, &m, 1, 0), DC_ERR_IO); /* refuses to overwrite */
+    size_t n;
+    uint8_t *b = gen_read_file(path, &n);
+    assert_int_equal(n, 8);
+    free(b);
+    /* An aborted writer leaves neither the target nor a temporary file. */
+    path_in(path, sizeof(path), "aborted.dcz");
+    dc_writer *w;
+    assert_int_equal(dc_writer_create(path, NULL, &w), DC_OK);
+    dc_writer_abort(w);
+    assert_int_not_equal(access(path, F_OK), 0);
+    char cmd[700];
+    snprintf(cmd, sizeof(cmd), "ls %s | grep -c tmp || true", g_dir);
+    FILE *p = popen(cmd, "r");
+    int count = -1;
+    assert_int_equal(fscanf(p, "%d", &count), 1);
+    pclose(p);
+    assert_int_equal(count, 0);
+}
+
+static void test_writer_rejects(void **state) {
+    (void)state;
+    char path[512];
+    path_in(path, sizeof(path), "rej.dcz");
+    dc_writer *w;
+    assert_int_equal(dc_writer_create(path, NULL, &w), DC_OK);
+    float v[6] = {1, 2, 3, 4, 5, 6}, bad[1] = {NAN};
+    uint8_t q[6] = {0};
+    dc_tensor_desc d = desc_base("a", 2, 2, 3);
+    d.dtype = DC_DTYPE_F32;
+    assert_int_equal(dc_writer_add_tensor(w, &d, v, 20), DC_ERR_SIZE_MISMATCH);
+    d.ndim = 0;
+    assert_int_equal(dc_writer_add_tensor(w, &d, v, 24), DC_ERR_INVALID_ARGUMENT);
+    d.ndim = 2;
+    d.dtype = DC_DTYPE_I8; /* unquantized I8 is not a valid storage */
+    assert_int_equal(dc_writer_add_tensor(w, &d, v, 6), DC_ERR_INVALID_ARGUMENT);
+    d.bits = 8;
+    d.granularity = DC_QUANT_PER_TENSOR;
+    d.n_scales = 1;
+    d.scales = bad;
+    assert_int_equal(dc_writer_add_tensor(w, &d, q, 6), DC_ERR_NOT_FINITE);
+    d.n_scales = 2; /* per-tensor needs exactly one */
+    assert_int_equal(dc_writer_add_tensor(w, &d, q, 6), DC_ERR_INVALID_ARGUMENT);
+    d.bits = 0;
+    d.dtype = DC_DTYPE_F32;
+    d.n_scales = 0;
+    d.scales = NULL;
+    assert_int_equal(dc_writer_add_tensor(w, &d, v, 24), DC_OK);
+    assert_int_equal(dc_writer_add_tensor(w, &d, v, 24), DC_ERR_INVALID_ARGUMENT); /* dup name */
+    dc_writer_abort(w);
+}
+
+/* Every prefix, and every single-bit flip, of a small file: open or decode
+ * fails with a status, or (flips in padding/unused bytes) the content read
+ * back is exactly the original. Never a crash (ASan checks the rest). */
+static void test_hostile(void **state) {
+    (void)state;
+    static model m;
+    make_model(&m);
+    char path[512];
+    path_in(path, sizeof(path), "h.dcz");
+    assert_int_equal(write_model(path, &m, 1, 1), DC_OK);
+    size_t n;
+    uint8_t *orig = gen_read_file(path, &n);
+    assert_non_null(orig);
+    uint8_t *b = malloc(n);
+    dc_reader *r;
+    const char *why;
+    for (size_t len = 0; len < n; len++) {
+        memcpy(b, orig, len);
+        assert_int_not_equal(dc_reader_open_memory(b, len, NULL, &r, &why), DC_OK);
+        assert_true(why != NULL && why[0] != '\0');
+    }
+    size_t opened = 0;
+    for (size_t bit = 0; bit < n * 8; bit += (bit < 8 * 200 ? 1 : 7)) {
+        memcpy(b, orig, n);
+        b[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+        if (dc_reader_open_memory(b, n, NULL, &r, &why) != DC_OK) continue;
+        opened++;
+        for (size_t i = 0; i < dc_reader_tensor_count(r); i++) {
+            dc_tensor_desc d = {.struct_size = sizeof(d)};
+            assert_int_equal(dc_reader_tensor(r, i, &d), DC_OK);
+            uint8_t *out = malloc(d.data_size);
+            size_t failed;
+            if (dc_reader_decode_tensor(r, i, out, d.data_size, 1, &failed) == DC_OK) {
+                const void *want[4] = {m.f32, m.f16, m.i8, m.i4};
+                assert_memory_equal(out, want[i], d.data_size);
+            }
+            free(out);
+        }
+        dc_reader_close(r);
+    }
+    print_message("bit flips that still opened (data/padding): %zu\n", opened);
+    /* Forged header fields with a recomputed header checksum. */
+    const size_t fields[] = {16, 24, 32, 40, 48, 56, 64, 72};
+    const uint64_t values[] = {0, 1, 0x7FFFFFFFFFFFFFFFull, UINT64_MAX, 127, 129};
+    for (size_t fi = 0; fi < sizeof(fields) / sizeof(fields[0]); fi++)
+        for (size_t vi = 0; vi < sizeof(values) / sizeof(values[0]); vi++) {
+            memcpy(b, orig, n);
+            dc_store_le64(b + fields[fi], values[vi]);
+            dc_store_le32(b + 92, dc_checksum32(b, 92));
+            if (dc_reader_open_memory(b, n, NULL, &r, &why) == DC_OK) {
+                /* only a no-op forgery may open */
+                assert_memory_equal(b, orig, n);
+                dc_reader_close(r);
+            }
+        }
+    free(b);
+    free(orig);
+    assert_int_equal(dc_reader_open_file("/nonexistent/x.dcz", NULL, &r, &why), DC_ERR_IO);
+    assert_int_equal(dc_reader_open_memory("hello", 5, NULL, &r, &why), DC_ERR_FORMAT);
+}
+
+static int setup(void **state) {
+    (void)state;
+    return mkdtemp(g_dir) ? 0 : -1;
+}
+
+static int teardown(void **state) {
+    (void)state;
+    char cmd[600];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", g_dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_roundtrip),
+        cmocka_unit_test(test_no_overwrite_and_atomic),
+        cmocka_unit_test(test_writer_rejects),
+        cmocka_unit_test(test_hostile),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
