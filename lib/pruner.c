@@ -119,6 +119,43 @@ static void prune_group(ptarget *t, size_t r0, size_t r1, uint64_t k) {
         }
 }
 
+/*
+ * Row group with the keys of row i computed once into keys[0..cols): the
+ * same radix select as prune_group, on the array.
+ */
+static void prune_row_keys(ptarget *t, size_t i, uint64_t k, uint32_t *keys) {
+    if (k == 0) return;
+    const size_t n = t->cols;
+    for (size_t j = 0; j < n; j++)
+        keys[j] = key_of(t, i, j);
+    uint32_t prefix = 0;
+    uint64_t need = k;
+    for (int shift = 24; shift >= 0; shift -= 8) {
+        uint64_t hist[256];
+        memset(hist, 0, sizeof(hist));
+        uint32_t hi_mask = shift == 24 ? 0u : ~((1u << (shift + 8)) - 1u);
+        for (size_t j = 0; j < n; j++)
+            if ((keys[j] & hi_mask) == prefix) hist[(keys[j] >> shift) & 255u]++;
+        uint64_t cum = 0;
+        unsigned b = 0;
+        for (; b < 256; b++) {
+            if (cum + hist[b] >= need) break;
+            cum += hist[b];
+        }
+        need -= cum;
+        prefix |= (uint32_t)b << shift;
+    }
+    const uint32_t T = prefix;
+    for (size_t j = 0; j < n; j++) {
+        if (keys[j] < T) {
+            set_zero(t, i, j);
+        } else if (keys[j] == T && need > 0) {
+            set_zero(t, i, j);
+            need--;
+        }
+    }
+}
+
 static uint64_t count_zeros(const ptarget *t) {
     uint64_t z = 0;
     for (size_t i = 0; i < t->rows; i++)
@@ -191,8 +228,11 @@ static dc_status prune_common(ptarget *t, const dc_stats *stats, float sparsity,
     uint64_t zb = count_zeros(t), selected = 0;
     if (o.group == DC_PRUNE_GROUP_ROW) {
         uint64_t k = target_count(sparsity, cols);
+        uint32_t *keys = (uint32_t *)dc_malloc(a, cols * sizeof(uint32_t));
+        if (!keys) return DC_ERR_OUT_OF_MEMORY; /* colf is freed by the caller */
         for (size_t i = 0; i < t->rows; i++)
-            prune_group(t, i, i + 1, k);
+            prune_row_keys(t, i, k, keys);
+        dc_free(a, keys);
         selected = k * t->rows;
     } else {
         selected = target_count(sparsity, total);
