@@ -13,6 +13,7 @@
 #include <string.h>
 
 #if !defined(_WIN32)
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
 #endif
@@ -691,6 +692,8 @@ static FILE *open_temp(const char *path, char **tmp_path, const dc_alloc *a) {
 #else
     int fd = mkstemp(t);
     if (fd >= 0) {
+        /* mkstemp creates mode 0600; a data file is normally world-readable. */
+        (void)fchmod(fd, 0644);
         fp = fdopen(fd, "wb");
         if (!fp) {
             close(fd);

@@ -167,7 +167,8 @@ DC_API dc_status dc_stats_set(dc_stats *stats, const float *amax, const double *
  * Writes n_layers (>= 1) statistics with their names to `path`, atomically:
  * the data goes to a temporary file in the same directory which is then
  * renamed over `path` (on failure the temporary file is removed and an
- * existing `path` is left as it was). No allocator option: uses malloc.
+ * existing `path` is left as it was). On POSIX the file gets mode 0644.
+ * No allocator option: uses malloc.
  * Errors: DC_ERR_INVALID_ARGUMENT (NULL pointers, n_layers == 0, a bad or
  * duplicate name), DC_ERR_IO, DC_ERR_OUT_OF_MEMORY.
  * Thread-safe as long as no thread modifies the objects during the call.
