@@ -15,7 +15,6 @@ OUT=${3:-pipeline-grid-out}
 CALIB_TOKENS=${CALIB_TOKENS:-20000}
 EVAL_OFFSET=${EVAL_OFFSET:-100000}
 EVAL_TOKENS=${EVAL_TOKENS:-8192}
-GROUP=${GROUP:-32}
 MODEL=$SHARED/models/stories260K.bin
 TOK=$SHARED/models/tok512.bin
 TEXT=$SHARED/text/tinystories-valid-head.txt
@@ -36,7 +35,8 @@ run() { # label, extra args...
 run "FP32"
 run "W8A8 per-tensor" --quant tensor
 run "W8A8 per-channel" --quant channel
-run "W8A8 group:$GROUP" --quant group:$GROUP
+run "W8A8 group:32" --quant group:32
+run "W8A8 group:64" --quant group:64
 for a in 0.5 0.8 0.9; do
     run "DC a=$a s=0" --quant tensor --alpha $a
     for s in 0.1 0.2; do
@@ -45,8 +45,15 @@ for a in 0.5 0.8 0.9; do
         done
     done
 done
-# extra rows (exploration); EXTRA is a ';'-separated list of "label|args"
-if [ -n "${EXTRA:-}" ]; then
+# exploration rows (docs/pipeline-results.md, section 3); EXTRA (a ';'-separated
+# list of "label|args") replaces them
+DEFAULT_EXTRA="DC a=0.9 s=0.1 dc, tensor-wide prune (recommended)|--quant tensor --alpha 0.9 --sparsity 0.1 --prune dc --prune-group tensor"
+DEFAULT_EXTRA+=";DC a=0.9 s=0.12 wanda|--quant tensor --alpha 0.9 --sparsity 0.12 --prune wanda"
+DEFAULT_EXTRA+=";DC a=1.0 s=0.1 dc, tensor-wide prune|--quant tensor --alpha 1.0 --sparsity 0.1 --prune dc --prune-group tensor"
+DEFAULT_EXTRA+=";DC a=1,.9,.9,.9,.9 per layer s=0.1 dc, tensor-wide prune|--quant tensor --layer-alpha 1,0.9,0.9,0.9,0.9 --sparsity 0.1 --prune dc --prune-group tensor"
+DEFAULT_EXTRA+=";DC a=0.9 s=0.15 wanda, tensor-wide prune|--quant tensor --alpha 0.9 --sparsity 0.15 --prune wanda --prune-group tensor"
+EXTRA=${EXTRA-$DEFAULT_EXTRA}
+if [ -n "$EXTRA" ]; then
     IFS=';' read -ra rows <<<"$EXTRA"
     for r in "${rows[@]}"; do
         # shellcheck disable=SC2086
@@ -57,6 +64,7 @@ fi
 # table: PPL, dPPL %, zero fraction, entropy, CR (= bits / entropy), ANS CR
 awk '
 function get(s, k,   m) {
+    if (match(s, "\"" k "\": *\"[^\"]*\"")) { m = substr(s, RSTART, RLENGTH); sub(/^[^:]*: *"/, "", m); sub(/"$/, "", m); return m }
     if (match(s, "\"" k "\": *[^,}]*")) { m = substr(s, RSTART, RLENGTH); sub(/^[^:]*: */, "", m); gsub(/"/, "", m); return m }
     return ""
 }
