@@ -21,6 +21,7 @@
  *
  * Copyright (c) 2026 The libdoublecomp authors. SPDX-License-Identifier: MIT
  */
+#include "doublecomp.h"
 #include "model.h"
 #include "pipeline.h"
 #include "tokenizer.h"
@@ -369,6 +370,37 @@ static int cmd_generate(el_model *m, const el_tokenizer *tk, const args *a) {
     return 0;
 }
 
+/* Fills the report fields of q from a .dcz's first quantized linear. */
+static int describe_dcz(const char *path, el_qopts *q) {
+    dc_reader *r;
+    const char *why;
+    if (dc_reader_open_file(path, NULL, &r, &why) != DC_OK) return -1;
+    size_t idx;
+    dc_tensor_desc d = {.struct_size = sizeof(d)};
+    int rc = -1;
+    if (dc_reader_find(r, "layers.0.attention.wo.weight", &idx) == DC_OK &&
+        dc_reader_tensor(r, idx, &d) == DC_OK && d.bits) {
+        q->quantize = 1;
+        q->bits = (int)d.bits;
+        q->gran = d.granularity == DC_QUANT_PER_CHANNEL ? EL_GRAN_CHANNEL
+                  : d.granularity == DC_QUANT_PER_GROUP ? EL_GRAN_GROUP
+                                                        : EL_GRAN_TENSOR;
+        q->group = (int)d.group_size;
+        q->use_alpha = d.n_smooth > 0;
+        q->alpha = d.alpha;
+        q->sparsity = d.sparsity;
+        q->prune = d.prune_method == DC_PRUNE_NONE        ? EL_PRUNE_NONE
+                   : d.prune_method == DC_PRUNE_WANDA     ? EL_PRUNE_WANDA
+                   : d.prune_method == DC_PRUNE_MAGNITUDE ? EL_PRUNE_MAGNITUDE
+                                                          : EL_PRUNE_DC;
+        rc = 0;
+    } else {
+        fprintf(stderr, "dc-llama: %s: no quantized linear weights\n", path);
+    }
+    dc_reader_close(r);
+    return rc;
+}
+
 int main(int argc, char **argv) {
     args a;
     if (parse_args(argc, argv, &a) != 0) {
@@ -379,13 +411,26 @@ int main(int argc, char **argv) {
     openblas_set_num_threads(thr && atoi(thr) > 0 ? atoi(thr) : 1);
 
     el_model m;
-    if (el_model_load(&m, a.model) != 0) return 1;
+    el_qreport rep;
+    memset(&rep, 0, sizeof rep);
+    size_t mlen = strlen(a.model);
+    const int from_dcz = mlen > 4 && !strcmp(a.model + mlen - 4, ".dcz");
+    if (from_dcz) {
+        /* Already quantized (and scaled/pruned) by dcz compress: run it as stored. */
+        if (a.q.quantize) {
+            fprintf(stderr, "dc-llama: %s is already quantized; drop the quantization options\n",
+                    a.model);
+            return 2;
+        }
+        if (el_model_load_dcz(&m, a.model, &rep) != 0) return 1;
+        if (describe_dcz(a.model, &a.q) != 0) return 1;
+    } else if (el_model_load(&m, a.model) != 0) {
+        return 1;
+    }
     el_tokenizer tk;
     if (el_tokenizer_load(&tk, a.tokenizer, m.cfg.vocab_size) != 0) return 1;
 
-    el_qreport rep;
-    memset(&rep, 0, sizeof rep);
-    if (a.q.quantize) {
+    if (a.q.quantize && !from_dcz) {
         if (!a.q.calib_path) a.q.calib_path = a.text;
         if (el_pipeline_apply(&m, &tk, &a.q, &rep) != 0) return 1;
         long c0 = a.q.calib_offset, c1 = c0 + (long)rep.calib_chars;

@@ -43,8 +43,83 @@ static float *fdup(const float *src, size_t n) {
     return p;
 }
 
+int el_config_from_header(el_config *c, const int32_t hdr[7]) {
+    memset(c, 0, sizeof(*c));
+    c->dim = hdr[0];
+    c->hidden_dim = hdr[1];
+    c->n_layers = hdr[2];
+    c->n_heads = hdr[3];
+    c->n_kv_heads = hdr[4];
+    c->shared_classifier = hdr[5] > 0;
+    c->vocab_size = hdr[5] > 0 ? hdr[5] : -hdr[5];
+    c->seq_len = hdr[6];
+    if (c->dim <= 0 || c->hidden_dim <= 0 || c->n_layers <= 0 || c->n_heads <= 0 ||
+        c->n_kv_heads <= 0 || c->vocab_size <= 0 || c->seq_len <= 0 || c->dim % c->n_heads ||
+        c->n_heads % c->n_kv_heads || (c->dim / c->n_heads) % 2 || c->dim > (1 << 16) ||
+        c->hidden_dim > (1 << 18) || c->n_layers > 4096 || c->vocab_size > (1 << 22) ||
+        c->seq_len > (1 << 20))
+        return -1;
+    c->head_size = c->dim / c->n_heads;
+    c->kv_dim = c->n_kv_heads * c->head_size;
+    return 0;
+}
+
+size_t el_layout(const el_config *c, el_slot *slots, size_t max) {
+    const size_t D = (size_t)c->dim, H = (size_t)c->hidden_dim, L = (size_t)c->n_layers;
+    const size_t V = (size_t)c->vocab_size, KV = (size_t)c->kv_dim, S = (size_t)c->seq_len;
+    const size_t hs = (size_t)c->head_size;
+    /* each kind of tensor is stored for all layers before the next kind */
+    static const struct {
+        const char *name;
+        int linear;
+    } kinds[9] = {{"attention_norm", -1}, {"attention.wq", EL_WQ},   {"attention.wk", EL_WK},
+                  {"attention.wv", EL_WV}, {"attention.wo", EL_WO},   {"ffn_norm", -1},
+                  {"feed_forward.w1", EL_W1}, {"feed_forward.w2", EL_W2}, {"feed_forward.w3", EL_W3}};
+    const size_t rows[9] = {1, D, KV, KV, D, 1, H, D, H};
+    const size_t cols[9] = {D, D, D, D, D, D, D, H, D};
+    size_t n = 0, off = 0;
+#define SLOT(nm, l, lin, r, cl)                                                                    \
+    do {                                                                                           \
+        if (n < max) {                                                                             \
+            el_slot *s_ = &slots[n];                                                               \
+            snprintf(s_->name, sizeof(s_->name), "%s", nm);                                        \
+            s_->offset = off, s_->rows = (r), s_->cols = (cl), s_->layer = (l), s_->linear = (lin); \
+        }                                                                                          \
+        n++;                                                                                       \
+        off += (r) * ((cl) ? (cl) : 1);                                                            \
+    } while (0)
+    SLOT("tok_embeddings.weight", -1, -1, V, D);
+    for (int k = 0; k < 9; k++)
+        for (size_t l = 0; l < L; l++) {
+            char nm[64];
+            snprintf(nm, sizeof(nm), "layers.%zu.%s.weight", l, kinds[k].name);
+            if (kinds[k].linear < 0)
+                SLOT(nm, (int)l, -1, cols[k], 0);
+            else
+                SLOT(nm, (int)l, kinds[k].linear, rows[k], cols[k]);
+        }
+    SLOT("norm.weight", -1, -1, D, 0);
+    SLOT("freq_cis_real", -1, -1, S, hs / 2);
+    SLOT("freq_cis_imag", -1, -1, S, hs / 2);
+    if (!c->shared_classifier) SLOT("output.weight", -1, -1, V, D);
+#undef SLOT
+    return n;
+}
+
+/* Floats a checkpoint with config c holds after its header. */
+static size_t layout_floats(const el_config *c) {
+    size_t n = el_layout(c, NULL, 0);
+    el_slot *s = xcalloc(n, sizeof(el_slot));
+    el_layout(c, s, n);
+    size_t total = s[n - 1].offset + s[n - 1].rows * (s[n - 1].cols ? s[n - 1].cols : 1);
+    free(s);
+    return total;
+}
+
 int el_model_load(el_model *m, const char *path) {
     memset(m, 0, sizeof(*m));
+    size_t plen = strlen(path);
+    if (plen > 4 && !strcmp(path + plen - 4, ".dcz")) return el_model_load_dcz(m, path, NULL);
     FILE *f = fopen(path, "rb");
     if (!f) {
         fprintf(stderr, "dc-llama: cannot open %s\n", path);
@@ -56,52 +131,48 @@ int el_model_load(el_model *m, const char *path) {
         fclose(f);
         return -1;
     }
-    el_config *c = &m->cfg;
-    c->dim = hdr[0];
-    c->hidden_dim = hdr[1];
-    c->n_layers = hdr[2];
-    c->n_heads = hdr[3];
-    c->n_kv_heads = hdr[4];
-    c->shared_classifier = hdr[5] > 0;
-    c->vocab_size = hdr[5] > 0 ? hdr[5] : -hdr[5];
-    c->seq_len = hdr[6];
-    if (c->dim <= 0 || c->hidden_dim <= 0 || c->n_layers <= 0 || c->n_heads <= 0 ||
-        c->n_kv_heads <= 0 || c->vocab_size <= 0 || c->seq_len <= 0 || c->dim % c->n_heads ||
-        c->n_heads % c->n_kv_heads || (c->dim / c->n_heads) % 2) {
+    el_config c;
+    if (el_config_from_header(&c, hdr) != 0) {
         fprintf(stderr, "dc-llama: %s: bad header\n", path);
         fclose(f);
         return -1;
     }
-    c->head_size = c->dim / c->n_heads;
-    c->kv_dim = c->n_kv_heads * c->head_size;
-
     if (fseek(f, 0, SEEK_END) != 0) {
         fclose(f);
         return -1;
     }
     long fsize = ftell(f);
-    size_t nfl = (size_t)(fsize - 28) / sizeof(float);
-    const size_t D = (size_t)c->dim, H = (size_t)c->hidden_dim, L = (size_t)c->n_layers;
-    const size_t V = (size_t)c->vocab_size, KV = (size_t)c->kv_dim, S = (size_t)c->seq_len;
-    const size_t hs = (size_t)c->head_size;
-    size_t need = V * D + L * D + L * D * D + 2 * L * D * KV + L * D * D + L * D + 3 * L * D * H +
-                  D + S * hs; /* freq_cis real + imag = S * hs/2 * 2 */
-    if (!c->shared_classifier) need += V * D;
-    if (fsize < 28 || nfl < need) {
+    size_t nfl = fsize > 28 ? (size_t)(fsize - 28) / sizeof(float) : 0;
+    size_t need = layout_floats(&c);
+    if (nfl < need) {
         fprintf(stderr, "dc-llama: %s: file too short (%zu floats, need %zu)\n", path, nfl, need);
         fclose(f);
         return -1;
     }
-    m->file_data = xcalloc(nfl, sizeof(float));
-    m->file_floats = nfl;
-    if (fseek(f, 28, SEEK_SET) != 0 || fread(m->file_data, sizeof(float), nfl, f) != nfl) {
+    float *data = xcalloc(nfl, sizeof(float));
+    if (fseek(f, 28, SEEK_SET) != 0 || fread(data, sizeof(float), nfl, f) != nfl) {
         fprintf(stderr, "dc-llama: %s: read error\n", path);
         fclose(f);
-        free(m->file_data);
-        m->file_data = NULL;
+        free(data);
         return -1;
     }
     fclose(f);
+    return el_model_init(m, hdr, data, nfl, path);
+}
+
+int el_model_init(el_model *m, const int32_t hdr[7], float *data, size_t nfl, const char *what) {
+    memset(m, 0, sizeof(*m));
+    el_config *c = &m->cfg;
+    if (el_config_from_header(c, hdr) != 0 || nfl < layout_floats(c)) {
+        fprintf(stderr, "dc-llama: %s: bad header or too little data\n", what);
+        free(data);
+        return -1;
+    }
+    m->file_data = data;
+    m->file_floats = nfl;
+    const size_t D = (size_t)c->dim, H = (size_t)c->hidden_dim, L = (size_t)c->n_layers;
+    const size_t V = (size_t)c->vocab_size, KV = (size_t)c->kv_dim, S = (size_t)c->seq_len;
+    const size_t hs = (size_t)c->head_size;
 
     const float *p = m->file_data;
     m->tok_emb = p;
@@ -185,6 +256,8 @@ void el_linear_reset(el_linear *lin) {
     free(lin->scale);
     free(lin->q8);
     free(lin->inv_in);
+    free(lin->smooth);
+    lin->smooth = NULL;
     lin->qw = NULL;
     lin->scale = NULL;
     lin->q8 = NULL;

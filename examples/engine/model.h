@@ -54,6 +54,7 @@ typedef struct el_linear {
     int8_t *q8;    /* the same integers as bytes (for entropy/compression) */
     int act_qmax;  /* activation quantization range (127 for int8) */
     float *inv_in; /* if set: x[:, j] *= inv_in[j] before quantizing (1/s) */
+    float *smooth; /* with inv_in: the s it was computed from (inv_in[j] = 1.0f / s[j]) */
 } el_linear;
 
 typedef struct el_layer {
@@ -85,8 +86,36 @@ typedef struct el_model {
     void *observer_ctx;
 } el_model;
 
-/* Loads a llama2.c checkpoint. Returns 0 on success, else prints to stderr. */
+/* Loads a llama2.c checkpoint, or a .dcz written by `dcz compress` from one
+ * (path ending in ".dcz"; see el_model_load_dcz). Returns 0 on success, else
+ * prints to stderr. */
 int el_model_load(el_model *m, const char *path);
+
+/* One tensor of a llama2.c checkpoint: its name (as dcz names it), where its
+ * floats start after the 28-byte header, and its shape (cols = 0: 1-D). */
+typedef struct el_slot {
+    char name[64];
+    size_t offset, rows, cols;
+    int layer, linear; /* linear: EL_WQ.. for linear weights, else -1 */
+} el_slot;
+
+/* Validates a llama2.c header into *c (0 or -1). */
+int el_config_from_header(el_config *c, const int32_t hdr[7]);
+
+/* Lists the tensors of a checkpoint with config c in file order into
+ * slots[0..max); returns how many there are (call with max 0 to count). */
+size_t el_layout(const el_config *c, el_slot *slots, size_t max);
+
+struct el_qreport;
+/* Loads a .dcz written by `dcz compress` from a llama2.c checkpoint: FP32
+ * tensors decoded, quantized linears installed in W8A8 mode exactly as
+ * el_pipeline_apply leaves them (scales, run-time 1/s from the stored s).
+ * rep (may be NULL) receives entropy/zero statistics. Returns 0 or -1. */
+int el_model_load_dcz(el_model *m, const char *path, struct el_qreport *rep);
+
+/* Sets up a model from a header and the floats that follow it in a
+ * checkpoint (takes ownership of data, nfl floats). Returns 0 or -1. */
+int el_model_init(el_model *m, const int32_t hdr[7], float *data, size_t nfl, const char *what);
 void el_model_free(el_model *m);
 
 /*

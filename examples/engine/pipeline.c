@@ -87,8 +87,8 @@ static void calib_observe(void *ctx, int layer, int input, const float *x, int t
 
 /* Runs the FP32 model over the calibration text, feeding every linear input
  * into its dc_stats. Returns 0 or -1. */
-static int calibrate(el_model *m, const el_tokenizer *tk, const el_qopts *o, dc_stats **stats,
-                     size_t *chars_used) {
+int el_calibrate(el_model *m, const el_tokenizer *tk, const el_qopts *o, dc_stats **stats,
+                 size_t *chars_used) {
     /* tok512 averages ~3 bytes per token; read generously, then cap tokens */
     long want = (long)o->calib_tokens * 16 + 4096;
     size_t len;
@@ -141,8 +141,8 @@ static double entropy_bits(const uint64_t *hist, int nbins, uint64_t total) {
 }
 
 /* Turns a dc_qtensor into the engine's W8A8 form and adds it to the report. */
-static int install_qtensor(el_linear *lin, const dc_qtensor *qt, int bits, el_qreport *rep,
-                           dc_cctx *cctx) {
+int el_install_qtensor(el_linear *lin, const dc_qtensor *qt, int bits, el_qreport *rep,
+                       dc_cctx *cctx) {
     dc_qtensor_info info;
     memset(&info, 0, sizeof info);
     info.struct_size = sizeof info;
@@ -226,7 +226,7 @@ int el_pipeline_apply(el_model *m, const el_tokenizer *tk, const el_qopts *o, el
                 CHECK(dc_stats_create(width, NULL, &stats[l * EL_NIN + in]));
             }
         size_t used = 0;
-        if (calibrate(m, tk, o, stats, &used) != 0) goto fail;
+        if (el_calibrate(m, tk, o, stats, &used) != 0) goto fail;
         rep->calib_tokens = (size_t)dc_stats_tokens(stats[0]);
         rep->calib_chars = used;
     }
@@ -289,11 +289,12 @@ int el_pipeline_apply(el_model *m, const el_tokenizer *tk, const el_qopts *o, el
                     el_linear *lin = &ly->lin[k_group_lins[in][0]];
                     size_t w = (size_t)lin->in;
                     lin->inv_in = malloc(w * sizeof(float));
-                    ok &= lin->inv_in != NULL;
-                    if (ok) ok &= dc_scaler_get_scales(sc, lin->inv_in, w) == DC_OK;
+                    lin->smooth = malloc(w * sizeof(float));
+                    ok &= lin->inv_in != NULL && lin->smooth != NULL;
+                    if (ok) ok &= dc_scaler_get_scales(sc, lin->smooth, w) == DC_OK;
                     if (ok)
                         for (size_t j = 0; j < w; j++)
-                            lin->inv_in[j] = 1.0f / lin->inv_in[j];
+                            lin->inv_in[j] = 1.0f / lin->smooth[j];
                 }
                 dc_scaler_free(sc);
                 if (!ok) {
@@ -314,7 +315,7 @@ int el_pipeline_apply(el_model *m, const el_tokenizer *tk, const el_qopts *o, el
                 qo.bits = (unsigned)o->bits;
                 dc_qtensor *qt = NULL;
                 CHECK(dc_quantize(lin->w_owned, (size_t)lin->out, (size_t)lin->in, &qo, &qt));
-                int r = install_qtensor(lin, qt, o->bits, rep, cctx);
+                int r = el_install_qtensor(lin, qt, o->bits, rep, cctx);
                 dc_qtensor_free(qt);
                 if (r != 0) goto fail;
             }

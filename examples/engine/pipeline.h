@@ -7,6 +7,7 @@
 #ifndef DC_ENGINE_PIPELINE_H
 #define DC_ENGINE_PIPELINE_H
 
+#include "doublecomp.h"
 #include "model.h"
 #include "tokenizer.h"
 
@@ -45,6 +46,17 @@ typedef struct el_qreport {
     size_t calib_tokens;   /* activation rows observed per input */
     size_t calib_chars;    /* characters of calibration text used (from calib_offset) */
 } el_qreport;
+
+/* Runs the FP32 model over opts' calibration text (calib_path, calib_offset,
+ * calib_tokens), feeding every linear input into stats[layer * EL_NIN + input]
+ * (created by the caller with the input's width). 0 or -1. */
+int el_calibrate(el_model *m, const el_tokenizer *tk, const el_qopts *opts, dc_stats **stats,
+                 size_t *chars_used);
+
+/* Installs a quantized tensor into a linear (W8A8 mode) and adds its entropy,
+ * zeros and ANS size to rep. 0 or -1. */
+int el_install_qtensor(el_linear *lin, const dc_qtensor *qt, int bits, el_qreport *rep,
+                       dc_cctx *cctx);
 
 /* Applies opts to the model (which must be FP32 when called). 0 or -1. */
 int el_pipeline_apply(el_model *m, const el_tokenizer *tk, const el_qopts *opts, el_qreport *rep);

@@ -1,0 +1,347 @@
+/*
+ * compress.c -- dcz compress: model -> .dcz, one tensor at a time.
+ *
+ * Every 2-D floating-point tensor except embeddings (unless
+ * --quant-embeddings) and RoPE tables is a linear weight: with activation
+ * statistics for it (--stats, keyed by tensor name) it is scaled
+ * (s_j = a_j^alpha / max|W_j|^(1-alpha), s stored with the tensor for the
+ * host), quantized and pruned; without, quantized and magnitude-pruned.
+ * Other tensors are stored as they were. For llama2.c checkpoints with
+ * --calib-text, calibration and the scaling folded into the RMSNorm weights
+ * are done by the reference engine (calib.c).
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "calib.h"
+#include "dcz.h"
+#include "source.h"
+
+static int usage_error(const char *msg, const char *arg) {
+    fprintf(stderr, "dcz compress: %s%s%s (see dcz compress --help)\n", msg, arg ? ": " : "",
+            arg ? arg : "");
+    return 1;
+}
+
+static const char kHelp[] =
+    "usage: dcz compress MODEL -o OUT.dcz [options]\n"
+    "MODEL: .safetensors (F32, F16, BF16; I8 stored as already quantized) or a llama2.c .bin\n"
+    "  --stats FILE           activation statistics (dcz calibrate), keyed by tensor name\n"
+    "  --calib-text FILE      llama2.c only: calibrate now on this text (needs --tokenizer)\n"
+    "  --tokenizer TOK        llama2.c tokenizer for --calib-text\n"
+    "  --calib-tokens N       calibration tokens (default 20000)\n"
+    "  --alpha A              scaling exponent in [0,1] (default 0.8 with statistics)\n"
+    "  --sparsity S           fraction pruned per output row, in [0,1) (default 0)\n"
+    "  --prune dc|wanda|magnitude   pruning score (default dc with statistics, else magnitude)\n"
+    "  --prune-group row|tensor     compare scores per output row (default) or tensor-wide\n"
+    "  --quant tensor|channel|group:G   quantization granularity (default tensor)\n"
+    "  --bits 8|4             weight bits (default 8)\n"
+    "  --quant-embeddings     also quantize embedding tables (default: stored as they were)\n"
+    "  --codec ans|zstd|lz4|raw  entropy coder (default ans)\n"
+    "  --chunk-size N         bytes per chunk (default 262144)\n"
+    "  --threads N            threads for coding chunks (default 1)\n"
+    "  --json                 print a JSON summary line instead of text; no progress bar\n"
+    "  --force                overwrite OUT if it exists\n"
+    "Without statistics there is no scaling and only magnitude pruning (a note says so).\n"
+    "OUT is written to a temporary file and renamed when complete.";
+
+typedef struct statset {
+    dc_stats_file *file;
+    calib_result *calib;
+} statset;
+
+static dc_stats *stats_for(statset *s, const char *name) {
+    if (!s->file) return NULL;
+    for (size_t i = 0; i < dc_stats_file_count(s->file); i++)
+        if (strcmp(dc_stats_file_name(s->file, i), name) == 0) {
+            dc_stats *st = NULL;
+            return dc_stats_file_get(s->file, name, &st) == DC_OK ? st : NULL;
+        }
+    return NULL;
+}
+
+static int is_linear(const src_tensor *t, int quant_embeddings) {
+    if (t->ndim != 2 || t->dtype == DC_DTYPE_I8) return 0;
+    if (strstr(t->name, "freq_cis") || strstr(t->name, "rotary")) return 0;
+    if (!quant_embeddings && (strstr(t->name, "embed") || strstr(t->name, "wte"))) return 0;
+    return 1;
+}
+
+typedef struct hash_job {
+    const char *path;
+    char hex[65];
+    int ok;
+} hash_job;
+
+static void *hash_thread(void *arg) {
+    hash_job *h = arg;
+    h->ok = dcz_sha256_file(h->path, h->hex) == 0;
+    return NULL;
+}
+
+int dcz_compress(int argc, char **argv) {
+    const char *model = NULL, *out = NULL, *stats_path = NULL, *calib_text = NULL, *tok = NULL;
+    double alpha = -1, sparsity = 0;
+    long calib_tokens = 20000;
+    int bits = 8, json = 0, force = 0, quant_emb = 0, prune = -1, prune_tensor = 0;
+    dc_quant_granularity gran = DC_QUANT_PER_TENSOR;
+    size_t group = 0, chunk = 0;
+    unsigned threads = 1;
+    dc_codec codec = DC_CODEC_ANS;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+#define NEEDV()                                                                                    \
+    do {                                                                                           \
+        if (!v) return usage_error("missing value for", a);                                        \
+        i++;                                                                                       \
+    } while (0)
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) return puts(kHelp), 0;
+        else if (!strcmp(a, "-o")) { NEEDV(); out = v; }
+        else if (!strcmp(a, "--stats")) { NEEDV(); stats_path = v; }
+        else if (!strcmp(a, "--calib-text")) { NEEDV(); calib_text = v; }
+        else if (!strcmp(a, "--tokenizer")) { NEEDV(); tok = v; }
+        else if (!strcmp(a, "--calib-tokens")) { NEEDV(); calib_tokens = atol(v); }
+        else if (!strcmp(a, "--alpha")) { NEEDV(); alpha = atof(v); }
+        else if (!strcmp(a, "--sparsity")) { NEEDV(); sparsity = atof(v); }
+        else if (!strcmp(a, "--bits")) { NEEDV(); bits = atoi(v); }
+        else if (!strcmp(a, "--chunk-size")) { NEEDV(); chunk = (size_t)strtoull(v, NULL, 0); }
+        else if (!strcmp(a, "--threads")) { NEEDV(); threads = (unsigned)atoi(v); }
+        else if (!strcmp(a, "--json")) json = 1;
+        else if (!strcmp(a, "--force")) force = 1;
+        else if (!strcmp(a, "--quant-embeddings")) quant_emb = 1;
+        else if (!strcmp(a, "--prune-group")) {
+            NEEDV();
+            if (!strcmp(v, "row")) prune_tensor = 0;
+            else if (!strcmp(v, "tensor")) prune_tensor = 1;
+            else return usage_error("--prune-group must be row or tensor", v);
+        }
+        else if (!strcmp(a, "--prune")) {
+            NEEDV();
+            prune = !strcmp(v, "dc") ? DC_PRUNE_DC : !strcmp(v, "wanda") ? DC_PRUNE_WANDA
+                    : !strcmp(v, "magnitude") ? DC_PRUNE_MAGNITUDE : -2;
+            if (prune == -2) return usage_error("unknown pruning method", v);
+        } else if (!strcmp(a, "--quant")) {
+            NEEDV();
+            if (!strcmp(v, "tensor")) gran = DC_QUANT_PER_TENSOR;
+            else if (!strcmp(v, "channel")) gran = DC_QUANT_PER_CHANNEL;
+            else if (!strncmp(v, "group:", 6) && atol(v + 6) > 0)
+                gran = DC_QUANT_PER_GROUP, group = (size_t)atol(v + 6);
+            else return usage_error("bad --quant", v);
+        } else if (!strcmp(a, "--codec")) {
+            NEEDV();
+            codec = !strcmp(v, "ans") ? DC_CODEC_ANS : !strcmp(v, "zstd") ? DC_CODEC_ZSTD
+                    : !strcmp(v, "lz4") ? DC_CODEC_LZ4 : !strcmp(v, "raw") ? DC_CODEC_RAW : DC_CODEC_RUN;
+            if (codec == DC_CODEC_RUN) return usage_error("unknown codec", v);
+        } else if (a[0] == '-') return usage_error("unknown option", a);
+        else if (!model) model = a;
+        else return usage_error("unexpected argument", a);
+#undef NEEDV
+    }
+    if (!model || !out) return usage_error("need MODEL and -o OUT.dcz", NULL);
+    if (bits != 8 && bits != 4) return usage_error("--bits must be 8 or 4", NULL);
+    if (sparsity < 0 || sparsity >= 1) return usage_error("--sparsity must be in [0, 1)", NULL);
+    if (alpha != -1 && (alpha < 0 || alpha > 1)) return usage_error("--alpha must be in [0, 1]", NULL);
+    if (threads < 1 || threads > 256) return usage_error("--threads must be 1..256", NULL);
+    if (stats_path && calib_text) return usage_error("give --stats or --calib-text, not both", NULL);
+    if (calib_text && !tok) return usage_error("--calib-text needs --tokenizer", NULL);
+    if (!force && access(out, F_OK) == 0) {
+        fprintf(stderr, "dcz compress: %s exists; use --force to overwrite\n", out);
+        return 3;
+    }
+
+    model_source src;
+    const char *why = "";
+    dc_status st = source_open(model, &src, &why);
+    if (st != DC_OK) {
+        fprintf(stderr, "dcz compress: %s: %s (%s)\n", model, why, dc_status_string(st));
+        return st == DC_ERR_IO ? 3 : 2;
+    }
+    if (calib_text && !src.is_llama2c) {
+        source_close(&src);
+        return usage_error("--calib-text works with llama2.c models; use --stats for others", NULL);
+    }
+    statset stats = {NULL, NULL};
+    char note[256] = "";
+    if (stats_path && (st = dc_stats_file_open(stats_path, NULL, &stats.file)) != DC_OK) {
+        fprintf(stderr, "dcz compress: %s: %s\n", stats_path, dc_status_string(st));
+        source_close(&src);
+        return st == DC_ERR_IO ? 3 : 2;
+    }
+    int have_stats = stats_path || calib_text;
+    if (!have_stats) {
+        snprintf(note, sizeof(note), "no activation statistics: no scaling, magnitude pruning only");
+        if (!json) fprintf(stderr, "dcz compress: note: %s\n", note);
+        if (prune == DC_PRUNE_DC || prune == DC_PRUNE_WANDA) {
+            source_close(&src);
+            return usage_error("--prune dc/wanda needs --stats or --calib-text", NULL);
+        }
+        prune = DC_PRUNE_MAGNITUDE;
+        alpha = 0;
+    } else {
+        if (alpha < 0) alpha = 0.8;
+        if (prune < 0) prune = DC_PRUNE_DC;
+    }
+
+    hash_job hj = {model, "", 0};
+    pthread_t hth;
+    int hashing = pthread_create(&hth, NULL, hash_thread, &hj) == 0;
+    int rc = 0;
+    if (calib_text) {
+        calib_options co = {alpha, sparsity, prune, bits, gran, group, calib_tokens, prune_tensor};
+        rc = calib_compress_llama2c(model, tok, calib_text, &co, &stats.calib, json);
+        if (rc != 0) goto done;
+    }
+
+    dc_writer_options wo = {sizeof(wo), codec, 0, chunk, threads, force, NULL};
+    dc_writer *w = NULL;
+    if ((st = dc_writer_create(out, &wo, &w)) != DC_OK) {
+        fprintf(stderr, "dcz compress: cannot create %s: %s\n", out, dc_status_string(st));
+        rc = 3;
+        goto done;
+    }
+    dcz_progress_state prog = {!json && isatty(2), -1, source_bytes(&src), "compress"};
+    uint64_t done_bytes = 0, q_bytes = 0, n_quant = 0;
+    for (size_t i = 0; i < src.n && rc == 0; i++) {
+        const src_tensor *t = &src.t[i];
+        dc_tensor_desc d;
+        memset(&d, 0, sizeof(d));
+        d.struct_size = sizeof(d);
+        d.name = t->name;
+        d.ndim = t->ndim;
+        memcpy(d.dims, t->dims, sizeof(d.dims));
+        d.source_dtype = t->dtype;
+        d.dtype = t->dtype;
+        d.prune_method = DC_PRUNE_NONE;
+        void *raw = NULL;
+        float *f32 = NULL, *smooth = NULL;
+        dc_qtensor *q = NULL;
+        dc_scaler *sc = NULL;
+        dc_stats *sst = NULL;
+        const void *data = NULL;
+        size_t size = 0;
+        const calib_tensor *ct = stats.calib ? calib_find(stats.calib, t->name) : NULL;
+        if (ct) { /* the engine already scaled, folded, pruned and quantized it */
+            d = ct->desc;
+            data = ct->data;
+            size = ct->size;
+            n_quant += d.bits != 0, q_bytes += d.bits ? size : 0;
+        } else if (!(raw = malloc(t->nbytes ? t->nbytes : 1))) {
+            st = DC_ERR_OUT_OF_MEMORY;
+        } else if ((st = source_read(&src, i, raw)) != DC_OK) {
+        } else if (t->dtype == DC_DTYPE_I8) { /* already quantized by the host: scale 1 */
+            static const float one = 1.0f;
+            d.bits = 8;
+            d.granularity = DC_QUANT_PER_TENSOR;
+            d.scales = &one;
+            d.n_scales = 1;
+            data = raw, size = t->nbytes;
+        } else if (is_linear(t, quant_emb) && !(stats.calib && src.is_llama2c)) {
+            size_t rows = t->dims[0], cols = t->dims[1];
+            if (!(f32 = malloc(rows * cols * sizeof(float)))) st = DC_ERR_OUT_OF_MEMORY;
+            if (st == DC_OK) st = dc_convert_to_f32(f32, raw, t->dtype, rows * cols);
+            free(raw), raw = NULL;
+            sst = have_stats ? stats_for(&stats, t->name) : NULL;
+            if (st == DC_OK && sst && alpha > 0) {
+                const float *ws[1] = {f32};
+                st = dc_scaler_create(sst, (float)alpha, ws, &rows, 1, NULL, &sc);
+                if (st == DC_OK) st = dc_scaler_apply(sc, f32, rows, cols);
+                if (st == DC_OK && !(smooth = malloc(cols * sizeof(float)))) st = DC_ERR_OUT_OF_MEMORY;
+                if (st == DC_OK) st = dc_scaler_get_scales(sc, smooth, cols);
+            }
+            dc_quant_options qo = {sizeof(qo), gran, group, (unsigned)bits, NULL};
+            if (st == DC_OK) st = dc_quantize(f32, rows, cols, &qo, &q);
+            int method = sst ? prune : DC_PRUNE_MAGNITUDE;
+            if (st == DC_OK && sparsity > 0) {
+                dc_prune_options po = {sizeof(po), (dc_prune_method)method,
+                                       prune_tensor ? DC_PRUNE_GROUP_TENSOR : DC_PRUNE_GROUP_ROW, sc,
+                                       NULL};
+                st = dc_prune_qtensor(q, sst, (float)sparsity, &po, NULL);
+            }
+            if (st == DC_OK) {
+                dc_qtensor_info qi = {.struct_size = sizeof(qi)};
+                dc_qtensor_get_info(q, &qi);
+                d.dtype = DC_DTYPE_I8;
+                d.bits = (unsigned)bits;
+                d.granularity = gran;
+                d.group_size = gran == DC_QUANT_PER_GROUP ? group : 0;
+                d.scales = dc_qtensor_scales(q);
+                d.n_scales = qi.n_scales;
+                d.smooth = smooth;
+                d.n_smooth = smooth ? cols : 0;
+                d.alpha = smooth ? (float)alpha : 0;
+                d.prune_method = sparsity > 0 ? method : DC_PRUNE_NONE;
+                d.sparsity = (float)sparsity;
+                data = dc_qtensor_data(q), size = qi.data_size;
+                n_quant++, q_bytes += size;
+            }
+        } else {
+            data = raw, size = t->nbytes;
+        }
+        if (st == DC_OK) st = dc_writer_add_tensor(w, &d, data, size);
+        if (st != DC_OK) {
+            fprintf(stderr, "%sdcz compress: tensor %s: %s\n", prog.enabled ? "\n" : "", t->name,
+                    dc_status_string(st));
+            rc = st == DC_ERR_IO ? 3 : st == DC_ERR_OUT_OF_MEMORY ? 4 : 2;
+        }
+        dc_qtensor_free(q);
+        dc_scaler_free(sc);
+        dc_stats_free(sst);
+        free(f32), free(smooth), free(raw);
+        done_bytes += t->nbytes;
+        dcz_progress(&prog, done_bytes);
+    }
+    if (rc != 0) {
+        dc_writer_abort(w);
+        goto done;
+    }
+    if (hashing) pthread_join(hth, NULL), hashing = 0;
+    char meta[2048];
+    const char *pname[] = {"dc", "wanda", "magnitude"};
+    char calib_desc[600];
+    if (calib_text)
+        snprintf(calib_desc, sizeof(calib_desc), "text %s, %ld tokens", calib_text,
+                 calib_tokens);
+    else
+        snprintf(calib_desc, sizeof(calib_desc), "%s", stats_path ? stats_path : "none");
+    snprintf(meta, sizeof(meta),
+             "{\"tool\":\"dcz %s\",\"source\":\"%s\",\"source_sha256\":\"%s\",\"alpha\":%g,"
+             "\"sparsity\":%g,\"prune\":\"%s\",\"quant\":\"%s\",\"group_size\":%zu,\"bits\":%d,"
+             "\"codec\":\"%s\",\"calibration\":\"%s\",\"note\":\"%s\"%s%s}",
+             dc_version_string(), strrchr(model, '/') ? strrchr(model, '/') + 1 : model,
+             hj.ok ? hj.hex : "", alpha, sparsity, sparsity > 0 ? pname[prune] : "none",
+             gran == DC_QUANT_PER_TENSOR ? "tensor" : gran == DC_QUANT_PER_CHANNEL ? "channel" : "group",
+             group, bits, dc_codec_name(codec), calib_desc, note, stats.calib ? "," : "",
+             calib_metadata(stats.calib));
+    if ((st = dc_writer_set_metadata(w, meta)) == DC_OK) st = dc_writer_finish(w);
+    else dc_writer_abort(w);
+    if (st != DC_OK) {
+        fprintf(stderr, "dcz compress: cannot write %s: %s\n", out, dc_status_string(st));
+        rc = 3;
+        goto done;
+    }
+    FILE *f = fopen(out, "rb");
+    long out_size = 0;
+    if (f) fseek(f, 0, SEEK_END), out_size = ftell(f), fclose(f);
+    char a[32], b[32];
+    if (json)
+        printf("{\"model\":\"%s\",\"out\":\"%s\",\"source_bytes\":%llu,\"out_bytes\":%ld,"
+               "\"ratio\":%.4f,\"quantized_tensors\":%llu,\"quantized_bytes\":%llu}\n",
+               model, out, (unsigned long long)source_bytes(&src), out_size,
+               out_size ? (double)source_bytes(&src) / (double)out_size : 0,
+               (unsigned long long)n_quant, (unsigned long long)q_bytes);
+    else
+        printf("%s -> %s: %s -> %s (%.2fx), %llu tensors quantized to %d bits\n", model, out,
+               dcz_human(source_bytes(&src), a, sizeof(a)), dcz_human((uint64_t)out_size, b, sizeof(b)),
+               out_size ? (double)source_bytes(&src) / (double)out_size : 0,
+               (unsigned long long)n_quant, bits);
+done:
+    if (hashing) pthread_join(hth, NULL);
+    dc_stats_file_close(stats.file);
+    calib_free(stats.calib);
+    source_close(&src);
+    return rc;
+}

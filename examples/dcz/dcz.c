@@ -1,0 +1,464 @@
+/*
+ * dcz.c -- the libdoublecomp command line: compress a model into a .dcz
+ * file, inspect it, verify it, and extract the quantized weights.
+ *
+ * Exit codes: 0 success; 1 usage error; 2 the input is damaged or invalid
+ * (verify failed, corrupt file, unsupported model); 3 I/O error (cannot
+ * read or write a file, output exists without --force); 4 out of memory or
+ * internal error.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "doublecomp.h"
+#include "safetensors.h"
+#include "source.h"
+#include "dcz.h"
+
+enum { EXIT_USAGE = 1, EXIT_DATA = 2, EXIT_IO = 3, EXIT_INTERNAL = 4 };
+
+static int status_exit(dc_status st) {
+    switch (st) {
+    case DC_OK: return 0;
+    case DC_ERR_IO: return EXIT_IO;
+    case DC_ERR_OUT_OF_MEMORY: return EXIT_INTERNAL;
+    case DC_ERR_INVALID_ARGUMENT:
+    case DC_ERR_RANGE: return EXIT_USAGE;
+    default: return EXIT_DATA;
+    }
+}
+
+static int fail(dc_status st, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("dcz: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    if (st != DC_OK) fprintf(stderr, " (%s)", dc_status_string(st));
+    fputc('\n', stderr);
+    return status_exit(st);
+}
+
+/* ---- output helpers ------------------------------------------------------ */
+
+const char *dcz_human(uint64_t bytes, char *buf, size_t n) {
+    static const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double v = (double)bytes;
+    int k = 0;
+    while (v >= 1024 && k < 4) v /= 1024, k++;
+    if (k == 0)
+        snprintf(buf, n, "%llu B", (unsigned long long)bytes);
+    else
+        snprintf(buf, n, "%.1f %s", v, u[k]);
+    return buf;
+}
+
+void dcz_progress(dcz_progress_state *p, uint64_t done) {
+    if (!p->enabled) return;
+    int pct = p->total ? (int)(done * 100 / p->total) : 100;
+    if (pct == p->last_pct && done != p->total) return;
+    p->last_pct = pct;
+    char a[32], b[32];
+    int bar = pct / 4;
+    fprintf(stderr, "\r%-9s [%.*s%*s] %3d%%  %s / %s", p->label, bar,
+            "#########################", 25 - bar, "", pct, dcz_human(done, a, sizeof(a)),
+            dcz_human(p->total, b, sizeof(b)));
+    if (done >= p->total) fputc('\n', stderr);
+    fflush(stderr);
+}
+
+static void json_string(FILE *f, const char *s) {
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(f, "\\%c", *p);
+        else if (*p < 0x20)
+            fprintf(f, "\\u%04x", *p);
+        else
+            fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+static const char *dtype_name(dc_dtype d) {
+    switch (d) {
+    case DC_DTYPE_F32: return "F32";
+    case DC_DTYPE_F16: return "F16";
+    case DC_DTYPE_BF16: return "BF16";
+    case DC_DTYPE_I8: return "I8";
+    }
+    return "?";
+}
+
+static size_t dtype_bytes(dc_dtype d) {
+    return d == DC_DTYPE_F32 ? 4 : d == DC_DTYPE_I8 ? 1 : 2;
+}
+
+/* ---- info ------------------------------------------------------------------ */
+
+typedef struct tensor_stats {
+    uint64_t stored, zeros, elements;
+    unsigned codecs; /* bit per dc_codec */
+} tensor_stats;
+
+static uint64_t numel(const dc_tensor_desc *d) {
+    uint64_t n = 1;
+    for (unsigned i = 0; i < d->ndim; i++) n *= d->dims[i];
+    return n;
+}
+
+static uint64_t count_zeros(const dc_tensor_desc *d, const uint8_t *data) {
+    uint64_t z = 0, n = numel(d);
+    if (d->bits == 8) {
+        for (uint64_t i = 0; i < n; i++) z += data[i] == 0;
+    } else if (d->bits == 4) {
+        uint64_t cols = d->dims[d->ndim - 1], rows = n / cols, rb = (cols + 1) / 2;
+        for (uint64_t r = 0; r < rows; r++)
+            for (uint64_t c = 0; c < cols; c++) {
+                uint8_t b = data[r * rb + c / 2];
+                z += ((c & 1) ? (b >> 4) : (b & 15)) == 0;
+            }
+    } else if (d->dtype == DC_DTYPE_F32) {
+        for (uint64_t i = 0; i < n; i++) {
+            uint32_t u;
+            memcpy(&u, data + 4 * i, 4);
+            z += (u & 0x7FFFFFFFu) == 0;
+        }
+    } else {
+        for (uint64_t i = 0; i < n; i++) {
+            uint16_t u;
+            memcpy(&u, data + 2 * i, 2);
+            z += (u & 0x7FFFu) == 0;
+        }
+    }
+    return z;
+}
+
+static dc_status tensor_info(const dc_reader *r, size_t i, const dc_tensor_desc *d,
+                             tensor_stats *ts, unsigned threads) {
+    memset(ts, 0, sizeof(*ts));
+    for (size_t k = 0; k < d->n_chunks; k++) {
+        const void *c;
+        size_t size;
+        dc_codec codec;
+        dc_reader_chunk(r, i, k, &c, &size, NULL);
+        dc_status st = dc_chunk_info(c, size, NULL, NULL, &codec);
+        if (st != DC_OK) return st;
+        ts->stored += size;
+        ts->codecs |= 1u << codec;
+    }
+    uint8_t *buf = malloc(d->data_size ? d->data_size : 1);
+    if (!buf) return DC_ERR_OUT_OF_MEMORY;
+    dc_status st = dc_reader_decode_tensor(r, i, buf, d->data_size, threads, NULL);
+    if (st == DC_OK) {
+        ts->zeros = count_zeros(d, buf);
+        ts->elements = numel(d);
+    }
+    free(buf);
+    return st;
+}
+
+static void codec_list(unsigned mask, char *out, size_t n) {
+    out[0] = '\0';
+    for (int c = DC_CODEC_ANS; c <= DC_CODEC_RUN; c++)
+        if (mask & (1u << c)) {
+            if (out[0]) strncat(out, "+", n - strlen(out) - 1);
+            strncat(out, dc_codec_name((dc_codec)c), n - strlen(out) - 1);
+        }
+}
+
+static int cmd_info(int argc, char **argv) {
+    const char *path = NULL;
+    int json = 0;
+    unsigned threads = 2;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0)
+            json = 1;
+        else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            puts("usage: dcz info FILE.dcz [--json]\n"
+                 "Prints one row per tensor (name, shape, bits, raw bytes, stored bytes, CR,\n"
+                 "zero fraction, codec) and totals. CR is raw/stored; for quantized tensors\n"
+                 "'raw' is their INT8/INT4 size, so the 'quantized' total is the CR over INT8.\n"
+                 "--json prints one JSON object instead.");
+            return 0;
+        } else if (argv[i][0] == '-')
+            return fail(DC_OK, "info: unknown option %s (see dcz info --help)", argv[i]), EXIT_USAGE;
+        else
+            path = argv[i];
+    }
+    if (!path) return fail(DC_OK, "info: no file given (see dcz info --help)"), EXIT_USAGE;
+    dc_reader *r;
+    const char *why;
+    dc_status st = dc_reader_open_file(path, NULL, &r, &why);
+    if (st != DC_OK) return fail(st, "%s: %s", path, why);
+    size_t n = dc_reader_tensor_count(r);
+    uint64_t tot_raw = 0, tot_stored = 0, q_raw = 0, q_stored = 0, q_zeros = 0, q_elems = 0,
+             src_bytes = 0;
+    if (json) printf("{\"file\":"), json_string(stdout, path), printf(",\"tensors\":[");
+    else
+        printf("%-36s %-14s %4s %12s %12s %7s %6s  %s\n", "tensor", "shape", "bits", "raw",
+               "stored", "CR", "zeros", "codec");
+    for (size_t i = 0; i < n; i++) {
+        dc_tensor_desc d = {.struct_size = sizeof(d)};
+        dc_reader_tensor(r, i, &d);
+        tensor_stats ts;
+        if ((st = tensor_info(r, i, &d, &ts, threads)) != DC_OK) {
+            dc_reader_close(r);
+            return fail(st, "%s: tensor %s", path, d.name);
+        }
+        char shape[96] = "", codecs[64], a[32], b[32];
+        for (unsigned k = 0; k < d.ndim; k++)
+            snprintf(shape + strlen(shape), sizeof(shape) - strlen(shape), "%s%llu", k ? "x" : "",
+                     (unsigned long long)d.dims[k]);
+        codec_list(ts.codecs, codecs, sizeof(codecs));
+        double cr = ts.stored ? (double)d.data_size / (double)ts.stored : 0;
+        double zf = ts.elements ? (double)ts.zeros / (double)ts.elements : 0;
+        tot_raw += d.data_size, tot_stored += ts.stored;
+        src_bytes += numel(&d) * dtype_bytes(d.source_dtype);
+        if (d.bits) q_raw += d.data_size, q_stored += ts.stored, q_zeros += ts.zeros, q_elems += ts.elements;
+        if (json) {
+            printf("%s{\"name\":", i ? "," : "");
+            json_string(stdout, d.name);
+            printf(",\"shape\":[");
+            for (unsigned k = 0; k < d.ndim; k++) printf("%s%llu", k ? "," : "", (unsigned long long)d.dims[k]);
+            printf("],\"dtype\":\"%s\",\"source_dtype\":\"%s\",\"bits\":%u,\"raw_bytes\":%llu,"
+                   "\"stored_bytes\":%llu,\"cr\":%.4f,\"zero_fraction\":%.4f,\"codec\":\"%s\","
+                   "\"chunks\":%u}",
+                   dtype_name(d.dtype), dtype_name(d.source_dtype), d.bits,
+                   (unsigned long long)d.data_size, (unsigned long long)ts.stored, cr, zf, codecs,
+                   d.n_chunks);
+        } else {
+            printf("%-36s %-14s %4s %12s %12s %7.3f %5.1f%%  %s\n", d.name, shape,
+                   d.bits ? (d.bits == 8 ? "8" : "4") : dtype_name(d.dtype),
+                   dcz_human(d.data_size, a, sizeof(a)), dcz_human(ts.stored, b, sizeof(b)), cr,
+                   100 * zf, codecs);
+        }
+    }
+    double cr_all = tot_stored ? (double)tot_raw / (double)tot_stored : 0;
+    double cr_q = q_stored ? (double)q_raw / (double)q_stored : 0;
+    double zf_q = q_elems ? (double)q_zeros / (double)q_elems : 0;
+    if (json) {
+        printf("],\"totals\":{\"tensors\":%zu,\"raw_bytes\":%llu,\"stored_bytes\":%llu,\"cr\":%.4f,"
+               "\"source_bytes\":%llu,\"cr_vs_source\":%.4f},"
+               "\"quantized\":{\"raw_bytes\":%llu,\"stored_bytes\":%llu,\"cr\":%.4f,"
+               "\"zero_fraction\":%.4f},\"metadata\":%s}\n",
+               n, (unsigned long long)tot_raw, (unsigned long long)tot_stored, cr_all,
+               (unsigned long long)src_bytes,
+               tot_stored ? (double)src_bytes / (double)tot_stored : 0, (unsigned long long)q_raw,
+               (unsigned long long)q_stored, cr_q, zf_q,
+               dc_reader_metadata(r)[0] ? dc_reader_metadata(r) : "null");
+    } else {
+        char a[32], b[32], c[32];
+        printf("total: %zu tensors, %s stored as %s (CR %.3f; source %s)\n", n,
+               dcz_human(tot_raw, a, sizeof(a)), dcz_human(tot_stored, b, sizeof(b)), cr_all,
+               dcz_human(src_bytes, c, sizeof(c)));
+        if (q_raw)
+            printf("quantized weights: %s -> %s, CR over INT8 %.3f, zeros %.1f%%\n",
+                   dcz_human(q_raw, a, sizeof(a)), dcz_human(q_stored, b, sizeof(b)), cr_q,
+                   100 * zf_q);
+    }
+    dc_reader_close(r);
+    return 0;
+}
+
+/* ---- verify ---------------------------------------------------------------- */
+
+static int cmd_verify(int argc, char **argv) {
+    const char *path = NULL;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            puts("usage: dcz verify FILE.dcz\n"
+                 "Checks the file's tables, then decodes every chunk and checks every checksum.\n"
+                 "On damage prints which tensor and chunk and exits 2.");
+            return 0;
+        } else if (argv[i][0] == '-')
+            return fail(DC_OK, "verify: unknown option %s", argv[i]), EXIT_USAGE;
+        else
+            path = argv[i];
+    }
+    if (!path) return fail(DC_OK, "verify: no file given (see dcz verify --help)"), EXIT_USAGE;
+    dc_reader *r;
+    const char *why;
+    dc_status st = dc_reader_open_file(path, NULL, &r, &why);
+    if (st != DC_OK) return fail(st, "%s: %s", path, why);
+    dc_dctx *dctx;
+    if (dc_dctx_create(NULL, &dctx) != DC_OK) return EXIT_INTERNAL;
+    uint8_t *buf = malloc(DC_CHUNK_SIZE_MAX);
+    if (!buf) return EXIT_INTERNAL;
+    size_t n = dc_reader_tensor_count(r), bad = 0, chunks = 0;
+    uint64_t bytes = 0;
+    for (size_t i = 0; i < n; i++) {
+        dc_tensor_desc d = {.struct_size = sizeof(d)};
+        dc_reader_tensor(r, i, &d);
+        for (size_t k = 0; k < d.n_chunks; k++) {
+            const void *c;
+            size_t size, raw, w, hdr_raw;
+            dc_reader_chunk(r, i, k, &c, &size, &raw);
+            st = dc_chunk_info(c, size, NULL, &hdr_raw, NULL);
+            if (st == DC_OK && hdr_raw != raw) st = DC_ERR_SIZE_MISMATCH;
+            if (st == DC_OK) st = dc_chunk_decompress(dctx, c, size, buf, DC_CHUNK_SIZE_MAX, &w);
+            chunks++;
+            bytes += raw;
+            if (st != DC_OK) {
+                fprintf(stderr, "dcz: %s: tensor %s, chunk %zu of %u: %s\n", path, d.name, k,
+                        d.n_chunks, dc_status_string(st));
+                bad++;
+            }
+        }
+    }
+    free(buf);
+    dc_dctx_free(dctx);
+    dc_reader_close(r);
+    char a[32];
+    if (bad) {
+        fprintf(stderr, "dcz: %s: DAMAGED: %zu of %zu chunks failed\n", path, bad, chunks);
+        return EXIT_DATA;
+    }
+    printf("%s: OK (%zu tensors, %zu chunks, %s verified)\n", path, n, chunks,
+           dcz_human(bytes, a, sizeof(a)));
+    return 0;
+}
+
+/* ---- extract --------------------------------------------------------------- */
+
+static int cmd_extract(int argc, char **argv) {
+    const char *path = NULL, *out = NULL;
+    int force = 0;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            puts("usage: dcz extract FILE.dcz -o OUT.safetensors [--force]\n"
+                 "Writes every tensor as stored: quantized ones as I8 (4-bit: U8, two per byte)\n"
+                 "with '<name>.scales' (F32) and, if scaled, '<name>.smooth' (F32); others in\n"
+                 "their original dtype. Bit-exact with what was compressed. The output is\n"
+                 "written to a temporary file and renamed; an existing file needs --force.");
+            return 0;
+        } else if (strcmp(argv[i], "-o") == 0 && i + 1 < argc)
+            out = argv[++i];
+        else if (strcmp(argv[i], "--force") == 0)
+            force = 1;
+        else if (argv[i][0] == '-')
+            return fail(DC_OK, "extract: unknown option %s", argv[i]), EXIT_USAGE;
+        else
+            path = argv[i];
+    }
+    if (!path || !out) return fail(DC_OK, "extract: need FILE.dcz and -o OUT (see --help)"), EXIT_USAGE;
+    if (!force && access(out, F_OK) == 0)
+        return fail(DC_ERR_IO, "%s exists; use --force to overwrite", out);
+    dc_reader *r;
+    const char *why;
+    dc_status st = dc_reader_open_file(path, NULL, &r, &why);
+    if (st != DC_OK) return fail(st, "%s: %s", path, why);
+    size_t n = dc_reader_tensor_count(r), k = 0;
+    dc_st_out_tensor *t = calloc(3 * n + 1, sizeof(*t));
+    void **bufs = calloc(n + 1, sizeof(void *));
+    uint64_t(*shapes)[DC_MAX_DIMS] = calloc(3 * n + 1, sizeof(*shapes));
+    char **names = calloc(4 * n + 1, sizeof(char *)); /* .scales, .smooth, .quant key and value */
+    char **meta = calloc(2 * n + 2, sizeof(char *));
+    size_t nmeta = 0, nnames = 0;
+    if (!t || !bufs || !shapes || !names || !meta) return EXIT_INTERNAL;
+    meta[nmeta++] = "dcz.metadata";
+    meta[nmeta++] = (char *)dc_reader_metadata(r);
+    for (size_t i = 0; i < n && st == DC_OK; i++) {
+        dc_tensor_desc d = {.struct_size = sizeof(d)};
+        dc_reader_tensor(r, i, &d);
+        if (!(bufs[i] = malloc(d.data_size ? d.data_size : 1))) {
+            st = DC_ERR_OUT_OF_MEMORY;
+            break;
+        }
+        if ((st = dc_reader_decode_tensor(r, i, bufs[i], d.data_size, 2, NULL)) != DC_OK) {
+            fail(st, "%s: tensor %s", path, d.name);
+            break;
+        }
+        size_t ti = k++;
+        memcpy(shapes[ti], d.dims, sizeof(d.dims));
+        if (d.bits == 4) shapes[ti][d.ndim - 1] = (d.dims[d.ndim - 1] + 1) / 2;
+        dc_st_dtype sd = d.bits == 8                ? DC_ST_I8
+                         : d.bits == 4              ? DC_ST_U8
+                         : d.dtype == DC_DTYPE_F32 ? DC_ST_F32
+                         : d.dtype == DC_DTYPE_F16 ? DC_ST_F16
+                                                   : DC_ST_BF16;
+        t[ti] = (dc_st_out_tensor){d.name, sd, d.ndim, shapes[ti], bufs[i], d.data_size};
+        const float *aux[2] = {d.scales, d.smooth};
+        uint64_t naux[2] = {d.n_scales, d.n_smooth};
+        const char *suffix[2] = {".scales", ".smooth"};
+        for (int a = 0; a < 2; a++) {
+            if (naux[a] == 0) continue;
+            size_t len = strlen(d.name) + 8;
+            char *nm = names[nnames++] = malloc(len);
+            snprintf(nm, len, "%s%s", d.name, suffix[a]);
+            shapes[k][0] = naux[a];
+            t[k] = (dc_st_out_tensor){nm, DC_ST_F32, 1, shapes[k], aux[a], naux[a] * 4};
+            k++;
+        }
+        if (d.bits) {
+            size_t len = strlen(d.name) + 8;
+            char *key = names[nnames++] = malloc(len);
+            snprintf(key, len, "%s.quant", d.name);
+            char *val = names[nnames++] = malloc(160);
+            snprintf(val, 160,
+                     "{\"bits\":%u,\"granularity\":\"%s\",\"group_size\":%llu,\"source_dtype\":\"%s\","
+                     "\"alpha\":%g,\"sparsity\":%g,\"prune\":%d}",
+                     d.bits,
+                     d.granularity == DC_QUANT_PER_TENSOR    ? "tensor"
+                     : d.granularity == DC_QUANT_PER_CHANNEL ? "channel"
+                                                             : "group",
+                     (unsigned long long)d.group_size, dtype_name(d.source_dtype), (double)d.alpha,
+                     (double)d.sparsity, d.prune_method);
+            meta[nmeta++] = key; /* room: 2 per tensor + 2 */
+            meta[nmeta++] = val;
+        }
+    }
+    if (st == DC_OK) {
+        dc_alloc a;
+        dc_alloc_init(&a, NULL);
+        st = dc_st_write(&a, out, t, k, (const char *const *)meta, nmeta / 2);
+        if (st != DC_OK) fail(st, "cannot write %s", out);
+    }
+    if (st == DC_OK) printf("%s: %zu tensors extracted to %s\n", path, n, out);
+    for (size_t i = 0; i < n; i++) free(bufs[i]);
+    for (size_t i = 0; i < nnames; i++) free(names[i]);
+    free(bufs), free(t), free(shapes), free(names), free(meta);
+    dc_reader_close(r);
+    return status_exit(st);
+}
+
+/* ---- main ------------------------------------------------------------------ */
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "dcz %s -- double compression of quantized LLM weights\n\n"
+            "usage: dcz COMMAND [options]   (dcz COMMAND --help for details)\n\n"
+            "  compress MODEL -o OUT.dcz   quantize, prune and entropy-code a model\n"
+            "  calibrate MODEL --tokenizer TOK --text FILE -o STATS\n"
+            "                              record activation statistics (llama2.c models)\n"
+            "  info FILE.dcz [--json]      per-tensor sizes, ratios and totals\n"
+            "  verify FILE.dcz             decode every chunk and check every checksum\n"
+            "  extract FILE.dcz -o OUT.safetensors\n"
+            "                              the stored (quantized) weights and their scales\n\n"
+            "exit codes: 0 ok, 1 usage, 2 damaged or invalid input, 3 I/O error, 4 internal\n",
+            dc_version_string());
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? EXIT_USAGE : 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) return printf("dcz %s\n", dc_version_string()), 0;
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "compress") == 0) return dcz_compress(argc - 2, argv + 2);
+    if (strcmp(cmd, "calibrate") == 0) return dcz_calibrate(argc - 2, argv + 2);
+    if (strcmp(cmd, "info") == 0) return cmd_info(argc - 2, argv + 2);
+    if (strcmp(cmd, "verify") == 0) return cmd_verify(argc - 2, argv + 2);
+    if (strcmp(cmd, "extract") == 0) return cmd_extract(argc - 2, argv + 2);
+    fprintf(stderr, "dcz: unknown command '%s'\n", cmd);
+    usage(stderr);
+    return EXIT_USAGE;
+}

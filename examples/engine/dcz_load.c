@@ -1,0 +1,140 @@
+/*
+ * dcz_load.c -- dc-llama: run a model straight from a .dcz file.
+ *
+ * The file must come from a llama2.c checkpoint (its metadata carries the
+ * checkpoint header as "llama2c_header"). Every tensor is decoded from the
+ * container's chunks; unquantized ones land where a checkpoint would hold
+ * them, quantized linears are rebuilt as dc_qtensors and installed exactly
+ * as el_pipeline_apply installs them, with the run-time 1/s recomputed from
+ * the stored s the same way (inv_in[j] = 1.0f / s[j]), so a run from the
+ * .dcz is bit-identical to the in-memory quantized run.
+ *
+ * Copyright (c) 2026 The libdoublecomp authors. SPDX-License-Identifier: MIT
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "doublecomp.h"
+#include "model.h"
+#include "pipeline.h"
+
+static int parse_header(const char *meta, int32_t hdr[7]) {
+    const char *p = strstr(meta, "\"llama2c_header\":[");
+    if (!p) return -1;
+    p += strlen("\"llama2c_header\":[");
+    for (int i = 0; i < 7; i++) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p || v < -(1L << 30) || v > (1L << 30)) return -1;
+        hdr[i] = (int32_t)v;
+        p = end;
+        if (*p == ',') p++;
+    }
+    return *p == ']' ? 0 : -1;
+}
+
+int el_model_load_dcz(el_model *m, const char *path, struct el_qreport *rep_out) {
+    memset(m, 0, sizeof(*m));
+    dc_reader *r;
+    const char *why = "";
+    dc_status st = dc_reader_open_file(path, NULL, &r, &why);
+    if (st != DC_OK) {
+        fprintf(stderr, "dc-llama: %s: %s (%s)\n", path, why, dc_status_string(st));
+        return -1;
+    }
+    int32_t hdr[7];
+    el_config c;
+    if (parse_header(dc_reader_metadata(r), hdr) != 0 || el_config_from_header(&c, hdr) != 0) {
+        fprintf(stderr, "dc-llama: %s: not made from a llama2.c checkpoint (no llama2c_header)\n",
+                path);
+        dc_reader_close(r);
+        return -1;
+    }
+    size_t nslots = el_layout(&c, NULL, 0);
+    el_slot *slots = calloc(nslots, sizeof(el_slot));
+    dc_qtensor **qts = calloc(nslots, sizeof(dc_qtensor *));
+    float **smooth = calloc(nslots, sizeof(float *));
+    el_layout(&c, slots, nslots);
+    const el_slot *last = &slots[nslots - 1];
+    size_t nfl = last->offset + last->rows * (last->cols ? last->cols : 1);
+    float *data = calloc(nfl, sizeof(float));
+    int rc = slots && qts && smooth && data ? 0 : -1;
+    for (size_t i = 0; rc == 0 && i < nslots; i++) {
+        const el_slot *s = &slots[i];
+        size_t idx, n = s->rows * (s->cols ? s->cols : 1);
+        dc_tensor_desc d = {.struct_size = sizeof(d)};
+        if (dc_reader_find(r, s->name, &idx) != DC_OK || dc_reader_tensor(r, idx, &d) != DC_OK) {
+            fprintf(stderr, "dc-llama: %s: tensor %s missing\n", path, s->name);
+            rc = -1;
+            break;
+        }
+        uint64_t numel = 1;
+        for (unsigned k = 0; k < d.ndim; k++) numel *= d.dims[k];
+        if (numel != n || (d.bits == 0 && d.dtype != DC_DTYPE_F32) ||
+            (d.bits != 0 && (s->linear < 0 || d.ndim != 2))) {
+            fprintf(stderr, "dc-llama: %s: tensor %s has an unexpected shape or type\n", path,
+                    s->name);
+            rc = -1;
+            break;
+        }
+        void *buf = d.bits ? malloc(d.data_size) : (void *)(data + s->offset);
+        if (!buf || (st = dc_reader_decode_tensor(r, idx, buf, d.data_size, 1, NULL)) != DC_OK) {
+            fprintf(stderr, "dc-llama: %s: tensor %s: %s\n", path, s->name,
+                    buf ? dc_status_string(st) : "out of memory");
+            if (d.bits) free(buf);
+            rc = -1;
+            break;
+        }
+        if (d.bits) {
+            dc_quant_options qo = {sizeof(qo), d.granularity, (size_t)d.group_size, d.bits, NULL};
+            st = dc_qtensor_import(buf, d.data_size, d.scales, (size_t)d.n_scales, s->rows, s->cols,
+                                   &qo, &qts[i]);
+            if (st == DC_OK) st = dc_qtensor_dequantize(qts[i], data + s->offset, n);
+            free(buf);
+            if (st == DC_OK && d.n_smooth) {
+                if (d.n_smooth != s->cols || !(smooth[i] = malloc(s->cols * sizeof(float))))
+                    st = DC_ERR_SIZE_MISMATCH;
+                else
+                    memcpy(smooth[i], d.smooth, s->cols * sizeof(float));
+            }
+            if (st != DC_OK) {
+                fprintf(stderr, "dc-llama: %s: tensor %s: %s\n", path, s->name,
+                        dc_status_string(st));
+                rc = -1;
+            }
+        }
+    }
+    dc_reader_close(r);
+    if (rc == 0) {
+        rc = el_model_init(m, hdr, data, nfl, path);
+        data = NULL; /* owned by the model (or freed) now */
+    }
+    el_qreport rep;
+    memset(&rep, 0, sizeof(rep));
+    dc_cctx *cctx = NULL;
+    if (rc == 0 && dc_cctx_create(NULL, &cctx) != DC_OK) rc = -1;
+    for (size_t i = 0; rc == 0 && i < nslots; i++) {
+        if (!qts[i]) continue;
+        el_linear *lin = &m->layers[slots[i].layer].lin[slots[i].linear];
+        dc_qtensor_info qi = {.struct_size = sizeof(qi)};
+        dc_qtensor_get_info(qts[i], &qi);
+        if (el_install_qtensor(lin, qts[i], (int)qi.bits, &rep, cctx) != 0) rc = -1;
+        if (rc == 0 && smooth[i]) {
+            lin->smooth = smooth[i];
+            smooth[i] = NULL;
+            lin->inv_in = malloc(qi.cols * sizeof(float));
+            if (!lin->inv_in) rc = -1;
+            for (size_t j = 0; rc == 0 && j < qi.cols; j++) lin->inv_in[j] = 1.0f / lin->smooth[j];
+        }
+    }
+    dc_cctx_free(cctx);
+    for (size_t i = 0; i < nslots; i++) {
+        dc_qtensor_free(qts ? qts[i] : NULL);
+        if (smooth) free(smooth[i]);
+    }
+    free(qts), free(smooth), free(slots), free(data);
+    if (rc != 0 && m->layers) el_model_free(m);
+    if (rc == 0 && rep_out) *rep_out = rep;
+    return rc;
+}
