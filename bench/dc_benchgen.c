@@ -6,6 +6,11 @@
  *       with a fraction ZEROS (default 0) of positions set to 0.
  *   dc-benchgen llama2c MODEL.bin OUT
  *       the linear weights of a llama2.c checkpoint, INT8 per tensor.
+ *   dc-benchgen safetensors OUT DIM HIDDEN LAYERS VOCAB [DTYPE [SEED]]
+ *       a llama-shaped model (HF tensor names) with heavy-tailed weights,
+ *       written as it is generated (never held in memory). DTYPE: f32, f16,
+ *       bf16, or mixed (cycles F32/F16/BF16 per tensor and adds a 3-D tensor
+ *       and names with non-ASCII characters).
  *
  * Outputs are written to OUT.tmp.PID and renamed over OUT when complete.
  */
@@ -32,7 +37,163 @@ static int write_atomic(const char *path, const uint8_t *buf, size_t n) {
     return 0;
 }
 
+/* IEEE binary16 / bfloat16 from float, round to nearest even. */
+static uint16_t to_f16(float f) {
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    uint32_t sign = (x >> 16) & 0x8000u, e = (x >> 23) & 0xFF, m = x & 0x7FFFFFu;
+    if (e == 0xFF) return (uint16_t)(sign | 0x7C00u | (m ? 0x200u : 0));
+    int ne = (int)e - 127 + 15;
+    if (ne >= 31) return (uint16_t)(sign | 0x7C00u);
+    if (ne <= 0) {
+        if (ne < -10) return (uint16_t)sign;
+        m |= 0x800000u;
+        unsigned shift = (unsigned)(14 - ne);
+        uint32_t h = m >> shift, rem = m & ((1u << shift) - 1), half = 1u << (shift - 1);
+        if (rem > half || (rem == half && (h & 1))) h++;
+        return (uint16_t)(sign | h);
+    }
+    uint32_t h = ((uint32_t)ne << 10) | (m >> 13), rem = m & 0x1FFFu;
+    if (rem > 0x1000u || (rem == 0x1000u && (h & 1))) h++;
+    return (uint16_t)(sign | h);
+}
+
+static uint16_t to_bf16(float f) {
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    if ((x & 0x7FFFFFFFu) > 0x7F800000u) return (uint16_t)((x >> 16) | 0x40);
+    x += 0x7FFFu + ((x >> 16) & 1);
+    return (uint16_t)(x >> 16);
+}
+
+typedef struct gtensor {
+    char name[96];
+    int dtype; /* 0 F32, 1 F16, 2 BF16 */
+    int ndim;
+    uint64_t dims[3];
+    int kind; /* 0 weight, 1 norm */
+} gtensor;
+
+static uint64_t gt_numel(const gtensor *t) {
+    uint64_t n = 1;
+    for (int i = 0; i < t->ndim; i++) n *= t->dims[i];
+    return n;
+}
+
+/* One row of a weight: Laplace values times a per-row log-normal scale, with
+ * a few outlier columns (as real LLM weights have). */
+static void gen_row(float *row, uint64_t cols, int kind, uint64_t *seed, const float *col_gain) {
+    if (kind == 1) {
+        for (uint64_t j = 0; j < cols; j++) row[j] = 1.0f + 0.1f * (float)(gen_unit(seed) - 0.5);
+        return;
+    }
+    double scale = 0.02 * exp(0.3 * (gen_unit(seed) - 0.5));
+    for (uint64_t j = 0; j < cols; j++) {
+        double u = gen_unit(seed) - 0.5;
+        double v = -(u < 0 ? -1.0 : 1.0) * log(1.0 - 2.0 * fabs(u));
+        row[j] = (float)(v * scale * col_gain[j]);
+    }
+}
+
+static int gen_safetensors(const char *path, uint64_t D, uint64_t H, uint64_t L, uint64_t V,
+                           const char *dtype, uint64_t seed) {
+    int mixed = !strcmp(dtype, "mixed");
+    int fixed = !strcmp(dtype, "f16") ? 1 : !strcmp(dtype, "bf16") ? 2 : 0;
+    size_t cap = 16 + 9 * L + 8, n = 0;
+    gtensor *ts = calloc(cap, sizeof(*ts));
+    if (!ts) return 1;
+#define ADD(nm, nd, d0, d1, d2, k)                                                                 \
+    do {                                                                                           \
+        gtensor *t_ = &ts[n];                                                                      \
+        snprintf(t_->name, sizeof(t_->name), "%s", nm);                                            \
+        t_->ndim = nd, t_->dims[0] = d0, t_->dims[1] = d1, t_->dims[2] = d2, t_->kind = k;         \
+        t_->dtype = mixed ? (int)(n % 3) : fixed;                                                  \
+        n++;                                                                                       \
+    } while (0)
+    char nm[96];
+    ADD("model.embed_tokens.weight", 2, V, D, 0, 0);
+    for (uint64_t l = 0; l < L; l++) {
+        static const char *const names[] = {"input_layernorm",       "self_attn.q_proj",
+                                            "self_attn.k_proj",      "self_attn.v_proj",
+                                            "self_attn.o_proj",      "post_attention_layernorm",
+                                            "mlp.gate_proj",         "mlp.up_proj",
+                                            "mlp.down_proj"};
+        for (int k = 0; k < 9; k++) {
+            snprintf(nm, sizeof(nm), "model.layers.%llu.%s.weight", (unsigned long long)l, names[k]);
+            if (k == 0 || k == 5) ADD(nm, 1, D, 0, 0, 1);
+            else if (k == 6 || k == 7) ADD(nm, 2, H, D, 0, 0);
+            else if (k == 8) ADD(nm, 2, D, H, 0, 0);
+            else ADD(nm, 2, D, D, 0, 0);
+        }
+    }
+    ADD("model.norm.weight", 1, D, 0, 0, 1);
+    ADD("lm_head.weight", 2, V, D, 0, 0);
+    if (mixed) {
+        ADD("extra.\xc3\xbc" "n\xc3\xaf" "c\xc3\xb8" "d\xc3\xa9" ".\xe2\x9c\x93.bias", 1, 7, 0, 0, 1);
+        ADD("extra.conv.weight", 3, 4, 3, 5, 0);
+    }
+#undef ADD
+    /* header */
+    size_t hcap = 256 + n * 200, hl = 0;
+    char *hdr = malloc(hcap);
+    if (!hdr) return 1;
+    static const char *const dn[] = {"F32", "F16", "BF16"};
+    uint64_t off = 0;
+    hl += (size_t)snprintf(hdr + hl, hcap - hl, "{\"__metadata__\":{\"generator\":\"dc-benchgen\"}");
+    for (size_t i = 0; i < n; i++) {
+        uint64_t bytes = gt_numel(&ts[i]) * (ts[i].dtype ? 2u : 4u);
+        hl += (size_t)snprintf(hdr + hl, hcap - hl, ",\"%s\":{\"dtype\":\"%s\",\"shape\":[", ts[i].name,
+                               dn[ts[i].dtype]);
+        for (int k = 0; k < ts[i].ndim; k++)
+            hl += (size_t)snprintf(hdr + hl, hcap - hl, "%s%llu", k ? "," : "",
+                                   (unsigned long long)ts[i].dims[k]);
+        hl += (size_t)snprintf(hdr + hl, hcap - hl, "],\"data_offsets\":[%llu,%llu]}",
+                               (unsigned long long)off, (unsigned long long)(off + bytes));
+        off += bytes;
+    }
+    hl += (size_t)snprintf(hdr + hl, hcap - hl, "}");
+    while (hl % 8) hdr[hl++] = ' ';
+    char tmp[4096];
+    snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "wb");
+    if (!f) return perror(tmp), 1;
+    uint8_t len8[8];
+    for (int i = 0; i < 8; i++) len8[i] = (uint8_t)((uint64_t)hl >> (8 * i));
+    int bad = fwrite(len8, 1, 8, f) != 8 || fwrite(hdr, 1, hl, f) != hl;
+    uint64_t maxcols = D > H ? D : H;
+    float *row = malloc(maxcols * sizeof(float)), *gain = malloc(maxcols * sizeof(float));
+    uint16_t *half = malloc(maxcols * 2);
+    for (size_t i = 0; i < n && !bad; i++) {
+        const gtensor *t = &ts[i];
+        uint64_t cols = t->dims[t->ndim - 1], rows = gt_numel(t) / cols;
+        for (uint64_t j = 0; j < cols; j++) /* a few strong input channels */
+            gain[j] = gen_unit(&seed) < 0.01 ? (float)(4.0 + 4.0 * gen_unit(&seed)) : 1.0f;
+        for (uint64_t r = 0; r < rows && !bad; r++) {
+            gen_row(row, cols, t->kind, &seed, gain);
+            if (t->dtype == 0) {
+                bad = fwrite(row, 4, cols, f) != cols;
+            } else {
+                for (uint64_t j = 0; j < cols; j++) half[j] = t->dtype == 1 ? to_f16(row[j]) : to_bf16(row[j]);
+                bad = fwrite(half, 2, cols, f) != cols;
+            }
+        }
+    }
+    bad |= fclose(f) != 0;
+    free(row), free(gain), free(half), free(hdr), free(ts);
+    if (bad || rename(tmp, path) != 0) {
+        perror(path);
+        remove(tmp);
+        return 1;
+    }
+    fprintf(stderr, "%s: %zu tensors, %llu data bytes\n", path, n, (unsigned long long)off);
+    return 0;
+}
+
 int main(int argc, char **argv) {
+    if (argc >= 7 && strcmp(argv[1], "safetensors") == 0)
+        return gen_safetensors(argv[2], strtoull(argv[3], NULL, 0), strtoull(argv[4], NULL, 0),
+                               strtoull(argv[5], NULL, 0), strtoull(argv[6], NULL, 0),
+                               argc > 7 ? argv[7] : "f32", argc > 8 ? strtoull(argv[8], NULL, 0) : 1);
     if (argc >= 4 && strcmp(argv[1], "laplace") == 0) {
         size_t n = (size_t)strtoull(argv[3], NULL, 0);
         double b = argc > 4 ? atof(argv[4]) : 4.2, zeros = argc > 5 ? atof(argv[5]) : 0.0;
@@ -57,6 +218,8 @@ int main(int argc, char **argv) {
         return rc;
     }
     fprintf(stderr, "usage: dc-benchgen laplace OUT SIZE [B [ZEROS [SEED]]]\n"
-                    "       dc-benchgen llama2c MODEL.bin OUT\n");
+                    "       dc-benchgen llama2c MODEL.bin OUT\n"
+                    "       dc-benchgen safetensors OUT DIM HIDDEN LAYERS VOCAB [f32|f16|bf16|mixed "
+                    "[SEED]]\n");
     return 2;
 }

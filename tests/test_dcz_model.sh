@@ -1,0 +1,25 @@
+#!/bin/sh
+# stories260K -> dcz compress --calib-text -> verify -> dc-llama ppl from the
+# .dcz must equal the in-memory quantized run exactly (same ppl digits).
+# Usage: test_dcz_model.sh DCZ DC_LLAMA SHARED_DIR
+set -eu
+dcz=$1 llama=$2 shared=$3
+model=$shared/models/stories260K.bin tok=$shared/models/tok512.bin
+text=$shared/text/tinystories-valid-head.txt
+if [ ! -f "$model" ] || [ ! -f "$text" ]; then
+  echo "SKIP: $shared absent (models/stories260K.bin, text/); .dcz model test not run"
+  exit 0
+fi
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+set -- --alpha 0.9 --sparsity 0.1 --prune dc --prune-group tensor
+"$dcz" compress "$model" -o "$dir/s.dcz" --calib-text "$text" --tokenizer "$tok" \
+  --calib-tokens 5000 "$@" --json >/dev/null
+"$dcz" verify "$dir/s.dcz"
+ref=$("$llama" ppl "$model" --tokenizer "$tok" --text "$text" --offset 100000 --max-tokens 1024 \
+  --calib-text "$text" --calib-tokens 5000 "$@" --json | tail -n 1 | sed 's/.*"ppl": \([0-9.]*\).*/\1/')
+got=$("$llama" ppl "$dir/s.dcz" --tokenizer "$tok" --text "$text" --offset 100000 --max-tokens 1024 \
+  --json | tail -n 1 | sed 's/.*"ppl": \([0-9.]*\).*/\1/')
+echo "in-memory ppl $ref, from .dcz $got"
+[ -n "$ref" ] && [ "$ref" = "$got" ]
+echo "PASS"
