@@ -3,6 +3,8 @@
  * directory, as the starting corpus of fuzz_chunk_decode.
  */
 #include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 
 #include "../gen.h"
@@ -31,6 +33,34 @@ int main(int argc, char **argv) {
             FILE *f = fopen(path, "wb");
             if (!f || fwrite(dst, 1, w, f) != w || fclose(f) != 0) return perror(path), 1;
         }
+    }
+    /* a small .dcz and a safetensors header for the container/safetensors targets */
+    if (argc == 2) {
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/../corpus-dcz", argv[1]);
+        mkdir(path, 0755);
+        snprintf(path, sizeof(path), "%s/../corpus-dcz/seed.dcz", argv[1]);
+        dc_writer_options wo = {sizeof(wo), DC_CODEC_ANS, 0, 1024, 1, 1, NULL};
+        dc_writer *w;
+        float scale = 0.5f, v[40];
+        for (int i = 0; i < 40; i++) v[i] = (float)i;
+        dc_tensor_desc q = {.struct_size = sizeof(q), .name = "q", .ndim = 2, .dims = {30, 100},
+                            .dtype = DC_DTYPE_I8, .bits = 8, .scales = &scale, .n_scales = 1,
+                            .prune_method = DC_PRUNE_NONE};
+        dc_tensor_desc f = {.struct_size = sizeof(f), .name = "norm", .ndim = 1, .dims = {40},
+                            .dtype = DC_DTYPE_F32, .prune_method = DC_PRUNE_NONE};
+        gen_laplace(src, 3000, 4.0, 0.1, 5);
+        if (dc_writer_create(path, &wo, &w) != DC_OK || dc_writer_add_tensor(w, &q, src, 3000) ||
+            dc_writer_add_tensor(w, &f, v, sizeof(v)) || dc_writer_set_metadata(w, "{}") ||
+            dc_writer_finish(w))
+            return 1;
+        snprintf(path, sizeof(path), "%s/../corpus-st", argv[1]);
+        mkdir(path, 0755);
+        snprintf(path, sizeof(path), "%s/../corpus-st/seed", argv[1]);
+        const char *hdr = "\x00\x00\x00\x00\x01\x00\x00\x00{\"__metadata__\":{\"a\":\"b\"},"
+                          "\"t.x\":{\"dtype\":\"F16\",\"shape\":[2,3],\"data_offsets\":[0,12]}}";
+        FILE *sf = fopen(path, "wb");
+        if (!sf || fwrite(hdr, 1, 8 + strlen(hdr + 8), sf) != 8 + strlen(hdr + 8) || fclose(sf)) return 1;
     }
     return 0;
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the fuzz targets with clang and runs each for SECONDS (default 60),
-# seeding the chunk decoder's corpus with valid chunks of every codec.
+# seeding the corpora with valid chunks of every codec, a .dcz and a
+# safetensors header.
 # Usage: tests/fuzz/run.sh [SECONDS] [BUILD_DIR]
 set -euo pipefail
 secs=${1:-60}
@@ -8,12 +9,18 @@ build=${2:-build-fuzz}
 src=$(cd "$(dirname "$0")/../.." && pwd)
 CC=clang cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDC_BUILD_FUZZ=ON \
   -DDC_BUILD_BENCH=OFF -DDC_BUILD_EXAMPLES=OFF >/dev/null
-cmake --build "$build" -j2 --target fuzz_chunk_decode fuzz_roundtrip dc-benchgen-seeds >/dev/null
+cmake --build "$build" -j2 --target fuzz_chunk_decode fuzz_roundtrip fuzz_container fuzz_safetensors \
+  dc-benchgen-seeds >/dev/null
 corpus="$build/corpus-chunk"
-mkdir -p "$corpus" "$build/corpus-rt"
+mkdir -p "$corpus" "$build/corpus-rt" "$build/corpus-dcz" "$build/corpus-st"
 "$build/tests/fuzz/dc-benchgen-seeds" "$corpus"
-for t in fuzz_chunk_decode fuzz_roundtrip; do
-  c="$build/corpus-rt"; [ $t = fuzz_chunk_decode ] && c="$corpus"
+for t in fuzz_chunk_decode fuzz_roundtrip fuzz_container fuzz_safetensors; do
+  case $t in
+    fuzz_chunk_decode) c="$corpus" ;;
+    fuzz_container) c="$build/corpus-dcz" ;;
+    fuzz_safetensors) c="$build/corpus-st" ;;
+    *) c="$build/corpus-rt" ;;
+  esac
   echo "== $t for ${secs}s"
   rc=0
   "$build/tests/fuzz/$t" -max_total_time="$secs" -max_len=70000 -print_final_stats=1 "$c" \
