@@ -11,6 +11,7 @@
  *   dc_quant.h   symmetric INT8 / 4-bit quantization (per tensor, channel, group)
  *   dc_prune.h   activation-aware pruning (DC, Wanda, magnitude)
  *   dc_container.h  the .dcz model file: streaming writer, mmap reader
+ *   dc_planner.h    which chunks to keep compressed under a latency or memory budget
  *
  * Copyright (c) 2026 The libdoublecomp authors. SPDX-License-Identifier: MIT
  */
@@ -24,5 +25,6 @@
 #include "doublecomp/dc_quant.h"
 #include "doublecomp/dc_prune.h"
 #include "doublecomp/dc_container.h"
+#include "doublecomp/dc_planner.h"
 
 #endif /* DOUBLECOMP_H */
