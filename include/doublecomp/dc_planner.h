@@ -263,7 +263,8 @@ typedef struct dc_plan_result {
  * or infinite), DC_ERR_RANGE (budget <= 0), DC_ERR_INFEASIBLE (no plan meets
  * the budget: the latency budget is below the fastest plan's latency, or the
  * memory budget below the smallest plan's memory), DC_ERR_OUT_OF_MEMORY.
- * Reads p only (scratch memory comes from the planner's allocator).
+ * Reads p only; its scratch memory comes from the planner's allocator, which
+ * must then be thread-safe for concurrent calls.
  */
 DC_API dc_status dc_planner_plan(const dc_planner *p, const dc_plan_request *request,
                                  dc_plan_result *result, uint8_t *decisions);
