@@ -118,6 +118,15 @@ static inline float qt_scale(const dc_qtensor *q, size_t i, size_t j) {
     return 0.0f;
 }
 
+/* round() (halves away from zero) without the libm call: for |x| < 2^52,
+ * t = trunc(x) and x - t are exact, so the result is identical. */
+static inline double round_half_away(double x) {
+    double t = (double)(int64_t)x;
+    double frac = x - t;
+    /* comparisons as 0/1 values: the sign of frac is data, not worth a branch */
+    return t + (double)(frac >= 0.5) - (double)(frac <= -0.5);
+}
+
 static int all_finite(const float *w, size_t n) {
     uint32_t bad = 0;
     for (size_t i = 0; i < n; i++) {
@@ -131,6 +140,25 @@ static int all_finite(const float *w, size_t n) {
 static void measure(const dc_qtensor *q, const float *ref, double *mse, double *max_abs,
                     double *mean_sq) {
     double se = 0, sq = 0, mx = 0;
+    if (q->bits == 8 && q->gran != DC_QUANT_PER_GROUP) { /* one scale per row: no dispatch */
+        for (size_t i = 0; i < q->rows; i++) {
+            const int8_t *o = (const int8_t *)(q->data + i * q->row_bytes);
+            const float sc = qt_scale(q, i, 0);
+            const float *r = ref + i * q->cols;
+            for (size_t j = 0; j < q->cols; j++) {
+                double wv = (double)r[j];
+                double d = fabs(wv - (double)((float)o[j] * sc));
+                se += d * d;
+                sq += wv * wv;
+                mx = d > mx ? d : mx;
+            }
+        }
+        double n = (double)q->rows * (double)q->cols;
+        *mse = se / n;
+        *mean_sq = sq / n;
+        *max_abs = mx;
+        return;
+    }
     for (size_t i = 0; i < q->rows; i++)
         for (size_t j = 0; j < q->cols; j++) {
             double w = (double)ref[i * q->cols + j];
@@ -174,13 +202,35 @@ dc_status dc_quantize(const float *w, size_t rows, size_t cols, const dc_quant_o
         q->scales[k] = q->scales[k] / fq;
 
     const double dq = (double)L.qmax;
+    if (q->bits == 8) {
+        /* Fast path, same arithmetic: one Delta per run of columns, no per-element
+         * granularity dispatch or nibble packing. */
+        size_t run = q->gran == DC_QUANT_PER_GROUP ? q->group : cols;
+        for (size_t i = 0; i < rows; i++) {
+            const float *r = w + i * cols;
+            int8_t *o = (int8_t *)(q->data + i * q->row_bytes);
+            for (size_t j0 = 0; j0 < cols; j0 += run) {
+                size_t j1 = j0 + run < cols ? j0 + run : cols;
+                const double delta = (double)qt_scale(q, i, j0);
+                for (size_t j = j0; j < j1; j++) {
+                    double x = delta > 0.0 ? round_half_away((double)r[j] / delta) : 0.0;
+                    x = x > dq ? dq : x;
+                    x = x < -dq ? -dq : x;
+                    o[j] = (int8_t)x;
+                }
+            }
+        }
+        measure(q, w, &q->mse, &q->max_abs, &q->mean_sq);
+        *out = q;
+        return DC_OK;
+    }
     for (size_t i = 0; i < rows; i++) {
         const float *r = w + i * cols;
         for (size_t j = 0; j < cols; j++) {
             float delta = qt_scale(q, i, j);
             int v = 0;
             if (delta > 0.0f) {
-                double x = round((double)r[j] / (double)delta);
+                double x = round_half_away((double)r[j] / (double)delta); /* |x| <= Q */
                 if (x > dq) x = dq;
                 if (x < -dq) x = -dq;
                 v = (int)x;

@@ -83,6 +83,135 @@ static void *hash_thread(void *arg) {
     return NULL;
 }
 
+typedef struct job_ctx {
+    const model_source *src;
+    statset *stats;
+    const calib_result *calib;
+    int have_stats, quant_emb;
+    double alpha, sparsity;
+    int prune, prune_tensor, bits;
+    dc_quant_granularity gran;
+    size_t group;
+} job_ctx;
+
+/* One tensor ready for the writer, with everything its desc points to. */
+typedef struct prepared {
+    dc_tensor_desc d;
+    const void *data;
+    size_t size;
+    dc_status st;
+    void *raw;
+    float *smooth;
+    dc_qtensor *q;
+} prepared;
+
+static void prepared_free(prepared *p) {
+    dc_qtensor_free(p->q);
+    free(p->raw);
+    free(p->smooth);
+    memset(p, 0, sizeof(*p));
+}
+
+static const float kOne = 1.0f;
+
+/* Reads tensor i and, for a linear weight, scales, quantizes and prunes it. */
+static void prepare(const job_ctx *c, size_t i, prepared *p) {
+    memset(p, 0, sizeof(*p));
+    const src_tensor *t = &c->src->t[i];
+    dc_tensor_desc *d = &p->d;
+    d->struct_size = sizeof(*d);
+    d->name = t->name;
+    d->ndim = t->ndim;
+    memcpy(d->dims, t->dims, sizeof(d->dims));
+    d->source_dtype = t->dtype;
+    d->dtype = t->dtype;
+    d->prune_method = DC_PRUNE_NONE;
+    const calib_tensor *ct = c->calib ? calib_find(c->calib, t->name) : NULL;
+    if (ct) { /* the engine already scaled, folded, pruned and quantized it */
+        *d = ct->desc;
+        p->data = ct->data, p->size = ct->size;
+        return;
+    }
+    if (!(p->raw = malloc(t->nbytes ? t->nbytes : 1))) {
+        p->st = DC_ERR_OUT_OF_MEMORY;
+        return;
+    }
+    if ((p->st = source_read(c->src, i, p->raw)) != DC_OK) return;
+    p->data = p->raw, p->size = t->nbytes;
+    if (t->dtype == DC_DTYPE_I8) { /* already quantized by the host: scale 1 */
+        d->bits = 8;
+        d->granularity = DC_QUANT_PER_TENSOR;
+        d->scales = &kOne;
+        d->n_scales = 1;
+        return;
+    }
+    if (!is_linear(t, c->quant_emb) || (c->calib && c->src->is_llama2c)) return; /* stored as is */
+    size_t rows = t->dims[0], cols = t->dims[1];
+    float *f32 = (float *)p->raw; /* F32 sources are used in place: no second copy */
+    if (t->dtype != DC_DTYPE_F32) {
+        if (!(f32 = malloc(rows * cols * sizeof(float)))) {
+            p->st = DC_ERR_OUT_OF_MEMORY;
+            return;
+        }
+        p->st = dc_convert_to_f32(f32, p->raw, t->dtype, rows * cols);
+        free(p->raw);
+        p->raw = f32;
+        if (p->st != DC_OK) return;
+    }
+    dc_stats *sst = c->have_stats ? stats_for(c->stats, t->name) : NULL;
+    dc_scaler *sc = NULL;
+    dc_status st = DC_OK;
+    if (sst && c->alpha > 0) {
+        const float *ws[1] = {f32};
+        st = dc_scaler_create(sst, (float)c->alpha, ws, &rows, 1, NULL, &sc);
+        if (st == DC_OK) st = dc_scaler_apply(sc, f32, rows, cols);
+        if (st == DC_OK && !(p->smooth = malloc(cols * sizeof(float)))) st = DC_ERR_OUT_OF_MEMORY;
+        if (st == DC_OK) st = dc_scaler_get_scales(sc, p->smooth, cols);
+    }
+    dc_quant_options qo = {sizeof(qo), c->gran, c->group, (unsigned)c->bits, NULL};
+    if (st == DC_OK) st = dc_quantize(f32, rows, cols, &qo, &p->q);
+    free(p->raw); /* the float weights are no longer needed */
+    p->raw = NULL;
+    int method = sst ? c->prune : DC_PRUNE_MAGNITUDE;
+    if (st == DC_OK && c->sparsity > 0) {
+        dc_prune_options po = {sizeof(po), (dc_prune_method)method,
+                               c->prune_tensor ? DC_PRUNE_GROUP_TENSOR : DC_PRUNE_GROUP_ROW, sc,
+                               NULL};
+        st = dc_prune_qtensor(p->q, sst, (float)c->sparsity, &po, NULL);
+    }
+    if (st == DC_OK) {
+        dc_qtensor_info qi = {.struct_size = sizeof(qi)};
+        dc_qtensor_get_info(p->q, &qi);
+        d->dtype = DC_DTYPE_I8;
+        d->bits = (unsigned)c->bits;
+        d->granularity = c->gran;
+        d->group_size = c->gran == DC_QUANT_PER_GROUP ? c->group : 0;
+        d->scales = dc_qtensor_scales(p->q);
+        d->n_scales = qi.n_scales;
+        d->smooth = p->smooth;
+        d->n_smooth = p->smooth ? cols : 0;
+        d->alpha = p->smooth ? (float)c->alpha : 0;
+        d->prune_method = c->sparsity > 0 ? method : DC_PRUNE_NONE;
+        d->sparsity = (float)c->sparsity;
+        p->data = dc_qtensor_data(p->q), p->size = qi.data_size;
+    }
+    p->st = st;
+    dc_scaler_free(sc);
+    dc_stats_free(sst);
+}
+
+typedef struct prep_arg {
+    const job_ctx *c;
+    size_t i;
+    prepared *out;
+} prep_arg;
+
+static void *prepare_thread(void *arg) {
+    prep_arg *a = arg;
+    prepare(a->c, a->i, a->out);
+    return NULL;
+}
+
 int dcz_compress(int argc, char **argv) {
     const char *model = NULL, *out = NULL, *stats_path = NULL, *calib_text = NULL, *tok = NULL;
     double alpha = -1, sparsity = 0;
@@ -205,95 +334,42 @@ int dcz_compress(int argc, char **argv) {
     }
     dcz_progress_state prog = {!json && isatty(2), -1, source_bytes(&src), "compress"};
     uint64_t done_bytes = 0, q_bytes = 0, n_quant = 0;
+    job_ctx jc = {&src, &stats, stats.calib, have_stats, quant_emb, alpha, sparsity, prune,
+                  prune_tensor, bits, gran, group};
+    /* Tensors are prepared (read, scaled, quantized, pruned) by up to `threads`
+     * threads ahead of the writer, and written in order: at most `threads`
+     * prepared tensors plus the one being written are in memory. */
+    prepared *items = calloc(src.n + 1, sizeof(prepared));
+    prep_arg *args = calloc(src.n + 1, sizeof(prep_arg));
+    pthread_t *th = calloc(src.n + 1, sizeof(pthread_t));
+    unsigned char *started = calloc(src.n + 1, 1);
+    if (!items || !args || !th || !started) rc = 4;
+    size_t next = 0;
     for (size_t i = 0; i < src.n && rc == 0; i++) {
-        const src_tensor *t = &src.t[i];
-        dc_tensor_desc d;
-        memset(&d, 0, sizeof(d));
-        d.struct_size = sizeof(d);
-        d.name = t->name;
-        d.ndim = t->ndim;
-        memcpy(d.dims, t->dims, sizeof(d.dims));
-        d.source_dtype = t->dtype;
-        d.dtype = t->dtype;
-        d.prune_method = DC_PRUNE_NONE;
-        void *raw = NULL;
-        float *f32 = NULL, *smooth = NULL;
-        dc_qtensor *q = NULL;
-        dc_scaler *sc = NULL;
-        dc_stats *sst = NULL;
-        const void *data = NULL;
-        size_t size = 0;
-        const calib_tensor *ct = stats.calib ? calib_find(stats.calib, t->name) : NULL;
-        if (ct) { /* the engine already scaled, folded, pruned and quantized it */
-            d = ct->desc;
-            data = ct->data;
-            size = ct->size;
-            n_quant += d.bits != 0, q_bytes += d.bits ? size : 0;
-        } else if (!(raw = malloc(t->nbytes ? t->nbytes : 1))) {
-            st = DC_ERR_OUT_OF_MEMORY;
-        } else if ((st = source_read(&src, i, raw)) != DC_OK) {
-        } else if (t->dtype == DC_DTYPE_I8) { /* already quantized by the host: scale 1 */
-            static const float one = 1.0f;
-            d.bits = 8;
-            d.granularity = DC_QUANT_PER_TENSOR;
-            d.scales = &one;
-            d.n_scales = 1;
-            data = raw, size = t->nbytes;
-        } else if (is_linear(t, quant_emb) && !(stats.calib && src.is_llama2c)) {
-            size_t rows = t->dims[0], cols = t->dims[1];
-            if (!(f32 = malloc(rows * cols * sizeof(float)))) st = DC_ERR_OUT_OF_MEMORY;
-            if (st == DC_OK) st = dc_convert_to_f32(f32, raw, t->dtype, rows * cols);
-            free(raw), raw = NULL;
-            sst = have_stats ? stats_for(&stats, t->name) : NULL;
-            if (st == DC_OK && sst && alpha > 0) {
-                const float *ws[1] = {f32};
-                st = dc_scaler_create(sst, (float)alpha, ws, &rows, 1, NULL, &sc);
-                if (st == DC_OK) st = dc_scaler_apply(sc, f32, rows, cols);
-                if (st == DC_OK && !(smooth = malloc(cols * sizeof(float)))) st = DC_ERR_OUT_OF_MEMORY;
-                if (st == DC_OK) st = dc_scaler_get_scales(sc, smooth, cols);
-            }
-            dc_quant_options qo = {sizeof(qo), gran, group, (unsigned)bits, NULL};
-            if (st == DC_OK) st = dc_quantize(f32, rows, cols, &qo, &q);
-            int method = sst ? prune : DC_PRUNE_MAGNITUDE;
-            if (st == DC_OK && sparsity > 0) {
-                dc_prune_options po = {sizeof(po), (dc_prune_method)method,
-                                       prune_tensor ? DC_PRUNE_GROUP_TENSOR : DC_PRUNE_GROUP_ROW, sc,
-                                       NULL};
-                st = dc_prune_qtensor(q, sst, (float)sparsity, &po, NULL);
-            }
-            if (st == DC_OK) {
-                dc_qtensor_info qi = {.struct_size = sizeof(qi)};
-                dc_qtensor_get_info(q, &qi);
-                d.dtype = DC_DTYPE_I8;
-                d.bits = (unsigned)bits;
-                d.granularity = gran;
-                d.group_size = gran == DC_QUANT_PER_GROUP ? group : 0;
-                d.scales = dc_qtensor_scales(q);
-                d.n_scales = qi.n_scales;
-                d.smooth = smooth;
-                d.n_smooth = smooth ? cols : 0;
-                d.alpha = smooth ? (float)alpha : 0;
-                d.prune_method = sparsity > 0 ? method : DC_PRUNE_NONE;
-                d.sparsity = (float)sparsity;
-                data = dc_qtensor_data(q), size = qi.data_size;
-                n_quant++, q_bytes += size;
-            }
-        } else {
-            data = raw, size = t->nbytes;
+        for (; next < src.n && next < i + threads; next++) { /* fill the window */
+            args[next] = (prep_arg){&jc, next, &items[next]};
+            started[next] = threads > 1 && pthread_create(&th[next], NULL, prepare_thread, &args[next]) == 0;
+            if (!started[next]) prepare(&jc, next, &items[next]);
         }
-        if (st == DC_OK) st = dc_writer_add_tensor(w, &d, data, size);
+        if (started[i]) pthread_join(th[i], NULL), started[i] = 0;
+        prepared *cur = &items[i];
+        st = cur->st;
+        if (st == DC_OK) st = dc_writer_add_tensor(w, &cur->d, cur->data, cur->size);
         if (st != DC_OK) {
-            fprintf(stderr, "%sdcz compress: tensor %s: %s\n", prog.enabled ? "\n" : "", t->name,
-                    dc_status_string(st));
+            fprintf(stderr, "%sdcz compress: tensor %s: %s\n", prog.enabled ? "\n" : "",
+                    src.t[i].name, dc_status_string(st));
             rc = st == DC_ERR_IO ? 3 : st == DC_ERR_OUT_OF_MEMORY ? 4 : 2;
         }
-        dc_qtensor_free(q);
-        dc_scaler_free(sc);
-        dc_stats_free(sst);
-        free(f32), free(smooth), free(raw);
-        done_bytes += t->nbytes;
+        n_quant += cur->d.bits != 0;
+        q_bytes += cur->d.bits ? cur->size : 0;
+        prepared_free(cur);
+        done_bytes += src.t[i].nbytes;
         dcz_progress(&prog, done_bytes);
     }
+    for (size_t i = 0; started && i < src.n; i++) /* after an error: finish and drop the rest */
+        if (started[i]) pthread_join(th[i], NULL);
+    for (size_t i = 0; items && i < src.n; i++) prepared_free(&items[i]);
+    free(items), free(args), free(th), free(started);
     if (rc != 0) {
         dc_writer_abort(w);
         goto done;

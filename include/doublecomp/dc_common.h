@@ -46,8 +46,7 @@ extern "C" {
 #define DC_VERSION_MINOR 1
 #define DC_VERSION_PATCH 0
 /* MAJOR*10000 + MINOR*100 + PATCH, e.g. 0.1.0 -> 100. */
-#define DC_VERSION_NUMBER                                                                          \
-    (DC_VERSION_MAJOR * 10000 + DC_VERSION_MINOR * 100 + DC_VERSION_PATCH)
+#define DC_VERSION_NUMBER        (DC_VERSION_MAJOR * 10000 + DC_VERSION_MINOR * 100 + DC_VERSION_PATCH)
 #define DC_VERSION_STRINGIFY_(x) #x
 #define DC_VERSION_STRINGIFY(x)  DC_VERSION_STRINGIFY_(x)
 #define DC_VERSION_STRING                                                                          \
