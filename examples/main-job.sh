@@ -1,26 +1,32 @@
 #!/usr/bin/env bash
-# The main job, end to end, until the dcz CLI lands: quantize the real weights
-# in SHARED (INT8 per tensor), compress them into chunks, decode and verify
-# every chunk on its own, then benchmark ANS against zstd/lz4/memcpy.
-# Without SHARED/models it uses a generated Laplace weight file and says so.
+# The main job, end to end: compress a model into a .dcz, verify it, inspect
+# it and run it. With SHARED/models (the real stories260K model) it calibrates
+# on TinyStories, compresses with the recommended DC setting, and runs the
+# reference engine straight from the .dcz; without it, it uses a GENERATED
+# safetensors model (and says so) and round-trips it through extract.
 # Usage: examples/main-job.sh [BUILD_DIR] [SHARED_DIR]
 set -euo pipefail
 build=${1:-build}
 shared=${2:-../shared}
 work="$build/main-job"
 mkdir -p "$work"
-inputs=()
+dcz="$build/examples/dcz" llama="$build/examples/dc-llama"
 if [ -f "$shared/models/stories260K.bin" ]; then
-  echo "== real model weights from $shared/models"
-  for m in stories260K aidreams260K; do
-    "$build/bench/dc-benchgen" llama2c "$shared/models/$m.bin" "$work/$m.int8"
-    inputs+=("$work/$m.int8")
-  done
+  echo "== REAL model: $shared/models/stories260K.bin"
+  text="$shared/text/tinystories-valid-head.txt" tok="$shared/models/tok512.bin"
+  "$dcz" compress "$shared/models/stories260K.bin" -o "$work/stories260K.dcz" --force \
+    --calib-text "$text" --tokenizer "$tok" --alpha 0.9 --sparsity 0.1 --prune dc --prune-group tensor
+  "$dcz" verify "$work/stories260K.dcz"
+  "$dcz" info "$work/stories260K.dcz" | tail -n 2
+  echo "== perplexity, run from the .dcz (evaluation text from character 100000)"
+  "$llama" ppl "$work/stories260K.dcz" --tokenizer "$tok" --text "$text" --offset 100000 --max-tokens 4096
+  echo "== generation from the .dcz"
+  "$llama" generate "$work/stories260K.dcz" --tokenizer "$tok" --prompt "Once upon a time" -n 60
 else
-  echo "== $shared/models not found: using a GENERATED Laplace weight file instead"
-  "$build/bench/dc-benchgen" laplace "$work/generated.int8" $((4 << 20)) 4.2 0.2 1
-  inputs+=("$work/generated.int8")
+  echo "== $shared/models not found: using a GENERATED model instead"
+  "$build/bench/dc-benchgen" safetensors "$work/generated.safetensors" 256 688 4 1000 mixed 1
+  "$dcz" compress "$work/generated.safetensors" -o "$work/generated.dcz" --force
+  "$dcz" verify "$work/generated.dcz"
+  "$dcz" info "$work/generated.dcz" | tail -n 2
+  "$dcz" extract "$work/generated.dcz" -o "$work/generated.extracted.safetensors" --force
 fi
-for f in "${inputs[@]}"; do "$build/examples/dc-decode-chunks" "$f" 65536; done
-echo "== benchmark (one JSON line per codec/path)"
-"$build/bench/dc-bench" --reps 3 "${inputs[@]}"
