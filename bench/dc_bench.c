@@ -122,7 +122,9 @@ static void *decode_range(void *arg) {
         case K_ANS:
             if (dc_chunk_decompress(dd, j->cdata[i], j->csize[i], o, len, &w) != DC_OK) r->ok = 0;
             break;
-        case K_ZSTD: w = ZSTD_decompressDCtx(zd, o, len, j->cdata[i], j->csize[i]); break;
+        case K_ZSTD:
+            w = ZSTD_decompressDCtx(zd, o, len, j->cdata[i], j->csize[i]);
+            break;
         case K_LZ4:
             w = (size_t)LZ4_decompress_safe((const char *)j->cdata[i], (char *)o, (int)j->csize[i],
                                             (int)len);
@@ -152,7 +154,8 @@ static double decode_all(job *j, int threads) {
             die("pthread_create");
     }
     if (threads > 1)
-        for (int t = 0; t < threads; t++) pthread_join(th[t], NULL);
+        for (int t = 0; t < threads; t++)
+            pthread_join(th[t], NULL);
     double dt = now() - t0;
     for (int t = 0; t < threads; t++)
         if (!rs[t].ok) die("decode failed");
@@ -195,7 +198,8 @@ static void run(const char *file, const uint8_t *src, size_t n, size_t chunk, ki
            (double)n / (double)total, (double)n / entropy_bytes, (double)n / enc[0] / 1e6,
            (double)n / dec[0] / 1e6, (double)n / dec[reps / 2] / 1e6);
     fflush(stdout);
-    for (size_t i = 0; i < j.nchunks; i++) free(j.cdata[i]);
+    for (size_t i = 0; i < j.nchunks; i++)
+        free(j.cdata[i]);
     free(j.cdata);
     free(j.csize);
     free(j.out);

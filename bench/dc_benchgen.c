@@ -76,7 +76,8 @@ typedef struct gtensor {
 
 static uint64_t gt_numel(const gtensor *t) {
     uint64_t n = 1;
-    for (int i = 0; i < t->ndim; i++) n *= t->dims[i];
+    for (int i = 0; i < t->ndim; i++)
+        n *= t->dims[i];
     return n;
 }
 
@@ -84,7 +85,8 @@ static uint64_t gt_numel(const gtensor *t) {
  * a few outlier columns (as real LLM weights have). */
 static void gen_row(float *row, uint64_t cols, int kind, uint64_t *seed, const float *col_gain) {
     if (kind == 1) {
-        for (uint64_t j = 0; j < cols; j++) row[j] = 1.0f + 0.1f * (float)(gen_unit(seed) - 0.5);
+        for (uint64_t j = 0; j < cols; j++)
+            row[j] = 1.0f + 0.1f * (float)(gen_unit(seed) - 0.5);
         return;
     }
     double scale = 0.02 * exp(0.3 * (gen_unit(seed) - 0.5));
@@ -113,23 +115,32 @@ static int gen_safetensors(const char *path, uint64_t D, uint64_t H, uint64_t L,
     char nm[96];
     ADD("model.embed_tokens.weight", 2, V, D, 0, 0);
     for (uint64_t l = 0; l < L; l++) {
-        static const char *const names[] = {"input_layernorm",       "self_attn.q_proj",
-                                            "self_attn.k_proj",      "self_attn.v_proj",
-                                            "self_attn.o_proj",      "post_attention_layernorm",
-                                            "mlp.gate_proj",         "mlp.up_proj",
-                                            "mlp.down_proj"};
+        static const char *const names[] = {
+            "input_layernorm",  "self_attn.q_proj", "self_attn.k_proj",
+            "self_attn.v_proj", "self_attn.o_proj", "post_attention_layernorm",
+            "mlp.gate_proj",    "mlp.up_proj",      "mlp.down_proj"};
         for (int k = 0; k < 9; k++) {
-            snprintf(nm, sizeof(nm), "model.layers.%llu.%s.weight", (unsigned long long)l, names[k]);
-            if (k == 0 || k == 5) ADD(nm, 1, D, 0, 0, 1);
-            else if (k == 6 || k == 7) ADD(nm, 2, H, D, 0, 0);
-            else if (k == 8) ADD(nm, 2, D, H, 0, 0);
-            else ADD(nm, 2, D, D, 0, 0);
+            snprintf(nm, sizeof(nm), "model.layers.%llu.%s.weight", (unsigned long long)l,
+                     names[k]);
+            if (k == 0 || k == 5)
+                ADD(nm, 1, D, 0, 0, 1);
+            else if (k == 6 || k == 7)
+                ADD(nm, 2, H, D, 0, 0);
+            else if (k == 8)
+                ADD(nm, 2, D, H, 0, 0);
+            else
+                ADD(nm, 2, D, D, 0, 0);
         }
     }
     ADD("model.norm.weight", 1, D, 0, 0, 1);
     ADD("lm_head.weight", 2, V, D, 0, 0);
     if (mixed) {
-        ADD("extra.\xc3\xbc" "n\xc3\xaf" "c\xc3\xb8" "d\xc3\xa9" ".\xe2\x9c\x93.bias", 1, 7, 0, 0, 1);
+        ADD("extra.\xc3\xbc"
+            "n\xc3\xaf"
+            "c\xc3\xb8"
+            "d\xc3\xa9"
+            ".\xe2\x9c\x93.bias",
+            1, 7, 0, 0, 1);
         ADD("extra.conv.weight", 3, 4, 3, 5, 0);
     }
 #undef ADD
@@ -139,11 +150,12 @@ static int gen_safetensors(const char *path, uint64_t D, uint64_t H, uint64_t L,
     if (!hdr) return 1;
     static const char *const dn[] = {"F32", "F16", "BF16"};
     uint64_t off = 0;
-    hl += (size_t)snprintf(hdr + hl, hcap - hl, "{\"__metadata__\":{\"generator\":\"dc-benchgen\"}");
+    hl +=
+        (size_t)snprintf(hdr + hl, hcap - hl, "{\"__metadata__\":{\"generator\":\"dc-benchgen\"}");
     for (size_t i = 0; i < n; i++) {
         uint64_t bytes = gt_numel(&ts[i]) * (ts[i].dtype ? 2u : 4u);
-        hl += (size_t)snprintf(hdr + hl, hcap - hl, ",\"%s\":{\"dtype\":\"%s\",\"shape\":[", ts[i].name,
-                               dn[ts[i].dtype]);
+        hl += (size_t)snprintf(hdr + hl, hcap - hl, ",\"%s\":{\"dtype\":\"%s\",\"shape\":[",
+                               ts[i].name, dn[ts[i].dtype]);
         for (int k = 0; k < ts[i].ndim; k++)
             hl += (size_t)snprintf(hdr + hl, hcap - hl, "%s%llu", k ? "," : "",
                                    (unsigned long long)ts[i].dims[k]);
@@ -152,13 +164,15 @@ static int gen_safetensors(const char *path, uint64_t D, uint64_t H, uint64_t L,
         off += bytes;
     }
     hl += (size_t)snprintf(hdr + hl, hcap - hl, "}");
-    while (hl % 8) hdr[hl++] = ' ';
+    while (hl % 8)
+        hdr[hl++] = ' ';
     char tmp[4096];
     snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
     FILE *f = fopen(tmp, "wb");
     if (!f) return perror(tmp), 1;
     uint8_t len8[8];
-    for (int i = 0; i < 8; i++) len8[i] = (uint8_t)((uint64_t)hl >> (8 * i));
+    for (int i = 0; i < 8; i++)
+        len8[i] = (uint8_t)((uint64_t)hl >> (8 * i));
     int bad = fwrite(len8, 1, 8, f) != 8 || fwrite(hdr, 1, hl, f) != hl;
     uint64_t maxcols = D > H ? D : H;
     float *row = malloc(maxcols * sizeof(float)), *gain = malloc(maxcols * sizeof(float));
@@ -173,7 +187,8 @@ static int gen_safetensors(const char *path, uint64_t D, uint64_t H, uint64_t L,
             if (t->dtype == 0) {
                 bad = fwrite(row, 4, cols, f) != cols;
             } else {
-                for (uint64_t j = 0; j < cols; j++) half[j] = t->dtype == 1 ? to_f16(row[j]) : to_bf16(row[j]);
+                for (uint64_t j = 0; j < cols; j++)
+                    half[j] = t->dtype == 1 ? to_f16(row[j]) : to_bf16(row[j]);
                 bad = fwrite(half, 2, cols, f) != cols;
             }
         }
@@ -193,7 +208,8 @@ int main(int argc, char **argv) {
     if (argc >= 7 && strcmp(argv[1], "safetensors") == 0)
         return gen_safetensors(argv[2], strtoull(argv[3], NULL, 0), strtoull(argv[4], NULL, 0),
                                strtoull(argv[5], NULL, 0), strtoull(argv[6], NULL, 0),
-                               argc > 7 ? argv[7] : "f32", argc > 8 ? strtoull(argv[8], NULL, 0) : 1);
+                               argc > 7 ? argv[7] : "f32",
+                               argc > 8 ? strtoull(argv[8], NULL, 0) : 1);
     if (argc >= 4 && strcmp(argv[1], "laplace") == 0) {
         size_t n = (size_t)strtoull(argv[3], NULL, 0);
         double b = argc > 4 ? atof(argv[4]) : 4.2, zeros = argc > 5 ? atof(argv[5]) : 0.0;
@@ -217,9 +233,10 @@ int main(int argc, char **argv) {
         free(q);
         return rc;
     }
-    fprintf(stderr, "usage: dc-benchgen laplace OUT SIZE [B [ZEROS [SEED]]]\n"
-                    "       dc-benchgen llama2c MODEL.bin OUT\n"
-                    "       dc-benchgen safetensors OUT DIM HIDDEN LAYERS VOCAB [f32|f16|bf16|mixed "
-                    "[SEED]]\n");
+    fprintf(stderr,
+            "usage: dc-benchgen laplace OUT SIZE [B [ZEROS [SEED]]]\n"
+            "       dc-benchgen llama2c MODEL.bin OUT\n"
+            "       dc-benchgen safetensors OUT DIM HIDDEN LAYERS VOCAB [f32|f16|bf16|mixed "
+            "[SEED]]\n");
     return 2;
 }

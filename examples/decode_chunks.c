@@ -45,16 +45,18 @@ int main(int argc, char **argv) {
     while (off < csize) {
         size_t chunk_bytes, written;
         st = dc_chunk_info(comp + off, csize - off, &chunk_bytes, NULL, NULL);
-        if (st == DC_OK) st = dc_chunk_decompress(dctx, comp + off, chunk_bytes, buf, chunk, &written);
+        if (st == DC_OK)
+            st = dc_chunk_decompress(dctx, comp + off, chunk_bytes, buf, chunk, &written);
         if (st != DC_OK) return fprintf(stderr, "chunk %zu: %s\n", chunks, dc_status_string(st)), 1;
         if (memcmp(buf, raw + done, written) != 0)
             return fprintf(stderr, "chunk %zu: mismatch\n", chunks), 1;
         off += chunk_bytes, done += written, chunks++;
     }
     dc_dctx_free(dctx);
-    printf("%s: %zu bytes -> %zu bytes in %zu chunks, ratio %.4f, decoder %s, all chunks verified\n",
-           argv[1], n, csize, chunks, csize ? (double)n / (double)csize : 0.0,
-           dc_simd_name(dc_simd_best()));
+    printf(
+        "%s: %zu bytes -> %zu bytes in %zu chunks, ratio %.4f, decoder %s, all chunks verified\n",
+        argv[1], n, csize, chunks, csize ? (double)n / (double)csize : 0.0,
+        dc_simd_name(dc_simd_best()));
     free(raw), free(comp), free(buf);
     return done == n ? 0 : 1;
 }

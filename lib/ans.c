@@ -34,8 +34,10 @@ void dc_histogram(const uint8_t *src, size_t n, uint32_t counts[256]) {
         c[2][src[i + 2]]++;
         c[3][src[i + 3]]++;
     }
-    for (; i < n; i++) c[0][src[i]]++;
-    for (int s = 0; s < 256; s++) counts[s] = c[0][s] + c[1][s] + c[2][s] + c[3][s];
+    for (; i < n; i++)
+        c[0][src[i]]++;
+    for (int s = 0; s < 256; s++)
+        counts[s] = c[0][s] + c[1][s] + c[2][s] + c[3][s];
 }
 
 /* --- frequency normalisation -------------------------------------------------- */
@@ -95,7 +97,7 @@ typedef struct bitwriter {
 } bitwriter;
 
 static void bw_put(bitwriter *w, uint32_t v, unsigned n) { /* n <= 32 */
-    if (w->overflow) return; /* the result is discarded anyway */
+    if (w->overflow) return;                               /* the result is discarded anyway */
     w->acc |= (uint64_t)v << w->nbits;
     w->nbits += n;
     while (w->nbits >= 8) {
@@ -111,7 +113,8 @@ static void bw_put(bitwriter *w, uint32_t v, unsigned n) { /* n <= 32 */
 
 static unsigned floor_log2(uint32_t v) { /* v >= 1 */
     unsigned r = 0;
-    while (v >>= 1) r++;
+    while (v >>= 1)
+        r++;
     return r;
 }
 
@@ -140,12 +143,14 @@ static size_t write_freqs(const uint32_t freq[256], uint8_t *dst, size_t cap) {
     size_t best_bits = SIZE_MAX;
     for (unsigned k = 0; k < 14; k++) {
         size_t bits = 0;
-        for (int s = 0; s < 256; s++) bits += eg_len(zz[s], k);
+        for (int s = 0; s < 256; s++)
+            bits += eg_len(zz[s], k);
         if (bits < best_bits) best_bits = bits, best_k = k;
     }
     bitwriter w = {dst, dst + cap, 0, 0, 0};
     bw_put(&w, best_k, 4);
-    for (int s = 0; s < 256; s++) eg_put(&w, zz[s], best_k);
+    for (int s = 0; s < 256; s++)
+        eg_put(&w, zz[s], best_k);
     if (w.nbits) bw_put(&w, 0, 8 - w.nbits);
     return w.overflow ? 0 : (size_t)(w.p - dst);
 }
@@ -241,7 +246,8 @@ size_t dc_ans_encode(const uint8_t *src, size_t n, const uint32_t counts[256], u
     uint8_t *words_end = (uint8_t *)scratch + dc_ans_scratch_size(n);
     uint8_t *p = words_end;
     uint32_t x[NSTATES];
-    for (int j = 0; j < NSTATES; j++) x[j] = STATE_LOW;
+    for (int j = 0; j < NSTATES; j++)
+        x[j] = STATE_LOW;
     /* Branch-free: the word is always written below p (the scratch has room
      * for one word per symbol) and kept only if the state needed renormalising. */
     for (size_t i = n; i-- > 0;) {
@@ -259,7 +265,8 @@ size_t dc_ans_encode(const uint8_t *src, size_t n, const uint32_t counts[256], u
     size_t total = table_bytes + 4 * NSTATES + words;
     if (total > dst_capacity) return 0;
     uint8_t *o = dst + table_bytes;
-    for (int j = 0; j < NSTATES; j++) dc_store_le32(o + 4 * j, x[j]);
+    for (int j = 0; j < NSTATES; j++)
+        dc_store_le32(o + 4 * j, x[j]);
     memcpy(o + 4 * NSTATES, p, words);
     return total;
 }
@@ -280,7 +287,7 @@ size_t dc_ans_decode_scalar(const dc_ans_table *table, uint32_t st[DC_ANS_STATES
             out[i + j] = table->sym[x & PROB_MASK];
             x = (e & 0xFFFFu) * (x >> PROB_BITS) + (e >> 16);
             uint32_t need = (x >> 16) == 0; /* x < L */
-            uint32_t mask = 0u - need;        /* arithmetic select: no branch to mispredict */
+            uint32_t mask = 0u - need;      /* arithmetic select: no branch to mispredict */
             uint32_t refilled = (x << 16) | dc_load_le16(p);
             st[j] = (x & ~mask) | (refilled & mask);
             p += 2 * need;
@@ -307,14 +314,15 @@ size_t dc_ans_decode_scalar(const dc_ans_table *table, uint32_t st[DC_ANS_STATES
     return n;
 }
 
-dc_status dc_ans_decode(const uint8_t *src, size_t src_size, uint8_t *out, size_t n,
-                        dc_simd simd, dc_ans_table *table) {
+dc_status dc_ans_decode(const uint8_t *src, size_t src_size, uint8_t *out, size_t n, dc_simd simd,
+                        dc_ans_table *table) {
     uint32_t freq[256];
     size_t table_bytes = read_freqs(src, src_size, freq);
     if (table_bytes == 0) return DC_ERR_CORRUPT;
     uint32_t cum = 0;
     for (uint32_t s = 0; s < 256; s++) {
-        for (uint32_t k = 0; k < freq[s]; k++) table->entry[cum + k] = freq[s] | (k << 16);
+        for (uint32_t k = 0; k < freq[s]; k++)
+            table->entry[cum + k] = freq[s] | (k << 16);
         memset(table->sym + cum, (int)s, freq[s]);
         cum += freq[s];
     }

@@ -25,9 +25,12 @@ typedef void (*stripes_fn)(uint32_t *, const uint8_t *, size_t);
 static stripes_fn pick_stripes(void) {
 #if DC_X86
     switch (dc_simd_best()) {
-    case DC_SIMD_AVX512: return dc_checksum_stripes_avx512;
-    case DC_SIMD_AVX2: return dc_checksum_stripes_avx2;
-    default: break;
+    case DC_SIMD_AVX512:
+        return dc_checksum_stripes_avx512;
+    case DC_SIMD_AVX2:
+        return dc_checksum_stripes_avx2;
+    default:
+        break;
     }
 #endif
     return dc_checksum_stripes_scalar;
@@ -38,16 +41,20 @@ uint32_t dc_checksum32(const void *data, size_t size) {
     if (stripes == NULL) stripes = pick_stripes();
     const uint8_t *p = (const uint8_t *)data;
     uint32_t acc[DC_CK_LANES];
-    for (unsigned l = 0; l < DC_CK_LANES; l++) acc[l] = P1 + (l + 1) * P2;
+    for (unsigned l = 0; l < DC_CK_LANES; l++)
+        acc[l] = P1 + (l + 1) * P2;
     size_t nstripes = size / DC_CK_STRIPE;
     if (nstripes != 0) stripes(acc, p, nstripes);
     p += nstripes * DC_CK_STRIPE;
     size_t rest = size - nstripes * DC_CK_STRIPE;
 
     uint32_t h = (uint32_t)size ^ (uint32_t)((uint64_t)size >> 32) * P5;
-    for (unsigned l = 0; l < DC_CK_LANES; l++) h = dc_rotl32(h + acc[l] * P3, 17) * P4;
-    for (; rest >= 4; rest -= 4, p += 4) h = dc_rotl32(h + dc_load_le32(p) * P3, 17) * P4;
-    for (; rest > 0; rest--, p++) h = dc_rotl32(h + *p * P5, 11) * P1;
+    for (unsigned l = 0; l < DC_CK_LANES; l++)
+        h = dc_rotl32(h + acc[l] * P3, 17) * P4;
+    for (; rest >= 4; rest -= 4, p += 4)
+        h = dc_rotl32(h + dc_load_le32(p) * P3, 17) * P4;
+    for (; rest > 0; rest--, p++)
+        h = dc_rotl32(h + *p * P5, 11) * P1;
     h ^= h >> 15;
     h *= P2;
     h ^= h >> 13;

@@ -19,7 +19,7 @@
 #include <zstd.h>
 #include <zstd_errors.h>
 
-#define HDR DC_CHUNK_HEADER_SIZE
+#define HDR            DC_CHUNK_HEADER_SIZE
 #define FORMAT_VERSION 1
 
 enum { TAG_RAW = 0, TAG_ANS = 1, TAG_ZSTD = 2, TAG_LZ4 = 3, TAG_RUN = 4 };
@@ -33,11 +33,16 @@ typedef struct chunk_header {
 const char *dc_codec_name(dc_codec codec) {
     switch (codec) {
     case DC_CODEC_DEFAULT:
-    case DC_CODEC_ANS: return "ans";
-    case DC_CODEC_ZSTD: return "zstd";
-    case DC_CODEC_LZ4: return "lz4";
-    case DC_CODEC_RAW: return "raw";
-    case DC_CODEC_RUN: return "run";
+    case DC_CODEC_ANS:
+        return "ans";
+    case DC_CODEC_ZSTD:
+        return "zstd";
+    case DC_CODEC_LZ4:
+        return "lz4";
+    case DC_CODEC_RAW:
+        return "raw";
+    case DC_CODEC_RUN:
+        return "run";
     }
     return "unknown";
 }
@@ -157,20 +162,22 @@ static dc_status code_payload(dc_cctx *c, const uint8_t *src, size_t n, uint8_t 
         return DC_OK;
     }
     case DC_CODEC_LZ4: {
-        int cap = limit > (size_t)LZ4_compressBound((int)n) ? LZ4_compressBound((int)n) : (int)limit;
-        int r = c->level == 0 ? LZ4_compress_default((const char *)src, (char *)payload, (int)n, cap)
-                              : LZ4_compress_HC((const char *)src, (char *)payload, (int)n, cap,
-                                                c->level);
+        int cap =
+            limit > (size_t)LZ4_compressBound((int)n) ? LZ4_compressBound((int)n) : (int)limit;
+        int r = c->level == 0
+                    ? LZ4_compress_default((const char *)src, (char *)payload, (int)n, cap)
+                    : LZ4_compress_HC((const char *)src, (char *)payload, (int)n, cap, c->level);
         h->tag = TAG_LZ4;
         h->payload_size = r > 0 ? (size_t)r : 0;
         return DC_OK;
     }
-    default: return DC_OK; /* DC_CODEC_RAW */
+    default:
+        return DC_OK; /* DC_CODEC_RAW */
     }
 }
 
-static dc_status compress_chunk(dc_cctx *c, const uint8_t *src, size_t n, uint8_t *dst,
-                                size_t cap, size_t *written) {
+static dc_status compress_chunk(dc_cctx *c, const uint8_t *src, size_t n, uint8_t *dst, size_t cap,
+                                size_t *written) {
     if (cap < HDR) return DC_ERR_DST_TOO_SMALL;
     uint8_t *payload = dst + HDR;
     size_t pcap = cap - HDR;
@@ -323,7 +330,9 @@ static dc_status decode_payload(dc_dctx *d, const chunk_header *h, const uint8_t
     case TAG_RAW:
         if (n) memcpy(dst, payload, n);
         return DC_OK;
-    case TAG_RUN: memset(dst, payload[0], n); return DC_OK;
+    case TAG_RUN:
+        memset(dst, payload[0], n);
+        return DC_OK;
     case TAG_ANS: {
         if (d != NULL) return dc_ans_decode(payload, ps, dst, n, d->simd, &d->table);
         dc_ans_table table; /* 40 KiB of stack; pass a context to avoid it */
@@ -336,7 +345,7 @@ static dc_status decode_payload(dc_dctx *d, const chunk_header *h, const uint8_t
                              : ZSTD_decompress(dst, n, payload, ps);
         if (ZSTD_isError(r)) {
             return ZSTD_getErrorCode(r) == ZSTD_error_memory_allocation ? DC_ERR_OUT_OF_MEMORY
-                                                                          : DC_ERR_CORRUPT;
+                                                                        : DC_ERR_CORRUPT;
         }
         return r == n ? DC_OK : DC_ERR_CORRUPT;
     }
@@ -392,7 +401,8 @@ dc_status dc_decompress(dc_dctx *dctx, const void *src, size_t src_size, void *d
     while (off < src_size) {
         size_t cb, w;
         dc_status st = dc_chunk_info(s + off, src_size - off, &cb, NULL, NULL);
-        if (st == DC_OK) st = dc_chunk_decompress(dctx, s + off, cb, d + out, dst_capacity - out, &w);
+        if (st == DC_OK)
+            st = dc_chunk_decompress(dctx, s + off, cb, d + out, dst_capacity - out, &w);
         if (st != DC_OK) return st;
         off += cb;
         out += w;

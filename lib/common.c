@@ -15,22 +15,38 @@ const char *dc_version_string(void) {
 
 const char *dc_status_string(dc_status status) {
     switch (status) {
-    case DC_OK: return "success";
-    case DC_ERR_INVALID_ARGUMENT: return "invalid argument";
-    case DC_ERR_OUT_OF_MEMORY: return "out of memory";
-    case DC_ERR_DST_TOO_SMALL: return "destination buffer too small";
-    case DC_ERR_CORRUPT: return "corrupt data";
-    case DC_ERR_CHECKSUM: return "checksum mismatch";
-    case DC_ERR_TRUNCATED: return "truncated input";
-    case DC_ERR_UNSUPPORTED: return "unsupported format version, codec or CPU feature";
-    case DC_ERR_SIZE_MISMATCH: return "size mismatch";
-    case DC_ERR_IO: return "I/O error";
-    case DC_ERR_NOT_FINITE: return "NaN or infinity in input";
-    case DC_ERR_DIMENSION: return "dimension mismatch";
-    case DC_ERR_RANGE: return "parameter out of range";
-    case DC_ERR_INFEASIBLE: return "infeasible budget";
-    case DC_ERR_CODEC: return "external codec error";
-    case DC_ERR_FORMAT: return "unrecognised file format";
+    case DC_OK:
+        return "success";
+    case DC_ERR_INVALID_ARGUMENT:
+        return "invalid argument";
+    case DC_ERR_OUT_OF_MEMORY:
+        return "out of memory";
+    case DC_ERR_DST_TOO_SMALL:
+        return "destination buffer too small";
+    case DC_ERR_CORRUPT:
+        return "corrupt data";
+    case DC_ERR_CHECKSUM:
+        return "checksum mismatch";
+    case DC_ERR_TRUNCATED:
+        return "truncated input";
+    case DC_ERR_UNSUPPORTED:
+        return "unsupported format version, codec or CPU feature";
+    case DC_ERR_SIZE_MISMATCH:
+        return "size mismatch";
+    case DC_ERR_IO:
+        return "I/O error";
+    case DC_ERR_NOT_FINITE:
+        return "NaN or infinity in input";
+    case DC_ERR_DIMENSION:
+        return "dimension mismatch";
+    case DC_ERR_RANGE:
+        return "parameter out of range";
+    case DC_ERR_INFEASIBLE:
+        return "infeasible budget";
+    case DC_ERR_CODEC:
+        return "external codec error";
+    case DC_ERR_FORMAT:
+        return "unrecognised file format";
     }
     return "unknown status";
 }
@@ -50,8 +66,7 @@ dc_status dc_alloc_init(dc_alloc *a, const dc_allocator *user) {
     a->free_fn = default_free;
     a->opaque = NULL;
     if (user == NULL) return DC_OK;
-    if (user->struct_size < sizeof(dc_allocator) || user->alloc_fn == NULL ||
-        user->free_fn == NULL)
+    if (user->struct_size < sizeof(dc_allocator) || user->alloc_fn == NULL || user->free_fn == NULL)
         return DC_ERR_INVALID_ARGUMENT;
     a->alloc_fn = user->alloc_fn;
     a->free_fn = user->free_fn;
@@ -72,6 +87,17 @@ void *dc_calloc(const dc_alloc *a, size_t n, size_t size) {
 
 void dc_free(const dc_alloc *a, void *ptr) {
     if (ptr != NULL) a->free_fn(a->opaque, ptr);
+}
+
+int dc_all_finite_f32(const void *v, size_t n) {
+    const unsigned char *p = (const unsigned char *)v;
+    uint32_t bad = 0;
+    for (size_t i = 0; i < n; i++) { /* no early exit: branch-free, vectorisable */
+        uint32_t u;
+        memcpy(&u, p + 4 * i, 4);
+        bad |= (uint32_t)((u & 0x7F800000u) == 0x7F800000u);
+    }
+    return !bad;
 }
 
 dc_status dc_copy_options(void *local, size_t local_size, const void *user) {

@@ -21,12 +21,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define FILE_MAGIC "\x89" "DCZ\r\n\x1a\n"
+#define FILE_MAGIC                                                                                 \
+    "\x89"                                                                                         \
+    "DCZ\r\n\x1a\n"
 #define FILE_VERSION 1
-#define HEADER_SIZE 96
-#define DATA_START 128
-#define ALIGN 64
-#define INDEX_ENTRY 32
+#define HEADER_SIZE  96
+#define DATA_START   128
+#define ALIGN        64
+#define INDEX_ENTRY  32
 
 /* ========================================================================== */
 /*                              shared helpers                                */
@@ -48,7 +50,9 @@ static uint64_t expected_size(const dc_tensor_desc *d) {
     else if (d->bits == 8)
         row_bytes = cols;
     else {
-        size_t es = d->dtype == DC_DTYPE_F32 ? 4 : d->dtype == DC_DTYPE_F16 || d->dtype == DC_DTYPE_BF16 ? 2 : 0;
+        size_t es = d->dtype == DC_DTYPE_F32                                ? 4
+                    : d->dtype == DC_DTYPE_F16 || d->dtype == DC_DTYPE_BF16 ? 2
+                                                                            : 0;
         if (es == 0 || cols > UINT64_MAX / es) return 0;
         row_bytes = cols * es;
     }
@@ -59,22 +63,19 @@ static uint64_t expected_size(const dc_tensor_desc *d) {
 /* Number of scales a quantized tensor must have (0 = bad). */
 static uint64_t expected_scales(const dc_tensor_desc *d) {
     uint64_t rows = 1;
-    for (unsigned i = 0; i + 1 < d->ndim; i++) rows *= d->dims[i];
+    for (unsigned i = 0; i + 1 < d->ndim; i++)
+        rows *= d->dims[i];
     uint64_t cols = d->dims[d->ndim - 1];
     switch (d->granularity) {
-    case DC_QUANT_PER_TENSOR: return 1;
-    case DC_QUANT_PER_CHANNEL: return rows;
+    case DC_QUANT_PER_TENSOR:
+        return 1;
+    case DC_QUANT_PER_CHANNEL:
+        return rows;
     case DC_QUANT_PER_GROUP:
         if (d->group_size == 0) return 0;
         return rows * ((cols + d->group_size - 1) / d->group_size);
     }
     return 0;
-}
-
-static int all_finite(const float *v, uint64_t n) {
-    for (uint64_t i = 0; i < n; i++)
-        if (!isfinite(v[i])) return 0;
-    return 1;
 }
 
 /* Validates the fields a writer gets and a reader parses alike. */
@@ -182,7 +183,8 @@ static void writer_free(dc_writer *w) {
     dc_alloc a = w->alloc;
     if (w->f) fclose(w->f);
     if (w->tmp_path) remove(w->tmp_path);
-    for (unsigned t = 0; w->cctx && t < w->threads; t++) dc_cctx_free(w->cctx[t]);
+    for (unsigned t = 0; w->cctx && t < w->threads; t++)
+        dc_cctx_free(w->cctx[t]);
     dc_free(&a, w->cctx);
     dc_free(&a, w->path);
     dc_free(&a, w->tmp_path);
@@ -251,7 +253,7 @@ dc_status dc_writer_create(const char *path, const dc_writer_options *options, d
 typedef struct batch_job {
     dc_cctx *cctx;
     const uint8_t *src;
-    size_t chunk, total;      /* chunk size, tensor bytes */
+    size_t chunk, total;       /* chunk size, tensor bytes */
     size_t first, count, step; /* chunks first, first+step, ... (count of them) */
     uint8_t **out;
     size_t *out_size;
@@ -295,8 +297,11 @@ static dc_status write_chunks(dc_writer *w, const uint8_t *data, size_t size, ui
         pthread_t th[256];
         unsigned nt = w->threads < count ? w->threads : (unsigned)count;
         for (unsigned t = 0; t < nt; t++) {
-            jobs[t] = (batch_job){w->cctx[t], data + base * chunk, chunk, size - base * chunk,
-                                  t, count, nt, out, out_size, DC_OK};
+            jobs[t] = (batch_job){w->cctx[t], data + base * chunk,
+                                  chunk,      size - base * chunk,
+                                  t,          count,
+                                  nt,         out,
+                                  out_size,   DC_OK};
             if (nt == 1 || pthread_create(&th[t], NULL, compress_batch, &jobs[t]) != 0) {
                 compress_batch(&jobs[t]); /* fall back to this thread */
                 th[t] = pthread_self();
@@ -320,14 +325,15 @@ static dc_status write_chunks(dc_writer *w, const uint8_t *data, size_t size, ui
             dc_store_le32(e + 8, (uint32_t)out_size[k]);
             dc_store_le32(e + 12, (uint32_t)raw);
             dc_store_le32(e + 16, dc_load_le32(out[k] + 16)); /* the chunk's checksum */
-            e[20] = out[k][4];                                  /* codec tag */
+            e[20] = out[k][4];                                /* codec tag */
             dc_store_le32(e + 24, tensor);
             if (!buf_put(&w->alloc, &w->index, e, sizeof(e))) st = DC_ERR_OUT_OF_MEMORY;
             w->pos += out_size[k];
             w->chunks++;
         }
     }
-    for (size_t k = 0; out && k < per_batch; k++) dc_free(&w->alloc, out[k]);
+    for (size_t k = 0; out && k < per_batch; k++)
+        dc_free(&w->alloc, out[k]);
     dc_free(&w->alloc, out);
     dc_free(&w->alloc, out_size);
     return st;
@@ -345,7 +351,8 @@ dc_status dc_writer_add_tensor(dc_writer *w, const dc_tensor_desc *desc, const v
     if (expected_size(desc) != size) return DC_ERR_SIZE_MISMATCH;
     if ((desc->n_scales && !desc->scales) || (desc->n_smooth && !desc->smooth))
         return DC_ERR_INVALID_ARGUMENT;
-    if (!all_finite(desc->scales, desc->n_scales) || !all_finite(desc->smooth, desc->n_smooth))
+    if (!dc_all_finite_f32(desc->scales, desc->n_scales) ||
+        !dc_all_finite_f32(desc->smooth, desc->n_smooth))
         return DC_ERR_NOT_FINITE;
     /* names: NUL-separated list, searched linearly (models have hundreds of tensors) */
     for (size_t off = 0; off < w->names.len; off += strlen((char *)w->names.p + off) + 1)
@@ -367,7 +374,8 @@ dc_status dc_writer_add_tensor(dc_writer *w, const dc_tensor_desc *desc, const v
              buf_u8(a, &rec, (unsigned)(desc->prune_method & 0xFF)) && buf_u16(a, &rec, 0) &&
              buf_u64(a, &rec, desc->group_size) && buf_f32s(a, &rec, &desc->alpha, 1) &&
              buf_f32s(a, &rec, &desc->sparsity, 1);
-    for (unsigned i = 0; ok && i < desc->ndim; i++) ok = buf_u64(a, &rec, desc->dims[i]);
+    for (unsigned i = 0; ok && i < desc->ndim; i++)
+        ok = buf_u64(a, &rec, desc->dims[i]);
     ok = ok && buf_u64(a, &rec, size) && buf_u32(a, &rec, first) &&
          buf_u32(a, &rec, (uint32_t)(w->chunks - first)) && buf_u64(a, &rec, desc->n_scales) &&
          buf_f32s(a, &rec, desc->scales, desc->n_scales) && buf_u64(a, &rec, desc->n_smooth) &&
@@ -486,7 +494,10 @@ static const uint8_t *cur_take(cursor *c, uint64_t n) {
 static uint64_t cur_u(cursor *c, unsigned bytes) {
     const uint8_t *p = cur_take(c, bytes);
     if (!p) return 0;
-    return bytes == 1 ? p[0] : bytes == 2 ? dc_load_le16(p) : bytes == 4 ? dc_load_le32(p) : dc_load_le64(p);
+    return bytes == 1   ? p[0]
+           : bytes == 2 ? dc_load_le16(p)
+           : bytes == 4 ? dc_load_le32(p)
+                        : dc_load_le64(p);
 }
 static float cur_f32(cursor *c) {
     uint32_t u = (uint32_t)cur_u(c, 4);
@@ -513,13 +524,17 @@ static float *load_floats(const dc_alloc *a, const uint8_t *p, uint64_t n) {
 static dc_status parse(dc_reader *r, const char **detail) {
     const uint8_t *h = r->data;
     uint64_t size = r->size;
-    if (size < 8 || memcmp(h, FILE_MAGIC, 8) != 0) FAIL(DC_ERR_FORMAT, "not a .dcz file (bad magic)");
+    if (size < 8 || memcmp(h, FILE_MAGIC, 8) != 0)
+        FAIL(DC_ERR_FORMAT, "not a .dcz file (bad magic)");
     if (size < HEADER_SIZE) FAIL(DC_ERR_TRUNCATED, "header: file shorter than the header");
-    if (dc_checksum32(h, 92) != dc_load_le32(h + 92)) FAIL(DC_ERR_CHECKSUM, "header: checksum mismatch");
-    if (dc_load_le32(h + 8) != FILE_VERSION) FAIL(DC_ERR_UNSUPPORTED, "header: unsupported version");
+    if (dc_checksum32(h, 92) != dc_load_le32(h + 92))
+        FAIL(DC_ERR_CHECKSUM, "header: checksum mismatch");
+    if (dc_load_le32(h + 8) != FILE_VERSION)
+        FAIL(DC_ERR_UNSUPPORTED, "header: unsupported version");
     if (dc_load_le32(h + 12) != 0) FAIL(DC_ERR_UNSUPPORTED, "header: unknown flags");
     uint64_t file_size = dc_load_le64(h + 16);
-    if (file_size > size) FAIL(DC_ERR_TRUNCATED, "header: file is shorter than recorded (truncated)");
+    if (file_size > size)
+        FAIL(DC_ERR_TRUNCATED, "header: file is shorter than recorded (truncated)");
     if (file_size < size) FAIL(DC_ERR_CORRUPT, "header: file is longer than recorded");
     r->ntensors = dc_load_le64(h + 24);
     uint64_t toff = dc_load_le64(h + 32), tsize = dc_load_le64(h + 40);
@@ -597,7 +612,8 @@ static dc_status parse(dc_reader *r, const char **detail) {
         d->sparsity = cur_f32(&rc);
         if (d->ndim < 1 || d->ndim > DC_MAX_DIMS)
             FAIL(DC_ERR_CORRUPT, "tensor table: bad number of dimensions");
-        for (unsigned k = 0; k < d->ndim; k++) d->dims[k] = cur_u(&rc, 8);
+        for (unsigned k = 0; k < d->ndim; k++)
+            d->dims[k] = cur_u(&rc, 8);
         d->data_size = cur_u(&rc, 8);
         d->first_chunk = (uint32_t)cur_u(&rc, 4);
         d->n_chunks = (uint32_t)cur_u(&rc, 4);
@@ -621,7 +637,8 @@ static dc_status parse(dc_reader *r, const char **detail) {
         for (uint32_t k = 0; k < d->n_chunks; k++) {
             const uint8_t *e = r->index + (uint64_t)(d->first_chunk + k) * INDEX_ENTRY;
             raw_total += dc_load_le32(e + 12);
-            if (dc_load_le32(e + 24) != i) FAIL(DC_ERR_CORRUPT, "chunk index: chunk belongs to another tensor");
+            if (dc_load_le32(e + 24) != i)
+                FAIL(DC_ERR_CORRUPT, "chunk index: chunk belongs to another tensor");
         }
         if (raw_total != d->data_size)
             FAIL(DC_ERR_CORRUPT, "chunk index: chunk sizes do not add up to the tensor size");
@@ -629,7 +646,8 @@ static dc_status parse(dc_reader *r, const char **detail) {
         t->scales = load_floats(&r->alloc, t->scales_le, d->n_scales);
         t->smooth = load_floats(&r->alloc, t->smooth_le, d->n_smooth);
         if (!t->scales || !t->smooth) FAIL(DC_ERR_OUT_OF_MEMORY, "out of memory");
-        if (!all_finite(t->scales, d->n_scales) || !all_finite(t->smooth, d->n_smooth))
+        if (!dc_all_finite_f32(t->scales, d->n_scales) ||
+            !dc_all_finite_f32(t->smooth, d->n_smooth))
             FAIL(DC_ERR_CORRUPT, "tensor table: scales not finite");
         d->scales = d->n_scales ? t->scales : NULL;
         d->smooth = d->n_smooth ? t->smooth : NULL;
@@ -638,7 +656,8 @@ static dc_status parse(dc_reader *r, const char **detail) {
                 FAIL(DC_ERR_CORRUPT, "tensor table: duplicate tensor name");
     }
     if (c.p != c.end) FAIL(DC_ERR_CORRUPT, "tensor table: trailing bytes");
-    if (next_chunk != r->nchunks) FAIL(DC_ERR_CORRUPT, "chunk index: chunks not owned by any tensor");
+    if (next_chunk != r->nchunks)
+        FAIL(DC_ERR_CORRUPT, "chunk index: chunks not owned by any tensor");
     return DC_OK;
 }
 
@@ -783,8 +802,8 @@ static void *decode_worker(void *arg) {
     return NULL;
 }
 
-dc_status dc_reader_decode_tensor(const dc_reader *r, size_t index, void *dst,
-                                  size_t dst_capacity, unsigned threads, size_t *failed_chunk) {
+dc_status dc_reader_decode_tensor(const dc_reader *r, size_t index, void *dst, size_t dst_capacity,
+                                  unsigned threads, size_t *failed_chunk) {
     if (r == NULL || index >= r->ntensors || (dst == NULL && dst_capacity))
         return DC_ERR_INVALID_ARGUMENT;
     const dc_tensor_desc *d = &r->t[index].d;

@@ -23,9 +23,12 @@ static int cpu_has_avx512(void) {
 int dc_simd_supported(dc_simd simd) {
     switch (simd) {
     case DC_SIMD_AUTO:
-    case DC_SIMD_SCALAR: return 1;
-    case DC_SIMD_AVX2: return cpu_has_avx2();
-    case DC_SIMD_AVX512: return cpu_has_avx512();
+    case DC_SIMD_SCALAR:
+        return 1;
+    case DC_SIMD_AVX2:
+        return cpu_has_avx2();
+    case DC_SIMD_AVX512:
+        return cpu_has_avx512();
     }
     return 0;
 }
@@ -42,10 +45,14 @@ dc_simd dc_simd_resolve(dc_simd simd) {
 
 const char *dc_simd_name(dc_simd simd) {
     switch (simd) {
-    case DC_SIMD_AUTO: return "auto";
-    case DC_SIMD_SCALAR: return "scalar";
-    case DC_SIMD_AVX2: return "avx2";
-    case DC_SIMD_AVX512: return "avx512";
+    case DC_SIMD_AUTO:
+        return "auto";
+    case DC_SIMD_SCALAR:
+        return "scalar";
+    case DC_SIMD_AVX2:
+        return "avx2";
+    case DC_SIMD_AVX512:
+        return "avx512";
     }
     return "unknown";
 }

@@ -37,6 +37,10 @@ void dc_free(const dc_alloc *a, void *ptr);
  * zero). Returns DC_ERR_INVALID_ARGUMENT on a bad struct_size. */
 dc_status dc_copy_options(void *local, size_t local_size, const void *user);
 
+/* Returns 1 if none of the n IEEE binary32 values at v (any alignment) is
+ * NaN or infinite, else 0. */
+int dc_all_finite_f32(const void *v, size_t n);
+
 /* --- little-endian access ------------------------------------------------ */
 
 static inline uint16_t dc_load_le16(const void *p) {
@@ -45,8 +49,7 @@ static inline uint16_t dc_load_le16(const void *p) {
 }
 static inline uint32_t dc_load_le32(const void *p) {
     const uint8_t *b = (const uint8_t *)p;
-    return (uint32_t)b[0] | ((uint32_t)b[1] << 8) | ((uint32_t)b[2] << 16) |
-           ((uint32_t)b[3] << 24);
+    return (uint32_t)b[0] | ((uint32_t)b[1] << 8) | ((uint32_t)b[2] << 16) | ((uint32_t)b[3] << 24);
 }
 static inline uint64_t dc_load_le64(const void *p) {
     return (uint64_t)dc_load_le32(p) | ((uint64_t)dc_load_le32((const uint8_t *)p + 4) << 32);
@@ -89,10 +92,10 @@ void dc_checksum_stripes_avx512(uint32_t acc[DC_CK_LANES], const uint8_t *p, siz
 
 /* --- rANS (ans.c, x86/ans_avx2.c, x86/ans_avx512.c) ------------------------ */
 
-#define DC_ANS_PROB_BITS 13
+#define DC_ANS_PROB_BITS  13
 #define DC_ANS_PROB_SCALE (1u << DC_ANS_PROB_BITS)
-#define DC_ANS_STATES 32
-#define DC_ANS_L (1u << 16) /* lower bound of a normalised state */
+#define DC_ANS_STATES     32
+#define DC_ANS_L          (1u << 16) /* lower bound of a normalised state */
 
 /* Decode table for one chunk: per slot, freq (bits 0-15) and slot - cum
  * (bits 16-31) in `entry`, and the symbol in `sym` (padded so a 32-bit
@@ -127,8 +130,8 @@ size_t dc_ans_encode(const uint8_t *src, size_t n, const uint32_t counts[256], u
 
 /* Decodes an ANS payload into out[0..n). `table` is scratch.
  * Returns DC_OK or DC_ERR_CORRUPT / DC_ERR_TRUNCATED. */
-dc_status dc_ans_decode(const uint8_t *src, size_t src_size, uint8_t *out, size_t n,
-                        dc_simd simd, dc_ans_table *table);
+dc_status dc_ans_decode(const uint8_t *src, size_t src_size, uint8_t *out, size_t n, dc_simd simd,
+                        dc_ans_table *table);
 
 /* Byte histogram of src[0..n) into counts[256]. */
 void dc_histogram(const uint8_t *src, size_t n, uint32_t counts[256]);

@@ -266,11 +266,7 @@ dc_status dc_prune_f32(float *w, size_t rows, size_t cols, const dc_stats *stats
     dc_status st = prune_common(&t, stats, sparsity, options, report, 1, &colf, &a);
     if (st != DC_OK) return st;
     if (rows == 0 || cols == 0 || cols > SIZE_MAX / sizeof(float) / rows) return DC_ERR_DIMENSION;
-    for (size_t i = 0; i < rows * cols; i++) {
-        uint32_t u;
-        memcpy(&u, &w[i], 4);
-        if ((u & 0x7F800000u) == 0x7F800000u) return DC_ERR_NOT_FINITE;
-    }
+    if (!dc_all_finite_f32(w, rows * cols)) return DC_ERR_NOT_FINITE;
     st = prune_common(&t, stats, sparsity, options, report, 0, &colf, &a);
     dc_free(&a, colf);
     return st;

@@ -127,16 +127,6 @@ static inline double round_half_away(double x) {
     return t + (double)(frac >= 0.5) - (double)(frac <= -0.5);
 }
 
-static int all_finite(const float *w, size_t n) {
-    uint32_t bad = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint32_t u;
-        memcpy(&u, &w[i], 4);
-        bad |= (uint32_t)((u & 0x7F800000u) == 0x7F800000u);
-    }
-    return !bad;
-}
-
 static void measure(const dc_qtensor *q, const float *ref, double *mse, double *max_abs,
                     double *mean_sq) {
     double se = 0, sq = 0, mx = 0;
@@ -182,7 +172,7 @@ dc_status dc_quantize(const float *w, size_t rows, size_t cols, const dc_quant_o
     qlayout L;
     dc_status st = resolve(options, rows, cols, &L);
     if (st != DC_OK) return st;
-    if (!all_finite(w, rows * cols)) return DC_ERR_NOT_FINITE;
+    if (!dc_all_finite_f32(w, rows * cols)) return DC_ERR_NOT_FINITE;
     dc_qtensor *q;
     if ((st = qt_alloc(&L, rows, cols, &q)) != DC_OK) return st;
 
@@ -253,7 +243,7 @@ dc_status dc_qtensor_import(const void *data, size_t data_size, const float *sca
     dc_status st = resolve(options, rows, cols, &L);
     if (st != DC_OK) return st;
     if (data_size != rows * L.row_bytes || n_scales != L.n_scales) return DC_ERR_SIZE_MISMATCH;
-    if (!all_finite(scales, n_scales)) return DC_ERR_NOT_FINITE;
+    if (!dc_all_finite_f32(scales, n_scales)) return DC_ERR_NOT_FINITE;
     for (size_t k = 0; k < n_scales; k++)
         if (scales[k] < 0.0f) return DC_ERR_RANGE;
     const uint8_t *d = (const uint8_t *)data;
@@ -340,7 +330,7 @@ dc_status dc_qtensor_compare(const dc_qtensor *q, const float *ref, size_t rows,
                              dc_quant_error *err) {
     if (!q || !ref || !err || err->struct_size < sizeof(size_t)) return DC_ERR_INVALID_ARGUMENT;
     if (rows != q->rows || cols != q->cols) return DC_ERR_DIMENSION;
-    if (!all_finite(ref, rows * cols)) return DC_ERR_NOT_FINITE;
+    if (!dc_all_finite_f32(ref, rows * cols)) return DC_ERR_NOT_FINITE;
     double mse, mx, sq;
     measure(q, ref, &mse, &mx, &sq);
     write_error(err, mse, mx, sq);

@@ -38,16 +38,6 @@ static dc_status scaler_new(const dc_scaler_options *options, size_t n, float *e
     return DC_OK;
 }
 
-static int all_finite(const float *w, size_t n) {
-    uint32_t bad = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint32_t u;
-        memcpy(&u, &w[i], 4);
-        bad |= (uint32_t)((u & 0x7F800000u) == 0x7F800000u);
-    }
-    return !bad;
-}
-
 dc_status dc_scaler_create(const dc_stats *stats, float alpha, const float *const *weights,
                            const size_t *rows, size_t n_weights, const dc_scaler_options *options,
                            dc_scaler **out) {
@@ -61,7 +51,7 @@ dc_status dc_scaler_create(const dc_stats *stats, float alpha, const float *cons
         if (rows[k] == 0 || rows[k] > SIZE_MAX / sizeof(float) / n) return DC_ERR_DIMENSION;
     }
     for (size_t k = 0; k < n_weights; k++)
-        if (!all_finite(weights[k], rows[k] * n)) return DC_ERR_NOT_FINITE;
+        if (!dc_all_finite_f32(weights[k], rows[k] * n)) return DC_ERR_NOT_FINITE;
     dc_scaler *sc;
     float eps;
     dc_status st = scaler_new(options, n, &eps, &sc);
@@ -110,7 +100,7 @@ dc_status dc_scaler_create_from_scales(const float *s, size_t in_features,
     *out = NULL;
     if (!s) return DC_ERR_INVALID_ARGUMENT;
     if (in_features == 0) return DC_ERR_DIMENSION;
-    if (!all_finite(s, in_features)) return DC_ERR_NOT_FINITE;
+    if (!dc_all_finite_f32(s, in_features)) return DC_ERR_NOT_FINITE;
     for (size_t j = 0; j < in_features; j++)
         if (!(s[j] > 0.0f)) return DC_ERR_RANGE;
     dc_scaler *sc;
@@ -143,7 +133,7 @@ dc_status dc_scaler_apply(const dc_scaler *scaler, float *w, size_t rows, size_t
     if (!scaler || !w) return DC_ERR_INVALID_ARGUMENT;
     if (cols != scaler->n || rows == 0 || rows > SIZE_MAX / sizeof(float) / cols)
         return DC_ERR_DIMENSION;
-    if (!all_finite(w, rows * cols)) return DC_ERR_NOT_FINITE;
+    if (!dc_all_finite_f32(w, rows * cols)) return DC_ERR_NOT_FINITE;
     const float *s = scaler->s;
     for (size_t i = 0; i < rows; i++) {
         const float *r = w + i * cols;
@@ -161,7 +151,7 @@ dc_status dc_scaler_apply(const dc_scaler *scaler, float *w, size_t rows, size_t
 dc_status dc_scaler_fold_norm(const dc_scaler *scaler, float *v, size_t n) {
     if (!scaler || !v) return DC_ERR_INVALID_ARGUMENT;
     if (n != scaler->n) return DC_ERR_DIMENSION;
-    if (!all_finite(v, n)) return DC_ERR_NOT_FINITE;
+    if (!dc_all_finite_f32(v, n)) return DC_ERR_NOT_FINITE;
     for (size_t j = 0; j < n; j++)
         if (fabsf(v[j] / scaler->s[j]) > FLT_MAX) return DC_ERR_RANGE;
     for (size_t j = 0; j < n; j++)

@@ -168,16 +168,8 @@ uint64_t dc_stats_tokens(const dc_stats *stats) {
 /* Raw finiteness checks, without converting. */
 static int row_finite(const void *row, dc_dtype dtype, size_t n) {
     switch (dtype) {
-    case DC_DTYPE_F32: {
-        const unsigned char *p = (const unsigned char *)row;
-        uint32_t bad = 0;
-        for (size_t i = 0; i < n; i++) {
-            uint32_t u;
-            memcpy(&u, p + 4 * i, 4);
-            bad |= (uint32_t)((u & 0x7F800000u) == 0x7F800000u);
-        }
-        return !bad;
-    }
+    case DC_DTYPE_F32:
+        return dc_all_finite_f32(row, n);
     case DC_DTYPE_F16: {
         const uint16_t *p = (const uint16_t *)row;
         unsigned bad = 0;

@@ -39,7 +39,9 @@ int main(int argc, char **argv) {
         if (linear) {
             size_t rows = (size_t)s->shape[0], cols = (size_t)s->shape[1];
             float *f = malloc(rows * cols * 4);
-            dc_dtype dt = s->dtype == DC_ST_F32 ? DC_DTYPE_F32 : s->dtype == DC_ST_F16 ? DC_DTYPE_F16 : DC_DTYPE_BF16;
+            dc_dtype dt = s->dtype == DC_ST_F32   ? DC_DTYPE_F32
+                          : s->dtype == DC_ST_F16 ? DC_DTYPE_F16
+                                                  : DC_DTYPE_BF16;
             dc_qtensor *q = NULL;
             char sname[256];
             snprintf(sname, sizeof(sname), "%s.scales", s->name);
@@ -69,6 +71,7 @@ int main(int argc, char **argv) {
     }
     dc_st_close(src);
     dc_st_close(out);
-    printf("dcz_check: %zu quantized and %zu raw tensors checked, %zu bad\n", checked_q, checked_raw, bad);
+    printf("dcz_check: %zu quantized and %zu raw tensors checked, %zu bad\n", checked_q,
+           checked_raw, bad);
     return bad || checked_q == 0 ? 1 : 0;
 }

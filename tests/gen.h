@@ -26,7 +26,8 @@ static inline double gen_unit(uint64_t *s) {
 }
 
 static inline void gen_uniform(uint8_t *dst, size_t n, uint64_t seed) {
-    for (size_t i = 0; i < n; i++) dst[i] = (uint8_t)(gen_next(&seed) >> 56);
+    for (size_t i = 0; i < n; i++)
+        dst[i] = (uint8_t)(gen_next(&seed) >> 56);
 }
 
 /*
@@ -50,7 +51,8 @@ static inline void gen_laplace(uint8_t *dst, size_t n, double b, double zeros, u
 static inline double gen_entropy_bits(const uint8_t *buf, size_t n) {
     if (n == 0) return 0;
     size_t c[256] = {0};
-    for (size_t i = 0; i < n; i++) c[buf[i]]++;
+    for (size_t i = 0; i < n; i++)
+        c[buf[i]]++;
     double h = 0;
     for (int s = 0; s < 256; s++)
         if (c[s]) {
@@ -102,13 +104,16 @@ static inline uint8_t *gen_llama2c_int8(const char *path, size_t *out_size) {
     size_t off = vocab * dim + L * dim; /* skip embedding, rms_att */
     size_t sizes[7] = {dim * dim, dim * kv, dim * kv, dim * dim, hid * dim, dim * hid, hid * dim};
     size_t starts[7];
-    for (int t = 0; t < 4; t++) starts[t] = off, off += L * sizes[t];
+    for (int t = 0; t < 4; t++)
+        starts[t] = off, off += L * sizes[t];
     off += L * dim; /* rms_ffn */
-    for (int t = 4; t < 7; t++) starts[t] = off, off += L * sizes[t];
+    for (int t = 4; t < 7; t++)
+        starts[t] = off, off += L * sizes[t];
     if (sizeof(h) + off * 4 > size) goto fail;
     const float *w = (const float *)(file + sizeof(h));
     size_t total = 0;
-    for (int t = 0; t < 7; t++) total += L * sizes[t];
+    for (int t = 0; t < 7; t++)
+        total += L * sizes[t];
     uint8_t *out = (uint8_t *)malloc(total);
     if (!out) goto fail;
     size_t o = 0;
@@ -116,9 +121,11 @@ static inline uint8_t *gen_llama2c_int8(const char *path, size_t *out_size) {
         for (int t = 0; t < 7; t++) {
             const float *x = w + starts[t] + l * sizes[t];
             float amax = 0;
-            for (size_t i = 0; i < sizes[t]; i++) amax = fabsf(x[i]) > amax ? fabsf(x[i]) : amax;
+            for (size_t i = 0; i < sizes[t]; i++)
+                amax = fabsf(x[i]) > amax ? fabsf(x[i]) : amax;
             float inv = amax > 0 ? 127.0f / amax : 0;
-            for (size_t i = 0; i < sizes[t]; i++) out[o++] = (uint8_t)(int8_t)lrintf(x[i] * inv);
+            for (size_t i = 0; i < sizes[t]; i++)
+                out[o++] = (uint8_t)(int8_t)lrintf(x[i] * inv);
         }
     free(file);
     *out_size = total;

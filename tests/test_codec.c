@@ -89,7 +89,8 @@ static void test_inputs(void **state) {
     roundtrip(buf, n, 0);
     gen_uniform(buf, n, 1); /* incompressible */
     roundtrip(buf, n, 0);
-    for (size_t i = 0; i < n; i++) buf[i] = (gen_next(&(uint64_t){i}) % 1000) ? 0 : 3; /* skewed */
+    for (size_t i = 0; i < n; i++)
+        buf[i] = (gen_next(&(uint64_t){i}) % 1000) ? 0 : 3; /* skewed */
     roundtrip(buf, n, 0);
     gen_laplace(buf, n, 0.3, 0.0, 2); /* very skewed: a few symbols */
     roundtrip(buf, n, 0);
@@ -97,7 +98,8 @@ static void test_inputs(void **state) {
     roundtrip(buf, n, 0);
     gen_laplace(buf, n, 30.0, 0.0, 4); /* wide: every symbol */
     roundtrip(buf, n, 0);
-    for (size_t i = 0; i < n; i++) buf[i] = (uint8_t)(i & 1); /* two symbols, 50/50 */
+    for (size_t i = 0; i < n; i++)
+        buf[i] = (uint8_t)(i & 1); /* two symbols, 50/50 */
     roundtrip(buf, n, 0);
     free(buf);
 }
@@ -161,7 +163,8 @@ static void test_ratio_near_entropy(void **state) {
         gen_laplace(buf, n, 4.2, zeros[z], 7);
         double ent_bytes = 0;
         for (size_t off = 0; off < n; off += DC_CHUNK_SIZE_DEFAULT)
-            ent_bytes += gen_entropy_bits(buf + off, DC_CHUNK_SIZE_DEFAULT) / 8 * DC_CHUNK_SIZE_DEFAULT;
+            ent_bytes +=
+                gen_entropy_bits(buf + off, DC_CHUNK_SIZE_DEFAULT) / 8 * DC_CHUNK_SIZE_DEFAULT;
         size_t csize;
         uint8_t *comp = compress_with(DC_CODEC_ANS, 0, buf, n, &csize);
         double ratio = (double)n / (double)csize, eratio = (double)n / ent_bytes;
@@ -188,7 +191,7 @@ static void test_simd_kernels(void **state) {
             if (dist == 0) gen_laplace(src, n, 4.2, 0.0, n);
             if (dist == 1) gen_laplace(src, n, 0.2, 0.0, n); /* near-constant: few words */
             if (dist == 2) gen_uniform(src, n, n);           /* many words */
-            src[0] = 1, src[1] = 2; /* at least two symbols */
+            src[0] = 1, src[1] = 2;                          /* at least two symbols */
             uint32_t counts[256];
             dc_histogram(src, n, counts);
             size_t psize = dc_ans_encode(src, n, counts, pay, 3 * max + 2048, scratch);
@@ -215,7 +218,8 @@ static void test_checksum(void **state) {
     uint32_t a[DC_CK_LANES], b[DC_CK_LANES];
     for (int k = 1; k < 3; k++) {
         if (!dc_simd_supported(kPaths[k])) continue;
-        for (int l = 0; l < DC_CK_LANES; l++) a[l] = b[l] = (uint32_t)l * 7919u;
+        for (int l = 0; l < DC_CK_LANES; l++)
+            a[l] = b[l] = (uint32_t)l * 7919u;
         dc_checksum_stripes_scalar(a, buf, n / DC_CK_STRIPE);
         if (kPaths[k] == DC_SIMD_AVX2) dc_checksum_stripes_avx2(b, buf, n / DC_CK_STRIPE);
         if (kPaths[k] == DC_SIMD_AVX512) dc_checksum_stripes_avx512(b, buf, n / DC_CK_STRIPE);
@@ -343,16 +347,22 @@ static void test_bad_arguments(void **state) {
     dc_decompress_options d = {sizeof(d), (dc_simd)9, NULL};
     dc_dctx *dd;
     assert_int_equal(dc_dctx_create(&d, &dd), DC_ERR_INVALID_ARGUMENT);
-    assert_int_equal(dc_chunk_compress(NULL, src, DC_CHUNK_SIZE_MAX + 1, dst, 10, &w), DC_ERR_RANGE);
+    assert_int_equal(dc_chunk_compress(NULL, src, DC_CHUNK_SIZE_MAX + 1, dst, 10, &w),
+                     DC_ERR_RANGE);
 }
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sizes),          cmocka_unit_test(test_inputs),
-        cmocka_unit_test(test_codec_selection), cmocka_unit_test(test_ratio_near_entropy),
-        cmocka_unit_test(test_simd_kernels),   cmocka_unit_test(test_checksum),
-        cmocka_unit_test(test_corruption),     cmocka_unit_test(test_bad_arguments),
-        cmocka_unit_test(test_encode_small_capacity), cmocka_unit_test(test_real_weights),
+        cmocka_unit_test(test_sizes),
+        cmocka_unit_test(test_inputs),
+        cmocka_unit_test(test_codec_selection),
+        cmocka_unit_test(test_ratio_near_entropy),
+        cmocka_unit_test(test_simd_kernels),
+        cmocka_unit_test(test_checksum),
+        cmocka_unit_test(test_corruption),
+        cmocka_unit_test(test_bad_arguments),
+        cmocka_unit_test(test_encode_small_capacity),
+        cmocka_unit_test(test_real_weights),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -30,7 +30,8 @@ static void test_status_strings(void **state) {
         const char *m = dc_status_string((dc_status)s);
         assert_non_null(m);
         assert_string_not_equal(m, "unknown status");
-        for (int t = 0; t < s; t++) assert_string_not_equal(m, dc_status_string((dc_status)t));
+        for (int t = 0; t < s; t++)
+            assert_string_not_equal(m, dc_status_string((dc_status)t));
     }
     assert_string_equal(dc_status_string((dc_status)999), "unknown status");
 }
@@ -132,8 +133,8 @@ static void test_simd_query(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_version),   cmocka_unit_test(test_status_strings),
-        cmocka_unit_test(test_allocator), cmocka_unit_test(test_options_growth),
+        cmocka_unit_test(test_version),    cmocka_unit_test(test_status_strings),
+        cmocka_unit_test(test_allocator),  cmocka_unit_test(test_options_growth),
         cmocka_unit_test(test_simd_query),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -33,13 +33,19 @@ typedef struct model {
 
 static void make_model(model *m) {
     uint64_t s = 42;
-    for (size_t i = 0; i < 150; i++) m->f32[i] = (float)gen_unit(&s) - 0.5f;
-    for (size_t i = 0; i < 70; i++) m->f16[i] = (uint16_t)(0x3C00 + i);
+    for (size_t i = 0; i < 150; i++)
+        m->f32[i] = (float)gen_unit(&s) - 0.5f;
+    for (size_t i = 0; i < 70; i++)
+        m->f16[i] = (uint16_t)(0x3C00 + i);
     gen_laplace(m->i8, sizeof(m->i8), 6.0, 0.2, 7);
-    for (size_t i = 0; i < 40; i++) m->i8_scales[i] = 0.01f * (float)(i + 1);
-    for (size_t i = 0; i < 300; i++) m->smooth[i] = 1.0f + (float)i / 300.0f;
-    for (size_t i = 0; i < sizeof(m->i4); i++) m->i4[i] = (uint8_t)(i * 37);
-    for (size_t r = 0; r < 5; r++) m->i4[r * 4 + 3] &= 0x0F; /* odd row: zero high nibble */
+    for (size_t i = 0; i < 40; i++)
+        m->i8_scales[i] = 0.01f * (float)(i + 1);
+    for (size_t i = 0; i < 300; i++)
+        m->smooth[i] = 1.0f + (float)i / 300.0f;
+    for (size_t i = 0; i < sizeof(m->i4); i++)
+        m->i4[i] = (uint8_t)(i * 37);
+    for (size_t r = 0; r < 5; r++)
+        m->i4[r * 4 + 3] &= 0x0F; /* odd row: zero high nibble */
     m->i4_scales[0] = 0.5f;
 }
 
@@ -141,7 +147,8 @@ static void check_model(dc_reader *r, const model *m) {
     assert_int_equal(dc_chunk_decompress(NULL, chunk, csize, buf, sizeof(buf), &w), DC_OK);
     assert_int_equal(w, raw);
     assert_memory_equal(buf, m->i8 + 3 * 1024, raw);
-    assert_int_equal(dc_reader_chunk(r, 2, d.n_chunks, &chunk, &csize, &raw), DC_ERR_INVALID_ARGUMENT);
+    assert_int_equal(dc_reader_chunk(r, 2, d.n_chunks, &chunk, &csize, &raw),
+                     DC_ERR_INVALID_ARGUMENT);
 }
 
 static void test_roundtrip(void **state) {

@@ -26,10 +26,9 @@ struct calib_result {
     char meta[256];
 };
 
-static const char *const kLinName[EL_NLIN] = {"attention.wq",    "attention.wk",
-                                              "attention.wv",    "attention.wo",
-                                              "feed_forward.w1", "feed_forward.w2",
-                                              "feed_forward.w3"};
+static const char *const kLinName[EL_NLIN] = {
+    "attention.wq",    "attention.wk",    "attention.wv",   "attention.wo",
+    "feed_forward.w1", "feed_forward.w2", "feed_forward.w3"};
 
 static void *dup_mem(const void *p, size_t n) {
     void *d = malloc(n ? n : 1);
@@ -112,12 +111,13 @@ static el_qopts engine_options(const calib_options *o, const char *text) {
     q.group = (int)o->group;
     q.use_alpha = o->alpha > 0;
     q.alpha = o->alpha;
-    for (int l = 0; l < EL_MAX_LAYERS; l++) q.layer_alpha[l] = -1;
+    for (int l = 0; l < EL_MAX_LAYERS; l++)
+        q.layer_alpha[l] = -1;
     q.sparsity = o->sparsity;
-    q.prune = o->sparsity <= 0                   ? EL_PRUNE_NONE
-              : o->prune == DC_PRUNE_WANDA       ? EL_PRUNE_WANDA
-              : o->prune == DC_PRUNE_MAGNITUDE   ? EL_PRUNE_MAGNITUDE
-                                                 : EL_PRUNE_DC;
+    q.prune = o->sparsity <= 0                 ? EL_PRUNE_NONE
+              : o->prune == DC_PRUNE_WANDA     ? EL_PRUNE_WANDA
+              : o->prune == DC_PRUNE_MAGNITUDE ? EL_PRUNE_MAGNITUDE
+                                               : EL_PRUNE_DC;
     q.prune_group = o->prune_tensor ? -1 : 0;
     q.calib_path = text;
     q.calib_tokens = (int)o->tokens;
@@ -161,7 +161,8 @@ int calib_compress_llama2c(const char *model, const char *tokenizer, const char 
                  c->shared_classifier ? c->vocab_size : -c->vocab_size, c->seq_len,
                  rep.calib_tokens);
         if (!quiet)
-            fprintf(stderr, "dcz compress: calibrated on %zu tokens of %s\n", rep.calib_tokens, text);
+            fprintf(stderr, "dcz compress: calibrated on %zu tokens of %s\n", rep.calib_tokens,
+                    text);
         *out = r;
     } else {
         calib_free(r);
@@ -210,12 +211,18 @@ int dcz_calibrate(int argc, char **argv) {
                  "dcz compress --stats.");
             return 0;
         }
-        if (v && !strcmp(a, "--tokenizer")) tok = v, i++;
-        else if (v && !strcmp(a, "--text")) text = v, i++;
-        else if (v && !strcmp(a, "-o")) out = v, i++;
-        else if (v && !strcmp(a, "--tokens")) tokens = atol(v), i++;
-        else if (!strcmp(a, "--force")) force = 1;
-        else if (a[0] != '-' && !model) model = a;
+        if (v && !strcmp(a, "--tokenizer"))
+            tok = v, i++;
+        else if (v && !strcmp(a, "--text"))
+            text = v, i++;
+        else if (v && !strcmp(a, "-o"))
+            out = v, i++;
+        else if (v && !strcmp(a, "--tokens"))
+            tokens = atol(v), i++;
+        else if (!strcmp(a, "--force"))
+            force = 1;
+        else if (a[0] != '-' && !model)
+            model = a;
         else {
             fprintf(stderr, "dcz calibrate: bad argument %s (see --help)\n", a);
             return 1;
@@ -262,10 +269,12 @@ int dcz_calibrate(int argc, char **argv) {
         rc = 3;
     }
     if (rc == 0)
-        printf("%s: statistics of %d linear weights over %llu tokens (%zu characters of %s)\n",
-               out, L * EL_NLIN, (unsigned long long)dc_stats_tokens(st[0]), chars, text);
-    for (int i = 0; st && i < L * EL_NIN; i++) dc_stats_free(st[i]);
-    for (int i = 0; names && i < L * EL_NLIN; i++) free(names[i]);
+        printf("%s: statistics of %d linear weights over %llu tokens (%zu characters of %s)\n", out,
+               L * EL_NLIN, (unsigned long long)dc_stats_tokens(st[0]), chars, text);
+    for (int i = 0; st && i < L * EL_NIN; i++)
+        dc_stats_free(st[i]);
+    for (int i = 0; names && i < L * EL_NLIN; i++)
+        free(names[i]);
     free(st), free(names), free(per_tensor);
     el_tokenizer_free(&tk);
     el_model_free(&m);

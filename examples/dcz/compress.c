@@ -228,54 +228,93 @@ int dcz_compress(int argc, char **argv) {
         if (!v) return usage_error("missing value for", a);                                        \
         i++;                                                                                       \
     } while (0)
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) return puts(kHelp), 0;
-        else if (!strcmp(a, "-o")) { NEEDV(); out = v; }
-        else if (!strcmp(a, "--stats")) { NEEDV(); stats_path = v; }
-        else if (!strcmp(a, "--calib-text")) { NEEDV(); calib_text = v; }
-        else if (!strcmp(a, "--tokenizer")) { NEEDV(); tok = v; }
-        else if (!strcmp(a, "--calib-tokens")) { NEEDV(); calib_tokens = atol(v); }
-        else if (!strcmp(a, "--alpha")) { NEEDV(); alpha = atof(v); }
-        else if (!strcmp(a, "--sparsity")) { NEEDV(); sparsity = atof(v); }
-        else if (!strcmp(a, "--bits")) { NEEDV(); bits = atoi(v); }
-        else if (!strcmp(a, "--chunk-size")) { NEEDV(); chunk = (size_t)strtoull(v, NULL, 0); }
-        else if (!strcmp(a, "--threads")) { NEEDV(); threads = (unsigned)atoi(v); }
-        else if (!strcmp(a, "--json")) json = 1;
-        else if (!strcmp(a, "--force")) force = 1;
-        else if (!strcmp(a, "--quant-embeddings")) quant_emb = 1;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h"))
+            return puts(kHelp), 0;
+        else if (!strcmp(a, "-o")) {
+            NEEDV();
+            out = v;
+        } else if (!strcmp(a, "--stats")) {
+            NEEDV();
+            stats_path = v;
+        } else if (!strcmp(a, "--calib-text")) {
+            NEEDV();
+            calib_text = v;
+        } else if (!strcmp(a, "--tokenizer")) {
+            NEEDV();
+            tok = v;
+        } else if (!strcmp(a, "--calib-tokens")) {
+            NEEDV();
+            calib_tokens = atol(v);
+        } else if (!strcmp(a, "--alpha")) {
+            NEEDV();
+            alpha = atof(v);
+        } else if (!strcmp(a, "--sparsity")) {
+            NEEDV();
+            sparsity = atof(v);
+        } else if (!strcmp(a, "--bits")) {
+            NEEDV();
+            bits = atoi(v);
+        } else if (!strcmp(a, "--chunk-size")) {
+            NEEDV();
+            chunk = (size_t)strtoull(v, NULL, 0);
+        } else if (!strcmp(a, "--threads")) {
+            NEEDV();
+            threads = (unsigned)atoi(v);
+        } else if (!strcmp(a, "--json"))
+            json = 1;
+        else if (!strcmp(a, "--force"))
+            force = 1;
+        else if (!strcmp(a, "--quant-embeddings"))
+            quant_emb = 1;
         else if (!strcmp(a, "--prune-group")) {
             NEEDV();
-            if (!strcmp(v, "row")) prune_tensor = 0;
-            else if (!strcmp(v, "tensor")) prune_tensor = 1;
-            else return usage_error("--prune-group must be row or tensor", v);
-        }
-        else if (!strcmp(a, "--prune")) {
+            if (!strcmp(v, "row"))
+                prune_tensor = 0;
+            else if (!strcmp(v, "tensor"))
+                prune_tensor = 1;
+            else
+                return usage_error("--prune-group must be row or tensor", v);
+        } else if (!strcmp(a, "--prune")) {
             NEEDV();
-            prune = !strcmp(v, "dc") ? DC_PRUNE_DC : !strcmp(v, "wanda") ? DC_PRUNE_WANDA
-                    : !strcmp(v, "magnitude") ? DC_PRUNE_MAGNITUDE : -2;
+            prune = !strcmp(v, "dc")          ? DC_PRUNE_DC
+                    : !strcmp(v, "wanda")     ? DC_PRUNE_WANDA
+                    : !strcmp(v, "magnitude") ? DC_PRUNE_MAGNITUDE
+                                              : -2;
             if (prune == -2) return usage_error("unknown pruning method", v);
         } else if (!strcmp(a, "--quant")) {
             NEEDV();
-            if (!strcmp(v, "tensor")) gran = DC_QUANT_PER_TENSOR;
-            else if (!strcmp(v, "channel")) gran = DC_QUANT_PER_CHANNEL;
+            if (!strcmp(v, "tensor"))
+                gran = DC_QUANT_PER_TENSOR;
+            else if (!strcmp(v, "channel"))
+                gran = DC_QUANT_PER_CHANNEL;
             else if (!strncmp(v, "group:", 6) && atol(v + 6) > 0)
                 gran = DC_QUANT_PER_GROUP, group = (size_t)atol(v + 6);
-            else return usage_error("bad --quant", v);
+            else
+                return usage_error("bad --quant", v);
         } else if (!strcmp(a, "--codec")) {
             NEEDV();
-            codec = !strcmp(v, "ans") ? DC_CODEC_ANS : !strcmp(v, "zstd") ? DC_CODEC_ZSTD
-                    : !strcmp(v, "lz4") ? DC_CODEC_LZ4 : !strcmp(v, "raw") ? DC_CODEC_RAW : DC_CODEC_RUN;
+            codec = !strcmp(v, "ans")    ? DC_CODEC_ANS
+                    : !strcmp(v, "zstd") ? DC_CODEC_ZSTD
+                    : !strcmp(v, "lz4")  ? DC_CODEC_LZ4
+                    : !strcmp(v, "raw")  ? DC_CODEC_RAW
+                                         : DC_CODEC_RUN;
             if (codec == DC_CODEC_RUN) return usage_error("unknown codec", v);
-        } else if (a[0] == '-') return usage_error("unknown option", a);
-        else if (!model) model = a;
-        else return usage_error("unexpected argument", a);
+        } else if (a[0] == '-')
+            return usage_error("unknown option", a);
+        else if (!model)
+            model = a;
+        else
+            return usage_error("unexpected argument", a);
 #undef NEEDV
     }
     if (!model || !out) return usage_error("need MODEL and -o OUT.dcz", NULL);
     if (bits != 8 && bits != 4) return usage_error("--bits must be 8 or 4", NULL);
     if (sparsity < 0 || sparsity >= 1) return usage_error("--sparsity must be in [0, 1)", NULL);
-    if (alpha != -1 && (alpha < 0 || alpha > 1)) return usage_error("--alpha must be in [0, 1]", NULL);
+    if (alpha != -1 && (alpha < 0 || alpha > 1))
+        return usage_error("--alpha must be in [0, 1]", NULL);
     if (threads < 1 || threads > 256) return usage_error("--threads must be 1..256", NULL);
-    if (stats_path && calib_text) return usage_error("give --stats or --calib-text, not both", NULL);
+    if (stats_path && calib_text)
+        return usage_error("give --stats or --calib-text, not both", NULL);
     if (calib_text && !tok) return usage_error("--calib-text needs --tokenizer", NULL);
     if (!force && access(out, F_OK) == 0) {
         fprintf(stderr, "dcz compress: %s exists; use --force to overwrite\n", out);
@@ -302,7 +341,8 @@ int dcz_compress(int argc, char **argv) {
     }
     int have_stats = stats_path || calib_text;
     if (!have_stats) {
-        snprintf(note, sizeof(note), "no activation statistics: no scaling, magnitude pruning only");
+        snprintf(note, sizeof(note),
+                 "no activation statistics: no scaling, magnitude pruning only");
         if (!json) fprintf(stderr, "dcz compress: note: %s\n", note);
         if (prune == DC_PRUNE_DC || prune == DC_PRUNE_WANDA) {
             source_close(&src);
@@ -334,8 +374,8 @@ int dcz_compress(int argc, char **argv) {
     }
     dcz_progress_state prog = {!json && isatty(2), -1, source_bytes(&src), "compress"};
     uint64_t done_bytes = 0, q_bytes = 0, n_quant = 0;
-    job_ctx jc = {&src, &stats, stats.calib, have_stats, quant_emb, alpha, sparsity, prune,
-                  prune_tensor, bits, gran, group};
+    job_ctx jc = {&src,     &stats, stats.calib,  have_stats, quant_emb, alpha,
+                  sparsity, prune,  prune_tensor, bits,       gran,      group};
     /* Tensors are prepared (read, scaled, quantized, pruned) by up to `threads`
      * threads ahead of the writer, and written in order: at most `threads`
      * prepared tensors plus the one being written are in memory. */
@@ -348,7 +388,8 @@ int dcz_compress(int argc, char **argv) {
     for (size_t i = 0; i < src.n && rc == 0; i++) {
         for (; next < src.n && next < i + threads; next++) { /* fill the window */
             args[next] = (prep_arg){&jc, next, &items[next]};
-            started[next] = threads > 1 && pthread_create(&th[next], NULL, prepare_thread, &args[next]) == 0;
+            started[next] =
+                threads > 1 && pthread_create(&th[next], NULL, prepare_thread, &args[next]) == 0;
             if (!started[next]) prepare(&jc, next, &items[next]);
         }
         if (started[i]) pthread_join(th[i], NULL), started[i] = 0;
@@ -368,7 +409,8 @@ int dcz_compress(int argc, char **argv) {
     }
     for (size_t i = 0; started && i < src.n; i++) /* after an error: finish and drop the rest */
         if (started[i]) pthread_join(th[i], NULL);
-    for (size_t i = 0; items && i < src.n; i++) prepared_free(&items[i]);
+    for (size_t i = 0; items && i < src.n; i++)
+        prepared_free(&items[i]);
     free(items), free(args), free(th), free(started);
     if (rc != 0) {
         dc_writer_abort(w);
@@ -379,8 +421,7 @@ int dcz_compress(int argc, char **argv) {
     const char *pname[] = {"dc", "wanda", "magnitude"};
     char calib_desc[600];
     if (calib_text)
-        snprintf(calib_desc, sizeof(calib_desc), "text %s, %ld tokens", calib_text,
-                 calib_tokens);
+        snprintf(calib_desc, sizeof(calib_desc), "text %s, %ld tokens", calib_text, calib_tokens);
     else
         snprintf(calib_desc, sizeof(calib_desc), "%s", stats_path ? stats_path : "none");
     snprintf(meta, sizeof(meta),
@@ -389,11 +430,15 @@ int dcz_compress(int argc, char **argv) {
              "\"codec\":\"%s\",\"calibration\":\"%s\",\"note\":\"%s\"%s%s}",
              dc_version_string(), strrchr(model, '/') ? strrchr(model, '/') + 1 : model,
              hj.ok ? hj.hex : "", alpha, sparsity, sparsity > 0 ? pname[prune] : "none",
-             gran == DC_QUANT_PER_TENSOR ? "tensor" : gran == DC_QUANT_PER_CHANNEL ? "channel" : "group",
+             gran == DC_QUANT_PER_TENSOR    ? "tensor"
+             : gran == DC_QUANT_PER_CHANNEL ? "channel"
+                                            : "group",
              group, bits, dc_codec_name(codec), calib_desc, note, stats.calib ? "," : "",
              calib_metadata(stats.calib));
-    if ((st = dc_writer_set_metadata(w, meta)) == DC_OK) st = dc_writer_finish(w);
-    else dc_writer_abort(w);
+    if ((st = dc_writer_set_metadata(w, meta)) == DC_OK)
+        st = dc_writer_finish(w);
+    else
+        dc_writer_abort(w);
     if (st != DC_OK) {
         fprintf(stderr, "dcz compress: cannot write %s: %s\n", out, dc_status_string(st));
         rc = 3;
@@ -411,7 +456,8 @@ int dcz_compress(int argc, char **argv) {
                (unsigned long long)n_quant, (unsigned long long)q_bytes);
     else
         printf("%s -> %s: %s -> %s (%.2fx), %llu tensors quantized to %d bits\n", model, out,
-               dcz_human(source_bytes(&src), a, sizeof(a)), dcz_human((uint64_t)out_size, b, sizeof(b)),
+               dcz_human(source_bytes(&src), a, sizeof(a)),
+               dcz_human((uint64_t)out_size, b, sizeof(b)),
                out_size ? (double)source_bytes(&src) / (double)out_size : 0,
                (unsigned long long)n_quant, bits);
 done:

@@ -26,12 +26,17 @@ enum { EXIT_USAGE = 1, EXIT_DATA = 2, EXIT_IO = 3, EXIT_INTERNAL = 4 };
 
 static int status_exit(dc_status st) {
     switch (st) {
-    case DC_OK: return 0;
-    case DC_ERR_IO: return EXIT_IO;
-    case DC_ERR_OUT_OF_MEMORY: return EXIT_INTERNAL;
+    case DC_OK:
+        return 0;
+    case DC_ERR_IO:
+        return EXIT_IO;
+    case DC_ERR_OUT_OF_MEMORY:
+        return EXIT_INTERNAL;
     case DC_ERR_INVALID_ARGUMENT:
-    case DC_ERR_RANGE: return EXIT_USAGE;
-    default: return EXIT_DATA;
+    case DC_ERR_RANGE:
+        return EXIT_USAGE;
+    default:
+        return EXIT_DATA;
     }
 }
 
@@ -52,7 +57,8 @@ const char *dcz_human(uint64_t bytes, char *buf, size_t n) {
     static const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
     double v = (double)bytes;
     int k = 0;
-    while (v >= 1024 && k < 4) v /= 1024, k++;
+    while (v >= 1024 && k < 4)
+        v /= 1024, k++;
     if (k == 0)
         snprintf(buf, n, "%llu B", (unsigned long long)bytes);
     else
@@ -67,9 +73,8 @@ void dcz_progress(dcz_progress_state *p, uint64_t done) {
     p->last_pct = pct;
     char a[32], b[32];
     int bar = pct / 4;
-    fprintf(stderr, "\r%-9s [%.*s%*s] %3d%%  %s / %s", p->label, bar,
-            "#########################", 25 - bar, "", pct, dcz_human(done, a, sizeof(a)),
-            dcz_human(p->total, b, sizeof(b)));
+    fprintf(stderr, "\r%-9s [%.*s%*s] %3d%%  %s / %s", p->label, bar, "#########################",
+            25 - bar, "", pct, dcz_human(done, a, sizeof(a)), dcz_human(p->total, b, sizeof(b)));
     if (done >= p->total) fputc('\n', stderr);
     fflush(stderr);
 }
@@ -89,10 +94,14 @@ static void json_string(FILE *f, const char *s) {
 
 static const char *dtype_name(dc_dtype d) {
     switch (d) {
-    case DC_DTYPE_F32: return "F32";
-    case DC_DTYPE_F16: return "F16";
-    case DC_DTYPE_BF16: return "BF16";
-    case DC_DTYPE_I8: return "I8";
+    case DC_DTYPE_F32:
+        return "F32";
+    case DC_DTYPE_F16:
+        return "F16";
+    case DC_DTYPE_BF16:
+        return "BF16";
+    case DC_DTYPE_I8:
+        return "I8";
     }
     return "?";
 }
@@ -110,14 +119,16 @@ typedef struct tensor_stats {
 
 static uint64_t numel(const dc_tensor_desc *d) {
     uint64_t n = 1;
-    for (unsigned i = 0; i < d->ndim; i++) n *= d->dims[i];
+    for (unsigned i = 0; i < d->ndim; i++)
+        n *= d->dims[i];
     return n;
 }
 
 static uint64_t count_zeros(const dc_tensor_desc *d, const uint8_t *data) {
     uint64_t z = 0, n = numel(d);
     if (d->bits == 8) {
-        for (uint64_t i = 0; i < n; i++) z += data[i] == 0;
+        for (uint64_t i = 0; i < n; i++)
+            z += data[i] == 0;
     } else if (d->bits == 4) {
         uint64_t cols = d->dims[d->ndim - 1], rows = n / cols, rb = (cols + 1) / 2;
         for (uint64_t r = 0; r < rows; r++)
@@ -189,7 +200,8 @@ static int cmd_info(int argc, char **argv) {
                  "--json prints one JSON object instead.");
             return 0;
         } else if (argv[i][0] == '-')
-            return fail(DC_OK, "info: unknown option %s (see dcz info --help)", argv[i]), EXIT_USAGE;
+            return fail(DC_OK, "info: unknown option %s (see dcz info --help)", argv[i]),
+                   EXIT_USAGE;
         else
             path = argv[i];
     }
@@ -201,7 +213,8 @@ static int cmd_info(int argc, char **argv) {
     size_t n = dc_reader_tensor_count(r);
     uint64_t tot_raw = 0, tot_stored = 0, q_raw = 0, q_stored = 0, q_zeros = 0, q_elems = 0,
              src_bytes = 0;
-    if (json) printf("{\"file\":"), json_string(stdout, path), printf(",\"tensors\":[");
+    if (json)
+        printf("{\"file\":"), json_string(stdout, path), printf(",\"tensors\":[");
     else
         printf("%-36s %-14s %4s %12s %12s %7s %6s  %s\n", "tensor", "shape", "bits", "raw",
                "stored", "CR", "zeros", "codec");
@@ -222,12 +235,15 @@ static int cmd_info(int argc, char **argv) {
         double zf = ts.elements ? (double)ts.zeros / (double)ts.elements : 0;
         tot_raw += d.data_size, tot_stored += ts.stored;
         src_bytes += numel(&d) * dtype_bytes(d.source_dtype);
-        if (d.bits) q_raw += d.data_size, q_stored += ts.stored, q_zeros += ts.zeros, q_elems += ts.elements;
+        if (d.bits)
+            q_raw += d.data_size, q_stored += ts.stored, q_zeros += ts.zeros,
+                q_elems += ts.elements;
         if (json) {
             printf("%s{\"name\":", i ? "," : "");
             json_string(stdout, d.name);
             printf(",\"shape\":[");
-            for (unsigned k = 0; k < d.ndim; k++) printf("%s%llu", k ? "," : "", (unsigned long long)d.dims[k]);
+            for (unsigned k = 0; k < d.ndim; k++)
+                printf("%s%llu", k ? "," : "", (unsigned long long)d.dims[k]);
             printf("],\"dtype\":\"%s\",\"source_dtype\":\"%s\",\"bits\":%u,\"raw_bytes\":%llu,"
                    "\"stored_bytes\":%llu,\"cr\":%.4f,\"zero_fraction\":%.4f,\"codec\":\"%s\","
                    "\"chunks\":%u}",
@@ -348,7 +364,8 @@ static int cmd_extract(int argc, char **argv) {
         else
             path = argv[i];
     }
-    if (!path || !out) return fail(DC_OK, "extract: need FILE.dcz and -o OUT (see --help)"), EXIT_USAGE;
+    if (!path || !out)
+        return fail(DC_OK, "extract: need FILE.dcz and -o OUT (see --help)"), EXIT_USAGE;
     if (!force && access(out, F_OK) == 0)
         return fail(DC_ERR_IO, "%s exists; use --force to overwrite", out);
     dc_reader *r;
@@ -379,8 +396,8 @@ static int cmd_extract(int argc, char **argv) {
         size_t ti = k++;
         memcpy(shapes[ti], d.dims, sizeof(d.dims));
         if (d.bits == 4) shapes[ti][d.ndim - 1] = (d.dims[d.ndim - 1] + 1) / 2;
-        dc_st_dtype sd = d.bits == 8                ? DC_ST_I8
-                         : d.bits == 4              ? DC_ST_U8
+        dc_st_dtype sd = d.bits == 8               ? DC_ST_I8
+                         : d.bits == 4             ? DC_ST_U8
                          : d.dtype == DC_DTYPE_F32 ? DC_ST_F32
                          : d.dtype == DC_DTYPE_F16 ? DC_ST_F16
                                                    : DC_ST_BF16;
@@ -402,15 +419,16 @@ static int cmd_extract(int argc, char **argv) {
             char *key = names[nnames++] = malloc(len);
             snprintf(key, len, "%s.quant", d.name);
             char *val = names[nnames++] = malloc(160);
-            snprintf(val, 160,
-                     "{\"bits\":%u,\"granularity\":\"%s\",\"group_size\":%llu,\"source_dtype\":\"%s\","
-                     "\"alpha\":%g,\"sparsity\":%g,\"prune\":%d}",
-                     d.bits,
-                     d.granularity == DC_QUANT_PER_TENSOR    ? "tensor"
-                     : d.granularity == DC_QUANT_PER_CHANNEL ? "channel"
-                                                             : "group",
-                     (unsigned long long)d.group_size, dtype_name(d.source_dtype), (double)d.alpha,
-                     (double)d.sparsity, d.prune_method);
+            snprintf(
+                val, 160,
+                "{\"bits\":%u,\"granularity\":\"%s\",\"group_size\":%llu,\"source_dtype\":\"%s\","
+                "\"alpha\":%g,\"sparsity\":%g,\"prune\":%d}",
+                d.bits,
+                d.granularity == DC_QUANT_PER_TENSOR    ? "tensor"
+                : d.granularity == DC_QUANT_PER_CHANNEL ? "channel"
+                                                        : "group",
+                (unsigned long long)d.group_size, dtype_name(d.source_dtype), (double)d.alpha,
+                (double)d.sparsity, d.prune_method);
             meta[nmeta++] = key; /* room: 2 per tensor + 2 */
             meta[nmeta++] = val;
         }
@@ -422,8 +440,10 @@ static int cmd_extract(int argc, char **argv) {
         if (st != DC_OK) fail(st, "cannot write %s", out);
     }
     if (st == DC_OK) printf("%s: %zu tensors extracted to %s\n", path, n, out);
-    for (size_t i = 0; i < n; i++) free(bufs[i]);
-    for (size_t i = 0; i < nnames; i++) free(names[i]);
+    for (size_t i = 0; i < n; i++)
+        free(bufs[i]);
+    for (size_t i = 0; i < nnames; i++)
+        free(names[i]);
     free(bufs), free(t), free(shapes), free(names), free(meta);
     dc_reader_close(r);
     return status_exit(st);

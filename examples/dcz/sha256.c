@@ -24,8 +24,8 @@ static uint32_t ror(uint32_t x, unsigned r) {
 static void block(uint32_t h[8], const uint8_t *p) {
     uint32_t w[64];
     for (int i = 0; i < 16; i++)
-        w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 |
-               p[4 * i + 3];
+        w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
+               (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
     for (int i = 16; i < 64; i++) {
         uint32_t s0 = ror(w[i - 15], 7) ^ ror(w[i - 15], 18) ^ (w[i - 15] >> 3);
         uint32_t s1 = ror(w[i - 2], 17) ^ ror(w[i - 2], 19) ^ (w[i - 2] >> 10);
@@ -33,7 +33,8 @@ static void block(uint32_t h[8], const uint8_t *p) {
     }
     uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], k = h[7];
     for (int i = 0; i < 64; i++) {
-        uint32_t t1 = k + (ror(e, 6) ^ ror(e, 11) ^ ror(e, 25)) + ((e & f) ^ (~e & g)) + K[i] + w[i];
+        uint32_t t1 =
+            k + (ror(e, 6) ^ ror(e, 11) ^ ror(e, 25)) + ((e & f) ^ (~e & g)) + K[i] + w[i];
         uint32_t t2 = (ror(a, 2) ^ ror(a, 13) ^ ror(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
         k = g, g = f, f = e, e = d + t1, d = c, c = b, b = a, a = t1 + t2;
     }
@@ -46,12 +47,12 @@ static void block(uint32_t h[8], const uint8_t *p) {
 /* The same compression function on the x86 SHA extensions: state kept as
  * ABEF/CDGH, message schedule with sha256msg1/msg2, four rounds per step. */
 __attribute__((target("sha,sse4.1"))) static void blocks_shani(uint32_t h[8], const uint8_t *p,
-                                                              size_t n) {
+                                                               size_t n) {
     const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bLL, 0x0405060700010203LL);
-    __m128i tmp = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)h), 0xB1);   /* CDAB */
+    __m128i tmp = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)h), 0xB1);       /* CDAB */
     __m128i st1 = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)(h + 4)), 0x1B); /* EFGH */
-    __m128i st0 = _mm_alignr_epi8(tmp, st1, 8);    /* ABEF */
-    st1 = _mm_blend_epi16(st1, tmp, 0xF0);         /* CDGH */
+    __m128i st0 = _mm_alignr_epi8(tmp, st1, 8);                                       /* ABEF */
+    st1 = _mm_blend_epi16(st1, tmp, 0xF0);                                            /* CDGH */
     for (; n > 0; n--, p += 64) {
         __m128i abef = st0, cdgh = st1, w[16];
         for (int i = 0; i < 16; i++) {
@@ -69,10 +70,10 @@ __attribute__((target("sha,sse4.1"))) static void blocks_shani(uint32_t h[8], co
         st0 = _mm_add_epi32(st0, abef);
         st1 = _mm_add_epi32(st1, cdgh);
     }
-    tmp = _mm_shuffle_epi32(st0, 0x1B);          /* FEBA */
-    st1 = _mm_shuffle_epi32(st1, 0xB1);          /* DCHG */
-    st0 = _mm_blend_epi16(tmp, st1, 0xF0);       /* DCBA */
-    st1 = _mm_alignr_epi8(st1, tmp, 8);          /* HGFE */
+    tmp = _mm_shuffle_epi32(st0, 0x1B);    /* FEBA */
+    st1 = _mm_shuffle_epi32(st1, 0xB1);    /* DCHG */
+    st0 = _mm_blend_epi16(tmp, st1, 0xF0); /* DCBA */
+    st1 = _mm_alignr_epi8(st1, tmp, 8);    /* HGFE */
     _mm_storeu_si128((__m128i *)h, st0);
     _mm_storeu_si128((__m128i *)(h + 4), st1);
 }
@@ -86,7 +87,8 @@ static void blocks(uint32_t h[8], const uint8_t *p, size_t n) {
         return;
     }
 #endif
-    for (; n > 0; n--, p += 64) block(h, p);
+    for (; n > 0; n--, p += 64)
+        block(h, p);
 }
 
 int dcz_sha256_file(const char *path, char hex[65]) {
@@ -102,24 +104,30 @@ int dcz_sha256_file(const char *path, char hex[65]) {
         size_t i = 0;
         total += n;
         if (fill) { /* complete a partial block left from the last read */
-            while (fill < 64 && i < n) tail[fill++] = buf[i++];
+            while (fill < 64 && i < n)
+                tail[fill++] = buf[i++];
             if (fill == 64) block(h, tail), fill = 0;
         }
         blocks(h, buf + i, (n - i) / 64);
         i += (n - i) / 64 * 64;
-        while (i < n) tail[fill++] = buf[i++];
+        while (i < n)
+            tail[fill++] = buf[i++];
     }
     int err = ferror(f);
     fclose(f);
     if (err) return -1;
     tail[fill++] = 0x80;
     if (fill > 56) {
-        while (fill < 64) tail[fill++] = 0;
+        while (fill < 64)
+            tail[fill++] = 0;
         block(h, tail), fill = 0;
     }
-    while (fill < 56) tail[fill++] = 0;
-    for (int i = 7; i >= 0; i--) tail[fill++] = (uint8_t)((total * 8) >> (8 * i));
+    while (fill < 56)
+        tail[fill++] = 0;
+    for (int i = 7; i >= 0; i--)
+        tail[fill++] = (uint8_t)((total * 8) >> (8 * i));
     block(h, tail);
-    for (int i = 0; i < 8; i++) snprintf(hex + 8 * i, 9, "%08x", h[i]);
+    for (int i = 0; i < 8; i++)
+        snprintf(hex + 8 * i, 9, "%08x", h[i]);
     return 0;
 }

@@ -21,8 +21,8 @@ static char *xstrdup(const char *s) {
     return d;
 }
 
-static int add(model_source *s, const char *name, dc_dtype dtype, unsigned ndim, const uint64_t *dims,
-               uint64_t offset, uint64_t nbytes) {
+static int add(model_source *s, const char *name, dc_dtype dtype, unsigned ndim,
+               const uint64_t *dims, uint64_t offset, uint64_t nbytes) {
     src_tensor *t = realloc(s->t, (s->n + 1) * sizeof(*t));
     if (!t) return 0;
     s->t = t;
@@ -52,10 +52,18 @@ static dc_status open_safetensors(const char *path, model_source *s, const char 
         const dc_st_tensor *t = &f->hdr->tensors[i];
         dc_dtype dt;
         switch (t->dtype) {
-        case DC_ST_F32: dt = DC_DTYPE_F32; break;
-        case DC_ST_F16: dt = DC_DTYPE_F16; break;
-        case DC_ST_BF16: dt = DC_DTYPE_BF16; break;
-        case DC_ST_I8: dt = DC_DTYPE_I8; break;
+        case DC_ST_F32:
+            dt = DC_DTYPE_F32;
+            break;
+        case DC_ST_F16:
+            dt = DC_DTYPE_F16;
+            break;
+        case DC_ST_BF16:
+            dt = DC_DTYPE_BF16;
+            break;
+        case DC_ST_I8:
+            dt = DC_DTYPE_I8;
+            break;
         default:
             *why = "a tensor has an unsupported dtype (F32, F16, BF16 and I8 are supported)";
             dc_st_close(f);
@@ -137,7 +145,8 @@ dc_status source_open(const char *path, model_source *s, const char **why) {
 }
 
 void source_close(model_source *s) {
-    for (size_t i = 0; i < s->n; i++) free(s->t[i].name);
+    for (size_t i = 0; i < s->n; i++)
+        free(s->t[i].name);
     free(s->t);
     free(s->path);
     memset(s, 0, sizeof(*s));
@@ -162,6 +171,7 @@ dc_status source_read(const model_source *s, size_t i, void *dst) {
 
 uint64_t source_bytes(const model_source *s) {
     uint64_t b = 0;
-    for (size_t i = 0; i < s->n; i++) b += s->t[i].nbytes;
+    for (size_t i = 0; i < s->n; i++)
+        b += s->t[i].nbytes;
     return b;
 }

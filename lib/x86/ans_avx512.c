@@ -30,8 +30,7 @@ static TARGET inline __m512i step16(__m512i x, const dc_ans_table *table, const 
 }
 
 TARGET size_t dc_ans_decode_avx512(const dc_ans_table *table, uint32_t st[DC_ANS_STATES],
-                                   const uint8_t **pp, const uint8_t *end, uint8_t *out,
-                                   size_t n) {
+                                   const uint8_t **pp, const uint8_t *end, uint8_t *out, size_t n) {
     const uint8_t *p = *pp;
     __m512i x0 = _mm512_loadu_si512((const void *)st);
     __m512i x1 = _mm512_loadu_si512((const void *)(st + 16));

@@ -15,7 +15,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 8) return 0;
     uint64_t data_size = 0;
-    for (int i = 0; i < 8; i++) data_size |= (uint64_t)data[i] << (8 * i);
+    for (int i = 0; i < 8; i++)
+        data_size |= (uint64_t)data[i] << (8 * i);
     dc_alloc a;
     dc_alloc_init(&a, NULL);
     dc_st_header *h = NULL;

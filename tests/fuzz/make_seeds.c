@@ -43,12 +43,23 @@ int main(int argc, char **argv) {
         dc_writer_options wo = {sizeof(wo), DC_CODEC_ANS, 0, 1024, 1, 1, NULL};
         dc_writer *w;
         float scale = 0.5f, v[40];
-        for (int i = 0; i < 40; i++) v[i] = (float)i;
-        dc_tensor_desc q = {.struct_size = sizeof(q), .name = "q", .ndim = 2, .dims = {30, 100},
-                            .dtype = DC_DTYPE_I8, .bits = 8, .scales = &scale, .n_scales = 1,
+        for (int i = 0; i < 40; i++)
+            v[i] = (float)i;
+        dc_tensor_desc q = {.struct_size = sizeof(q),
+                            .name = "q",
+                            .ndim = 2,
+                            .dims = {30, 100},
+                            .dtype = DC_DTYPE_I8,
+                            .bits = 8,
+                            .scales = &scale,
+                            .n_scales = 1,
                             .prune_method = DC_PRUNE_NONE};
-        dc_tensor_desc f = {.struct_size = sizeof(f), .name = "norm", .ndim = 1, .dims = {40},
-                            .dtype = DC_DTYPE_F32, .prune_method = DC_PRUNE_NONE};
+        dc_tensor_desc f = {.struct_size = sizeof(f),
+                            .name = "norm",
+                            .ndim = 1,
+                            .dims = {40},
+                            .dtype = DC_DTYPE_F32,
+                            .prune_method = DC_PRUNE_NONE};
         gen_laplace(src, 3000, 4.0, 0.1, 5);
         if (dc_writer_create(path, &wo, &w) != DC_OK || dc_writer_add_tensor(w, &q, src, 3000) ||
             dc_writer_add_tensor(w, &f, v, sizeof(v)) || dc_writer_set_metadata(w, "{}") ||
@@ -60,7 +71,8 @@ int main(int argc, char **argv) {
         const char *hdr = "\x00\x00\x00\x00\x01\x00\x00\x00{\"__metadata__\":{\"a\":\"b\"},"
                           "\"t.x\":{\"dtype\":\"F16\",\"shape\":[2,3],\"data_offsets\":[0,12]}}";
         FILE *sf = fopen(path, "wb");
-        if (!sf || fwrite(hdr, 1, 8 + strlen(hdr + 8), sf) != 8 + strlen(hdr + 8) || fclose(sf)) return 1;
+        if (!sf || fwrite(hdr, 1, 8 + strlen(hdr + 8), sf) != 8 + strlen(hdr + 8) || fclose(sf))
+            return 1;
     }
     return 0;
 }
