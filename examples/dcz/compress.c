@@ -43,7 +43,8 @@ static const char kHelp[] =
     "  --quant-embeddings     also quantize embedding tables (default: stored as they were)\n"
     "  --codec ans|zstd|lz4|raw  entropy coder (default ans)\n"
     "  --chunk-size N         bytes per chunk (default 262144)\n"
-    "  --threads N            threads for coding chunks (default 1)\n"
+    "  --threads N            threads preparing tensors, coding chunks and hashing the source\n"
+    "                         (default 1: strictly sequential)\n"
     "  --json                 print a JSON summary line instead of text; no progress bar\n"
     "  --force                overwrite OUT if it exists\n"
     "Without statistics there is no scaling and only magnitude pruning (a note says so).\n"
@@ -357,7 +358,9 @@ int dcz_compress(int argc, char **argv) {
 
     hash_job hj = {model, "", 0};
     pthread_t hth;
-    int hashing = pthread_create(&hth, NULL, hash_thread, &hj) == 0;
+    /* The source hash overlaps the work on its own thread when more than one
+     * thread is allowed; --threads 1 is strictly sequential. */
+    int hashing = threads > 1 && pthread_create(&hth, NULL, hash_thread, &hj) == 0;
     int rc = 0;
     if (calib_text) {
         calib_options co = {alpha, sparsity, prune, bits, gran, group, calib_tokens, prune_tensor};
@@ -416,7 +419,10 @@ int dcz_compress(int argc, char **argv) {
         dc_writer_abort(w);
         goto done;
     }
-    if (hashing) pthread_join(hth, NULL), hashing = 0;
+    if (hashing)
+        pthread_join(hth, NULL), hashing = 0;
+    else
+        hash_thread(&hj);
     char meta[2048];
     const char *pname[] = {"dc", "wanda", "magnitude"};
     char calib_desc[600];
