@@ -204,7 +204,108 @@ static int gen_safetensors(const char *path, uint64_t D, uint64_t H, uint64_t L,
     return 0;
 }
 
+/* One row of a llama2c-gen weight: Laplace(0, 1) times a log-normal row scale
+ * (sigma 0.15) times the column gain. */
+static void gen_lrow(float *row, uint64_t cols, uint64_t *seed, const float *col_gain) {
+    double z = sqrt(-2.0 * log(gen_unit(seed))) * cos(6.283185307179586 * gen_unit(seed));
+    double scale = 0.02 * exp(0.15 * z);
+    for (uint64_t j = 0; j < cols; j++) {
+        double u = gen_unit(seed) - 0.5;
+        double v = -(u < 0 ? -1.0 : 1.0) * log(1.0 - 2.0 * fabs(u));
+        row[j] = (float)(v * scale * col_gain[j]);
+    }
+}
+
+static int gen_llama2c(const char *path, const uint64_t shape[7], uint64_t seed) {
+    const uint64_t D = shape[0], H = shape[1], L = shape[2], NH = shape[3], KVH = shape[4];
+    const uint64_t V = shape[5], S = shape[6];
+    if (!D || !H || !L || !NH || !KVH || !V || !S || D % NH || NH % KVH || (D / NH) % 2 ||
+        D > (1u << 16) || H > (1u << 18) || L > 4096 || V > (1u << 22) || S > (1u << 20)) {
+        fprintf(stderr, "llama2c-gen: bad shape\n");
+        return 2;
+    }
+    const uint64_t hs = D / NH, KV = KVH * hs;
+    int32_t hdr[7] = {(int32_t)D,   (int32_t)H, (int32_t)L, (int32_t)NH,
+                      (int32_t)KVH, (int32_t)V, (int32_t)S};
+    char tmp[4096];
+    snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "wb");
+    if (!f) return perror(tmp), 1;
+    uint64_t maxcols = D > H ? D : H;
+    float *row = malloc(maxcols * sizeof(float)), *gain = malloc(maxcols * sizeof(float));
+    int bad = !row || !gain || fwrite(hdr, sizeof(int32_t), 7, f) != 7;
+    /* llama2.c order: embedding, then each kind for all layers (model.c el_layout) */
+    enum { K_NORM, K_LIN };
+    static const int kind9[9] = {K_NORM, K_LIN, K_LIN, K_LIN, K_LIN, K_NORM, K_LIN, K_LIN, K_LIN};
+    const uint64_t rows9[9] = {1, D, KV, KV, D, 1, H, D, H};
+    const uint64_t cols9[9] = {D, D, D, D, D, D, D, H, D};
+    uint64_t floats = 0;
+    /* token embedding: Gaussian-ish rows of unit RMS scale 0.5 */
+    for (uint64_t j = 0; j < D; j++)
+        gain[j] = 1.0f;
+    for (uint64_t r = 0; r < V && !bad; r++) {
+        gen_lrow(row, D, &seed, gain);
+        for (uint64_t j = 0; j < D; j++)
+            row[j] *= 25.0f;
+        bad = fwrite(row, sizeof(float), D, f) != D;
+        floats += D;
+    }
+    for (int k = 0; k < 9 && !bad; k++) {
+        for (uint64_t l = 0; l < L && !bad; l++) {
+            const uint64_t rows = rows9[k], cols = cols9[k];
+            if (kind9[k] == K_NORM) {
+                for (uint64_t j = 0; j < cols; j++)
+                    row[j] = 1.0f + 0.1f * (float)(gen_unit(&seed) - 0.5);
+                bad = fwrite(row, sizeof(float), cols, f) != cols;
+                floats += cols;
+                continue;
+            }
+            for (uint64_t j = 0; j < cols; j++) /* a few strong input channels */
+                gain[j] = gen_unit(&seed) < 0.002 ? (float)(1.2 + 0.6 * gen_unit(&seed)) : 1.0f;
+            for (uint64_t r = 0; r < rows && !bad; r++) {
+                gen_lrow(row, cols, &seed, gain);
+                bad = fwrite(row, sizeof(float), cols, f) != cols;
+                floats += cols;
+            }
+        }
+    }
+    /* final norm, then freq_cis_real/imag (the engine recomputes RoPE; stored for the format) */
+    for (uint64_t j = 0; j < D && !bad; j++) {
+        float one = 1.0f;
+        bad = fwrite(&one, sizeof(float), 1, f) != 1;
+        floats++;
+    }
+    for (int part = 0; part < 2 && !bad; part++)
+        for (uint64_t p = 0; p < S && !bad; p++)
+            for (uint64_t i = 0; i < hs / 2 && !bad; i++) {
+                double ang = (double)p * pow(10000.0, -(double)(2 * i) / (double)hs);
+                float v = (float)(part == 0 ? cos(ang) : sin(ang));
+                bad = fwrite(&v, sizeof(float), 1, f) != 1;
+                floats++;
+            }
+    bad |= fclose(f) != 0;
+    free(row), free(gain);
+    if (bad || rename(tmp, path) != 0) {
+        perror(path);
+        remove(tmp);
+        return 1;
+    }
+    fprintf(stderr,
+            "%s: llama2.c checkpoint dim %llu hidden %llu layers %llu heads %llu/%llu "
+            "vocab %llu seq %llu, %llu floats\n",
+            path, (unsigned long long)D, (unsigned long long)H, (unsigned long long)L,
+            (unsigned long long)NH, (unsigned long long)KVH, (unsigned long long)V,
+            (unsigned long long)S, (unsigned long long)floats);
+    return 0;
+}
+
 int main(int argc, char **argv) {
+    if ((argc == 10 || argc == 11) && strcmp(argv[1], "llama2c-gen") == 0) {
+        uint64_t shape[7];
+        for (int i = 0; i < 7; i++)
+            shape[i] = strtoull(argv[3 + i], NULL, 0);
+        return gen_llama2c(argv[2], shape, argc > 10 ? strtoull(argv[10], NULL, 0) : 1);
+    }
     if (argc >= 7 && strcmp(argv[1], "safetensors") == 0)
         return gen_safetensors(argv[2], strtoull(argv[3], NULL, 0), strtoull(argv[4], NULL, 0),
                                strtoull(argv[5], NULL, 0), strtoull(argv[6], NULL, 0),
@@ -237,6 +338,8 @@ int main(int argc, char **argv) {
             "usage: dc-benchgen laplace OUT SIZE [B [ZEROS [SEED]]]\n"
             "       dc-benchgen llama2c MODEL.bin OUT\n"
             "       dc-benchgen safetensors OUT DIM HIDDEN LAYERS VOCAB [f32|f16|bf16|mixed "
-            "[SEED]]\n");
+            "[SEED]]\n"
+            "       dc-benchgen llama2c-gen OUT DIM HIDDEN LAYERS HEADS KV_HEADS VOCAB SEQ "
+            "[SEED]\n");
     return 2;
 }
