@@ -18,8 +18,9 @@
 #include "doublecomp.h"
 #include "model.h"
 #include "pipeline.h"
+#include "plan.h"
 
-static int parse_header(const char *meta, int32_t hdr[7]) {
+int el_dcz_header(const char *meta, int32_t hdr[7]) {
     const char *p = strstr(meta, "\"llama2c_header\":[");
     if (!p) return -1;
     p += strlen("\"llama2c_header\":[");
@@ -34,6 +35,43 @@ static int parse_header(const char *meta, int32_t hdr[7]) {
     return *p == ']' ? 0 : -1;
 }
 
+static int dims2(const dc_reader *r, const char *name, uint64_t *d0, uint64_t *d1) {
+    size_t idx;
+    dc_tensor_desc d = {.struct_size = sizeof(d)};
+    if (dc_reader_find(r, name, &idx) != DC_OK || dc_reader_tensor(r, idx, &d) != DC_OK ||
+        d.ndim != 2)
+        return -1;
+    *d0 = d.dims[0], *d1 = d.dims[1];
+    return 0;
+}
+
+int el_dcz_read_header(const dc_reader *r, int32_t hdr[7]) {
+    if (el_dcz_header(dc_reader_metadata(r), hdr) == 0) return 0;
+    /* Written without calibration: dcz compress stores no llama2c_header,
+     * but the tensors of a llama2.c checkpoint determine it. */
+    uint64_t V, D, KV, D2, H, D3, S, hs2;
+    if (dims2(r, "tok_embeddings.weight", &V, &D) != 0 ||
+        dims2(r, "layers.0.attention.wk.weight", &KV, &D2) != 0 ||
+        dims2(r, "layers.0.feed_forward.w1.weight", &H, &D3) != 0 ||
+        dims2(r, "freq_cis_real", &S, &hs2) != 0 || D2 != D || D3 != D || hs2 == 0 ||
+        D % (2 * hs2) || KV % (2 * hs2) || D > (1u << 20) || V > (1u << 24) || H > (1u << 20) ||
+        S > (1u << 24))
+        return -1;
+    int L = 0;
+    for (; L < 4096; L++) {
+        char nm[64];
+        size_t idx;
+        snprintf(nm, sizeof nm, "layers.%d.attention.wq.weight", L);
+        if (dc_reader_find(r, nm, &idx) != DC_OK) break;
+    }
+    size_t idx;
+    const int shared = dc_reader_find(r, "output.weight", &idx) != DC_OK;
+    hdr[0] = (int32_t)D, hdr[1] = (int32_t)H, hdr[2] = L;
+    hdr[3] = (int32_t)(D / (2 * hs2)), hdr[4] = (int32_t)(KV / (2 * hs2));
+    hdr[5] = shared ? (int32_t)V : -(int32_t)V, hdr[6] = (int32_t)S;
+    return L > 0 ? 0 : -1;
+}
+
 int el_model_load_dcz(el_model *m, const char *path, struct el_qreport *rep_out) {
     memset(m, 0, sizeof(*m));
     dc_reader *r;
@@ -45,7 +83,7 @@ int el_model_load_dcz(el_model *m, const char *path, struct el_qreport *rep_out)
     }
     int32_t hdr[7];
     el_config c;
-    if (parse_header(dc_reader_metadata(r), hdr) != 0 || el_config_from_header(&c, hdr) != 0) {
+    if (el_dcz_read_header(r, hdr) != 0 || el_config_from_header(&c, hdr) != 0) {
         fprintf(stderr, "dc-llama: %s: not made from a llama2.c checkpoint (no llama2c_header)\n",
                 path);
         dc_reader_close(r);
@@ -70,7 +108,8 @@ int el_model_load_dcz(el_model *m, const char *path, struct el_qreport *rep_out)
             break;
         }
         uint64_t numel = 1;
-        for (unsigned k = 0; k < d.ndim; k++) numel *= d.dims[k];
+        for (unsigned k = 0; k < d.ndim; k++)
+            numel *= d.dims[k];
         if (numel != n || (d.bits == 0 && d.dtype != DC_DTYPE_F32) ||
             (d.bits != 0 && (s->linear < 0 || d.ndim != 2))) {
             fprintf(stderr, "dc-llama: %s: tensor %s has an unexpected shape or type\n", path,
@@ -125,7 +164,8 @@ int el_model_load_dcz(el_model *m, const char *path, struct el_qreport *rep_out)
             smooth[i] = NULL;
             lin->inv_in = malloc(qi.cols * sizeof(float));
             if (!lin->inv_in) rc = -1;
-            for (size_t j = 0; rc == 0 && j < qi.cols; j++) lin->inv_in[j] = 1.0f / lin->smooth[j];
+            for (size_t j = 0; rc == 0 && j < qi.cols; j++)
+                lin->inv_in[j] = 1.0f / lin->smooth[j];
         }
     }
     dc_cctx_free(cctx);

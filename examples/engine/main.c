@@ -8,6 +8,17 @@
  *            [--calib-text FILE] [--calib-tokens N] [--calib-offset CHARS] [--json]
  *   dc-llama generate MODEL.bin --tokenizer TOK.bin [--prompt TEXT] [-n N]
  *            [--temperature T --seed S] [quantization options as for ppl]
+ *   dc-llama bench MODEL.dcz [-n T] [--tokens ID,ID,...] [plan options]
+ *            times T steps of one token: greedy generation from BOS, or the
+ *            given token sequence; prints one JSON line (tokens/s, median
+ *            step, peak RSS, the plan's memory, decode/compute/other split,
+ *            predicted vs measured step latency, logits and token hashes).
+ *
+ * Plan options (a .dcz model; plan.h): --policy all-resident|all-compressed|
+ * every-N:N, --latency-budget FACTOR (least memory with a predicted step
+ * within FACTOR x all-resident), --memory-budget BYTES|P% (least latency
+ * within BYTES, or P% of the INT8 weights); the planner's inputs are measured
+ * unless given: --compute-rate B/s, --host-bandwidth B/s, --decode-rate B/s.
  *
  * Perplexity: the text is encoded (dummy-prefix space, no BOS), then cut into
  * consecutive windows of seq_len-1 tokens; every window is run as
@@ -24,12 +35,14 @@
 #include "doublecomp.h"
 #include "model.h"
 #include "pipeline.h"
+#include "plan.h"
 #include "tokenizer.h"
 
 #include <doublecomp.h>
 
 #include <cblas.h>
 #include <math.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +56,12 @@ static void usage(void) {
             "         [--prune-group row|tensor] [--calib-text FILE] [--calib-tokens N]\n"
             "         [--calib-offset CHARS]\n"
             "       dc-llama generate MODEL.bin --tokenizer TOK.bin [--prompt TEXT] [-n N]\n"
-            "         [--temperature T] [--seed S] [quantization options]\n");
+            "         [--temperature T] [--seed S] [quantization options]\n"
+            "       dc-llama bench MODEL.dcz [-n T] [--tokens ID,ID,...] [--tokenizer TOK.bin]\n"
+            "         [plan options]\n"
+            "plan options (.dcz models): --policy all-resident|all-compressed|every-N:N\n"
+            "         --latency-budget FACTOR | --memory-budget BYTES|P%%\n"
+            "         [--compute-rate B/s] [--host-bandwidth B/s] [--decode-rate B/s]\n");
 }
 
 static int parse_double(const char *s, double *out) {
@@ -65,6 +83,10 @@ typedef struct args {
     unsigned long long seed;
     int json;
     el_qopts q;
+    int use_plan;
+    el_plan_opts plan;
+    const char *policy_name;
+    const char *fixed_tokens; /* bench: comma-separated ids */
 } args;
 
 static int parse_args(int argc, char **argv, args *a) {
@@ -76,6 +98,7 @@ static int parse_args(int argc, char **argv, args *a) {
     a->q.group = 0;
     a->q.calib_tokens = 20000;
     a->q.prune = EL_PRUNE_NONE;
+    a->plan.verbose = 1;
     for (int l = 0; l < EL_MAX_LAYERS; l++)
         a->q.layer_alpha[l] = -1.0;
     if (argc < 3) return -1;
@@ -173,6 +196,53 @@ static int parse_args(int argc, char **argv, args *a) {
                 fprintf(stderr, "dc-llama: bad --prune-group %s\n", v);
                 return -1;
             }
+        } else if (!strcmp(o, "--policy")) {
+            a->use_plan = 1;
+            a->policy_name = v;
+            if (!strcmp(v, "all-resident")) {
+                a->plan.kind = EL_PLAN_ALL_RESIDENT;
+            } else if (!strcmp(v, "all-compressed")) {
+                a->plan.kind = EL_PLAN_ALL_COMPRESSED;
+            } else if (!strncmp(v, "every-N:", 8) && !parse_long(v + 8, &n) && n >= 1 &&
+                       n < (1L << 30)) {
+                a->plan.kind = EL_PLAN_EVERY_N;
+                a->plan.every_n = (int)n;
+            } else {
+                fprintf(stderr, "dc-llama: bad --policy %s\n", v);
+                return -1;
+            }
+        } else if (!strcmp(o, "--latency-budget") && !parse_double(v, &d) && d > 0) {
+            a->use_plan = 1;
+            a->policy_name = "planner-latency";
+            a->plan.kind = EL_PLAN_LATENCY;
+            a->plan.budget = d;
+        } else if (!strcmp(o, "--memory-budget")) {
+            size_t vl = strlen(v);
+            char num[64];
+            if (vl == 0 || vl >= sizeof num) {
+                fprintf(stderr, "dc-llama: bad --memory-budget %s\n", v);
+                return -1;
+            }
+            memcpy(num, v, vl + 1);
+            int pct = num[vl - 1] == '%';
+            if (pct) num[vl - 1] = 0;
+            if (parse_double(num, &d) != 0 || d <= 0 || (pct && d > 1000)) {
+                fprintf(stderr, "dc-llama: bad --memory-budget %s\n", v);
+                return -1;
+            }
+            a->use_plan = 1;
+            a->policy_name = "planner-memory";
+            a->plan.kind = EL_PLAN_MEMORY;
+            a->plan.budget = pct ? 0 : d;
+            a->plan.budget_frac = pct ? d / 100.0 : 0;
+        } else if (!strcmp(o, "--compute-rate") && !parse_double(v, &d) && d > 0) {
+            a->plan.compute_rate = d;
+        } else if (!strcmp(o, "--host-bandwidth") && !parse_double(v, &d) && d > 0) {
+            a->plan.host_bw = d;
+        } else if (!strcmp(o, "--decode-rate") && !parse_double(v, &d) && d > 0) {
+            a->plan.decode_rate = d;
+        } else if (!strcmp(o, "--tokens")) {
+            a->fixed_tokens = v;
         } else if (!strcmp(o, "--calib-text")) {
             a->q.calib_path = v;
         } else if (!strcmp(o, "--calib-tokens") && !parse_long(v, &n) && n >= 1) {
@@ -185,7 +255,7 @@ static int parse_args(int argc, char **argv, args *a) {
         }
     }
     if (a->q.sparsity > 0 && !prune_given) a->q.prune = EL_PRUNE_DC;
-    if (!a->tokenizer) {
+    if (!a->tokenizer && strcmp(a->cmd, "bench") != 0) {
         fprintf(stderr, "dc-llama: --tokenizer is required\n");
         return -1;
     }
@@ -370,6 +440,123 @@ static int cmd_generate(el_model *m, const el_tokenizer *tk, const args *a) {
     return 0;
 }
 
+static int cmp_double(const void *x, const void *y) {
+    double a = *(const double *)x, b = *(const double *)y;
+    return a < b ? -1 : a > b;
+}
+
+static uint64_t fnv1a(uint64_t h, const void *data, size_t n) {
+    const unsigned char *p = data;
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 0x100000001B3ull;
+    }
+    return h;
+}
+
+/* Times T one-token steps (greedy from BOS, or a fixed token sequence) and
+ * prints one JSON line. */
+static int cmd_bench(el_model *m, const args *a) {
+    const int S = m->cfg.seq_len, V = m->cfg.vocab_size;
+    int T = (int)(a->steps < S ? a->steps : S);
+    int *fixed = NULL, n_fixed = 0;
+    if (a->fixed_tokens) {
+        fixed = malloc((strlen(a->fixed_tokens) / 2 + 2) * sizeof(int));
+        if (!fixed) return 1;
+        for (const char *q = a->fixed_tokens; *q;) {
+            char *end;
+            long id = strtol(q, &end, 10);
+            if (end == q || id < 0 || id >= V) {
+                fprintf(stderr, "dc-llama: bad --tokens %s\n", a->fixed_tokens);
+                free(fixed);
+                return 2;
+            }
+            fixed[n_fixed++] = (int)id;
+            q = *end == ',' ? end + 1 : end;
+        }
+        if (n_fixed < T) T = n_fixed;
+    }
+    if (T < 1) {
+        fprintf(stderr, "dc-llama: bench needs at least one step\n");
+        free(fixed);
+        return 2;
+    }
+    float *logits = malloc((size_t)V * sizeof(float));
+    double *step = malloc((size_t)T * sizeof(double));
+    int *toks = malloc((size_t)T * sizeof(int));
+    if (!logits || !step || !toks) return 1;
+    el_plan_reset_counters(m);
+    uint64_t hl = 0xCBF29CE484222325ull, ht = 0xCBF29CE484222325ull;
+    int tok = fixed ? fixed[0] : EL_TOK_BOS;
+    double total0 = el_now();
+    for (int i = 0; i < T; i++) {
+        double t0 = el_now();
+        if (el_forward(m, &tok, 1, i, logits) != 0) {
+            fprintf(stderr, "dc-llama: forward failed\n");
+            return 1;
+        }
+        step[i] = el_now() - t0;
+        hl = fnv1a(hl, logits, (size_t)V * sizeof(float));
+        int next = 0;
+        for (int k = 1; k < V; k++)
+            if (logits[k] > logits[next]) next = k;
+        toks[i] = next;
+        ht = fnv1a(ht, &next, sizeof next);
+        tok = fixed ? (i + 1 < T ? fixed[i + 1] : 0) : next;
+    }
+    double total = el_now() - total0;
+    el_plan_stats ps;
+    el_plan_get_stats(m, &ps);
+    qsort(step, (size_t)T, sizeof(double), cmp_double);
+    const double med = T % 2 ? step[T / 2] : 0.5 * (step[T / 2 - 1] + step[T / 2]);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    const double dec_s = ps.decode_s / T, comp_s = ps.compute_s / T;
+    const double other_s = total / T - dec_s - comp_s;
+    /* the planner's constants as this run measures them: I from an
+     * all-resident step (S/B + S/I = median step per weight byte), D from the
+     * decode time of the compressed chunks */
+    const double wb = (double)ps.int8_bytes;
+    const double ir = ps.host_bw > 0 && med > wb / ps.host_bw ? wb / (med - wb / ps.host_bw) : 0;
+    const double dr = ps.decode_s > 0 ? (double)ps.compressed_raw * T / ps.decode_s : 0;
+    char budget[64] = "null";
+    if (a->use_plan && (a->plan.kind == EL_PLAN_LATENCY || a->plan.kind == EL_PLAN_MEMORY)) {
+        if (a->plan.kind == EL_PLAN_LATENCY)
+            snprintf(budget, sizeof budget, "%.6g", a->plan.budget);
+        else
+            snprintf(budget, sizeof budget, "%.0f", ps.budget);
+    }
+    fprintf(stderr, "dc-llama: tokens:");
+    for (int i = 0; i < T && i < 16; i++)
+        fprintf(stderr, " %d", toks[i]);
+    fprintf(stderr, "%s\n", T > 16 ? " ..." : "");
+    printf("{\"policy\": \"%s\", \"every_n\": %d, \"budget\": %s, \"budget_factor\": %.6g, "
+           "\"steps\": %d, \"tokens_per_s\": %.4f, \"median_step_s\": %.6f, "
+           "\"mean_step_s\": %.6f, \"predicted_step_s\": %.6f, \"predicted_error\": %.4f, "
+           "\"predicted_all_resident_step_s\": %.6f, \"peak_rss_bytes\": %lld, "
+           "\"int8_bytes\": %llu, \"weight_raw_bytes\": %llu, \"weight_compressed_bytes\": %llu, "
+           "\"buffer_bytes\": %llu, \"accounted_weight_bytes\": %llu, \"chunks\": %zu, "
+           "\"compressed_chunks\": %zu, \"decode_s_per_step\": %.6f, "
+           "\"compute_s_per_step\": %.6f, \"other_s_per_step\": %.6f, \"decodes_per_step\": %.1f, "
+           "\"host_bandwidth\": %.6g, \"compute_rate\": %.6g, \"decode_rate\": %.6g, "
+           "\"measured_compute_rate\": %.6g, \"measured_decode_rate\": %.6g, \"load_s\": %.3f, "
+           "\"tokens_hash\": \"%016llx\", \"logits_hash\": \"%016llx\"}\n",
+           a->use_plan ? a->policy_name : "none",
+           a->use_plan && a->plan.kind == EL_PLAN_EVERY_N ? a->plan.every_n : 0, budget,
+           ps.predicted_raw_step_s > 0 ? ps.predicted_step_s / ps.predicted_raw_step_s : 0.0, T,
+           (double)T / total, med, total / T, ps.predicted_step_s,
+           med > 0 && ps.predicted_step_s > 0 ? (ps.predicted_step_s - med) / med : 0.0,
+           ps.predicted_raw_step_s, (long long)ru.ru_maxrss * 1024LL,
+           (unsigned long long)ps.int8_bytes, (unsigned long long)ps.raw_bytes,
+           (unsigned long long)ps.compressed_bytes, (unsigned long long)ps.buffer_bytes,
+           (unsigned long long)(ps.raw_bytes + ps.compressed_bytes + ps.buffer_bytes), ps.chunks,
+           ps.compressed_chunks, dec_s, comp_s, other_s, (double)ps.decodes / T, ps.host_bw,
+           ps.compute_rate, ps.decode_rate_chunk, ir, dr, ps.load_s, (unsigned long long)ht,
+           (unsigned long long)hl);
+    free(logits), free(step), free(toks), free(fixed);
+    return 0;
+}
+
 /* Fills the report fields of q from a .dcz's first quantized linear. */
 static int describe_dcz(const char *path, el_qopts *q) {
     dc_reader *r;
@@ -422,13 +609,21 @@ int main(int argc, char **argv) {
                     a.model);
             return 2;
         }
-        if (el_model_load_dcz(&m, a.model, &rep) != 0) return 1;
+        if (a.use_plan) {
+            if (el_model_load_dcz_plan(&m, a.model, &a.plan) != 0) return 1;
+        } else if (el_model_load_dcz(&m, a.model, &rep) != 0) {
+            return 1;
+        }
         if (describe_dcz(a.model, &a.q) != 0) return 1;
+    } else if (a.use_plan) {
+        fprintf(stderr, "dc-llama: plans need a .dcz model (dcz compress MODEL.bin -o M.dcz)\n");
+        return 2;
     } else if (el_model_load(&m, a.model) != 0) {
         return 1;
     }
     el_tokenizer tk;
-    if (el_tokenizer_load(&tk, a.tokenizer, m.cfg.vocab_size) != 0) return 1;
+    memset(&tk, 0, sizeof tk);
+    if (a.tokenizer && el_tokenizer_load(&tk, a.tokenizer, m.cfg.vocab_size) != 0) return 1;
 
     if (a.q.quantize && !from_dcz) {
         if (!a.q.calib_path) a.q.calib_path = a.text;
@@ -447,11 +642,13 @@ int main(int argc, char **argv) {
         rc = cmd_ppl(&m, &tk, &a, &rep);
     } else if (!strcmp(a.cmd, "generate")) {
         rc = cmd_generate(&m, &tk, &a);
+    } else if (!strcmp(a.cmd, "bench")) {
+        rc = cmd_bench(&m, &a);
     } else {
         usage();
         rc = 2;
     }
-    el_tokenizer_free(&tk);
+    if (a.tokenizer) el_tokenizer_free(&tk);
     el_model_free(&m);
     return rc;
 }

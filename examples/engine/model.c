@@ -9,6 +9,7 @@
  * Copyright (c) 2026 The libdoublecomp authors. SPDX-License-Identifier: MIT
  */
 #include "model.h"
+#include "plan.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -72,9 +73,10 @@ size_t el_layout(const el_config *c, el_slot *slots, size_t max) {
     static const struct {
         const char *name;
         int linear;
-    } kinds[9] = {{"attention_norm", -1}, {"attention.wq", EL_WQ},   {"attention.wk", EL_WK},
-                  {"attention.wv", EL_WV}, {"attention.wo", EL_WO},   {"ffn_norm", -1},
-                  {"feed_forward.w1", EL_W1}, {"feed_forward.w2", EL_W2}, {"feed_forward.w3", EL_W3}};
+    } kinds[9] = {
+        {"attention_norm", -1},     {"attention.wq", EL_WQ},    {"attention.wk", EL_WK},
+        {"attention.wv", EL_WV},    {"attention.wo", EL_WO},    {"ffn_norm", -1},
+        {"feed_forward.w1", EL_W1}, {"feed_forward.w2", EL_W2}, {"feed_forward.w3", EL_W3}};
     const size_t rows[9] = {1, D, KV, KV, D, 1, H, D, H};
     const size_t cols[9] = {D, D, D, D, D, D, D, H, D};
     size_t n = 0, off = 0;
@@ -83,7 +85,8 @@ size_t el_layout(const el_config *c, el_slot *slots, size_t max) {
         if (n < max) {                                                                             \
             el_slot *s_ = &slots[n];                                                               \
             snprintf(s_->name, sizeof(s_->name), "%s", nm);                                        \
-            s_->offset = off, s_->rows = (r), s_->cols = (cl), s_->layer = (l), s_->linear = (lin); \
+            s_->offset = off, s_->rows = (r), s_->cols = (cl), s_->layer = (l),                    \
+            s_->linear = (lin);                                                                    \
         }                                                                                          \
         n++;                                                                                       \
         off += (r) * ((cl) ? (cl) : 1);                                                            \
@@ -298,6 +301,7 @@ void el_model_free(el_model *m) {
     free(m->scratch_in);
     free(m->scratch_out);
     free(m->scratch_q);
+    el_plan_free(m->plan);
     memset(m, 0, sizeof(*m));
 }
 
@@ -322,15 +326,8 @@ static void rmsnorm(float *out, const float *x, const float *g, int n) {
  * exact (= an int32 accumulator) while in * qmax_x * qmax_w < 2^24, i.e. for
  * in <= 1040 at 8 bits (stories260K: in <= 172).
  */
-void el_linear_apply(el_model *m, el_linear *lin, const float *x, int t, float *y) {
-    const int in = lin->in, out = lin->out;
-    if (lin->mode == EL_LIN_FP32) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t, out, in, 1.0f, x, in, lin->w, in,
-                    0.0f, y, out);
-        return;
-    }
-    float *qx = m->scratch_in;
-    float *dt = m->att; /* reuse: t <= seq_len floats */
+void el_quantize_input(const el_linear *lin, const float *x, int t, float *qx, float *dt) {
+    const int in = lin->in;
     const float qmax = (float)lin->act_qmax;
     for (int r = 0; r < t; r++) {
         const float *xr = x + (size_t)r * in;
@@ -356,6 +353,22 @@ void el_linear_apply(el_model *m, el_linear *lin, const float *x, int t, float *
             qr[j] = qv;
         }
     }
+}
+
+void el_linear_apply(el_model *m, el_linear *lin, const float *x, int t, float *y) {
+    const int in = lin->in, out = lin->out;
+    if (lin->jit) {
+        el_jit_apply(m, lin, x, t, y);
+        return;
+    }
+    if (lin->mode == EL_LIN_FP32) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t, out, in, 1.0f, x, in, lin->w, in,
+                    0.0f, y, out);
+        return;
+    }
+    float *qx = m->scratch_in;
+    float *dt = m->att; /* reuse: t <= seq_len floats */
+    el_quantize_input(lin, x, t, qx, dt);
     if (lin->group == 0) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t, out, in, 1.0f, qx, in, lin->qw, in,
                     0.0f, y, out);

@@ -55,6 +55,9 @@ typedef struct el_linear {
     int act_qmax;  /* activation quantization range (127 for int8) */
     float *inv_in; /* if set: x[:, j] *= inv_in[j] before quantizing (1/s) */
     float *smooth; /* with inv_in: the s it was computed from (inv_in[j] = 1.0f / s[j]) */
+    /* Planned INT8 mode (plan.h): set when the weights live in a plan's
+     * chunks (raw INT8 or compressed) instead of qw/q8; owned by the plan. */
+    struct el_jit_lin *jit;
 } el_linear;
 
 typedef struct el_layer {
@@ -84,6 +87,7 @@ typedef struct el_model {
     float *scratch_q; /* per-group partial products */
     el_observer observer;
     void *observer_ctx;
+    struct el_plan *plan; /* set by el_model_load_dcz_plan (plan.h); freed with the model */
 } el_model;
 
 /* Loads a llama2.c checkpoint, or a .dcz written by `dcz compress` from one
@@ -126,6 +130,10 @@ int el_forward(el_model *m, const int *tokens, int t, int pos0, float *logits);
 
 /* Applies y[T x out] = x[T x in] W^T for one linear (any mode). */
 void el_linear_apply(el_model *m, el_linear *lin, const float *x, int t, float *y);
+
+/* W8A8 activation quantization of x[t x in] for lin: qx gets the
+ * integer-valued floats, dt[r] the per-token step (see el_linear_apply). */
+void el_quantize_input(const el_linear *lin, const float *x, int t, float *qx, float *dt);
 
 /* Frees a linear's owned quantized data and returns it to FP32 mode. */
 void el_linear_reset(el_linear *lin);

@@ -1,0 +1,104 @@
+/*
+ * plan.h -- dc-llama: run a .dcz model under a partial-compression plan,
+ * decoding weights just in time.
+ *
+ * Every chunk of every linear weight (as stored in the .dcz, 256 KiB raw by
+ * default) is either kept resident as raw INT8 bytes (decoded once at load)
+ * or kept resident compressed (its chunk bytes copied out of the file) and
+ * decoded right before the linear that needs it, one chunk at a time, into
+ * one reusable decode buffer (the largest compressed chunk's raw size). The
+ * file mapping is released as it is read and closed after loading, so the
+ * process's resident memory reflects the plan.
+ *
+ * Which chunks stay compressed comes from libdoublecomp's planner
+ * (dc_planner.h): each linear-weight chunk is added in execution order (tier
+ * DC_TIER_HOST), with the host's memcpy bandwidth, a compute rate (measured,
+ * or given), and a decode curve (measured with dc_planner_measure_decode on
+ * the model's own weights, or given). The engine decodes, then computes, on
+ * one thread, so its step latency is the planner's sequential model.
+ *
+ * The linears of a planned model multiply INT8 weights by INT8 activations
+ * with exact int32 accumulation (AVX2 when the CPU has it), chunk by chunk.
+ * Integer sums do not depend on how the weight is cut, so every plan gives
+ * bit-identical logits; and since the float path (el_linear_apply on
+ * integer-valued floats) is exact whenever in * 127 * 127 < 2^24, a planned
+ * model gives the same logits as the unplanned one for such models
+ * (stories260K).
+ *
+ * Copyright (c) 2026 The libdoublecomp authors. SPDX-License-Identifier: MIT
+ */
+#ifndef DC_ENGINE_PLAN_H
+#define DC_ENGINE_PLAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model.h"
+
+typedef enum el_plan_kind {
+    EL_PLAN_ALL_RESIDENT = 0, /* every chunk raw (INT8 resident) */
+    EL_PLAN_ALL_COMPRESSED,   /* every chunk compressed */
+    EL_PLAN_EVERY_N,          /* the paper's rule: last chunk of every block of N */
+    EL_PLAN_LATENCY,          /* least memory with latency <= budget x all-resident */
+    EL_PLAN_MEMORY            /* least latency with memory <= budget bytes */
+} el_plan_kind;
+
+typedef struct el_plan_opts {
+    el_plan_kind kind;
+    double budget;       /* EL_PLAN_LATENCY: factor; EL_PLAN_MEMORY: bytes */
+    double budget_frac;  /* EL_PLAN_MEMORY given as a fraction of INT8 (0: bytes) */
+    int every_n;         /* EL_PLAN_EVERY_N */
+    double compute_rate; /* I in weight bytes/s; 0 = measure (kernel probe) */
+    double host_bw;      /* B of host RAM in bytes/s; 0 = measure (memcpy) */
+    double decode_rate;  /* flat decode curve D in raw bytes/s; 0 = measure */
+    int verbose;         /* print the plan to stderr */
+} el_plan_opts;
+
+/* What a plan looks like and how it ran (counters accumulate over steps). */
+typedef struct el_plan_stats {
+    size_t chunks, compressed_chunks;
+    uint64_t int8_bytes;       /* all linear weights as raw INT8 */
+    uint64_t raw_bytes;        /* resident raw INT8 */
+    uint64_t compressed_bytes; /* resident compressed chunk bytes (headers included) */
+    uint64_t compressed_raw;   /* raw size of the compressed chunks */
+    uint64_t buffer_bytes;     /* the decode buffer */
+    double budget;             /* seconds or bytes the planner was given; 0 if none */
+    double predicted_step_s;   /* planner, sequential model */
+    double predicted_raw_step_s;
+    double compute_rate, host_bw, decode_rate_chunk; /* the planner's inputs */
+    double load_s;
+    /* run counters */
+    double decode_s, compute_s;
+    uint64_t decodes;
+} el_plan_stats;
+
+struct el_plan;
+
+/* Loads a .dcz written by `dcz compress` from a llama2.c checkpoint (8-bit
+ * linear weights) under plan `po`. Linears run in the planned INT8 mode;
+ * everything else as el_model_load_dcz. Returns 0 or -1 (message on stderr). */
+int el_model_load_dcz_plan(el_model *m, const char *path, const el_plan_opts *po);
+
+/* The plan's figures and counters (zeros if m has no plan). */
+void el_plan_get_stats(const el_model *m, el_plan_stats *st);
+/* Resets the run counters. */
+void el_plan_reset_counters(el_model *m);
+
+/* The planned linear: y[t x out] = W8A8(x[t x in]); called by
+ * el_linear_apply for linears with lin->jit set. */
+void el_jit_apply(el_model *m, el_linear *lin, const float *x, int t, float *y);
+
+/* Frees a plan (called by el_model_free). NULL is a no-op. */
+void el_plan_free(struct el_plan *p);
+
+/* Reads the llama2.c header a .dcz carries in its metadata (dcz_load.c). */
+int el_dcz_header(const char *meta, int32_t hdr[7]);
+struct dc_reader;
+/* The same, or (for a .dcz written without calibration, which carries no
+ * header) derived from the tensor shapes. 0 or -1. */
+int el_dcz_read_header(const struct dc_reader *r, int32_t hdr[7]);
+
+/* Seconds on the monotonic clock. */
+double el_now(void);
+
+#endif /* DC_ENGINE_PLAN_H */
