@@ -1,0 +1,217 @@
+#!/usr/bin/env bash
+# Partial-compression plans on a generated llama-shaped model: memory against
+# speed for all-resident INT8, all-compressed, the paper's every-N, and the
+# planner under latency and memory budgets. Writes docs/planner-results.md
+# (table + acceptance checks) and docs/planner-results.png (gnuplot).
+# Not part of ctest; takes a few minutes on 2 cores.
+#
+# Usage: bench/plan_bench.sh [BUILD_DIR] [WORK_DIR]
+#   PLAN_STEPS  one-token steps timed per run (default 32)
+#   PLAN_REPS   runs per configuration; the run with the median step time is
+#               reported (default 3)
+#   PLAN_DOCS   where the .md/.png go (default docs)
+set -euo pipefail
+build=${1:-build}
+work=${2:-$build/plan-bench}
+steps=${PLAN_STEPS:-32}
+reps=${PLAN_REPS:-3}
+docs=${PLAN_DOCS:-docs}
+gen="$build/bench/dc-benchgen"
+dcz="$build/examples/dcz"
+llama="$build/examples/dc-llama"
+here=$(cd "$(dirname "$0")" && pwd)
+mkdir -p "$work" "$docs"
+
+# 1. the model: dim 2048, hidden 5632, 8 layers, 16 heads, vocab 512, seq 256
+shape="2048 5632 8 16 16 512 256"
+model="$work/gen-2048x8.bin"
+[ -f "$model" ] || "$gen" llama2c-gen "$model" $shape 1
+[ -f "$work/gen-2048x8.dcz" ] || "$dcz" compress "$model" -o "$work/gen-2048x8.dcz" --json
+m="$work/gen-2048x8.dcz"
+
+# a fixed, seeded token sequence (the random model's greedy chain is constant)
+toks=$(awk -v n="$steps" 'BEGIN { s = 12345; for (i = 0; i < n; i++) {
+  s = (s * 1103515245 + 12345) % 2147483648; printf "%s%d", (i ? "," : ""), 3 + s % 509 } }')
+
+jget() { sed -n "s/.*\"$1\": \"\{0,1\}\([^\",}]*\)\"\{0,1\}[,}].*/\1/p"; }
+
+# run NAME ARGS...: PLAN_REPS runs, keeps the JSON line of the median-step run
+run() {
+  local name=$1
+  shift
+  : >"$work/$name.all"
+  for _ in $(seq "$reps"); do
+    if ! "$llama" bench "$m" -n "$steps" --tokens "$toks" "$@" >>"$work/$name.all" \
+      2>"$work/$name.err"; then
+      echo "{\"policy\": \"$name\", \"infeasible\": 1}" >"$work/$name.json"
+      echo "$name: $(grep -m1 planner "$work/$name.err" || tail -n 1 "$work/$name.err")" >&2
+      return 0
+    fi
+  done
+  awk -F'"median_step_s": ' '{ split($2, a, ","); print a[1] "\t" NR }' "$work/$name.all" |
+    sort -g | awk -v k=$(((reps + 1) / 2)) 'NR == k { print $2 }' >"$work/$name.pick"
+  sed -n "$(cat "$work/$name.pick")p" "$work/$name.all" >"$work/$name.json"
+  echo "$name: $(jget median_step_s <"$work/$name.json") s/step, predicted" \
+    "$(jget predicted_step_s <"$work/$name.json"), accounted" \
+    "$(jget accounted_weight_bytes <"$work/$name.json") B, peak RSS" \
+    "$(jget peak_rss_bytes <"$work/$name.json") B" >&2
+}
+
+echo "load: $(uptime)" >&2
+# 2. calibration: the planner's constants from two measured runs (probes
+# only for these): B = host memcpy bandwidth; I from the all-resident step
+# (S/B + S/I = median step per weight byte); D from the all-compressed step
+# (Sc/B + S/D + S/I = median step: the effective decode rate of the engine,
+# which also absorbs that a decoded chunk is computed on from the cache).
+# The decoder's own throughput (dc_planner_measure_decode on the model's
+# weights, and the engine's decode time) is reported alongside.
+run calib-resident --policy all-resident
+B=$(jget host_bandwidth <"$work/calib-resident.json")
+I=$(jget measured_compute_rate <"$work/calib-resident.json")
+run calib-compressed --policy all-compressed --host-bandwidth "$B" --compute-rate "$I"
+D=$(awk -v t="$(jget median_step_s <"$work/calib-compressed.json")" \
+  -v w="$(jget int8_bytes <"$work/calib-compressed.json")" \
+  -v c="$(jget weight_compressed_bytes <"$work/calib-compressed.json")" -v b="$B" -v i="$I" \
+  'BEGIN { r = t - c / b - w / i; printf "%.6g", r > 0 ? w / r : w / t }')
+Dcodec=$(jget decode_rate <"$work/calib-compressed.json")
+Dengine=$(jget measured_decode_rate <"$work/calib-compressed.json")
+consts=(--host-bandwidth "$B" --compute-rate "$I" --decode-rate "$D")
+echo "constants: B $B I $I D $D (decoder: measured $Dcodec, in the engine $Dengine)" >&2
+
+# 3. the policies
+run all-resident --policy all-resident "${consts[@]}"
+run all-compressed --policy all-compressed "${consts[@]}"
+run every-2 --policy every-N:2 "${consts[@]}"
+run every-5 --policy every-N:5 "${consts[@]}"
+run lat-1.05 --latency-budget 1.05 "${consts[@]}"
+run lat-1.25 --latency-budget 1.25 "${consts[@]}"
+run mem-60 --memory-budget 60% "${consts[@]}"
+run mem-65 --memory-budget 65% "${consts[@]}"
+run mem-75 --memory-budget 75% "${consts[@]}"
+# the planner at every-N's memory, and at every-N's measured latency
+t0=$(jget median_step_s <"$work/all-resident.json")
+for n in 2 5; do
+  mem=$(jget accounted_weight_bytes <"$work/every-$n.json")
+  lat=$(jget budget_factor <"$work/every-$n.json") # every-N's predicted latency factor
+  run "mem-of-every-$n" --memory-budget "$mem" "${consts[@]}"
+  run "lat-of-every-$n" --latency-budget "$lat" "${consts[@]}"
+done
+echo "load: $(uptime)" >&2
+
+# 4. the table, the checks, the plot, the page
+prose_head() {
+  cat <<'MD'
+# Partial compression: measured (`bench/plan_bench.sh`)
+
+PROSE_HEAD
+MD
+}
+prose_tail() {
+  cat <<'MD'
+PROSE_TAIL
+MD
+}
+names="all-resident all-compressed every-2 every-5 lat-1.05 lat-1.25 mem-60 mem-65 mem-75
+mem-of-every-2 lat-of-every-2 mem-of-every-5 lat-of-every-5"
+label() {
+  case $1 in
+  all-resident) echo "all-resident INT8" ;;
+  all-compressed) echo "all-compressed" ;;
+  every-2 | every-5) echo "every-N, N=${1#every-}" ;;
+  lat-of-every-*) echo "planner, latency = every-${1##*-}'s" ;;
+  mem-of-every-*) echo "planner, memory = every-${1##*-}'s" ;;
+  lat-*) echo "planner, latency ${1#lat-}x" ;;
+  mem-*) echo "planner, memory ${1#mem-}% of INT8" ;;
+  esac
+}
+mib() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
+int8=$(jget int8_bytes <"$work/all-resident.json")
+rss0=$(jget peak_rss_bytes <"$work/all-resident.json")
+base=$((rss0 - int8)) # peak RSS that is not linear weights
+: >"$work/plot.dat"
+{
+  echo "| policy | compressed chunks | peak RSS (MiB) | accounted weight bytes (MiB, % of INT8) | decode buffer | tokens/s | predicted step (ms) | measured median step (ms) | error |"
+  echo "|---|---|---|---|---|---|---|---|---|"
+  for nm in $names; do
+    j="$work/$nm.json"
+    if [ -n "$(jget infeasible <"$j")" ]; then
+      echo "| $(label "$nm") | infeasible: $(grep -m1 -o 'all compressed needs [0-9]* bytes' "$work/$nm.err" || echo '?') | | | | | | | |"
+      continue
+    fi
+    acc=$(jget accounted_weight_bytes <"$j")
+    pred=$(jget predicted_step_s <"$j") meas=$(jget median_step_s <"$j")
+    echo "| $(label "$nm") | $(jget compressed_chunks <"$j") / $(jget chunks <"$j") |" \
+      "$(mib "$(jget peak_rss_bytes <"$j")") | $(mib "$acc") ($(awk -v a="$acc" -v b="$int8" 'BEGIN { printf "%.1f%%", 100 * a / b }')) |" \
+      "$(mib "$(jget buffer_bytes <"$j")") MiB | $(jget tokens_per_s <"$j") |" \
+      "$(awk -v p="$pred" -v q="$meas" 'BEGIN { printf "%.1f | %.1f | %+.1f%%", 1e3 * p, 1e3 * q, 100 * (p - q) / q }') |"
+    printf '%s\t%s\t%s\t"%s"\n' "$(mib "$acc")" "$(jget tokens_per_s <"$j")" \
+      "$(mib "$(jget peak_rss_bytes <"$j")")" "$nm" >>"$work/plot.dat"
+  done
+} >"$work/table.md"
+
+checks() {
+  local ok=1 e j
+  echo "- Prediction within 15% of the measured median step, every row:"
+  for nm in $names; do
+    j="$work/$nm.json"
+    [ -n "$(jget infeasible <"$j")" ] && continue
+    e=$(awk -v p="$(jget predicted_step_s <"$j")" -v q="$(jget median_step_s <"$j")" 'BEGIN { e = (p - q) / q; if (e < 0) e = -e; printf "%.1f", 100 * e }')
+    awk -v e="$e" 'BEGIN { exit !(e <= 15) }' || ok=0
+  done
+  echo "  $([ $ok = 1 ] && echo PASS || echo FAIL) (largest error in the table above)."
+  local h0 l0 same=1
+  h0=$(jget tokens_hash <"$work/all-resident.json") l0=$(jget logits_hash <"$work/all-resident.json")
+  for nm in $names; do
+    j="$work/$nm.json"
+    [ -n "$(jget infeasible <"$j")" ] && continue
+    [ "$(jget tokens_hash <"$j")" = "$h0" ] && [ "$(jget logits_hash <"$j")" = "$l0" ] || same=0
+  done
+  echo "- Greedy tokens and all logits bit-identical to all-resident INT8 under every plan" \
+    "(FNV-1a of the $steps steps' logits $l0, of the argmax tokens $h0): $([ $same = 1 ] && echo PASS || echo FAIL)."
+  local c cb rssc
+  j="$work/all-compressed.json"
+  c=$(jget weight_compressed_bytes <"$j") cb=$(jget buffer_bytes <"$j") rssc=$(jget peak_rss_bytes <"$j")
+  echo "- All compressed: weights in memory = compressed chunks $(mib "$c") MiB (INT8 $(mib "$int8") MiB / CR $(awk -v a="$int8" -v b="$c" 'BEGIN { printf "%.3f", a / b }'), chunk headers included) + buffer $(mib "$cb") MiB;" \
+    "measured: peak RSS $(mib "$rssc") MiB - non-weight RSS $(mib "$base") MiB (all-resident peak RSS - INT8) = $(mib $((rssc - base))) MiB" \
+    "$(awk -v w=$((rssc - base)) -v a=$((c + cb)) 'BEGIN { printf "(%+.1f%% over compressed + buffer): %s", 100 * (w - a) / a, (w <= a * 1.03 ? "PASS" : "FAIL") }')."
+  for n in 2 5; do
+    local e=$work/every-$n.json pm=$work/mem-of-every-$n.json pl=$work/lat-of-every-$n.json
+    echo "- every-N, N=$n vs the planner:" \
+      "at every-$n's memory ($(mib "$(jget accounted_weight_bytes <"$e")") MiB) the planner runs at $(jget tokens_per_s <"$pm") tokens/s vs $(jget tokens_per_s <"$e")" \
+      "($(awk -v a="$(jget tokens_per_s <"$pm")" -v b="$(jget tokens_per_s <"$e")" 'BEGIN { printf "%+.1f%%: %s", 100 * (a - b) / b, (a >= b ? "faster" : "SLOWER") }'));" \
+      "at every-$n's predicted latency (budget $(jget budget_factor <"$e")x all-resident) it keeps $(mib "$(jget accounted_weight_bytes <"$pl")") MiB vs $(mib "$(jget accounted_weight_bytes <"$e")") MiB" \
+      "($(awk -v a="$(jget accounted_weight_bytes <"$pl")" -v b="$(jget accounted_weight_bytes <"$e")" 'BEGIN { printf "%+.2f%%: %s", 100 * (a - b) / b, (a <= b ? "less memory" : "MORE memory") }')), measured $(jget tokens_per_s <"$pl") vs $(jget tokens_per_s <"$e") tokens/s."
+  done
+}
+checks >"$work/checks.md"
+
+if command -v gnuplot >/dev/null; then
+  gnuplot -e "datafile='$work/plot.dat'; outfile='$docs/planner-results.png'" "$here/plot_plans.gp"
+else
+  echo "note: gnuplot absent (apt-get install gnuplot-nox); no plot" >&2
+fi
+
+cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
+{
+  prose_head
+  echo
+  echo "Measured $(date -u +%Y-%m-%d) on $cpu ($(nproc) cores), one thread;" \
+    "model $shape (dim hidden layers heads kv_heads vocab seq), $steps one-token steps per run," \
+    "median of $reps runs per row. Planner constants, calibrated on separate all-resident and" \
+    "all-compressed runs: B = $(awk -v b="$B" 'BEGIN { printf "%.2f", b / 1e9 }') GB/s (host RAM, memcpy, read + write)," \
+    "I = $(awk -v b="$I" 'BEGIN { printf "%.2f", b / 1e9 }') GB/s," \
+    "D = $(awk -v b="$D" 'BEGIN { printf "%.2f", b / 1e9 }') GB/s effective (the decoder alone:" \
+    "$(awk -v b="$Dcodec" 'BEGIN { printf "%.2f", b / 1e9 }') GB/s by dc_planner_measure_decode on 256 KiB of the model's weights," \
+    "$(awk -v b="$Dengine" 'BEGIN { printf "%.2f", b / 1e9 }') GB/s timed inside the engine); sequential latency model."
+  echo
+  cat "$work/table.md"
+  echo
+  echo "![memory vs tokens/s](planner-results.png)"
+  echo
+  echo "### Acceptance checks"
+  echo
+  cat "$work/checks.md"
+  echo
+  prose_tail
+} >"$docs/planner-results.md"
+echo "wrote $docs/planner-results.md" >&2
