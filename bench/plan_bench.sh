@@ -10,6 +10,7 @@
 #   PLAN_REPS   runs per configuration; the run with the median step time is
 #               reported (default 3)
 #   PLAN_DOCS   where the .md/.png go (default docs)
+#   PLAN_REUSE=1  keep the results already in WORK_DIR (rewrite the page only)
 set -euo pipefail
 build=${1:-build}
 work=${2:-$build/plan-bench}
@@ -39,6 +40,7 @@ jget() { sed -n "s/.*\"$1\": \"\{0,1\}\([^\",}]*\)\"\{0,1\}[,}].*/\1/p"; }
 run() {
   local name=$1
   shift
+  if [ "${PLAN_REUSE:-0}" = 1 ] && [ -s "$work/$name.json" ]; then return 0; fi
   : >"$work/$name.all"
   for _ in $(seq "$reps"); do
     if ! "$llama" bench "$m" -n "$steps" --tokens "$toks" "$@" >>"$work/$name.all" \
@@ -72,7 +74,7 @@ run calib-compressed --policy all-compressed --host-bandwidth "$B" --compute-rat
 D=$(awk -v t="$(jget median_step_s <"$work/calib-compressed.json")" \
   -v w="$(jget int8_bytes <"$work/calib-compressed.json")" \
   -v c="$(jget weight_compressed_bytes <"$work/calib-compressed.json")" -v b="$B" -v i="$I" \
-  'BEGIN { r = t - c / b - w / i; printf "%.6g", r > 0 ? w / r : w / t }')
+  'BEGIN { r = t - c / b - w / i; printf "%.6g", (r > 0 ? w / r : w / t) }')
 Dcodec=$(jget decode_rate <"$work/calib-compressed.json")
 Dengine=$(jget measured_decode_rate <"$work/calib-compressed.json")
 consts=(--host-bandwidth "$B" --compute-rate "$I" --decode-rate "$D")
@@ -103,12 +105,72 @@ prose_head() {
   cat <<'MD'
 # Partial compression: measured (`bench/plan_bench.sh`)
 
-PROSE_HEAD
+How much memory partial compression saves, and what it costs in speed, when
+`dc-llama` runs a model straight from its `.dcz` under a plan
+(`examples/engine/plan.c`, planner: `dc_planner.h`, [planner.md](planner.md)).
+Reproduce with `bench/plan_bench.sh BUILD_DIR` (about 4 minutes on 2 cores;
+not part of ctest).
+
+**Setup.** The model is generated (`dc-benchgen llama2c-gen`, seed 1): a
+llama2.c checkpoint with dim 2048, hidden 5632, 8 layers, 16 heads, vocab 512,
+seq_len 256, heavy-tailed weights (Laplace rows, log-normal row scales, a few
+outlier input columns); `dcz compress` without calibration stores its 56
+linear weights as per-tensor INT8 (392 MiB) in 1568 chunks of 256 KiB, CR
+1.55 over INT8. There is no GPU on this machine: the "device" is the CPU and
+its memory is host RAM (planner tier `DC_TIER_HOST`, bandwidth = measured
+memcpy). Each chunk is either resident as raw INT8 (decoded once at load) or
+resident compressed (its bytes copied out of the file) and decoded right
+before the linear that needs it into one 256 KiB buffer, then multiplied
+(exact int32 sums of INT8 weights x INT8 activations, AVX2). Decoding and
+compute run one after the other on one thread, so the planner's
+*sequential* model applies. Each run times 32 one-token steps over a fixed
+seeded token sequence (the random model's own greedy chain is constant) and
+reports the median step; each row is the median of 3 runs. Peak RSS is
+`getrusage` `ru_maxrss` of the whole process (weights + ~18 MiB of
+embedding, KV cache and scratch); the file mapping is released as it is read.
+
+The planner's constants are calibrated by measurement: I from the
+all-resident run (`S/B + S/I` = its median step per weight byte) and an
+effective D from the all-compressed run (`Sc/B + S/D + S/I` = its median
+step), both in separate calibration runs; the rows below are new runs, and
+every row other than all-resident and all-compressed is an out-of-sample
+prediction. "accounted weight bytes" is the planner's memory: raw chunks +
+compressed chunks (20-byte headers included) + the decode buffer.
 MD
 }
 prose_tail() {
   cat <<'MD'
-PROSE_TAIL
+### Reading the results
+
+- On this CPU one thread decodes about 1.4 GB/s of INT8 weights, while the
+  all-resident INT8 step consumes weights at about 9 GB/s (it is bound by
+  memory bandwidth). A compressed chunk therefore costs about six times its
+  compute, and tight latency budgets buy little memory: 1.05x saves 0.3% of
+  the weights, 1.25x 1.6%. The paper's setting, where decoding is fast next
+  to compute (GPU), is far more favourable; the planner takes whatever D and
+  I it is given.
+- The planner beats every-N in all four pairs: at every-N's memory it is
+  faster (it keeps the chunks that compress best and decode fastest
+  compressed), and at every-N's predicted latency it keeps less memory at
+  the same measured speed. The margins are small because all chunks have the
+  same raw size and their compression ratios differ only between about 1.5
+  and 1.65 (per tensor); with uneven chunks (embeddings, mixed granularity)
+  the knapsack has more to choose from.
+- 60% of INT8 is infeasible for this model: everything compressed is 64.4%
+  (CR 1.553 plus the buffer); the 65% row is the planner just above the
+  floor.
+- Prediction: with the two calibrated constants every row is within a few
+  percent. With the decoder's stand-alone curve from
+  `dc_planner_measure_decode` instead of the effective D (no all-compressed
+  calibration), the compressed rows were over-predicted by 15-19% in a trial
+  run: inside the engine a decoded chunk is multiplied from the cache, so
+  it costs less than `S/I + Sc/B`, and the stand-alone measurement on a
+  short sample was lower than the in-engine decode speed.
+- Bit-identity: the planned linears sum integers exactly, so every plan gives
+  the same logits; the stories260K perplexity under every plan equals the
+  unplanned run from the same `.dcz` (`tests/test_plan_model.sh`, in ctest).
+- Not done: decoding layer l+1 on a second thread while layer l computes
+  (the planner's pipelined model); the engine is sequential.
 MD
 }
 names="all-resident all-compressed every-2 every-5 lat-1.05 lat-1.25 mem-60 mem-65 mem-75
@@ -144,21 +206,23 @@ base=$((rss0 - int8)) # peak RSS that is not linear weights
       "$(mib "$(jget peak_rss_bytes <"$j")") | $(mib "$acc") ($(awk -v a="$acc" -v b="$int8" 'BEGIN { printf "%.1f%%", 100 * a / b }')) |" \
       "$(mib "$(jget buffer_bytes <"$j")") MiB | $(jget tokens_per_s <"$j") |" \
       "$(awk -v p="$pred" -v q="$meas" 'BEGIN { printf "%.1f | %.1f | %+.1f%%", 1e3 * p, 1e3 * q, 100 * (p - q) / q }') |"
-    printf '%s\t%s\t%s\t"%s"\n' "$(mib "$acc")" "$(jget tokens_per_s <"$j")" \
-      "$(mib "$(jget peak_rss_bytes <"$j")")" "$nm" >>"$work/plot.dat"
+    case $nm in all-*) fam=0 ;; every-*) fam=1 ;; *) fam=2 ;; esac
+    printf '%s\t%s\t%s\t"%s"\t%s\n' "$(mib "$acc")" "$(jget tokens_per_s <"$j")" \
+      "$(mib "$(jget peak_rss_bytes <"$j")")" "$nm" "$fam" >>"$work/plot.dat"
   done
 } >"$work/table.md"
 
 checks() {
-  local ok=1 e j
-  echo "- Prediction within 15% of the measured median step, every row:"
+  local ok=1 e j emax=0
   for nm in $names; do
     j="$work/$nm.json"
     [ -n "$(jget infeasible <"$j")" ] && continue
     e=$(awk -v p="$(jget predicted_step_s <"$j")" -v q="$(jget median_step_s <"$j")" 'BEGIN { e = (p - q) / q; if (e < 0) e = -e; printf "%.1f", 100 * e }')
     awk -v e="$e" 'BEGIN { exit !(e <= 15) }' || ok=0
+    emax=$(awk -v a="$e" -v b="$emax" 'BEGIN { print (a > b ? a : b) }')
   done
-  echo "  $([ $ok = 1 ] && echo PASS || echo FAIL) (largest error in the table above)."
+  echo "- Predicted step latency within 15% of the measured median step in every row:" \
+    "$([ $ok = 1 ] && echo PASS || echo FAIL) (largest |error| $emax%)."
   local h0 l0 same=1
   h0=$(jget tokens_hash <"$work/all-resident.json") l0=$(jget logits_hash <"$work/all-resident.json")
   for nm in $names; do
