@@ -3,8 +3,9 @@
 # every plan must give exactly the perplexity of the unplanned run from the
 # same .dcz (and of each other), with weights cut into 1 KiB chunks so that
 # chunks end mid-row; per-tensor and per-group (G=32) scales, calibrated and
-# not (the latter carries no llama2c_header). Then a tiny generated model:
-# all-resident and all-compressed bench runs give the same logits hash.
+# not (the latter carries no llama2c_header), decoding on the compute thread
+# or on a prefetch thread. Then a tiny generated model: bench runs under
+# several plans give the same logits hash.
 # Usage: test_plan_model.sh DCZ DC_LLAMA SHARED_DIR [DC_BENCHGEN]
 set -eu
 dcz=$1 llama=$2 shared=$3 gen=${4:-}
@@ -31,7 +32,8 @@ for m in "$dir/cal.dcz" "$dir/grp.dcz"; do
   ref=$(ppl "$m")
   [ -n "$ref" ] || { echo "FAIL: no reference ppl for $m"; cat "$dir/err"; exit 1; }
   for plan in "--policy all-resident" "--policy all-compressed" "--policy every-N:2" \
-    "--policy every-N:5" "--latency-budget 1.25" "--latency-budget 3" "--memory-budget 100%"; do
+    "--policy every-N:5" "--latency-budget 1.25" "--latency-budget 3" "--memory-budget 100%" "--policy every-N:3 --prefetch 2" \
+    "--policy all-compressed --prefetch 3"; do
     # shellcheck disable=SC2086
     got=$(ppl "$m" $plan)
     if [ "$got" = "$ref" ]; then
@@ -49,8 +51,9 @@ if [ -n "$gen" ]; then
   h1=$("$llama" bench "$dir/g.dcz" -n 24 --policy all-resident 2>/dev/null | sed 's/.*"logits_hash": "\([0-9a-f]*\)".*/\1/')
   h2=$("$llama" bench "$dir/g.dcz" -n 24 --policy all-compressed 2>/dev/null | sed 's/.*"logits_hash": "\([0-9a-f]*\)".*/\1/')
   h3=$("$llama" bench "$dir/g.dcz" -n 24 --policy every-N:3 2>/dev/null | sed 's/.*"logits_hash": "\([0-9a-f]*\)".*/\1/')
-  echo "generated model logits hashes: $h1 $h2 $h3"
-  if [ -z "$h1" ] || [ "$h1" != "$h2" ] || [ "$h1" != "$h3" ]; then
+  h4=$("$llama" bench "$dir/g.dcz" -n 24 --policy every-N:2 --prefetch 2 2>/dev/null | sed 's/.*"logits_hash": "\([0-9a-f]*\)".*/\1/')
+  echo "generated model logits hashes: $h1 $h2 $h3 $h4"
+  if [ -z "$h1" ] || [ "$h1" != "$h2" ] || [ "$h1" != "$h3" ] || [ "$h1" != "$h4" ]; then
     echo "FAIL: bench logits differ between plans"
     fail=1
   fi

@@ -19,6 +19,8 @@
  * within FACTOR x all-resident), --memory-budget BYTES|P% (least latency
  * within BYTES, or P% of the INT8 weights); the planner's inputs are measured
  * unless given: --compute-rate B/s, --host-bandwidth B/s, --decode-rate B/s.
+ * --prefetch K (K >= 2): a second thread decodes the compressed chunks up to
+ * K buffers ahead of the compute (planner: pipelined model).
  *
  * Perplexity: the text is encoded (dummy-prefix space, no BOS), then cut into
  * consecutive windows of seq_len-1 tokens; every window is run as
@@ -61,7 +63,8 @@ static void usage(void) {
             "         [plan options]\n"
             "plan options (.dcz models): --policy all-resident|all-compressed|every-N:N\n"
             "         --latency-budget FACTOR | --memory-budget BYTES|P%%\n"
-            "         [--compute-rate B/s] [--host-bandwidth B/s] [--decode-rate B/s]\n");
+            "         [--compute-rate B/s] [--host-bandwidth B/s] [--decode-rate B/s]\n"
+            "         [--prefetch K]  (K >= 2: decode on a second thread, K buffers ahead)\n");
 }
 
 static int parse_double(const char *s, double *out) {
@@ -241,6 +244,8 @@ static int parse_args(int argc, char **argv, args *a) {
             a->plan.host_bw = d;
         } else if (!strcmp(o, "--decode-rate") && !parse_double(v, &d) && d > 0) {
             a->plan.decode_rate = d;
+        } else if (!strcmp(o, "--prefetch") && !parse_long(v, &n) && n >= 0 && n <= 64) {
+            a->plan.prefetch = (int)n;
         } else if (!strcmp(o, "--tokens")) {
             a->fixed_tokens = v;
         } else if (!strcmp(o, "--calib-text")) {
@@ -511,8 +516,10 @@ static int cmd_bench(el_model *m, const args *a) {
     const double med = T % 2 ? step[T / 2] : 0.5 * (step[T / 2 - 1] + step[T / 2]);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    const double dec_s = ps.decode_s / T, comp_s = ps.compute_s / T;
-    const double other_s = total / T - dec_s - comp_s;
+    const double dec_s = ps.decode_s / T, comp_s = ps.compute_s / T, wait_s = ps.wait_s / T;
+    /* on the compute thread: decode (or, with prefetch, waiting for the
+     * decoder thread), compute of the linears, and the rest */
+    const double other_s = total / T - (ps.prefetch ? wait_s : dec_s) - comp_s;
     /* the planner's constants as this run measures them: I from an
      * all-resident step (S/B + S/I = median step per weight byte), D from the
      * decode time of the compressed chunks */
@@ -538,6 +545,8 @@ static int cmd_bench(el_model *m, const args *a) {
            "\"buffer_bytes\": %llu, \"accounted_weight_bytes\": %llu, \"chunks\": %zu, "
            "\"compressed_chunks\": %zu, \"decode_s_per_step\": %.6f, "
            "\"compute_s_per_step\": %.6f, \"other_s_per_step\": %.6f, \"decodes_per_step\": %.1f, "
+           "\"prefetch\": %d, \"wait_s_per_step\": %.6f, \"predicted_sequential_step_s\": %.6f, "
+           "\"predicted_pipelined_step_s\": %.6f, "
            "\"host_bandwidth\": %.6g, \"compute_rate\": %.6g, \"decode_rate\": %.6g, "
            "\"measured_compute_rate\": %.6g, \"measured_decode_rate\": %.6g, \"load_s\": %.3f, "
            "\"tokens_hash\": \"%016llx\", \"logits_hash\": \"%016llx\"}\n",
@@ -550,9 +559,9 @@ static int cmd_bench(el_model *m, const args *a) {
            (unsigned long long)ps.int8_bytes, (unsigned long long)ps.raw_bytes,
            (unsigned long long)ps.compressed_bytes, (unsigned long long)ps.buffer_bytes,
            (unsigned long long)(ps.raw_bytes + ps.compressed_bytes + ps.buffer_bytes), ps.chunks,
-           ps.compressed_chunks, dec_s, comp_s, other_s, (double)ps.decodes / T, ps.host_bw,
-           ps.compute_rate, ps.decode_rate_chunk, ir, dr, ps.load_s, (unsigned long long)ht,
-           (unsigned long long)hl);
+           ps.compressed_chunks, dec_s, comp_s, other_s, (double)ps.decodes / T, ps.prefetch,
+           wait_s, ps.predicted_seq_step_s, ps.predicted_pipe_step_s, ps.host_bw, ps.compute_rate,
+           ps.decode_rate_chunk, ir, dr, ps.load_s, (unsigned long long)ht, (unsigned long long)hl);
     free(logits), free(step), free(toks), free(fixed);
     return 0;
 }

@@ -8,6 +8,7 @@
 #include "plan.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,26 @@ typedef struct el_jit_chunk {
     uint32_t group;        /* the planner's label: layer x EL_NLIN + linear */
 } el_jit_chunk;
 
+/* The prefetch thread: decodes the compressed chunks, in execution order and
+ * round after round, into a ring of k buffers, at most k ahead of the
+ * compute thread (which releases a buffer once it has used it). */
+typedef struct el_prefetch {
+    pthread_t th;
+    int started;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    uint64_t produced, consumed; /* chunks decoded / released, counted over all rounds */
+    int stop, failed;
+    dc_status err;
+    size_t k, slot_bytes;
+    uint8_t *ring;
+    const el_jit_chunk **order; /* the compressed chunks in execution order */
+    size_t n;
+    dc_dctx *dctx;
+    double decode_s;
+    uint64_t decodes;
+} el_prefetch;
+
 struct el_jit_lin {
     el_jit_chunk *chunks;
     size_t n_chunks;
@@ -52,6 +73,7 @@ struct el_plan {
     int8_t *qx8;  /* [max_t x max in] activations as int8 */
     int32_t *acc; /* [max_t x max out x max groups] integer sums */
     int avx2;
+    el_prefetch *pf; /* NULL: decode on the compute thread */
     el_plan_stats st;
 };
 
@@ -177,6 +199,28 @@ void el_jit_apply(el_model *m, el_linear *lin, const float *x, int t, float *y) 
     for (size_t c = 0; c < jl->n_chunks; c++) {
         const el_jit_chunk *ch = &jl->chunks[c];
         const int8_t *w = ch->raw;
+        if (!w && p->pf) {
+            el_prefetch *pf = p->pf;
+            const double td = el_now();
+            pthread_mutex_lock(&pf->mu);
+            const uint64_t sq = pf->consumed;
+            if (pf->order[sq % pf->n] != ch) {
+                fprintf(stderr, "dc-llama: prefetch: linears applied out of execution order\n");
+                exit(1);
+            }
+            while (pf->produced <= sq && !pf->failed)
+                pthread_cond_wait(&pf->cv, &pf->mu);
+            if (pf->failed) fatal_decode(pf->err);
+            pthread_mutex_unlock(&pf->mu);
+            dec += el_now() - td; /* waiting for the decoder */
+            accumulate(fast, (const int8_t *)(pf->ring + (sq % pf->k) * pf->slot_bytes), ch->off,
+                       ch->raw_len, q8, t, in, out, G, ng, acc);
+            pthread_mutex_lock(&pf->mu);
+            pf->consumed = sq + 1;
+            pthread_cond_broadcast(&pf->cv);
+            pthread_mutex_unlock(&pf->mu);
+            continue;
+        }
         if (!w) {
             const double td = el_now();
             size_t got = 0;
@@ -291,8 +335,85 @@ static void release_tensor(const dc_reader *r, size_t idx, uint32_t n_chunks) {
 
 /* ------------------------------------------------------------------------ */
 
+static void *prefetch_main(void *arg) {
+    el_prefetch *pf = arg;
+    pthread_mutex_lock(&pf->mu);
+    for (;;) {
+        while (!pf->stop && pf->produced - pf->consumed >= pf->k)
+            pthread_cond_wait(&pf->cv, &pf->mu);
+        if (pf->stop) break;
+        const uint64_t sq = pf->produced;
+        pthread_mutex_unlock(&pf->mu);
+        const el_jit_chunk *ch = pf->order[sq % pf->n];
+        const double t0 = el_now();
+        size_t got = 0;
+        dc_status st =
+            dc_chunk_decompress(pf->dctx, ch->comp, ch->comp_len,
+                                pf->ring + (sq % pf->k) * pf->slot_bytes, pf->slot_bytes, &got);
+        if (st == DC_OK && got != ch->raw_len) st = DC_ERR_CORRUPT;
+        const double e = el_now() - t0;
+        pthread_mutex_lock(&pf->mu);
+        pf->decode_s += e;
+        pf->decodes++;
+        if (st != DC_OK) {
+            pf->failed = 1;
+            pf->err = st;
+            pthread_cond_broadcast(&pf->cv);
+            break;
+        }
+        pf->produced = sq + 1;
+        pthread_cond_broadcast(&pf->cv);
+    }
+    pthread_mutex_unlock(&pf->mu);
+    return NULL;
+}
+
+static void prefetch_stop(el_prefetch *pf) {
+    if (!pf) return;
+    if (pf->started) {
+        pthread_mutex_lock(&pf->mu);
+        pf->stop = 1;
+        pthread_cond_broadcast(&pf->cv);
+        pthread_mutex_unlock(&pf->mu);
+        pthread_join(pf->th, NULL);
+        pthread_mutex_destroy(&pf->mu);
+        pthread_cond_destroy(&pf->cv);
+    }
+    dc_dctx_free(pf->dctx);
+    free(pf->order);
+    free(pf);
+}
+
+/* Starts the prefetch thread over the ring p->buf (k slots of slot bytes). */
+static int prefetch_start(struct el_plan *p, size_t k, size_t slot) {
+    el_prefetch *pf = calloc(1, sizeof(*pf));
+    if (!pf) return -1;
+    p->pf = pf;
+    pf->k = k, pf->slot_bytes = slot, pf->ring = p->buf;
+    for (size_t i = 0; i < p->n_chunks; i++)
+        if (!p->chunks[i].raw) pf->n++;
+    if (pf->n == 0) return 0; /* nothing to decode: no thread */
+    pf->order = malloc(pf->n * sizeof(*pf->order));
+    if (!pf->order || dc_dctx_create(NULL, &pf->dctx) != DC_OK) return -1;
+    for (size_t i = 0, j = 0; i < p->n_chunks; i++)
+        if (!p->chunks[i].raw) pf->order[j++] = &p->chunks[i];
+    if (pthread_mutex_init(&pf->mu, NULL) != 0) return -1;
+    if (pthread_cond_init(&pf->cv, NULL) != 0) {
+        pthread_mutex_destroy(&pf->mu);
+        return -1;
+    }
+    if (pthread_create(&pf->th, NULL, prefetch_main, pf) != 0) {
+        pthread_mutex_destroy(&pf->mu);
+        pthread_cond_destroy(&pf->cv);
+        return -1;
+    }
+    pf->started = 1;
+    return 0;
+}
+
 void el_plan_free(struct el_plan *p) {
     if (!p) return;
+    prefetch_stop(p->pf);
     free(p->lins);
     free(p->chunks);
     free(p->raw_arena);
@@ -305,16 +426,32 @@ void el_plan_free(struct el_plan *p) {
 }
 
 void el_plan_get_stats(const el_model *m, el_plan_stats *st) {
-    if (m->plan)
-        *st = m->plan->st;
-    else
+    if (!m->plan) {
         memset(st, 0, sizeof(*st));
+        return;
+    }
+    *st = m->plan->st;
+    el_prefetch *pf = m->plan->pf;
+    if (pf && pf->started) {
+        pthread_mutex_lock(&pf->mu);
+        st->wait_s = st->decode_s; /* on the compute thread: waiting for the decoder */
+        st->decode_s = pf->decode_s;
+        st->decodes = pf->decodes;
+        pthread_mutex_unlock(&pf->mu);
+    }
 }
 
 void el_plan_reset_counters(el_model *m) {
     if (!m->plan) return;
     m->plan->st.decode_s = m->plan->st.compute_s = 0.0;
     m->plan->st.decodes = 0;
+    el_prefetch *pf = m->plan->pf;
+    if (pf && pf->started) {
+        pthread_mutex_lock(&pf->mu);
+        pf->decode_s = 0.0;
+        pf->decodes = 0;
+        pthread_mutex_unlock(&pf->mu);
+    }
 }
 
 static int has_m128(const int8_t *w, size_t n) {
@@ -329,9 +466,13 @@ typedef struct lin_src {
     dc_tensor_desc d;
 } lin_src;
 
+static dc_latency_mode plan_mode(const el_plan_opts *po) {
+    return po->prefetch > 1 ? DC_LATENCY_PIPELINED : DC_LATENCY_SEQUENTIAL;
+}
+
 static int plan_decisions(struct el_plan *p, const el_plan_opts *po, dc_planner *pl, uint8_t *dec) {
     const size_t n = p->n_chunks;
-    dc_plan_request rq = {.struct_size = sizeof rq, .mode = DC_LATENCY_SEQUENTIAL};
+    dc_plan_request rq = {.struct_size = sizeof rq, .mode = plan_mode(po)};
     dc_plan_result res = {.struct_size = sizeof res};
     dc_status st = DC_OK;
     switch (po->kind) {
@@ -364,7 +505,7 @@ static int plan_decisions(struct el_plan *p, const el_plan_opts *po, dc_planner 
             double lat = 0;
             if (all) {
                 memset(all, 1, n);
-                dc_planner_predict(pl, all, DC_LATENCY_SEQUENTIAL, &lat, &mem);
+                dc_planner_predict(pl, all, plan_mode(po), &lat, &mem);
                 free(all);
             }
             fprintf(stderr, " (all compressed needs %llu bytes, %.4f s per step)",
@@ -499,7 +640,8 @@ int el_model_load_dcz_plan(el_model *m, const char *path, const el_plan_opts *po
     p->st.chunks = p->n_chunks;
     /* the planner: chunks, host RAM bandwidth, compute rate, decode curve */
     if (rc == 0) {
-        dc_planner_options popt = {.struct_size = sizeof popt, .decode_buffers = 1};
+        dc_planner_options popt = {.struct_size = sizeof popt,
+                                   .decode_buffers = po->prefetch > 1 ? (size_t)po->prefetch : 1};
         if (dc_planner_create(&popt, &pl) != DC_OK) rc = -1;
         for (size_t i = 0; rc == 0 && i < p->n_chunks; i++) {
             const el_jit_chunk *ch = &p->chunks[i];
@@ -578,10 +720,13 @@ int el_model_load_dcz_plan(el_model *m, const char *path, const el_plan_opts *po
     if (rc == 0) rc = plan_decisions(p, po, pl, dec);
     if (rc == 0) {
         uint64_t mem = 0;
-        if (dc_planner_predict(pl, dec, DC_LATENCY_SEQUENTIAL, &p->st.predicted_step_s, &mem) !=
+        if (dc_planner_predict(pl, dec, plan_mode(po), &p->st.predicted_step_s, &mem) != DC_OK ||
+            dc_planner_predict(pl, NULL, plan_mode(po), &p->st.predicted_raw_step_s, NULL) !=
                 DC_OK ||
-            dc_planner_predict(pl, NULL, DC_LATENCY_SEQUENTIAL, &p->st.predicted_raw_step_s,
-                               NULL) != DC_OK)
+            dc_planner_predict(pl, dec, DC_LATENCY_SEQUENTIAL, &p->st.predicted_seq_step_s, NULL) !=
+                DC_OK ||
+            dc_planner_predict(pl, dec, DC_LATENCY_PIPELINED, &p->st.predicted_pipe_step_s, NULL) !=
+                DC_OK)
             rc = -1;
     }
     dc_planner_free(pl);
@@ -598,13 +743,15 @@ int el_model_load_dcz_plan(el_model *m, const char *path, const el_plan_opts *po
             raw_total += ch->raw_len;
         }
     }
+    const size_t nbuf = po->prefetch > 1 ? (size_t)po->prefetch : 1;
     p->st.raw_bytes = raw_total;
     p->st.compressed_bytes = comp_total;
-    p->st.buffer_bytes = p->buf_bytes;
+    p->st.buffer_bytes = nbuf * p->buf_bytes;
+    p->st.prefetch = po->prefetch > 1 ? po->prefetch : 0;
     if (rc == 0) {
         p->raw_arena = malloc(raw_total ? raw_total : 1);
         p->comp_arena = malloc(comp_total ? comp_total : 1);
-        p->buf = p->buf_bytes ? malloc(p->buf_bytes) : NULL;
+        p->buf = p->buf_bytes ? malloc(nbuf * p->buf_bytes) : NULL;
         if (!p->raw_arena || !p->comp_arena || (p->buf_bytes && !p->buf) ||
             dc_dctx_create(NULL, &p->dctx) != DC_OK) {
             fprintf(stderr, "dc-llama: out of memory\n");
@@ -703,6 +850,10 @@ int el_model_load_dcz_plan(el_model *m, const char *path, const el_plan_opts *po
         p->qx8 = malloc(T * max_in);
         p->acc = malloc(T * max_out * max_ng * sizeof(int32_t));
         if (!p->qx8 || !p->acc) rc = -1;
+    }
+    if (rc == 0 && po->prefetch > 1 && prefetch_start(p, nbuf, p->buf_bytes) != 0) {
+        fprintf(stderr, "dc-llama: cannot start the prefetch thread\n");
+        rc = -1;
     }
     for (size_t li = 0; li < NL && scales; li++)
         free(scales[li]);

@@ -51,7 +51,11 @@ typedef struct el_plan_opts {
     double compute_rate; /* I in weight bytes/s; 0 = measure (kernel probe) */
     double host_bw;      /* B of host RAM in bytes/s; 0 = measure (memcpy) */
     double decode_rate;  /* flat decode curve D in raw bytes/s; 0 = measure */
-    int verbose;         /* print the plan to stderr */
+    /* >= 2: a decoder thread fills a ring of this many buffers ahead of the
+     * compute (planner: pipelined model, that many decode buffers); 0 or 1:
+     * decode on the compute thread right before use (sequential model) */
+    int prefetch;
+    int verbose; /* print the plan to stderr */
 } el_plan_opts;
 
 /* What a plan looks like and how it ran (counters accumulate over steps). */
@@ -63,12 +67,16 @@ typedef struct el_plan_stats {
     uint64_t compressed_raw;   /* raw size of the compressed chunks */
     uint64_t buffer_bytes;     /* the decode buffer */
     double budget;             /* seconds or bytes the planner was given; 0 if none */
-    double predicted_step_s;   /* planner, sequential model */
+    double predicted_step_s;   /* planner, in the engine's model (sequential; pipelined
+                                  with prefetch) */
     double predicted_raw_step_s;
-    double compute_rate, host_bw, decode_rate_chunk; /* the planner's inputs */
+    double predicted_seq_step_s, predicted_pipe_step_s; /* the plan in both models */
+    int prefetch;                                       /* ring buffers; 0 = none */
+    double compute_rate, host_bw, decode_rate_chunk;    /* the planner's inputs */
     double load_s;
-    /* run counters */
-    double decode_s, compute_s;
+    /* run counters; with prefetch, decode_s is the decoder thread's time and
+     * wait_s the compute thread's time waiting for it */
+    double decode_s, compute_s, wait_s;
     uint64_t decodes;
 } el_plan_stats;
 
