@@ -546,7 +546,7 @@ static int cmd_bench(el_model *m, const args *a) {
            "\"compressed_chunks\": %zu, \"decode_s_per_step\": %.6f, "
            "\"compute_s_per_step\": %.6f, \"other_s_per_step\": %.6f, \"decodes_per_step\": %.1f, "
            "\"prefetch\": %d, \"wait_s_per_step\": %.6f, \"predicted_sequential_step_s\": %.6f, "
-           "\"predicted_pipelined_step_s\": %.6f, "
+           "\"predicted_pipelined_step_s\": %.6f, \"predicted_overlap_step_s\": %.6f, "
            "\"host_bandwidth\": %.6g, \"compute_rate\": %.6g, \"decode_rate\": %.6g, "
            "\"measured_compute_rate\": %.6g, \"measured_decode_rate\": %.6g, \"load_s\": %.3f, "
            "\"tokens_hash\": \"%016llx\", \"logits_hash\": \"%016llx\"}\n",
@@ -560,8 +560,9 @@ static int cmd_bench(el_model *m, const args *a) {
            (unsigned long long)ps.compressed_bytes, (unsigned long long)ps.buffer_bytes,
            (unsigned long long)(ps.raw_bytes + ps.compressed_bytes + ps.buffer_bytes), ps.chunks,
            ps.compressed_chunks, dec_s, comp_s, other_s, (double)ps.decodes / T, ps.prefetch,
-           wait_s, ps.predicted_seq_step_s, ps.predicted_pipe_step_s, ps.host_bw, ps.compute_rate,
-           ps.decode_rate_chunk, ir, dr, ps.load_s, (unsigned long long)ht, (unsigned long long)hl);
+           wait_s, ps.predicted_seq_step_s, ps.predicted_pipe_step_s, ps.predicted_overlap_step_s,
+           ps.host_bw, ps.compute_rate, ps.decode_rate_chunk, ir, dr, ps.load_s,
+           (unsigned long long)ht, (unsigned long long)hl);
     free(logits), free(step), free(toks), free(fixed);
     return 0;
 }

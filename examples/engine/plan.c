@@ -744,6 +744,18 @@ int el_model_load_dcz_plan(el_model *m, const char *path, const el_plan_opts *po
         }
     }
     const size_t nbuf = po->prefetch > 1 ? (size_t)po->prefetch : 1;
+    /* a two-thread bound for the prefetch engine (not a planner model): the
+     * compute thread's time, each chunk costing max(load, compute), or the
+     * decoder thread's, whichever is larger */
+    if (rc == 0) {
+        double tc = 0.0, td = 0.0;
+        for (size_t i = 0; i < p->n_chunks; i++) {
+            const double sz = (double)p->chunks[i].raw_len;
+            tc += fmax(sz / p->st.host_bw, sz / p->st.compute_rate);
+            if (dec[i] && p->st.decode_rate_chunk > 0) td += sz / p->st.decode_rate_chunk;
+        }
+        p->st.predicted_overlap_step_s = fmax(tc, td);
+    }
     p->st.raw_bytes = raw_total;
     p->st.compressed_bytes = comp_total;
     p->st.buffer_bytes = nbuf * p->buf_bytes;

@@ -14,8 +14,11 @@
  * (dc_planner.h): each linear-weight chunk is added in execution order (tier
  * DC_TIER_HOST), with the host's memcpy bandwidth, a compute rate (measured,
  * or given), and a decode curve (measured with dc_planner_measure_decode on
- * the model's own weights, or given). The engine decodes, then computes, on
- * one thread, so its step latency is the planner's sequential model.
+ * the model's own weights, or given). By default the engine decodes, then
+ * computes, on one thread: its step latency is the planner's sequential
+ * model. With prefetch (el_plan_opts.prefetch = K >= 2) a second thread
+ * decodes the compressed chunks in execution order into a ring of K buffers,
+ * up to K chunks ahead of the compute, and the plan uses the pipelined model.
  *
  * The linears of a planned model multiply INT8 weights by INT8 activations
  * with exact int32 accumulation (AVX2 when the CPU has it), chunk by chunk.
@@ -71,8 +74,11 @@ typedef struct el_plan_stats {
                                   with prefetch) */
     double predicted_raw_step_s;
     double predicted_seq_step_s, predicted_pipe_step_s; /* the plan in both models */
-    int prefetch;                                       /* ring buffers; 0 = none */
-    double compute_rate, host_bw, decode_rate_chunk;    /* the planner's inputs */
+    /* max(sum over chunks of max(load, compute), sum of decode over the
+     * compressed ones): a bound for a decoder thread running ahead */
+    double predicted_overlap_step_s;
+    int prefetch;                                    /* ring buffers; 0 = none */
+    double compute_rate, host_bw, decode_rate_chunk; /* the planner's inputs */
     double load_s;
     /* run counters; with prefetch, decode_s is the decoder thread's time and
      * wait_s the compute thread's time waiting for it */
