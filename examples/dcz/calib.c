@@ -153,12 +153,9 @@ int calib_compress_llama2c(const char *model, const char *tokenizer, const char 
             if (!add_linear(r, l, k, &ly->lin[k], o)) rc = 4;
     }
     if (rc == 0) {
-        const el_config *c = &m.cfg;
         snprintf(r->meta, sizeof(r->meta),
-                 "\"llama2c_header\":[%d,%d,%d,%d,%d,%d,%d],\"calib_tokens\":%zu,"
+                 "\"calib_tokens\":%zu,"
                  "\"scaling\":\"1/s folded into attention_norm/ffn_norm; wo/w2 at run time\"",
-                 c->dim, c->hidden_dim, c->n_layers, c->n_heads, c->n_kv_heads,
-                 c->shared_classifier ? c->vocab_size : -c->vocab_size, c->seq_len,
                  rep.calib_tokens);
         if (!quiet)
             fprintf(stderr, "dcz compress: calibrated on %zu tokens of %s\n", rep.calib_tokens,

@@ -72,6 +72,20 @@ static int is_linear(const src_tensor *t, int quant_embeddings) {
     return 1;
 }
 
+/* Copies s into out (size n) as the inside of a JSON string. */
+static void json_escape(const char *s, char *out, size_t n) {
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p && o + 7 < n; p++) {
+        if (*p == '"' || *p == '\\')
+            out[o++] = '\\', out[o++] = (char)*p;
+        else if (*p < 0x20)
+            o += (size_t)snprintf(out + o, n - o, "\\u%04x", *p);
+        else
+            out[o++] = (char)*p;
+    }
+    out[o] = '\0';
+}
+
 typedef struct hash_job {
     const char *path;
     char hex[65];
@@ -423,23 +437,30 @@ int dcz_compress(int argc, char **argv) {
         pthread_join(hth, NULL), hashing = 0;
     else
         hash_thread(&hj);
-    char meta[2048];
+    char meta[4096], src_name[1024], calib_desc[1200], l2c[160] = "";
     const char *pname[] = {"dc", "wanda", "magnitude"};
-    char calib_desc[600];
+    json_escape(strrchr(model, '/') ? strrchr(model, '/') + 1 : model, src_name, sizeof(src_name));
+    char tmp[600];
     if (calib_text)
-        snprintf(calib_desc, sizeof(calib_desc), "text %s, %ld tokens", calib_text, calib_tokens);
+        snprintf(tmp, sizeof(tmp), "text %s, %ld tokens", calib_text, calib_tokens);
     else
-        snprintf(calib_desc, sizeof(calib_desc), "%s", stats_path ? stats_path : "none");
+        snprintf(tmp, sizeof(tmp), "%s", stats_path ? stats_path : "none");
+    json_escape(tmp, calib_desc, sizeof(calib_desc));
+    if (src.is_llama2c) { /* lets dc-llama run the file */
+        const int32_t *h = src.llama2c_header;
+        snprintf(l2c, sizeof(l2c), ",\"llama2c_header\":[%d,%d,%d,%d,%d,%d,%d]", h[0], h[1], h[2],
+                 h[3], h[4], h[5], h[6]);
+    }
     snprintf(meta, sizeof(meta),
              "{\"tool\":\"dcz %s\",\"source\":\"%s\",\"source_sha256\":\"%s\",\"alpha\":%g,"
              "\"sparsity\":%g,\"prune\":\"%s\",\"quant\":\"%s\",\"group_size\":%zu,\"bits\":%d,"
-             "\"codec\":\"%s\",\"calibration\":\"%s\",\"note\":\"%s\"%s%s}",
-             dc_version_string(), strrchr(model, '/') ? strrchr(model, '/') + 1 : model,
-             hj.ok ? hj.hex : "", alpha, sparsity, sparsity > 0 ? pname[prune] : "none",
+             "\"codec\":\"%s\",\"calibration\":\"%s\",\"note\":\"%s\"%s%s%s}",
+             dc_version_string(), src_name, hj.ok ? hj.hex : "", alpha, sparsity,
+             sparsity > 0 ? pname[prune] : "none",
              gran == DC_QUANT_PER_TENSOR    ? "tensor"
              : gran == DC_QUANT_PER_CHANNEL ? "channel"
                                             : "group",
-             group, bits, dc_codec_name(codec), calib_desc, note, stats.calib ? "," : "",
+             group, bits, dc_codec_name(codec), calib_desc, note, l2c, stats.calib ? "," : "",
              calib_metadata(stats.calib));
     if ((st = dc_writer_set_metadata(w, meta)) == DC_OK)
         st = dc_writer_finish(w);
