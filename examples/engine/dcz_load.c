@@ -72,6 +72,23 @@ int el_dcz_read_header(const dc_reader *r, int32_t hdr[7]) {
     return L > 0 ? 0 : -1;
 }
 
+int el_dcz_slot(const dc_reader *r, const char *path, const el_slot *s, size_t *idx,
+                dc_tensor_desc *d) {
+    if (dc_reader_find(r, s->name, idx) != DC_OK || dc_reader_tensor(r, *idx, d) != DC_OK) {
+        fprintf(stderr, "dc-llama: %s: tensor %s missing\n", path, s->name);
+        return -1;
+    }
+    uint64_t numel = 1;
+    for (unsigned k = 0; k < d->ndim; k++)
+        numel *= d->dims[k];
+    if (numel != s->rows * (s->cols ? s->cols : 1) || (d->bits == 0 && d->dtype != DC_DTYPE_F32) ||
+        (d->bits != 0 && (s->linear < 0 || d->ndim != 2))) {
+        fprintf(stderr, "dc-llama: %s: tensor %s has an unexpected shape or type\n", path, s->name);
+        return -1;
+    }
+    return 0;
+}
+
 int el_model_load_dcz(el_model *m, const char *path, struct el_qreport *rep_out) {
     memset(m, 0, sizeof(*m));
     dc_reader *r;
@@ -102,18 +119,7 @@ int el_model_load_dcz(el_model *m, const char *path, struct el_qreport *rep_out)
         const el_slot *s = &slots[i];
         size_t idx, n = s->rows * (s->cols ? s->cols : 1);
         dc_tensor_desc d = {.struct_size = sizeof(d)};
-        if (dc_reader_find(r, s->name, &idx) != DC_OK || dc_reader_tensor(r, idx, &d) != DC_OK) {
-            fprintf(stderr, "dc-llama: %s: tensor %s missing\n", path, s->name);
-            rc = -1;
-            break;
-        }
-        uint64_t numel = 1;
-        for (unsigned k = 0; k < d.ndim; k++)
-            numel *= d.dims[k];
-        if (numel != n || (d.bits == 0 && d.dtype != DC_DTYPE_F32) ||
-            (d.bits != 0 && (s->linear < 0 || d.ndim != 2))) {
-            fprintf(stderr, "dc-llama: %s: tensor %s has an unexpected shape or type\n", path,
-                    s->name);
+        if (el_dcz_slot(r, path, s, &idx, &d) != 0) {
             rc = -1;
             break;
         }

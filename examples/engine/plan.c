@@ -561,18 +561,7 @@ int el_model_load_dcz_plan(el_model *m, const char *path, const el_plan_opts *po
         const el_slot *s = &slots[i];
         size_t idx, n = s->rows * (s->cols ? s->cols : 1);
         dc_tensor_desc d = {.struct_size = sizeof(d)};
-        if (dc_reader_find(r, s->name, &idx) != DC_OK || dc_reader_tensor(r, idx, &d) != DC_OK) {
-            fprintf(stderr, "dc-llama: %s: tensor %s missing\n", path, s->name);
-            rc = -1;
-            break;
-        }
-        uint64_t numel = 1;
-        for (unsigned k = 0; k < d.ndim; k++)
-            numel *= d.dims[k];
-        if (numel != n || (d.bits == 0 && d.dtype != DC_DTYPE_F32) ||
-            (d.bits != 0 && (s->linear < 0 || d.ndim != 2))) {
-            fprintf(stderr, "dc-llama: %s: tensor %s has an unexpected shape or type\n", path,
-                    s->name);
+        if (el_dcz_slot(r, path, s, &idx, &d) != 0) {
             rc = -1;
             break;
         }

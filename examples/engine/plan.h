@@ -108,9 +108,16 @@ void el_plan_free(struct el_plan *p);
 /* Reads the llama2.c header a .dcz carries in its metadata (dcz_load.c). */
 int el_dcz_header(const char *meta, int32_t hdr[7]);
 struct dc_reader;
+struct dc_tensor_desc;
 /* The same, or (for a .dcz written without calibration, which carries no
  * header) derived from the tensor shapes. 0 or -1. */
 int el_dcz_read_header(const struct dc_reader *r, int32_t hdr[7]);
+
+/* Finds the .dcz tensor of checkpoint slot s and checks that its shape and
+ * type fit the slot (FP32 as stored, or a quantized 2-D linear weight).
+ * Returns 0, or -1 after printing what is wrong. */
+int el_dcz_slot(const struct dc_reader *r, const char *path, const el_slot *s, size_t *idx,
+                struct dc_tensor_desc *d);
 
 /* Seconds on the monotonic clock. */
 double el_now(void);
