@@ -89,23 +89,30 @@ int el_dcz_slot(const dc_reader *r, const char *path, const el_slot *s, size_t *
     return 0;
 }
 
-int el_model_load_dcz(el_model *m, const char *path, struct el_qreport *rep_out) {
-    memset(m, 0, sizeof(*m));
-    dc_reader *r;
+int el_dcz_open(const char *path, dc_reader **out, int32_t hdr[7], el_config *c) {
     const char *why = "";
-    dc_status st = dc_reader_open_file(path, NULL, &r, &why);
+    dc_status st = dc_reader_open_file(path, NULL, out, &why);
     if (st != DC_OK) {
         fprintf(stderr, "dc-llama: %s: %s (%s)\n", path, why, dc_status_string(st));
         return -1;
     }
-    int32_t hdr[7];
-    el_config c;
-    if (el_dcz_read_header(r, hdr) != 0 || el_config_from_header(&c, hdr) != 0) {
+    if (el_dcz_read_header(*out, hdr) != 0 || el_config_from_header(c, hdr) != 0) {
         fprintf(stderr, "dc-llama: %s: not made from a llama2.c checkpoint (no llama2c_header)\n",
                 path);
-        dc_reader_close(r);
+        dc_reader_close(*out);
+        *out = NULL;
         return -1;
     }
+    return 0;
+}
+
+int el_model_load_dcz(el_model *m, const char *path, struct el_qreport *rep_out) {
+    memset(m, 0, sizeof(*m));
+    dc_reader *r;
+    int32_t hdr[7];
+    el_config c;
+    if (el_dcz_open(path, &r, hdr, &c) != 0) return -1;
+    dc_status st = DC_OK;
     size_t nslots = el_layout(&c, NULL, 0);
     el_slot *slots = calloc(nslots, sizeof(el_slot));
     dc_qtensor **qts = calloc(nslots, sizeof(dc_qtensor *));

@@ -522,20 +522,10 @@ int el_model_load_dcz_plan(el_model *m, const char *path, const el_plan_opts *po
     const double t_load = el_now();
     memset(m, 0, sizeof(*m));
     dc_reader *r;
-    const char *why = "";
-    dc_status st = dc_reader_open_file(path, NULL, &r, &why);
-    if (st != DC_OK) {
-        fprintf(stderr, "dc-llama: %s: %s (%s)\n", path, why, dc_status_string(st));
-        return -1;
-    }
     int32_t hdr[7];
     el_config c;
-    if (el_dcz_read_header(r, hdr) != 0 || el_config_from_header(&c, hdr) != 0) {
-        fprintf(stderr, "dc-llama: %s: not made from a llama2.c checkpoint (no llama2c_header)\n",
-                path);
-        dc_reader_close(r);
-        return -1;
-    }
+    if (el_dcz_open(path, &r, hdr, &c) != 0) return -1;
+    dc_status st = DC_OK;
     const size_t L = (size_t)c.n_layers, NL = L * EL_NLIN;
     size_t nslots = el_layout(&c, NULL, 0);
     el_slot *slots = calloc(nslots, sizeof(el_slot));

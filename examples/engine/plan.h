@@ -113,6 +113,11 @@ struct dc_tensor_desc;
  * header) derived from the tensor shapes. 0 or -1. */
 int el_dcz_read_header(const struct dc_reader *r, int32_t hdr[7]);
 
+/* Opens a .dcz made from a llama2.c checkpoint: *out gets the reader (close
+ * it with dc_reader_close), hdr the checkpoint header, c its config.
+ * Returns 0, or -1 after printing what is wrong (nothing left open). */
+int el_dcz_open(const char *path, struct dc_reader **out, int32_t hdr[7], el_config *c);
+
 /* Finds the .dcz tensor of checkpoint slot s and checks that its shape and
  * type fit the slot (FP32 as stored, or a quantized 2-D linear weight).
  * Returns 0, or -1 after printing what is wrong. */
