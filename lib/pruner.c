@@ -77,6 +77,20 @@ static inline uint32_t key_of(const ptarget *t, size_t i, size_t j) {
     return u;
 }
 
+/* One radix-select step: the byte value b whose bucket holds the need-th
+ * smallest candidate; *need becomes its rank inside that bucket. b < 256
+ * always, since the candidates number at least *need. */
+static unsigned pick_bucket(const uint64_t hist[256], uint64_t *need) {
+    uint64_t cum = 0;
+    unsigned b = 0;
+    for (; b < 255; b++) {
+        if (cum + hist[b] >= *need) break;
+        cum += hist[b];
+    }
+    *need -= cum;
+    return b;
+}
+
 /*
  * Prunes the k lowest-scoring elements of rows [r0, r1) (all columns),
  * treated as one group in row-major order.
@@ -95,15 +109,7 @@ static void prune_group(ptarget *t, size_t r0, size_t r1, uint64_t k) {
                 uint32_t key = key_of(t, i, j);
                 if ((key & hi_mask) == prefix) hist[(key >> shift) & 255u]++;
             }
-        uint64_t cum = 0;
-        unsigned b = 0;
-        for (; b < 256; b++) {
-            if (cum + hist[b] >= need) break;
-            cum += hist[b];
-        }
-        /* b < 256 always: the candidates number at least `need`. */
-        need -= cum;
-        prefix |= (uint32_t)b << shift;
+        prefix |= (uint32_t)pick_bucket(hist, &need) << shift;
     }
     /* prefix = T, the k-th smallest key; `need` elements equal to T go. */
     const uint32_t T = prefix;
@@ -136,14 +142,7 @@ static void prune_row_keys(ptarget *t, size_t i, uint64_t k, uint32_t *keys) {
         uint32_t hi_mask = shift == 24 ? 0u : ~((1u << (shift + 8)) - 1u);
         for (size_t j = 0; j < n; j++)
             if ((keys[j] & hi_mask) == prefix) hist[(keys[j] >> shift) & 255u]++;
-        uint64_t cum = 0;
-        unsigned b = 0;
-        for (; b < 256; b++) {
-            if (cum + hist[b] >= need) break;
-            cum += hist[b];
-        }
-        need -= cum;
-        prefix |= (uint32_t)b << shift;
+        prefix |= (uint32_t)pick_bucket(hist, &need) << shift;
     }
     const uint32_t T = prefix;
     for (size_t j = 0; j < n; j++) {
