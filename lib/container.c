@@ -8,7 +8,7 @@
  * The reader trusts nothing: every offset, size and count is checked against
  * the file before use.
  */
-#define _GNU_SOURCE /* mkstemp, fsync, fileno */
+#define _GNU_SOURCE /* mkstemp, fsync, fileno, sync_file_range */
 #include "internal.h"
 
 #include <errno.h>
@@ -116,7 +116,8 @@ struct dc_writer {
     dc_writer_options opt;
     char *path, *tmp_path;
     FILE *f;
-    uint64_t pos; /* bytes written so far */
+    uint64_t pos;     /* bytes written so far */
+    uint64_t flushed; /* bytes handed to early writeback (start_writeback) */
     buf table, index, names, meta;
     uint64_t tensors, chunks;
     dc_cctx **cctx; /* one per thread */
@@ -280,6 +281,22 @@ static dc_status write_pad(dc_writer *w) {
     return DC_OK;
 }
 
+/* Starts the kernel writing what is written so far, without waiting for it,
+ * every WRITEBACK_STEP bytes: the fsync in dc_writer_finish() then only waits
+ * for the tail instead of the whole file (which would be a serial stall after
+ * all the coding work). A hint: failures are ignored; fsync reports errors. */
+#define WRITEBACK_STEP (16u << 20)
+static void start_writeback(dc_writer *w) {
+#if defined(__linux__) && defined(SYNC_FILE_RANGE_WRITE)
+    if (w->pos - w->flushed < WRITEBACK_STEP || fflush(w->f) != 0) return;
+    (void)sync_file_range(fileno(w->f), (off_t)w->flushed, (off_t)(w->pos - w->flushed),
+                          SYNC_FILE_RANGE_WRITE);
+    w->flushed = w->pos;
+#else
+    (void)w;
+#endif
+}
+
 /* Compresses and writes the tensor's chunks; appends their index entries. */
 static dc_status write_chunks(dc_writer *w, const uint8_t *data, size_t size, uint32_t tensor) {
     size_t chunk = w->opt.chunk_size ? w->opt.chunk_size : DC_CHUNK_SIZE_DEFAULT;
@@ -331,6 +348,7 @@ static dc_status write_chunks(dc_writer *w, const uint8_t *data, size_t size, ui
             w->pos += out_size[k];
             w->chunks++;
         }
+        if (st == DC_OK) start_writeback(w);
     }
     for (size_t k = 0; out && k < per_batch; k++)
         dc_free(&w->alloc, out[k]);

@@ -127,41 +127,102 @@ static inline double round_half_away(double x) {
     return t + (double)(frac >= 0.5) - (double)(frac <= -0.5);
 }
 
+/* Adds the error terms of one run of n elements with one scale; four
+ * partial sums per quantity so the additions need not wait on each other. */
+static void measure_run8(const int8_t *o, const float *r, size_t n, float sc, double acc[12]) {
+    double e[4] = {0}, p[4] = {0}, m[4] = {0}; /* locals: o (a char type) may alias acc */
+    size_t j = 0;
+    for (; j + 4 <= n; j += 4)
+        for (size_t k = 0; k < 4; k++) {
+            double wv = (double)r[j + k];
+            double d = fabs(wv - (double)((float)o[j + k] * sc));
+            e[k] += d * d;
+            p[k] += wv * wv;
+            m[k] = d > m[k] ? d : m[k];
+        }
+    for (; j < n; j++) {
+        double wv = (double)r[j];
+        double d = fabs(wv - (double)((float)o[j] * sc));
+        e[0] += d * d;
+        p[0] += wv * wv;
+        m[0] = d > m[0] ? d : m[0];
+    }
+    for (size_t k = 0; k < 4; k++) {
+        acc[k] += e[k];
+        acc[4 + k] += p[k];
+        acc[8 + k] = m[k] > acc[8 + k] ? m[k] : acc[8 + k];
+    }
+}
+
 static void measure(const dc_qtensor *q, const float *ref, double *mse, double *max_abs,
                     double *mean_sq) {
-    double se = 0, sq = 0, mx = 0;
-    if (q->bits == 8 && q->gran != DC_QUANT_PER_GROUP) { /* one scale per row: no dispatch */
-        for (size_t i = 0; i < q->rows; i++) {
-            const int8_t *o = (const int8_t *)(q->data + i * q->row_bytes);
-            const float sc = qt_scale(q, i, 0);
-            const float *r = ref + i * q->cols;
-            for (size_t j = 0; j < q->cols; j++) {
-                double wv = (double)r[j];
-                double d = fabs(wv - (double)((float)o[j] * sc));
-                se += d * d;
-                sq += wv * wv;
-                mx = d > mx ? d : mx;
+    double acc[12] = {0}; /* 4 partial sums of d^2, of w^2, 4 maxima of d */
+    if (q->bits == 8) { /* one scale per run of columns: no per-element dispatch */
+        size_t run = q->gran == DC_QUANT_PER_GROUP ? q->group : q->cols;
+        for (size_t i = 0; i < q->rows; i++)
+            for (size_t j0 = 0; j0 < q->cols; j0 += run) {
+                size_t n = q->cols - j0 < run ? q->cols - j0 : run;
+                measure_run8((const int8_t *)(q->data + i * q->row_bytes) + j0,
+                             ref + i * q->cols + j0, n, qt_scale(q, i, j0), acc);
             }
-        }
-        double n = (double)q->rows * (double)q->cols;
-        *mse = se / n;
-        *mean_sq = sq / n;
-        *max_abs = mx;
-        return;
+    } else {
+        for (size_t i = 0; i < q->rows; i++)
+            for (size_t j = 0; j < q->cols; j++) {
+                double w = (double)ref[i * q->cols + j];
+                float deq = (float)qt_get(q, i, j) * qt_scale(q, i, j);
+                double d = fabs(w - (double)deq);
+                acc[0] += d * d;
+                acc[4] += w * w;
+                acc[8] = d > acc[8] ? d : acc[8];
+            }
     }
-    for (size_t i = 0; i < q->rows; i++)
-        for (size_t j = 0; j < q->cols; j++) {
-            double w = (double)ref[i * q->cols + j];
-            float deq = (float)qt_get(q, i, j) * qt_scale(q, i, j);
-            double d = fabs(w - (double)deq);
-            se += d * d;
-            sq += w * w;
-            mx = d > mx ? d : mx;
-        }
     double n = (double)q->rows * (double)q->cols;
-    *mse = se / n;
-    *mean_sq = sq / n;
-    *max_abs = mx;
+    *mse = ((acc[0] + acc[1]) + (acc[2] + acc[3])) / n;
+    *mean_sq = ((acc[4] + acc[5]) + (acc[6] + acc[7])) / n;
+    double mx = acc[8] > acc[9] ? acc[8] : acc[9];
+    mx = acc[10] > mx ? acc[10] : mx;
+    *max_abs = acc[11] > mx ? acc[11] : mx;
+}
+
+/* max |x| over n floats, as the bit pattern of a non-negative float (for
+ * those, the order of the bit patterns is the order of the values); a result
+ * >= 0x7F800000 means a NaN or an infinity was seen. Integer max: vectorisable. */
+static uint32_t absmax_bits(const float *x, size_t n) {
+    uint32_t m[8] = {0};
+    size_t j = 0;
+    for (; j + 8 <= n; j += 8)
+        for (size_t k = 0; k < 8; k++) {
+            uint32_t u;
+            memcpy(&u, x + j + k, 4);
+            u &= 0x7FFFFFFFu;
+            m[k] = u > m[k] ? u : m[k];
+        }
+    for (; j < n; j++) {
+        uint32_t u;
+        memcpy(&u, x + j, 4);
+        u &= 0x7FFFFFFFu;
+        m[0] = u > m[0] ? u : m[0];
+    }
+    for (size_t k = 1; k < 8; k++)
+        m[0] = m[k] > m[0] ? m[k] : m[0];
+    return m[0];
+}
+
+/* 8-bit quantization of one run with one Delta > 0: round(x / Delta) in
+ * double, halves away from zero, clamped to +-qmax. |x / Delta| < 2^31 here
+ * (|x| <= max and Delta is max / Q rounded to float, so the quotient stays
+ * near Q even for subnormal Delta), so the int32 truncation is exact and the
+ * result equals round_half_away(); the int32 form lets the compiler vectorise. */
+static void quantize_run8(int8_t *o, const float *r, size_t n, double delta, double dq) {
+    for (size_t j = 0; j < n; j++) {
+        double x = (double)r[j] / delta;
+        double t = (double)(int32_t)x;
+        double f = x - t;
+        t += (double)(f >= 0.5) - (double)(f <= -0.5);
+        t = t > dq ? dq : t;
+        t = t < -dq ? -dq : t;
+        o[j] = (int8_t)(int32_t)t;
+    }
 }
 
 dc_status dc_quantize(const float *w, size_t rows, size_t cols, const dc_quant_options *options,
@@ -172,44 +233,47 @@ dc_status dc_quantize(const float *w, size_t rows, size_t cols, const dc_quant_o
     qlayout L;
     dc_status st = resolve(options, rows, cols, &L);
     if (st != DC_OK) return st;
-    if (!dc_all_finite_f32(w, rows * cols)) return DC_ERR_NOT_FINITE;
     dc_qtensor *q;
     if ((st = qt_alloc(&L, rows, cols, &q)) != DC_OK) return st;
 
-    /* Block maxima into scales[], then Delta = max / Q. */
-    for (size_t i = 0; i < rows; i++) {
-        const float *r = w + i * cols;
-        for (size_t j = 0; j < cols; j++) {
-            float v = fabsf(r[j]);
-            float *s = &q->scales[q->gran == DC_QUANT_PER_TENSOR    ? 0
-                                  : q->gran == DC_QUANT_PER_CHANNEL ? i
-                                                                    : i * q->ng + j / q->group];
-            *s = v > *s ? v : *s;
+    /* Block maxima (and the NaN/Inf check, same pass) into scales[], as bit
+     * patterns, then Delta = max / Q. A run is a row's columns sharing a Delta. */
+    const size_t run = q->gran == DC_QUANT_PER_GROUP ? q->group : cols;
+    uint32_t *mb = (uint32_t *)q->scales; /* same size; converted below */
+    uint32_t any = 0;
+    for (size_t i = 0; i < rows; i++)
+        for (size_t j0 = 0; j0 < cols; j0 += run) {
+            size_t k = q->gran == DC_QUANT_PER_TENSOR    ? 0
+                       : q->gran == DC_QUANT_PER_CHANNEL ? i
+                                                         : i * q->ng + j0 / q->group;
+            uint32_t m = absmax_bits(w + i * cols + j0, cols - j0 < run ? cols - j0 : run);
+            mb[k] = m > mb[k] ? m : mb[k];
+            any = m > any ? m : any;
         }
+    if (any >= 0x7F800000u) {
+        dc_qtensor_free(q);
+        return DC_ERR_NOT_FINITE;
     }
     const float fq = (float)L.qmax;
-    for (size_t k = 0; k < q->n_scales; k++)
-        q->scales[k] = q->scales[k] / fq;
+    for (size_t k = 0; k < q->n_scales; k++) {
+        float m;
+        memcpy(&m, &mb[k], sizeof(m));
+        q->scales[k] = m / fq;
+    }
 
     const double dq = (double)L.qmax;
     if (q->bits == 8) {
-        /* Fast path, same arithmetic: one Delta per run of columns, no per-element
-         * granularity dispatch or nibble packing. */
-        size_t run = q->gran == DC_QUANT_PER_GROUP ? q->group : cols;
-        for (size_t i = 0; i < rows; i++) {
-            const float *r = w + i * cols;
-            int8_t *o = (int8_t *)(q->data + i * q->row_bytes);
+        /* Fast path, same arithmetic as the general one below. */
+        for (size_t i = 0; i < rows; i++)
             for (size_t j0 = 0; j0 < cols; j0 += run) {
-                size_t j1 = j0 + run < cols ? j0 + run : cols;
+                size_t n = cols - j0 < run ? cols - j0 : run;
+                int8_t *o = (int8_t *)(q->data + i * q->row_bytes) + j0;
                 const double delta = (double)qt_scale(q, i, j0);
-                for (size_t j = j0; j < j1; j++) {
-                    double x = delta > 0.0 ? round_half_away((double)r[j] / delta) : 0.0;
-                    x = x > dq ? dq : x;
-                    x = x < -dq ? -dq : x;
-                    o[j] = (int8_t)x;
-                }
+                if (delta > 0.0)
+                    quantize_run8(o, w + i * cols + j0, n, delta, dq);
+                else
+                    memset(o, 0, n);
             }
-        }
         measure(q, w, &q->mse, &q->max_abs, &q->mean_sq);
         *out = q;
         return DC_OK;

@@ -201,6 +201,61 @@ static void test_zero_blocks(void **state) {
     dc_qtensor_free(q);
 }
 
+/* A NaN or an infinity anywhere (every position of a shape whose rows are not
+ * a multiple of the kernels' 8-wide blocks) is refused, for every layout. */
+static void test_nonfinite_anywhere(void **state) {
+    (void)state;
+    enum { R = 3, C = 37 };
+    float w[R * C];
+    const float bad[3] = {NAN, INFINITY, -INFINITY};
+    for (int g = 0; g < 3; g++)
+        for (unsigned b = 4; b <= 8; b += 4) {
+            dc_quant_options o = {sizeof(o), (dc_quant_granularity)g, 5, b, NULL};
+            for (size_t p = 0; p < R * C; p++) {
+                gen_weights(w, R, C, 7);
+                w[p] = bad[p % 3];
+                dc_qtensor *q = (dc_qtensor *)1;
+                assert_int_equal(dc_quantize(w, R, C, &o, &q), DC_ERR_NOT_FINITE);
+                assert_null(q);
+            }
+        }
+}
+
+/* Subnormal and near-subnormal weights: Delta may round coarsely, so the
+ * quotient can pass Q; the result is still round(W / Delta) clamped to +-Q. */
+static void test_tiny_weights(void **state) {
+    (void)state;
+    enum { R = 4, C = 19 };
+    const float mags[] = {1e-45f, 3e-44f, 1.2e-43f, 5e-40f, 1e-38f};
+    float w[R * C];
+    for (size_t m = 0; m < sizeof(mags) / sizeof(mags[0]); m++)
+        for (int g = 0; g < 3; g++)
+            for (unsigned b = 4; b <= 8; b += 4) {
+                gen_weights(w, R, C, 11 + m);
+                for (size_t k = 0; k < R * C; k++)
+                    w[k] = w[k] * mags[m];
+                dc_quant_options o = {sizeof(o), (dc_quant_granularity)g, 4, b, NULL};
+                dc_qtensor *q;
+                assert_int_equal(dc_quantize(w, R, C, &o, &q), DC_OK);
+                dc_qtensor_info info = {.struct_size = sizeof(info)};
+                assert_int_equal(dc_qtensor_get_info(q, &info), DC_OK);
+                const uint8_t *d = dc_qtensor_data(q);
+                const float *s = dc_qtensor_scales(q);
+                double Q = b == 8 ? 127 : 7;
+                for (size_t i = 0; i < R; i++)
+                    for (size_t j = 0; j < C; j++) {
+                        float delta = scale_of(&info, s, i, j);
+                        double want = 0;
+                        if (delta > 0) {
+                            want = round((double)w[i * C + j] / (double)delta);
+                            want = want > Q ? Q : want < -Q ? -Q : want;
+                        }
+                        assert_int_equal(elem(&info, d, i, j), (int)want);
+                    }
+                dc_qtensor_free(q);
+            }
+}
+
 static void test_bad_input(void **state) {
     (void)state;
     float w[12];
@@ -305,6 +360,8 @@ int main(void) {
         cmocka_unit_test(test_layout),
         cmocka_unit_test(test_zero_blocks),
         cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_nonfinite_anywhere),
+        cmocka_unit_test(test_tiny_weights),
         cmocka_unit_test(test_granularity_error_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

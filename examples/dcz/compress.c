@@ -393,9 +393,12 @@ int dcz_compress(int argc, char **argv) {
     uint64_t done_bytes = 0, q_bytes = 0, n_quant = 0;
     job_ctx jc = {&src,     &stats, stats.calib,  have_stats, quant_emb, alpha,
                   sparsity, prune,  prune_tensor, bits,       gran,      group};
-    /* Tensors are prepared (read, scaled, quantized, pruned) by up to `threads`
-     * threads ahead of the writer, and written in order: at most `threads`
-     * prepared tensors plus the one being written are in memory. */
+    /* Tensors are prepared (read, scaled, quantized, pruned) by up to
+     * `threads` + 1 threads ahead of the writer (one more than the cores asked
+     * for, so a core whose tensor is done finds the next one started while the
+     * writer codes chunks), and written in order: at most `window` prepared
+     * tensors are in memory. --threads 1 prepares one tensor, then writes it. */
+    const size_t window = threads > 1 ? (size_t)threads + 1 : 1;
     prepared *items = calloc(src.n + 1, sizeof(prepared));
     prep_arg *args = calloc(src.n + 1, sizeof(prep_arg));
     pthread_t *th = calloc(src.n + 1, sizeof(pthread_t));
@@ -403,7 +406,7 @@ int dcz_compress(int argc, char **argv) {
     if (!items || !args || !th || !started) rc = 4;
     size_t next = 0;
     for (size_t i = 0; i < src.n && rc == 0; i++) {
-        for (; next < src.n && next < i + threads; next++) { /* fill the window */
+        for (; next < src.n && next < i + window; next++) { /* fill the window */
             args[next] = (prep_arg){&jc, next, &items[next]};
             started[next] =
                 threads > 1 && pthread_create(&th[next], NULL, prepare_thread, &args[next]) == 0;
