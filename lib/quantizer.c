@@ -10,6 +10,7 @@ struct dc_qtensor {
     dc_alloc alloc;
     size_t rows, cols;
     unsigned bits;
+    int qmax; /* Q */
     dc_quant_granularity gran;
     size_t group; /* G (per-group), cols (per-channel), 0 (per-tensor) */
     size_t ng;    /* scales per row (per-group), else 1 */
@@ -37,6 +38,8 @@ static dc_status resolve(const dc_quant_options *options, size_t rows, size_t co
     L->bits = o.bits == 0 ? 8 : o.bits;
     if (L->bits != 8 && L->bits != 4) return DC_ERR_RANGE;
     L->qmax = L->bits == 8 ? 127 : 7;
+    if (o.qmax > (unsigned)L->qmax) return DC_ERR_RANGE;
+    if (o.qmax) L->qmax = (int)o.qmax;
     L->gran = o.granularity;
     if (rows == 0 || cols == 0 || cols > SIZE_MAX / rows) return DC_ERR_DIMENSION;
     if (rows * cols > SIZE_MAX / sizeof(float)) return DC_ERR_DIMENSION;
@@ -70,6 +73,7 @@ static dc_status qt_alloc(const qlayout *L, size_t rows, size_t cols, dc_qtensor
     q->rows = rows;
     q->cols = cols;
     q->bits = L->bits;
+    q->qmax = L->qmax;
     q->gran = L->gran;
     q->group = L->group;
     q->ng = L->ng;
@@ -314,11 +318,17 @@ dc_status dc_qtensor_import(const void *data, size_t data_size, const float *sca
     for (size_t i = 0; i < rows; i++) {
         const uint8_t *r = d + i * L.row_bytes;
         if (L.bits == 8) {
-            for (size_t j = 0; j < cols; j++)
-                if (r[j] == 0x80u) return DC_ERR_RANGE;
+            for (size_t j = 0; j < cols; j++) {
+                int v = (int8_t)r[j];
+                if (v > L.qmax || v < -L.qmax) return DC_ERR_RANGE;
+            }
         } else {
-            for (size_t b = 0; b < L.row_bytes; b++)
-                if ((r[b] & 15u) == 8u || (r[b] >> 4) == 8u) return DC_ERR_RANGE;
+            for (size_t b = 0; b < L.row_bytes; b++) {
+                int lo = (int)(r[b] & 15u) - ((r[b] & 8u) ? 16 : 0);
+                int hi = (int)(r[b] >> 4) - ((r[b] & 0x80u) ? 16 : 0);
+                if (lo > L.qmax || lo < -L.qmax || hi > L.qmax || hi < -L.qmax)
+                    return DC_ERR_RANGE;
+            }
             if ((cols & 1) && (r[L.row_bytes - 1] >> 4) != 0) return DC_ERR_RANGE;
         }
     }
@@ -353,6 +363,7 @@ dc_status dc_qtensor_get_info(const dc_qtensor *q, dc_qtensor_info *info) {
     l.n_scales = q->n_scales;
     l.row_bytes = q->row_bytes;
     l.data_size = q->rows * q->row_bytes;
+    l.qmax = (unsigned)q->qmax;
     memcpy(info, &l, info->struct_size < sizeof(l) ? info->struct_size : sizeof(l));
     return DC_OK;
 }

@@ -52,7 +52,7 @@ static void check_roundtrip(size_t rows, size_t cols, dc_quant_granularity g, si
                             unsigned bits, uint64_t seed) {
     float *w = malloc(4 * rows * cols), *deq = malloc(4 * rows * cols);
     gen_weights(w, rows, cols, seed);
-    dc_quant_options o = {sizeof(o), g, G, bits, NULL};
+    dc_quant_options o = {sizeof(o), g, G, bits, NULL, 0};
     dc_qtensor *q;
     assert_int_equal(dc_quantize(w, rows, cols, &o, &q), DC_OK);
     dc_qtensor_info info = {.struct_size = sizeof(info)};
@@ -165,7 +165,7 @@ static void test_layout(void **state) {
     dc_qtensor_free(q);
 
     float v[3] = {0.7f, -0.7f, 0.2f}; /* Delta = 0.1: q = 7, -7, 2 */
-    dc_quant_options o = {sizeof(o), DC_QUANT_PER_TENSOR, 0, 4, NULL};
+    dc_quant_options o = {sizeof(o), DC_QUANT_PER_TENSOR, 0, 4, NULL, 0};
     assert_int_equal(dc_quantize(v, 1, 3, &o, &q), DC_OK);
     const uint8_t *b = dc_qtensor_data(q);
     assert_int_equal(b[0], 0x97); /* low nibble 7, high nibble -7 = 0x9 */
@@ -184,7 +184,7 @@ static void test_layout(void **state) {
 static void test_zero_blocks(void **state) {
     (void)state;
     float w[2 * 4] = {0, 0, 0, 0, 1, -2, 3, -4};
-    dc_quant_options o = {sizeof(o), DC_QUANT_PER_CHANNEL, 0, 0, NULL};
+    dc_quant_options o = {sizeof(o), DC_QUANT_PER_CHANNEL, 0, 0, NULL, 0};
     dc_qtensor *q;
     assert_int_equal(dc_quantize(w, 2, 4, &o, &q), DC_OK);
     const float *s = dc_qtensor_scales(q);
@@ -210,7 +210,7 @@ static void test_nonfinite_anywhere(void **state) {
     const float bad[3] = {NAN, INFINITY, -INFINITY};
     for (int g = 0; g < 3; g++)
         for (unsigned b = 4; b <= 8; b += 4) {
-            dc_quant_options o = {sizeof(o), (dc_quant_granularity)g, 5, b, NULL};
+            dc_quant_options o = {sizeof(o), (dc_quant_granularity)g, 5, b, NULL, 0};
             for (size_t p = 0; p < R * C; p++) {
                 gen_weights(w, R, C, 7);
                 w[p] = bad[p % 3];
@@ -234,7 +234,7 @@ static void test_tiny_weights(void **state) {
                 gen_weights(w, R, C, 11 + m);
                 for (size_t k = 0; k < R * C; k++)
                     w[k] = w[k] * mags[m];
-                dc_quant_options o = {sizeof(o), (dc_quant_granularity)g, 4, b, NULL};
+                dc_quant_options o = {sizeof(o), (dc_quant_granularity)g, 4, b, NULL, 0};
                 dc_qtensor *q;
                 assert_int_equal(dc_quantize(w, R, C, &o, &q), DC_OK);
                 dc_qtensor_info info = {.struct_size = sizeof(info)};
@@ -256,6 +256,68 @@ static void test_tiny_weights(void **state) {
             }
 }
 
+/* qmax: Delta = max / qmax, |q| <= qmax, round(W / Delta); above the width's
+ * range is refused; import checks values against it. */
+static void test_qmax(void **state) {
+    (void)state;
+    enum { R = 6, C = 33 };
+    float w[R * C];
+    gen_weights(w, R, C, 5);
+    const unsigned qs[] = {1, 3, 7, 90, 126, 127};
+    for (size_t t = 0; t < sizeof(qs) / sizeof(qs[0]); t++)
+        for (unsigned b = 4; b <= 8; b += 4) {
+            if (b == 4 && qs[t] > 7) continue;
+            for (int g = 0; g < 3; g++) {
+                dc_quant_options o = {sizeof(o), (dc_quant_granularity)g, 8, b, NULL, qs[t]};
+                dc_qtensor *q;
+                assert_int_equal(dc_quantize(w, R, C, &o, &q), DC_OK);
+                dc_qtensor_info info = {.struct_size = sizeof(info)};
+                assert_int_equal(dc_qtensor_get_info(q, &info), DC_OK);
+                assert_int_equal(info.qmax, qs[t]);
+                const uint8_t *d = dc_qtensor_data(q);
+                const float *s = dc_qtensor_scales(q);
+                int seen_max = 0;
+                for (size_t i = 0; i < R; i++)
+                    for (size_t j = 0; j < C; j++) {
+                        int v = elem(&info, d, i, j);
+                        float delta = scale_of(&info, s, i, j);
+                        assert_true(abs(v) <= (int)qs[t]);
+                        assert_int_equal(v, (int)round((double)w[i * C + j] / (double)delta));
+                        seen_max |= abs(v) == (int)qs[t];
+                    }
+                assert_true(seen_max); /* each block's max maps to +-qmax */
+                /* import: the same data passes; a value above a smaller qmax does not */
+                dc_qtensor *q2;
+                assert_int_equal(dc_qtensor_import(d, info.data_size, s, info.n_scales, R, C, &o,
+                                                   &q2),
+                                 DC_OK);
+                dc_qtensor_free(q2);
+                if (qs[t] > 1) {
+                    dc_quant_options o2 = o;
+                    o2.qmax = qs[t] - 1;
+                    assert_int_equal(dc_qtensor_import(d, info.data_size, s, info.n_scales, R, C,
+                                                       &o2, &q2),
+                                     DC_ERR_RANGE);
+                    assert_null(q2);
+                }
+                dc_qtensor_free(q);
+            }
+        }
+    dc_qtensor *q = (dc_qtensor *)1;
+    dc_quant_options o = {sizeof(o), DC_QUANT_PER_TENSOR, 0, 8, NULL, 128};
+    assert_int_equal(dc_quantize(w, R, C, &o, &q), DC_ERR_RANGE);
+    assert_null(q);
+    o.bits = 4;
+    o.qmax = 8;
+    assert_int_equal(dc_quantize(w, R, C, &o, &q), DC_ERR_RANGE);
+    o.qmax = 0; /* default: the full range */
+    assert_int_equal(dc_quantize(w, R, C, &o, &q), DC_OK);
+    dc_qtensor_info info = {.struct_size = sizeof(info)};
+    assert_int_equal(dc_qtensor_get_info(q, &info), DC_OK);
+    assert_int_equal(info.qmax, 7);
+    dc_qtensor_free(q);
+}
+
 static void test_bad_input(void **state) {
     (void)state;
     float w[12];
@@ -267,7 +329,7 @@ static void test_bad_input(void **state) {
     assert_int_equal(dc_quantize(w, 0, 4, NULL, &q), DC_ERR_DIMENSION);
     assert_int_equal(dc_quantize(w, 3, 0, NULL, &q), DC_ERR_DIMENSION);
     assert_int_equal(dc_quantize(w, SIZE_MAX / 2, 4, NULL, &q), DC_ERR_DIMENSION);
-    dc_quant_options o = {sizeof(o), DC_QUANT_PER_TENSOR, 0, 5, NULL};
+    dc_quant_options o = {sizeof(o), DC_QUANT_PER_TENSOR, 0, 5, NULL, 0};
     assert_int_equal(dc_quantize(w, 3, 4, &o, &q), DC_ERR_RANGE);
     o.bits = 16;
     assert_int_equal(dc_quantize(w, 3, 4, &o, &q), DC_ERR_RANGE);
@@ -299,7 +361,7 @@ static void test_bad_input(void **state) {
     assert_int_equal(dc_qtensor_import(d8, 12, &s1, 1, 3, 4, NULL, &q), DC_ERR_NOT_FINITE);
     s1 = 0.1f;
     assert_int_equal(dc_qtensor_import(NULL, 12, &s1, 1, 3, 4, NULL, &q), DC_ERR_INVALID_ARGUMENT);
-    o = (dc_quant_options){sizeof(o), DC_QUANT_PER_TENSOR, 0, 4, NULL};
+    o = (dc_quant_options){sizeof(o), DC_QUANT_PER_TENSOR, 0, 4, NULL, 0};
     uint8_t d4[3 * 2] = {0x77, 0x09, 0, 0, 0, 0}; /* cols 3: second byte pads high nibble */
     assert_int_equal(dc_qtensor_import(d4, 6, &s1, 1, 3, 3, &o, &q), DC_OK);
     dc_qtensor_free(q);
@@ -341,7 +403,7 @@ static void test_granularity_error_order(void **state) {
     gen_weights(w, R, C, 77);
     double mse[3];
     for (int g = 0; g < 3; g++) {
-        dc_quant_options o = {sizeof(o), (dc_quant_granularity)g, 64, 8, NULL};
+        dc_quant_options o = {sizeof(o), (dc_quant_granularity)g, 64, 8, NULL, 0};
         dc_qtensor *q;
         assert_int_equal(dc_quantize(w, R, C, &o, &q), DC_OK);
         dc_quant_error e = {.struct_size = sizeof(e)};
@@ -360,6 +422,7 @@ int main(void) {
         cmocka_unit_test(test_layout),
         cmocka_unit_test(test_zero_blocks),
         cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_qmax),
         cmocka_unit_test(test_nonfinite_anywhere),
         cmocka_unit_test(test_tiny_weights),
         cmocka_unit_test(test_granularity_error_order),

@@ -109,6 +109,7 @@ static el_qopts engine_options(const calib_options *o, const char *text) {
              : o->gran == DC_QUANT_PER_GROUP ? EL_GRAN_GROUP
                                              : EL_GRAN_TENSOR;
     q.group = (int)o->group;
+    q.qmax = o->qmax;
     q.use_alpha = o->alpha > 0;
     q.alpha = o->alpha;
     for (int l = 0; l < EL_MAX_LAYERS; l++)
@@ -246,7 +247,7 @@ int dcz_calibrate(int argc, char **argv) {
         size_t width = i % EL_NIN == EL_IN_W2 ? (size_t)m.cfg.hidden_dim : (size_t)m.cfg.dim;
         if (dc_stats_create(width, NULL, &st[i]) != DC_OK) rc = 4;
     }
-    calib_options co = {0, 0, 0, 8, DC_QUANT_PER_TENSOR, 0, tokens, 0};
+    calib_options co = {0, 0, 0, 8, DC_QUANT_PER_TENSOR, 0, tokens, 0, 0};
     el_qopts q = engine_options(&co, text);
     size_t chars = 0;
     if (rc == 0 && el_calibrate(&m, &tk, &q, st, &chars) != 0) rc = 2;

@@ -16,6 +16,7 @@ typedef struct calib_options {
     size_t group;
     long tokens;
     int prune_tensor; /* 1: compare scores across the whole tensor, 0: per output row */
+    unsigned qmax;    /* largest |q|; 0 = the full range */
 } calib_options;
 
 /* One tensor the engine changed (quantized linear, or norm with 1/s folded). */

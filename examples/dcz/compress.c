@@ -40,6 +40,8 @@ static const char kHelp[] =
     "  --prune-group row|tensor     compare scores per output row (default) or tensor-wide\n"
     "  --quant tensor|channel|group:G   quantization granularity (default tensor)\n"
     "  --bits 8|4             weight bits (default 8)\n"
+    "  --qmax Q               largest |q|, below the full range (127, or 7 for 4 bits):\n"
+    "                         a coarser step, better ratio, more rounding error\n"
     "  --quant-embeddings     also quantize embedding tables (default: stored as they were)\n"
     "  --codec ans|zstd|lz4|raw  entropy coder (default ans)\n"
     "  --chunk-size N         bytes per chunk (default 262144)\n"
@@ -105,6 +107,7 @@ typedef struct job_ctx {
     int have_stats, quant_emb;
     double alpha, sparsity;
     int prune, prune_tensor, bits;
+    unsigned qmax;
     dc_quant_granularity gran;
     size_t group;
 } job_ctx;
@@ -183,7 +186,7 @@ static void prepare(const job_ctx *c, size_t i, prepared *p) {
         if (st == DC_OK && !(p->smooth = malloc(cols * sizeof(float)))) st = DC_ERR_OUT_OF_MEMORY;
         if (st == DC_OK) st = dc_scaler_get_scales(sc, p->smooth, cols);
     }
-    dc_quant_options qo = {sizeof(qo), c->gran, c->group, (unsigned)c->bits, NULL};
+    dc_quant_options qo = {sizeof(qo), c->gran, c->group, (unsigned)c->bits, NULL, c->qmax};
     if (st == DC_OK) st = dc_quantize(f32, rows, cols, &qo, &p->q);
     free(p->raw); /* the float weights are no longer needed */
     p->raw = NULL;
@@ -231,6 +234,7 @@ int dcz_compress(int argc, char **argv) {
     const char *model = NULL, *out = NULL, *stats_path = NULL, *calib_text = NULL, *tok = NULL;
     double alpha = -1, sparsity = 0;
     long calib_tokens = 20000;
+    unsigned qmax = 0;
     int bits = 8, json = 0, force = 0, quant_emb = 0, prune = -1, prune_tensor = 0;
     dc_quant_granularity gran = DC_QUANT_PER_TENSOR;
     size_t group = 0, chunk = 0;
@@ -269,6 +273,12 @@ int dcz_compress(int argc, char **argv) {
         } else if (!strcmp(a, "--bits")) {
             NEEDV();
             bits = atoi(v);
+        } else if (!strcmp(a, "--qmax")) {
+            NEEDV();
+            char *e;
+            unsigned long q = strtoul(v, &e, 10);
+            if (*e || q < 1 || q > 127) return usage_error("--qmax must be 1..127", v);
+            qmax = (unsigned)q;
         } else if (!strcmp(a, "--chunk-size")) {
             NEEDV();
             chunk = (size_t)strtoull(v, NULL, 0);
@@ -324,6 +334,7 @@ int dcz_compress(int argc, char **argv) {
     }
     if (!model || !out) return usage_error("need MODEL and -o OUT.dcz", NULL);
     if (bits != 8 && bits != 4) return usage_error("--bits must be 8 or 4", NULL);
+    if (qmax > (bits == 8 ? 127u : 7u)) return usage_error("--qmax is above the range of --bits", NULL);
     if (sparsity < 0 || sparsity >= 1) return usage_error("--sparsity must be in [0, 1)", NULL);
     if (alpha != -1 && (alpha < 0 || alpha > 1))
         return usage_error("--alpha must be in [0, 1]", NULL);
@@ -377,7 +388,8 @@ int dcz_compress(int argc, char **argv) {
     int hashing = threads > 1 && pthread_create(&hth, NULL, hash_thread, &hj) == 0;
     int rc = 0;
     if (calib_text) {
-        calib_options co = {alpha, sparsity, prune, bits, gran, group, calib_tokens, prune_tensor};
+        calib_options co = {alpha,        sparsity,     prune, bits, gran, group,
+                            calib_tokens, prune_tensor, qmax};
         rc = calib_compress_llama2c(model, tok, calib_text, &co, &stats.calib, json);
         if (rc != 0) goto done;
     }
@@ -392,7 +404,7 @@ int dcz_compress(int argc, char **argv) {
     dcz_progress_state prog = {!json && isatty(2), -1, source_bytes(&src), "compress"};
     uint64_t done_bytes = 0, q_bytes = 0, n_quant = 0;
     job_ctx jc = {&src,     &stats, stats.calib,  have_stats, quant_emb, alpha,
-                  sparsity, prune,  prune_tensor, bits,       gran,      group};
+                  sparsity, prune,  prune_tensor, bits,       qmax,      gran, group};
     /* Tensors are prepared (read, scaled, quantized, pruned) by up to
      * `threads` + 1 threads ahead of the writer (one more than the cores asked
      * for, so a core whose tensor is done finds the next one started while the
@@ -456,14 +468,14 @@ int dcz_compress(int argc, char **argv) {
     }
     snprintf(meta, sizeof(meta),
              "{\"tool\":\"dcz %s\",\"source\":\"%s\",\"source_sha256\":\"%s\",\"alpha\":%g,"
-             "\"sparsity\":%g,\"prune\":\"%s\",\"quant\":\"%s\",\"group_size\":%zu,\"bits\":%d,"
+             "\"sparsity\":%g,\"prune\":\"%s\",\"quant\":\"%s\",\"group_size\":%zu,\"bits\":%d,\"qmax\":%u,"
              "\"codec\":\"%s\",\"calibration\":\"%s\",\"note\":\"%s\"%s%s%s}",
              dc_version_string(), src_name, hj.ok ? hj.hex : "", alpha, sparsity,
              sparsity > 0 ? pname[prune] : "none",
              gran == DC_QUANT_PER_TENSOR    ? "tensor"
              : gran == DC_QUANT_PER_CHANNEL ? "channel"
                                             : "group",
-             group, bits, dc_codec_name(codec), calib_desc, note, l2c, stats.calib ? "," : "",
+             group, bits, qmax ? qmax : (bits == 8 ? 127u : 7u), dc_codec_name(codec), calib_desc, note, l2c, stats.calib ? "," : "",
              calib_metadata(stats.calib));
     if ((st = dc_writer_set_metadata(w, meta)) == DC_OK)
         st = dc_writer_finish(w);

@@ -139,7 +139,7 @@ int el_model_load_dcz(el_model *m, const char *path, struct el_qreport *rep_out)
             break;
         }
         if (d.bits) {
-            dc_quant_options qo = {sizeof(qo), d.granularity, (size_t)d.group_size, d.bits, NULL};
+            dc_quant_options qo = {sizeof(qo), d.granularity, (size_t)d.group_size, d.bits, NULL, 0};
             st = dc_qtensor_import(buf, d.data_size, d.scales, (size_t)d.n_scales, s->rows, s->cols,
                                    &qo, &qts[i]);
             if (st == DC_OK) st = dc_qtensor_dequantize(qts[i], data + s->offset, n);

@@ -4,7 +4,7 @@
  *   dc-llama ppl MODEL.bin --tokenizer TOK.bin --text FILE [--offset CHARS]
  *            [--max-chars N] [--max-tokens N] [--alpha A] [--layer-alpha a0,a1,..]
  *            [--sparsity S] [--prune dc|wanda|magnitude] [--prune-group row|tensor]
- *            [--quant tensor|channel|group:G] [--bits 8|4]
+ *            [--quant tensor|channel|group:G] [--bits 8|4] [--qmax Q]
  *            [--calib-text FILE] [--calib-tokens N] [--calib-offset CHARS] [--json]
  *   dc-llama generate MODEL.bin --tokenizer TOK.bin [--prompt TEXT] [-n N]
  *            [--temperature T --seed S] [quantization options as for ppl]
@@ -53,7 +53,7 @@ static void usage(void) {
     fprintf(stderr,
             "usage: dc-llama ppl MODEL.bin --tokenizer TOK.bin --text FILE [--offset CHARS]\n"
             "         [--max-chars N] [--max-tokens N] [--json]\n"
-            "         [--quant tensor|channel|group:G] [--bits 8|4] [--alpha A]\n"
+            "         [--quant tensor|channel|group:G] [--bits 8|4] [--qmax Q] [--alpha A]\n"
             "         [--layer-alpha a0,a1,...] [--sparsity S] [--prune dc|wanda|magnitude]\n"
             "         [--prune-group row|tensor] [--calib-text FILE] [--calib-tokens N]\n"
             "         [--calib-offset CHARS]\n"
@@ -142,6 +142,9 @@ static int parse_args(int argc, char **argv, args *a) {
             a->seed = (unsigned long long)n;
         } else if (!strcmp(o, "--bits") && !parse_long(v, &n) && (n == 8 || n == 4)) {
             a->q.bits = (int)n;
+            a->q.quantize = 1;
+        } else if (!strcmp(o, "--qmax") && !parse_long(v, &n) && n >= 1 && n <= 127) {
+            a->q.qmax = (unsigned)n;
             a->q.quantize = 1;
         } else if (!strcmp(o, "--quant")) {
             a->q.quantize = 1;
@@ -363,12 +366,13 @@ static int cmd_ppl(el_model *m, const el_tokenizer *tk, const args *a, const el_
                               : 0.0);
         if (a->json) {
             printf("{\"ppl\": %.6f, \"nll\": %.6f, \"tokens\": %ld, \"windows\": %d, \"bits\": %d, "
-                   "\"act_bits\": 8, \"quant\": \"%s\", \"alpha\": %s, \"sparsity\": %.4f, "
+                   "\"act_bits\": 8, \"qmax\": %u, \"quant\": \"%s\", \"alpha\": %s, \"sparsity\": %.4f, "
                    "\"prune\": \"%s\", \"prune_fraction\": %.6f, \"n_weights\": %zu, "
                    "\"entropy_bits_per_weight\": %.6f, \"zero_fraction\": %.6f, \"cr\": %.6f, "
                    "\"ans_bytes\": %zu, \"cr_ans\": %.6f, \"calib_tokens\": %zu, \"calib_chars\": "
                    "%zu}\n",
-                   ppl, mean, predicted, windows, q->bits, gran_name(q, gb, sizeof gb), alpha_s,
+                   ppl, mean, predicted, windows, q->bits,
+                   q->qmax ? q->qmax : (q->bits == 8 ? 127u : 7u), gran_name(q, gb, sizeof gb), alpha_s,
                    q->sparsity, prune_name(q->prune), rep->prune_fraction, rep->n_weights,
                    rep->entropy_bits, rep->zero_fraction, cr, rep->ans_bytes,
                    rep->ans_bytes ? (double)rep->n_weights * q->bits / 8.0 / (double)rep->ans_bytes

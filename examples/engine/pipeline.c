@@ -313,6 +313,7 @@ int el_pipeline_apply(el_model *m, const el_tokenizer *tk, const el_qopts *o, el
                                                             : DC_QUANT_PER_TENSOR;
                 qo.group_size = (size_t)o->group;
                 qo.bits = (unsigned)o->bits;
+                qo.qmax = o->qmax;
                 dc_qtensor *qt = NULL;
                 CHECK(dc_quantize(lin->w_owned, (size_t)lin->out, (size_t)lin->in, &qo, &qt));
                 int r = el_install_qtensor(lin, qt, o->bits, rep, cctx);

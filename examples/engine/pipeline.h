@@ -26,6 +26,7 @@ typedef struct el_qopts {
     int bits;     /* weight bits (8 or 4); activations are always int8 */
     el_gran gran;
     int group; /* columns per group for EL_GRAN_GROUP */
+    unsigned qmax; /* largest |q| (dc_quant_options.qmax); 0 = the full range */
     int use_alpha;
     double alpha;                      /* DC scaling exponent (all layers) */
     double layer_alpha[EL_MAX_LAYERS]; /* per-layer override; < 0 = use alpha */

@@ -5,7 +5,9 @@
  *
  *   q = clamp(round(W / Delta), -Q, Q),   Delta = max|W| / Q   (METHOD.md eq. 3)
  *
- * with Q = 127 for 8 bits and Q = 7 for 4 bits; the max (and so Delta) is
+ * with Q = 127 for 8 bits and Q = 7 for 4 bits, or a smaller Q set with
+ * dc_quant_options.qmax (fewer levels: a coarser step, lower entropy, so a
+ * better ratio after entropy coding, for more rounding error); the max (and so Delta) is
  * taken per block, where the blocks are set by the granularity:
  *   DC_QUANT_PER_TENSOR   one Delta for the whole matrix (the default)
  *   DC_QUANT_PER_CHANNEL  one Delta per output row i
@@ -54,6 +56,9 @@ typedef struct dc_quant_options {
     size_t group_size;                /* G, per-group only (else ignored); 0 = 128 */
     unsigned bits;                    /* 8 or 4; 0 = 8 */
     const dc_allocator *allocator;    /* NULL = malloc/free */
+    /* Q, the largest |q|: 0 = the full range (127 for 8 bits, 7 for 4 bits);
+     * else 1 .. that value (larger: DC_ERR_RANGE). Since 0.1.0. */
+    unsigned qmax;
 } dc_quant_options;
 
 /* Quantization error of a tensor against a float reference (all elements). */
@@ -74,6 +79,7 @@ typedef struct dc_qtensor_info {
     size_t n_scales;   /* number of floats at dc_qtensor_scales() */
     size_t row_bytes;  /* bytes per row in data: cols (8 bits) or ceil(cols/2) (4 bits) */
     size_t data_size;  /* rows * row_bytes */
+    unsigned qmax;     /* Q: every |q| <= qmax */
 } dc_qtensor_info;
 
 /* Opaque quantized tensor: data, scales, layout. Reading functions may be
@@ -86,7 +92,7 @@ typedef struct dc_qtensor dc_qtensor;
  * (free with dc_qtensor_free; *out = NULL on error). The quantization error
  * against w is computed and kept (dc_qtensor_error). `options` may be NULL.
  * Errors: DC_ERR_INVALID_ARGUMENT (NULL, bad options, unknown granularity),
- * DC_ERR_RANGE (bits not 4 or 8), DC_ERR_DIMENSION (rows or cols 0, overflow),
+ * DC_ERR_RANGE (bits not 4 or 8, qmax too large), DC_ERR_DIMENSION (rows or cols 0, overflow),
  * DC_ERR_NOT_FINITE (NaN/Inf in w), DC_ERR_OUT_OF_MEMORY.
  * Thread-safe if no other thread modifies w meanwhile.
  */
@@ -99,7 +105,7 @@ DC_API dc_status dc_quantize(const float *w, size_t rows, size_t cols,
  * data_size must equal rows * row_bytes and n_scales the count above.
  * The stored error (dc_qtensor_error) is all zero for an imported tensor.
  * Errors: as dc_quantize(), plus DC_ERR_SIZE_MISMATCH (data_size/n_scales),
- * DC_ERR_RANGE (a value outside -Q..Q, a negative scale), DC_ERR_NOT_FINITE
+ * DC_ERR_RANGE (a value outside -Q..Q with Q from the options, a negative scale), DC_ERR_NOT_FINITE
  * (a NaN/Inf scale).
  */
 DC_API dc_status dc_qtensor_import(const void *data, size_t data_size, const float *scales,
