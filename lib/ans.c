@@ -1,6 +1,10 @@
 /*
  * ans.c -- order-0 rANS with 32 interleaved 32-bit states, 16-bit
  * renormalisation and 13-bit probabilities (docs/format.md, "ANS payload").
+ * The frequency table may be sent at a coarser precision P (8..13 bits,
+ * the chunk header's codec parameter) and is scaled by 2^(13-P) on both
+ * sides: small chunks save more table bytes than the coarser
+ * probabilities cost.
  *
  * State invariant: x in [L, 2^32) with L = 2^16. Decoding symbol s from x:
  *   x' = freq[s] * (x >> 13) + (x & 8191) - cum[s]; if x' < L: x' = x' << 16 | next_word
@@ -15,6 +19,8 @@
  * partial group of 32).
  */
 #include "internal.h"
+
+#include <math.h>
 
 #define PROB_BITS  DC_ANS_PROB_BITS
 #define PROB_SCALE DC_ANS_PROB_SCALE
@@ -48,16 +54,17 @@ void dc_histogram(const uint8_t *src, size_t n, uint32_t counts[256]) {
  * unit at a time where it costs the least code length: removing a unit from
  * symbol s costs about c_s / (f_s - 1/2) bits, adding one gains c_s / (f_s + 1/2).
  */
-static void normalize_freqs(const uint32_t counts[256], size_t n, uint32_t freq[256]) {
+static void normalize_freqs(const uint32_t counts[256], size_t n, uint32_t scale,
+                            uint32_t freq[256]) {
     uint32_t sum = 0;
     for (int s = 0; s < 256; s++) {
         freq[s] = 0;
         if (counts[s] == 0) continue;
-        uint64_t f = ((uint64_t)counts[s] * PROB_SCALE + n / 2) / n;
+        uint64_t f = ((uint64_t)counts[s] * scale + n / 2) / n;
         freq[s] = f == 0 ? 1u : (uint32_t)f;
         sum += freq[s];
     }
-    while (sum > PROB_SCALE) {
+    while (sum > scale) {
         int best = -1;
         double best_cost = 0;
         for (int s = 0; s < 256; s++) {
@@ -68,7 +75,7 @@ static void normalize_freqs(const uint32_t counts[256], size_t n, uint32_t freq[
         freq[best]--;
         sum--;
     }
-    while (sum < PROB_SCALE) {
+    while (sum < scale) {
         int best = -1;
         double best_gain = 0;
         for (int s = 0; s < 256; s++) {
@@ -134,19 +141,28 @@ static void eg_put(bitwriter *w, uint32_t v, unsigned k) {
     bw_put(w, u & ((1u << (q + k)) - 1u), q + k);
 }
 
+/* Bits of the table for freq, and its best Exp-Golomb order in *k. */
+static size_t table_bits(const uint32_t freq[256], unsigned *k) {
+    uint32_t zz[256];
+    for (int s = 0; s < 256; s++)
+        zz[s] = zigzag((int32_t)freq[s] - (s ? (int32_t)freq[s - 1] : 0));
+    size_t best_bits = SIZE_MAX;
+    for (unsigned kk = 0; kk < 14; kk++) {
+        size_t bits = 4;
+        for (int s = 0; s < 256; s++)
+            bits += eg_len(zz[s], kk);
+        if (bits < best_bits) best_bits = bits, *k = kk;
+    }
+    return best_bits;
+}
+
 /* Writes the table; returns its size in bytes, or 0 if it does not fit. */
 static size_t write_freqs(const uint32_t freq[256], uint8_t *dst, size_t cap) {
     uint32_t zz[256];
     for (int s = 0; s < 256; s++)
         zz[s] = zigzag((int32_t)freq[s] - (s ? (int32_t)freq[s - 1] : 0));
     unsigned best_k = 0;
-    size_t best_bits = SIZE_MAX;
-    for (unsigned k = 0; k < 14; k++) {
-        size_t bits = 0;
-        for (int s = 0; s < 256; s++)
-            bits += eg_len(zz[s], k);
-        if (bits < best_bits) best_bits = bits, best_k = k;
-    }
+    table_bits(freq, &best_k);
     bitwriter w = {dst, dst + cap, 0, 0, 0};
     bw_put(&w, best_k, 4);
     for (int s = 0; s < 256; s++)
@@ -174,8 +190,10 @@ static int64_t br_get(bitreader *r, unsigned n) {
     return v;
 }
 
-/* Parses and validates a table; returns bytes consumed, or 0 on bad data. */
-static size_t read_freqs(const uint8_t *src, size_t size, uint32_t freq[256]) {
+/* Parses and validates a table whose frequencies sum to 2^bits; returns
+ * bytes consumed, or 0 on bad data. */
+static size_t read_freqs(const uint8_t *src, size_t size, unsigned bits, uint32_t freq[256]) {
+    const uint32_t scale = 1u << bits;
     bitreader r = {src, src + size, 0, 0};
     int64_t k = br_get(&r, 4);
     if (k < 0 || k >= 14) return 0;
@@ -194,13 +212,13 @@ static size_t read_freqs(const uint8_t *src, size_t size, uint32_t freq[256]) {
         uint32_t v = ((1u << (q + (unsigned)k)) | (uint32_t)low) - (1u << (unsigned)k);
         int32_t d = (v & 1) ? -(int32_t)((v + 1) / 2) : (int32_t)(v / 2);
         int32_t f = prev + d;
-        if (f < 0 || f >= (int32_t)PROB_SCALE) return 0;
+        if (f < 0 || f >= (int32_t)scale) return 0;
         freq[s] = (uint32_t)f;
         sum += (uint32_t)f;
         present += f != 0;
         prev = f;
     }
-    if (sum != PROB_SCALE || present < 2) return 0;
+    if (sum != scale || present < 2) return 0;
     return (size_t)(r.p - src); /* leftover bits of the last byte are padding */
 }
 
@@ -225,12 +243,39 @@ size_t dc_ans_scratch_size(size_t n) {
     return 2 * n + 16; /* one word per symbol at most, plus slack for the blind store */
 }
 
+/* The table precision (DC_ANS_TABLE_BITS_MIN .. PROB_BITS) that minimises
+ * table bits + coded bits (estimated from the counts) for this chunk, and its
+ * frequencies. Chunks above 64 KiB keep full precision: there the table is a
+ * small part of the chunk and the search would only cost encode time. */
+static unsigned choose_precision(const uint32_t counts[256], size_t n, uint32_t freq[256]) {
+    unsigned best = PROB_BITS;
+    normalize_freqs(counts, n, PROB_SCALE, freq);
+    if (n > (64u << 10)) return best;
+    double best_bits = 0;
+    for (unsigned b = PROB_BITS + 1; b-- > DC_ANS_TABLE_BITS_MIN;) {
+        uint32_t f[256];
+        unsigned k;
+        normalize_freqs(counts, n, 1u << b, f);
+        double bits = (double)table_bits(f, &k);
+        for (int s = 0; s < 256; s++)
+            if (counts[s]) bits += (double)counts[s] * ((double)b - log2((double)f[s]));
+        if (b == PROB_BITS || bits < best_bits) {
+            best_bits = bits, best = b;
+            memcpy(freq, f, sizeof(f));
+        }
+    }
+    return best;
+}
+
 size_t dc_ans_encode(const uint8_t *src, size_t n, const uint32_t counts[256], uint8_t *dst,
-                     size_t dst_capacity, void *scratch) {
+                     size_t dst_capacity, void *scratch, unsigned *table_bits_out) {
     uint32_t freq[256];
-    normalize_freqs(counts, n, freq);
+    unsigned tb = choose_precision(counts, n, freq);
+    *table_bits_out = tb;
     size_t table_bytes = write_freqs(freq, dst, dst_capacity);
     if (table_bytes == 0) return 0;
+    for (int s = 0; s < 256; s++) /* the coder runs at PROB_BITS */
+        freq[s] <<= PROB_BITS - tb;
 
     enc_sym sym[256];
     uint32_t cum = 0;
@@ -314,13 +359,15 @@ size_t dc_ans_decode_scalar(const dc_ans_table *table, uint32_t st[DC_ANS_STATES
     return n;
 }
 
-dc_status dc_ans_decode(const uint8_t *src, size_t src_size, uint8_t *out, size_t n, dc_simd simd,
-                        dc_ans_table *table) {
+dc_status dc_ans_decode(const uint8_t *src, size_t src_size, unsigned table_bits, uint8_t *out,
+                        size_t n, dc_simd simd, dc_ans_table *table) {
     uint32_t freq[256];
-    size_t table_bytes = read_freqs(src, src_size, freq);
+    if (table_bits < DC_ANS_TABLE_BITS_MIN || table_bits > PROB_BITS) return DC_ERR_UNSUPPORTED;
+    size_t table_bytes = read_freqs(src, src_size, table_bits, freq);
     if (table_bytes == 0) return DC_ERR_CORRUPT;
     uint32_t cum = 0;
     for (uint32_t s = 0; s < 256; s++) {
+        freq[s] <<= PROB_BITS - table_bits;
         for (uint32_t k = 0; k < freq[s]; k++)
             table->entry[cum + k] = freq[s] | (k << 16);
         memset(table->sym + cum, (int)s, freq[s]);

@@ -194,14 +194,17 @@ static void test_simd_kernels(void **state) {
             src[0] = 1, src[1] = 2;                          /* at least two symbols */
             uint32_t counts[256];
             dc_histogram(src, n, counts);
-            size_t psize = dc_ans_encode(src, n, counts, pay, 3 * max + 2048, scratch);
+            unsigned tb = 0;
+            size_t psize = dc_ans_encode(src, n, counts, pay, 3 * max + 2048, scratch, &tb);
             assert_true(psize > 0);
-            assert_int_equal(dc_ans_decode(pay, psize, ref, n, DC_SIMD_SCALAR, table), DC_OK);
+            assert_true(tb >= 8 && tb <= 13);
+            if (n > (64u << 10)) assert_int_equal(tb, 13); /* large chunks: full precision */
+            assert_int_equal(dc_ans_decode(pay, psize, tb, ref, n, DC_SIMD_SCALAR, table), DC_OK);
             assert_memory_equal(ref, src, n);
             for (int k = 1; k < 3; k++) {
                 if (!dc_simd_supported(kPaths[k])) continue;
                 memset(out, 0, n);
-                assert_int_equal(dc_ans_decode(pay, psize, out, n, kPaths[k], table), DC_OK);
+                assert_int_equal(dc_ans_decode(pay, psize, tb, out, n, kPaths[k], table), DC_OK);
                 assert_memory_equal(out, ref, n);
             }
         }
@@ -282,11 +285,12 @@ static void test_encode_small_capacity(void **state) {
     gen_uniform(src, n, 21);
     uint32_t counts[256];
     dc_histogram(src, n, counts);
-    size_t full = dc_ans_encode(src, n, counts, dst, sizeof(dst), scratch);
+    unsigned tb;
+    size_t full = dc_ans_encode(src, n, counts, dst, sizeof(dst), scratch, &tb);
     assert_true(full > 0);
     for (size_t cap = 0; cap < full; cap++)
-        assert_int_equal(dc_ans_encode(src, n, counts, dst, cap, scratch), 0);
-    assert_int_equal(dc_ans_encode(src, n, counts, dst, full, scratch), full);
+        assert_int_equal(dc_ans_encode(src, n, counts, dst, cap, scratch, &tb), 0);
+    assert_int_equal(dc_ans_encode(src, n, counts, dst, full, scratch, &tb), full);
     free(scratch);
 }
 
@@ -325,6 +329,24 @@ static void test_bad_arguments(void **state) {
     memcpy(bad, dst, csize);
     bad[4] = 9;
     assert_int_equal(dc_chunk_info(bad, csize, NULL, NULL, NULL), DC_ERR_UNSUPPORTED);
+    /* ans table precision: this 5000-byte chunk sends a coarser table than 13
+     * bits; outside 8..13 is unsupported, another value in range misreads
+     * the table (an error, never wrong output) */
+    assert_int_equal(dst[4], 1);
+    assert_true(dst[5] >= 8 && dst[5] < 13);
+    for (unsigned p = 0; p < 256; p++) {
+        memcpy(bad, dst, csize);
+        bad[5] = (uint8_t)p;
+        dc_status st = dc_chunk_decompress(NULL, bad, csize, out, sizeof(out), &w);
+        if (p == dst[5]) {
+            assert_int_equal(st, DC_OK);
+            assert_memory_equal(out, src, sizeof(src));
+        } else if (p < 8 || p > 13) {
+            assert_int_equal(st, DC_ERR_UNSUPPORTED);
+        } else {
+            assert_true(st != DC_OK);
+        }
+    }
     memcpy(bad, dst, csize);
     bad[15] = 0x7F; /* payload size far beyond the buffer */
     assert_int_equal(dc_chunk_info(bad, csize, NULL, NULL, NULL), DC_ERR_TRUNCATED);
