@@ -15,7 +15,7 @@ if [ -f "$shared/models/stories260K.bin" ]; then
   echo "== REAL model: $shared/models/stories260K.bin"
   text="$shared/text/tinystories-valid-head.txt" tok="$shared/models/tok512.bin"
   "$dcz" compress "$shared/models/stories260K.bin" -o "$work/stories260K.dcz" --force \
-    --calib-text "$text" --tokenizer "$tok" --alpha 0.9 --sparsity 0.1 --prune dc --prune-group tensor
+    --calib-text "$text" --tokenizer "$tok" --alpha 0.9 --qmax 90 --sparsity 0.05 --prune dc --prune-group tensor
   "$dcz" verify "$work/stories260K.dcz"
   "$dcz" info "$work/stories260K.dcz" | tail -n 2
   echo "== perplexity, run from the .dcz (evaluation text from character 100000)"

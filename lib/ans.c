@@ -1,10 +1,12 @@
 /*
  * ans.c -- order-0 rANS with 32 interleaved 32-bit states, 16-bit
  * renormalisation and 13-bit probabilities (docs/format.md, "ANS payload").
- * The frequency table may be sent at a coarser precision P (8..13 bits,
- * the chunk header's codec parameter) and is scaled by 2^(13-P) on both
- * sides: small chunks save more table bytes than the coarser
- * probabilities cost.
+ * The chunk header's codec parameter packs two per-chunk choices
+ * (dc_ans_param_valid): the precision P (8..13 bits) the frequency table is
+ * sent at, scaled by 2^(13-P) on both sides, and the number of interleaved
+ * states, 32 >> c (c = 0..3). Small chunks save more table and state bytes
+ * than the coarser probabilities cost; 32 states are for SIMD decoding, which
+ * chunks of a few KiB do not need.
  *
  * State invariant: x in [L, 2^32) with L = 2^16. Decoding symbol s from x:
  *   x' = freq[s] * (x >> 13) + (x & 8191) - cum[s]; if x' < L: x' = x' << 16 | next_word
@@ -267,11 +269,22 @@ static unsigned choose_precision(const uint32_t counts[256], size_t n, uint32_t 
     return best;
 }
 
+int dc_ans_param_valid(unsigned param) {
+    unsigned tb = param & 15u;
+    return param < 64u && tb >= DC_ANS_TABLE_BITS_MIN && tb <= PROB_BITS;
+}
+
 size_t dc_ans_encode(const uint8_t *src, size_t n, const uint32_t counts[256], uint8_t *dst,
-                     size_t dst_capacity, void *scratch, unsigned *table_bits_out) {
+                     size_t dst_capacity, void *scratch, unsigned states, unsigned *param) {
     uint32_t freq[256];
     unsigned tb = choose_precision(counts, n, freq);
-    *table_bits_out = tb;
+    /* 4 states up to 16 KiB: 112 bytes of states less, scalar decoding */
+    if (states == 0) states = n <= (16u << 10) ? 4u : NSTATES;
+    unsigned code = 0;
+    while ((NSTATES >> code) > (int)states && code < 3)
+        code++;
+    const unsigned ns = NSTATES >> code;
+    *param = tb | code << 4;
     size_t table_bytes = write_freqs(freq, dst, dst_capacity);
     if (table_bytes == 0) return 0;
     for (int s = 0; s < 256; s++) /* the coder runs at PROB_BITS */
@@ -291,28 +304,28 @@ size_t dc_ans_encode(const uint8_t *src, size_t n, const uint32_t counts[256], u
     uint8_t *words_end = (uint8_t *)scratch + dc_ans_scratch_size(n);
     uint8_t *p = words_end;
     uint32_t x[NSTATES];
-    for (int j = 0; j < NSTATES; j++)
+    for (unsigned j = 0; j < ns; j++)
         x[j] = STATE_LOW;
     /* Branch-free: the word is always written below p (the scratch has room
      * for one word per symbol) and kept only if the state needed renormalising. */
     for (size_t i = n; i-- > 0;) {
         const enc_sym *s = &sym[src[i]];
-        uint32_t xs = x[i & (NSTATES - 1)];
+        uint32_t xs = x[i & (ns - 1)];
         unsigned emit = xs >= s->x_max;
         dc_store_le16(p - 2, (uint16_t)xs);
         p -= 2 * emit;
         xs >>= 16 * emit;
         uint32_t q = div_by_freq(xs, s);
-        x[i & (NSTATES - 1)] = (q << PROB_BITS) + (xs - q * s->freq) + s->cum;
+        x[i & (ns - 1)] = (q << PROB_BITS) + (xs - q * s->freq) + s->cum;
     }
 
     size_t words = (size_t)(words_end - p);
-    size_t total = table_bytes + 4 * NSTATES + words;
+    size_t total = table_bytes + 4 * ns + words;
     if (total > dst_capacity) return 0;
     uint8_t *o = dst + table_bytes;
-    for (int j = 0; j < NSTATES; j++)
+    for (unsigned j = 0; j < ns; j++)
         dc_store_le32(o + 4 * j, x[j]);
-    memcpy(o + 4 * NSTATES, p, words);
+    memcpy(o + 4 * ns, p, words);
     return total;
 }
 
@@ -359,10 +372,33 @@ size_t dc_ans_decode_scalar(const dc_ans_table *table, uint32_t st[DC_ANS_STATES
     return n;
 }
 
-dc_status dc_ans_decode(const uint8_t *src, size_t src_size, unsigned table_bits, uint8_t *out,
-                        size_t n, dc_simd simd, dc_ans_table *table) {
+/* Fewer than 32 states (ns a power of two): the scalar recurrence with
+ * bounds-checked refills; such chunks are small. */
+static size_t decode_few(const dc_ans_table *table, uint32_t *st, unsigned ns, const uint8_t **pp,
+                         const uint8_t *end, uint8_t *out, size_t n) {
+    const uint8_t *p = *pp;
+    for (size_t i = 0; i < n; i++) {
+        unsigned j = (unsigned)i & (ns - 1);
+        uint32_t x = st[j];
+        uint32_t e = table->entry[x & PROB_MASK];
+        out[i] = table->sym[x & PROB_MASK];
+        x = (e & 0xFFFFu) * (x >> PROB_BITS) + (e >> 16);
+        if (x < STATE_LOW) {
+            if (end - p < 2) return (size_t)-1;
+            x = (x << 16) | dc_load_le16(p);
+            p += 2;
+        }
+        st[j] = x;
+    }
+    *pp = p;
+    return n;
+}
+
+dc_status dc_ans_decode(const uint8_t *src, size_t src_size, unsigned param, uint8_t *out, size_t n,
+                        dc_simd simd, dc_ans_table *table) {
     uint32_t freq[256];
-    if (table_bits < DC_ANS_TABLE_BITS_MIN || table_bits > PROB_BITS) return DC_ERR_UNSUPPORTED;
+    if (!dc_ans_param_valid(param)) return DC_ERR_UNSUPPORTED;
+    const unsigned table_bits = param & 15u, ns = NSTATES >> (param >> 4);
     size_t table_bytes = read_freqs(src, src_size, table_bits, freq);
     if (table_bytes == 0) return DC_ERR_CORRUPT;
     uint32_t cum = 0;
@@ -375,15 +411,22 @@ dc_status dc_ans_decode(const uint8_t *src, size_t src_size, unsigned table_bits
     }
 
     const uint8_t *p = src + table_bytes, *end = src + src_size;
-    if ((size_t)(end - p) < 4 * NSTATES) return DC_ERR_TRUNCATED;
+    if ((size_t)(end - p) < 4 * ns) return DC_ERR_TRUNCATED;
     uint32_t st[NSTATES];
-    for (int j = 0; j < NSTATES; j++) {
+    for (unsigned j = 0; j < ns; j++) {
         st[j] = dc_load_le32(p + 4 * j);
         if (st[j] < STATE_LOW) return DC_ERR_CORRUPT;
     }
-    p += 4 * NSTATES;
+    p += 4 * ns;
     if ((end - p) & 1) return DC_ERR_CORRUPT;
 
+    if (ns < NSTATES) {
+        if (decode_few(table, st, ns, &p, end, out, n) != n) return DC_ERR_CORRUPT;
+        if (p != end) return DC_ERR_CORRUPT;
+        for (unsigned j = 0; j < ns; j++)
+            if (st[j] != STATE_LOW) return DC_ERR_CORRUPT;
+        return DC_OK;
+    }
     size_t done = 0;
 #if DC_X86
     if (simd == DC_SIMD_AVX512)

@@ -5,7 +5,7 @@
  *   0  'D' 'C' 'K'   magic
  *   3  u8  version (1)
  *   4  u8  codec tag: 0 raw, 1 ans, 2 zstd, 3 lz4, 4 run
- *   5  u8  codec parameter (ans: bits of the frequency table, 8..13; others 0)
+ *   5  u8  codec parameter (ans: table precision and state count, see ans.c; others 0)
  *   6  u16 reserved, 0
  *   8  u32 raw size
  *  12  u32 payload size
@@ -147,7 +147,7 @@ static dc_status code_payload(dc_cctx *c, const uint8_t *src, size_t n, uint8_t 
         uint32_t counts[256];
         dc_histogram(src, n, counts);
         h->tag = TAG_ANS;
-        h->payload_size = dc_ans_encode(src, n, counts, payload, limit, c->scratch, &h->param);
+        h->payload_size = dc_ans_encode(src, n, counts, payload, limit, c->scratch, 0, &h->param);
         return DC_OK;
     }
     case DC_CODEC_ZSTD: {
@@ -297,8 +297,7 @@ static dc_status parse_header(const uint8_t *src, size_t size, chunk_header *h) 
     h->payload_size = dc_load_le32(src + 12);
     h->checksum = dc_load_le32(src + 16);
     if (dc_load_le16(src + 6) != 0 || h->raw_size > DC_CHUNK_SIZE_MAX) return DC_ERR_CORRUPT;
-    if (h->tag == TAG_ANS ? h->param < DC_ANS_TABLE_BITS_MIN || h->param > DC_ANS_PROB_BITS
-                          : h->param != 0)
+    if (h->tag == TAG_ANS ? !dc_ans_param_valid(h->param) : h->param != 0)
         return h->tag == TAG_ANS ? DC_ERR_UNSUPPORTED : DC_ERR_CORRUPT;
     if (h->tag == TAG_RAW && h->payload_size != h->raw_size) return DC_ERR_CORRUPT;
     if (h->tag == TAG_RUN && (h->payload_size != 1 || h->raw_size == 0)) return DC_ERR_CORRUPT;

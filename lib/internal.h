@@ -92,11 +92,11 @@ void dc_checksum_stripes_avx512(uint32_t acc[DC_CK_LANES], const uint8_t *p, siz
 
 /* --- rANS (ans.c, x86/ans_avx2.c, x86/ans_avx512.c) ------------------------ */
 
-#define DC_ANS_PROB_BITS  13
+#define DC_ANS_PROB_BITS      13
 #define DC_ANS_TABLE_BITS_MIN 8 /* coarsest precision a frequency table may be sent at */
-#define DC_ANS_PROB_SCALE (1u << DC_ANS_PROB_BITS)
-#define DC_ANS_STATES     32
-#define DC_ANS_L          (1u << 16) /* lower bound of a normalised state */
+#define DC_ANS_PROB_SCALE     (1u << DC_ANS_PROB_BITS)
+#define DC_ANS_STATES         32
+#define DC_ANS_L              (1u << 16) /* lower bound of a normalised state */
 
 /* Decode table for one chunk: per slot, freq (bits 0-15) and slot - cum
  * (bits 16-31) in `entry`, and the symbol in `sym` (padded so a 32-bit
@@ -121,20 +121,25 @@ size_t dc_ans_decode_avx512(const dc_ans_table *table, uint32_t states[DC_ANS_ST
                             const uint8_t **pp, const uint8_t *end, uint8_t *out, size_t n);
 #endif
 
+/* The chunk header's codec parameter for ANS: bits 0-3 the table precision P
+ * (DC_ANS_TABLE_BITS_MIN..13), bits 4-5 c (32 >> c states), bits 6-7 zero.
+ * Returns nonzero if param is valid. */
+int dc_ans_param_valid(unsigned param);
+
 /* Encodes src[0..n) (n >= 1, at least two distinct symbols) as an ANS payload
  * (frequency table, states, word stream) into dst; `scratch` must hold
- * dc_ans_scratch_size(n) bytes. Returns the payload size, or 0 if it would
- * not fit in dst_capacity; *table_bits gets the precision the table was sent
- * at (the chunk header's codec parameter). */
+ * dc_ans_scratch_size(n) bytes. `states`: 0 = chosen by size (4 up to
+ * 16 KiB, else 32), or 4, 8, 16, 32 (tests). Returns the payload size, or 0
+ * if it would not fit in dst_capacity; *param gets the codec parameter. */
 size_t dc_ans_scratch_size(size_t n);
 size_t dc_ans_encode(const uint8_t *src, size_t n, const uint32_t counts[256], uint8_t *dst,
-                     size_t dst_capacity, void *scratch, unsigned *table_bits);
+                     size_t dst_capacity, void *scratch, unsigned states, unsigned *param);
 
-/* Decodes an ANS payload whose table was sent at table_bits into out[0..n).
+/* Decodes an ANS payload coded with codec parameter `param` into out[0..n).
  * `table` is scratch. Returns DC_OK or DC_ERR_CORRUPT / DC_ERR_TRUNCATED /
- * DC_ERR_UNSUPPORTED (table_bits outside DC_ANS_TABLE_BITS_MIN..13). */
-dc_status dc_ans_decode(const uint8_t *src, size_t src_size, unsigned table_bits, uint8_t *out,
-                        size_t n, dc_simd simd, dc_ans_table *table);
+ * DC_ERR_UNSUPPORTED (param not valid). */
+dc_status dc_ans_decode(const uint8_t *src, size_t src_size, unsigned param, uint8_t *out, size_t n,
+                        dc_simd simd, dc_ans_table *table);
 
 /* Byte histogram of src[0..n) into counts[256]. */
 void dc_histogram(const uint8_t *src, size_t n, uint32_t counts[256]);

@@ -161,7 +161,7 @@ static void measure_run8(const int8_t *o, const float *r, size_t n, float sc, do
 static void measure(const dc_qtensor *q, const float *ref, double *mse, double *max_abs,
                     double *mean_sq) {
     double acc[12] = {0}; /* 4 partial sums of d^2, of w^2, 4 maxima of d */
-    if (q->bits == 8) { /* one scale per run of columns: no per-element dispatch */
+    if (q->bits == 8) {   /* one scale per run of columns: no per-element dispatch */
         size_t run = q->gran == DC_QUANT_PER_GROUP ? q->group : q->cols;
         for (size_t i = 0; i < q->rows; i++)
             for (size_t j0 = 0; j0 < q->cols; j0 += run) {
@@ -326,8 +326,7 @@ dc_status dc_qtensor_import(const void *data, size_t data_size, const float *sca
             for (size_t b = 0; b < L.row_bytes; b++) {
                 int lo = (int)(r[b] & 15u) - ((r[b] & 8u) ? 16 : 0);
                 int hi = (int)(r[b] >> 4) - ((r[b] & 0x80u) ? 16 : 0);
-                if (lo > L.qmax || lo < -L.qmax || hi > L.qmax || hi < -L.qmax)
-                    return DC_ERR_RANGE;
+                if (lo > L.qmax || lo < -L.qmax || hi > L.qmax || hi < -L.qmax) return DC_ERR_RANGE;
             }
             if ((cols & 1) && (r[L.row_bytes - 1] >> 4) != 0) return DC_ERR_RANGE;
         }

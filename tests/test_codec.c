@@ -194,19 +194,28 @@ static void test_simd_kernels(void **state) {
             src[0] = 1, src[1] = 2;                          /* at least two symbols */
             uint32_t counts[256];
             dc_histogram(src, n, counts);
-            unsigned tb = 0;
-            size_t psize = dc_ans_encode(src, n, counts, pay, 3 * max + 2048, scratch, &tb);
-            assert_true(psize > 0);
-            assert_true(tb >= 8 && tb <= 13);
-            if (n > (64u << 10)) assert_int_equal(tb, 13); /* large chunks: full precision */
-            assert_int_equal(dc_ans_decode(pay, psize, tb, ref, n, DC_SIMD_SCALAR, table), DC_OK);
-            assert_memory_equal(ref, src, n);
-            for (int k = 1; k < 3; k++) {
-                if (!dc_simd_supported(kPaths[k])) continue;
-                memset(out, 0, n);
-                assert_int_equal(dc_ans_decode(pay, psize, tb, out, n, kPaths[k], table), DC_OK);
-                assert_memory_equal(out, ref, n);
+            /* 32 states (the SIMD decoders' case), and each smaller count */
+            for (unsigned ns = 32; ns >= 4; ns /= 2) {
+                unsigned param = 0;
+                size_t psize =
+                    dc_ans_encode(src, n, counts, pay, 3 * max + 2048, scratch, ns, &param);
+                assert_true(psize > 0);
+                assert_true(dc_ans_param_valid(param));
+                assert_int_equal(32u >> (param >> 4), ns);
+                assert_int_equal(dc_ans_decode(pay, psize, param, ref, n, DC_SIMD_SCALAR, table),
+                                 DC_OK);
+                assert_memory_equal(ref, src, n);
+                for (int k = 1; k < 3; k++) {
+                    if (!dc_simd_supported(kPaths[k])) continue;
+                    memset(out, 0, n);
+                    assert_int_equal(dc_ans_decode(pay, psize, param, out, n, kPaths[k], table),
+                                     DC_OK);
+                    assert_memory_equal(out, ref, n);
+                }
             }
+            unsigned param = 0; /* automatic: 4 states at this size */
+            assert_true(dc_ans_encode(src, n, counts, pay, 3 * max + 2048, scratch, 0, &param) > 0);
+            assert_int_equal(param >> 4, 3);
         }
     }
     free(src), free(ref), free(out), free(pay), free(scratch), free(table);
@@ -286,11 +295,11 @@ static void test_encode_small_capacity(void **state) {
     uint32_t counts[256];
     dc_histogram(src, n, counts);
     unsigned tb;
-    size_t full = dc_ans_encode(src, n, counts, dst, sizeof(dst), scratch, &tb);
+    size_t full = dc_ans_encode(src, n, counts, dst, sizeof(dst), scratch, 0, &tb);
     assert_true(full > 0);
     for (size_t cap = 0; cap < full; cap++)
-        assert_int_equal(dc_ans_encode(src, n, counts, dst, cap, scratch, &tb), 0);
-    assert_int_equal(dc_ans_encode(src, n, counts, dst, full, scratch, &tb), full);
+        assert_int_equal(dc_ans_encode(src, n, counts, dst, cap, scratch, 0, &tb), 0);
+    assert_int_equal(dc_ans_encode(src, n, counts, dst, full, scratch, 0, &tb), full);
     free(scratch);
 }
 
@@ -329,11 +338,12 @@ static void test_bad_arguments(void **state) {
     memcpy(bad, dst, csize);
     bad[4] = 9;
     assert_int_equal(dc_chunk_info(bad, csize, NULL, NULL, NULL), DC_ERR_UNSUPPORTED);
-    /* ans table precision: this 5000-byte chunk sends a coarser table than 13
-     * bits; outside 8..13 is unsupported, another value in range misreads
-     * the table (an error, never wrong output) */
+    /* ans codec parameter: this 5000-byte chunk sends a coarser table than 13
+     * bits and uses 4 states; an invalid parameter is unsupported, another
+     * valid one misreads the payload (an error, never wrong output) */
     assert_int_equal(dst[4], 1);
-    assert_true(dst[5] >= 8 && dst[5] < 13);
+    assert_true((dst[5] & 15) >= 8 && (dst[5] & 15) < 13); /* a coarser table */
+    assert_int_equal(dst[5] >> 4, 3);                      /* 4 states */
     for (unsigned p = 0; p < 256; p++) {
         memcpy(bad, dst, csize);
         bad[5] = (uint8_t)p;
@@ -341,7 +351,7 @@ static void test_bad_arguments(void **state) {
         if (p == dst[5]) {
             assert_int_equal(st, DC_OK);
             assert_memory_equal(out, src, sizeof(src));
-        } else if (p < 8 || p > 13) {
+        } else if ((p & 15) < 8 || (p & 15) > 13 || p >= 64) {
             assert_int_equal(st, DC_ERR_UNSUPPORTED);
         } else {
             assert_true(st != DC_OK);

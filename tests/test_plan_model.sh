@@ -25,7 +25,7 @@ ppl() { # MODEL.dcz [plan options]: prints the ppl digits
 }
 fail=0
 "$dcz" compress "$model" -o "$dir/cal.dcz" --calib-text "$text" --tokenizer "$tok" \
-  --calib-tokens 5000 --alpha 0.9 --sparsity 0.1 --prune dc --prune-group tensor \
+  --calib-tokens 5000 --alpha 0.9 --qmax 90 --sparsity 0.05 --prune dc --prune-group tensor \
   --chunk-size 1024 --json >/dev/null
 "$dcz" compress "$model" -o "$dir/grp.dcz" --quant group:32 --chunk-size 1024 --json >/dev/null
 for m in "$dir/cal.dcz" "$dir/grp.dcz"; do

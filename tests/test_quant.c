@@ -288,16 +288,15 @@ static void test_qmax(void **state) {
                 assert_true(seen_max); /* each block's max maps to +-qmax */
                 /* import: the same data passes; a value above a smaller qmax does not */
                 dc_qtensor *q2;
-                assert_int_equal(dc_qtensor_import(d, info.data_size, s, info.n_scales, R, C, &o,
-                                                   &q2),
-                                 DC_OK);
+                assert_int_equal(
+                    dc_qtensor_import(d, info.data_size, s, info.n_scales, R, C, &o, &q2), DC_OK);
                 dc_qtensor_free(q2);
                 if (qs[t] > 1) {
                     dc_quant_options o2 = o;
                     o2.qmax = qs[t] - 1;
-                    assert_int_equal(dc_qtensor_import(d, info.data_size, s, info.n_scales, R, C,
-                                                       &o2, &q2),
-                                     DC_ERR_RANGE);
+                    assert_int_equal(
+                        dc_qtensor_import(d, info.data_size, s, info.n_scales, R, C, &o2, &q2),
+                        DC_ERR_RANGE);
                     assert_null(q2);
                 }
                 dc_qtensor_free(q);
@@ -418,14 +417,10 @@ static void test_granularity_error_order(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_roundtrip),
-        cmocka_unit_test(test_layout),
-        cmocka_unit_test(test_zero_blocks),
-        cmocka_unit_test(test_bad_input),
-        cmocka_unit_test(test_qmax),
-        cmocka_unit_test(test_nonfinite_anywhere),
-        cmocka_unit_test(test_tiny_weights),
-        cmocka_unit_test(test_granularity_error_order),
+        cmocka_unit_test(test_roundtrip),    cmocka_unit_test(test_layout),
+        cmocka_unit_test(test_zero_blocks),  cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_qmax),         cmocka_unit_test(test_nonfinite_anywhere),
+        cmocka_unit_test(test_tiny_weights), cmocka_unit_test(test_granularity_error_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -334,7 +334,8 @@ int dcz_compress(int argc, char **argv) {
     }
     if (!model || !out) return usage_error("need MODEL and -o OUT.dcz", NULL);
     if (bits != 8 && bits != 4) return usage_error("--bits must be 8 or 4", NULL);
-    if (qmax > (bits == 8 ? 127u : 7u)) return usage_error("--qmax is above the range of --bits", NULL);
+    if (qmax > (bits == 8 ? 127u : 7u))
+        return usage_error("--qmax is above the range of --bits", NULL);
     if (sparsity < 0 || sparsity >= 1) return usage_error("--sparsity must be in [0, 1)", NULL);
     if (alpha != -1 && (alpha < 0 || alpha > 1))
         return usage_error("--alpha must be in [0, 1]", NULL);
@@ -388,8 +389,8 @@ int dcz_compress(int argc, char **argv) {
     int hashing = threads > 1 && pthread_create(&hth, NULL, hash_thread, &hj) == 0;
     int rc = 0;
     if (calib_text) {
-        calib_options co = {alpha,        sparsity,     prune, bits, gran, group,
-                            calib_tokens, prune_tensor, qmax};
+        calib_options co = {alpha, sparsity,     prune,        bits, gran,
+                            group, calib_tokens, prune_tensor, qmax};
         rc = calib_compress_llama2c(model, tok, calib_text, &co, &stats.calib, json);
         if (rc != 0) goto done;
     }
@@ -403,8 +404,8 @@ int dcz_compress(int argc, char **argv) {
     }
     dcz_progress_state prog = {!json && isatty(2), -1, source_bytes(&src), "compress"};
     uint64_t done_bytes = 0, q_bytes = 0, n_quant = 0;
-    job_ctx jc = {&src,     &stats, stats.calib,  have_stats, quant_emb, alpha,
-                  sparsity, prune,  prune_tensor, bits,       qmax,      gran, group};
+    job_ctx jc = {&src,  &stats,       stats.calib, have_stats, quant_emb, alpha, sparsity,
+                  prune, prune_tensor, bits,        qmax,       gran,      group};
     /* Tensors are prepared (read, scaled, quantized, pruned) by up to
      * `threads` + 1 threads ahead of the writer (one more than the cores asked
      * for, so a core whose tensor is done finds the next one started while the
@@ -468,15 +469,16 @@ int dcz_compress(int argc, char **argv) {
     }
     snprintf(meta, sizeof(meta),
              "{\"tool\":\"dcz %s\",\"source\":\"%s\",\"source_sha256\":\"%s\",\"alpha\":%g,"
-             "\"sparsity\":%g,\"prune\":\"%s\",\"quant\":\"%s\",\"group_size\":%zu,\"bits\":%d,\"qmax\":%u,"
+             "\"sparsity\":%g,\"prune\":\"%s\",\"quant\":\"%s\",\"group_size\":%zu,\"bits\":%d,"
+             "\"qmax\":%u,"
              "\"codec\":\"%s\",\"calibration\":\"%s\",\"note\":\"%s\"%s%s%s}",
              dc_version_string(), src_name, hj.ok ? hj.hex : "", alpha, sparsity,
              sparsity > 0 ? pname[prune] : "none",
              gran == DC_QUANT_PER_TENSOR    ? "tensor"
              : gran == DC_QUANT_PER_CHANNEL ? "channel"
                                             : "group",
-             group, bits, qmax ? qmax : (bits == 8 ? 127u : 7u), dc_codec_name(codec), calib_desc, note, l2c, stats.calib ? "," : "",
-             calib_metadata(stats.calib));
+             group, bits, qmax ? qmax : (bits == 8 ? 127u : 7u), dc_codec_name(codec), calib_desc,
+             note, l2c, stats.calib ? "," : "", calib_metadata(stats.calib));
     if ((st = dc_writer_set_metadata(w, meta)) == DC_OK)
         st = dc_writer_finish(w);
     else

@@ -366,14 +366,15 @@ static int cmd_ppl(el_model *m, const el_tokenizer *tk, const args *a, const el_
                               : 0.0);
         if (a->json) {
             printf("{\"ppl\": %.6f, \"nll\": %.6f, \"tokens\": %ld, \"windows\": %d, \"bits\": %d, "
-                   "\"act_bits\": 8, \"qmax\": %u, \"quant\": \"%s\", \"alpha\": %s, \"sparsity\": %.4f, "
+                   "\"act_bits\": 8, \"qmax\": %u, \"quant\": \"%s\", \"alpha\": %s, \"sparsity\": "
+                   "%.4f, "
                    "\"prune\": \"%s\", \"prune_fraction\": %.6f, \"n_weights\": %zu, "
                    "\"entropy_bits_per_weight\": %.6f, \"zero_fraction\": %.6f, \"cr\": %.6f, "
                    "\"ans_bytes\": %zu, \"cr_ans\": %.6f, \"calib_tokens\": %zu, \"calib_chars\": "
                    "%zu}\n",
                    ppl, mean, predicted, windows, q->bits,
-                   q->qmax ? q->qmax : (q->bits == 8 ? 127u : 7u), gran_name(q, gb, sizeof gb), alpha_s,
-                   q->sparsity, prune_name(q->prune), rep->prune_fraction, rep->n_weights,
+                   q->qmax ? q->qmax : (q->bits == 8 ? 127u : 7u), gran_name(q, gb, sizeof gb),
+                   alpha_s, q->sparsity, prune_name(q->prune), rep->prune_fraction, rep->n_weights,
                    rep->entropy_bits, rep->zero_fraction, cr, rep->ans_bytes,
                    rep->ans_bytes ? (double)rep->n_weights * q->bits / 8.0 / (double)rep->ans_bytes
                                   : 0.0,
@@ -590,6 +591,8 @@ static int describe_dcz(const char *path, el_qopts *q) {
         q->use_alpha = d.n_smooth > 0;
         q->alpha = d.alpha;
         q->sparsity = d.sparsity;
+        const char *qm = strstr(dc_reader_metadata(r), "\"qmax\":"); /* dcz compress writes it */
+        q->qmax = qm ? (unsigned)strtoul(qm + 7, NULL, 10) : 0;
         q->prune = d.prune_method == DC_PRUNE_NONE        ? EL_PRUNE_NONE
                    : d.prune_method == DC_PRUNE_WANDA     ? EL_PRUNE_WANDA
                    : d.prune_method == DC_PRUNE_MAGNITUDE ? EL_PRUNE_MAGNITUDE

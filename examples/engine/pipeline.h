@@ -25,7 +25,7 @@ typedef struct el_qopts {
     int quantize; /* 0: plain FP32 */
     int bits;     /* weight bits (8 or 4); activations are always int8 */
     el_gran gran;
-    int group; /* columns per group for EL_GRAN_GROUP */
+    int group;     /* columns per group for EL_GRAN_GROUP */
     unsigned qmax; /* largest |q| (dc_quant_options.qmax); 0 = the full range */
     int use_alpha;
     double alpha;                      /* DC scaling exponent (all layers) */

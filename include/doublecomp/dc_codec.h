@@ -24,7 +24,8 @@ extern "C" {
 
 /*
  * The codec a compressor uses for its chunks. DC_CODEC_ANS is the library's
- * own order-0 rANS coder (32 interleaved states, 13-bit probabilities); zstd
+ * own order-0 rANS coder (32 interleaved states, 4 in chunks of at most
+ * 16 KiB; 13-bit probabilities, sent coarser in small chunks); zstd
  * and lz4 are offered behind the same chunk API for comparison. Whatever the
  * codec, a chunk whose coded form would not be smaller is stored raw, and a
  * chunk of one repeated byte is stored as a run. Values never renumber.
