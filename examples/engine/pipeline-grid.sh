@@ -47,11 +47,15 @@ for a in 0.5 0.8 0.9; do
 done
 # exploration rows (docs/pipeline-results.md, section 3); EXTRA (a ';'-separated
 # list of "label|args") replaces them
-DEFAULT_EXTRA="DC a=0.9 s=0.1 dc, tensor-wide prune (recommended)|--quant tensor --alpha 0.9 --sparsity 0.1 --prune dc --prune-group tensor"
+DEFAULT_EXTRA="DC a=0.9 s=0.1 dc, tensor-wide prune (recommended until qmax)|--quant tensor --alpha 0.9 --sparsity 0.1 --prune dc --prune-group tensor"
 DEFAULT_EXTRA+=";DC a=0.9 s=0.12 wanda|--quant tensor --alpha 0.9 --sparsity 0.12 --prune wanda"
 DEFAULT_EXTRA+=";DC a=1.0 s=0.1 dc, tensor-wide prune|--quant tensor --alpha 1.0 --sparsity 0.1 --prune dc --prune-group tensor"
 DEFAULT_EXTRA+=";DC a=1,.9,.9,.9,.9 per layer s=0.1 dc, tensor-wide prune|--quant tensor --layer-alpha 1,0.9,0.9,0.9,0.9 --sparsity 0.1 --prune dc --prune-group tensor"
 DEFAULT_EXTRA+=";DC a=0.9 s=0.15 wanda, tensor-wide prune|--quant tensor --alpha 0.9 --sparsity 0.15 --prune wanda --prune-group tensor"
+DEFAULT_EXTRA+=";DC a=0.9 qmax=110 s=0|--quant tensor --alpha 0.9 --qmax 110"
+DEFAULT_EXTRA+=";DC a=0.9 qmax=100 s=0.05 dc, tensor-wide prune|--quant tensor --alpha 0.9 --qmax 100 --sparsity 0.05 --prune dc --prune-group tensor"
+DEFAULT_EXTRA+=";DC a=0.9 qmax=90 s=0.05 dc, tensor-wide prune (recommended)|--quant tensor --alpha 0.9 --qmax 90 --sparsity 0.05 --prune dc --prune-group tensor"
+DEFAULT_EXTRA+=";DC a=0.9 qmax=90 s=0.1 dc, tensor-wide prune|--quant tensor --alpha 0.9 --qmax 90 --sparsity 0.1 --prune dc --prune-group tensor"
 EXTRA=${EXTRA-$DEFAULT_EXTRA}
 if [ -n "$EXTRA" ]; then
     IFS=';' read -ra rows <<<"$EXTRA"
