@@ -331,6 +331,29 @@ size_t dc_ans_encode(const uint8_t *src, size_t n, const uint32_t counts[256], u
 
 /* --- decoder --------------------------------------------------------------- */
 
+/* The scalar recurrence with bounds-checked refills, for ns states (a power
+ * of two): the whole of a chunk with fewer than 32 states (such chunks are
+ * small), and the tail of a 32-state one. */
+static size_t decode_few(const dc_ans_table *table, uint32_t *st, unsigned ns, const uint8_t **pp,
+                         const uint8_t *end, uint8_t *out, size_t n) {
+    const uint8_t *p = *pp;
+    for (size_t i = 0; i < n; i++) {
+        unsigned j = (unsigned)i & (ns - 1);
+        uint32_t x = st[j];
+        uint32_t e = table->entry[x & PROB_MASK];
+        out[i] = table->sym[x & PROB_MASK];
+        x = (e & 0xFFFFu) * (x >> PROB_BITS) + (e >> 16);
+        if (x < STATE_LOW) {
+            if (end - p < 2) return (size_t)-1;
+            x = (x << 16) | dc_load_le16(p);
+            p += 2;
+        }
+        st[j] = x;
+    }
+    *pp = p;
+    return n;
+}
+
 size_t dc_ans_decode_scalar(const dc_ans_table *table, uint32_t st[DC_ANS_STATES],
                             const uint8_t **pp, const uint8_t *end, uint8_t *out, size_t n) {
     const uint8_t *p = *pp;
@@ -351,47 +374,9 @@ size_t dc_ans_decode_scalar(const dc_ans_table *table, uint32_t st[DC_ANS_STATES
             p += 2 * need;
         }
     }
-    /* Careful loop for the rest: bounds-checked refills. */
-    for (; i < n; i++) {
-        unsigned j = (unsigned)i & (NSTATES - 1);
-        uint32_t x = st[j];
-        uint32_t e = table->entry[x & PROB_MASK];
-        out[i] = table->sym[x & PROB_MASK];
-        x = (e & 0xFFFFu) * (x >> PROB_BITS) + (e >> 16);
-        if (x < STATE_LOW) {
-            if (end - p < 2) {
-                *pp = p;
-                return (size_t)-1;
-            }
-            x = (x << 16) | dc_load_le16(p);
-            p += 2;
-        }
-        st[j] = x;
-    }
+    /* The rest (i is a multiple of 32, so state i % 32 is state 0 of out + i) */
     *pp = p;
-    return n;
-}
-
-/* Fewer than 32 states (ns a power of two): the scalar recurrence with
- * bounds-checked refills; such chunks are small. */
-static size_t decode_few(const dc_ans_table *table, uint32_t *st, unsigned ns, const uint8_t **pp,
-                         const uint8_t *end, uint8_t *out, size_t n) {
-    const uint8_t *p = *pp;
-    for (size_t i = 0; i < n; i++) {
-        unsigned j = (unsigned)i & (ns - 1);
-        uint32_t x = st[j];
-        uint32_t e = table->entry[x & PROB_MASK];
-        out[i] = table->sym[x & PROB_MASK];
-        x = (e & 0xFFFFu) * (x >> PROB_BITS) + (e >> 16);
-        if (x < STATE_LOW) {
-            if (end - p < 2) return (size_t)-1;
-            x = (x << 16) | dc_load_le16(p);
-            p += 2;
-        }
-        st[j] = x;
-    }
-    *pp = p;
-    return n;
+    return decode_few(table, st, NSTATES, pp, end, out + i, n - i) == n - i ? n : (size_t)-1;
 }
 
 dc_status dc_ans_decode(const uint8_t *src, size_t src_size, unsigned param, uint8_t *out, size_t n,
