@@ -143,11 +143,14 @@ static void eg_put(bitwriter *w, uint32_t v, unsigned k) {
     bw_put(w, u & ((1u << (q + k)) - 1u), q + k);
 }
 
-/* Bits of the table for freq, and its best Exp-Golomb order in *k. */
-static size_t table_bits(const uint32_t freq[256], unsigned *k) {
-    uint32_t zz[256];
+/* The values the table codes: zigzag of freq[s] - freq[s-1]. */
+static void freq_deltas(const uint32_t freq[256], uint32_t zz[256]) {
     for (int s = 0; s < 256; s++)
         zz[s] = zigzag((int32_t)freq[s] - (s ? (int32_t)freq[s - 1] : 0));
+}
+
+/* Bits of the table whose deltas are zz, and its best Exp-Golomb order in *k. */
+static size_t table_bits(const uint32_t zz[256], unsigned *k) {
     size_t best_bits = SIZE_MAX;
     for (unsigned kk = 0; kk < 14; kk++) {
         size_t bits = 4;
@@ -161,10 +164,9 @@ static size_t table_bits(const uint32_t freq[256], unsigned *k) {
 /* Writes the table; returns its size in bytes, or 0 if it does not fit. */
 static size_t write_freqs(const uint32_t freq[256], uint8_t *dst, size_t cap) {
     uint32_t zz[256];
-    for (int s = 0; s < 256; s++)
-        zz[s] = zigzag((int32_t)freq[s] - (s ? (int32_t)freq[s - 1] : 0));
+    freq_deltas(freq, zz);
     unsigned best_k = 0;
-    table_bits(freq, &best_k);
+    table_bits(zz, &best_k);
     bitwriter w = {dst, dst + cap, 0, 0, 0};
     bw_put(&w, best_k, 4);
     for (int s = 0; s < 256; s++)
@@ -250,15 +252,18 @@ size_t dc_ans_scratch_size(size_t n) {
  * frequencies. Chunks above 64 KiB keep full precision: there the table is a
  * small part of the chunk and the search would only cost encode time. */
 static unsigned choose_precision(const uint32_t counts[256], size_t n, uint32_t freq[256]) {
+    if (n > (64u << 10)) {
+        normalize_freqs(counts, n, PROB_SCALE, freq);
+        return PROB_BITS;
+    }
     unsigned best = PROB_BITS;
-    normalize_freqs(counts, n, PROB_SCALE, freq);
-    if (n > (64u << 10)) return best;
     double best_bits = 0;
     for (unsigned b = PROB_BITS + 1; b-- > DC_ANS_TABLE_BITS_MIN;) {
-        uint32_t f[256];
+        uint32_t f[256], zz[256];
         unsigned k;
         normalize_freqs(counts, n, 1u << b, f);
-        double bits = (double)table_bits(f, &k);
+        freq_deltas(f, zz);
+        double bits = (double)table_bits(zz, &k);
         for (int s = 0; s < 256; s++)
             if (counts[s]) bits += (double)counts[s] * ((double)b - log2((double)f[s]));
         if (b == PROB_BITS || bits < best_bits) {

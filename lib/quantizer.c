@@ -89,12 +89,16 @@ static dc_status qt_alloc(const qlayout *L, size_t rows, size_t cols, dc_qtensor
     return DC_OK;
 }
 
+/* A 4-bit two's-complement nibble (0..15) as its value, -8..7. */
+static inline int nibble_value(unsigned nib) {
+    return (int)nib - ((nib & 8u) ? 16 : 0);
+}
+
 /* Element access in the public layout. */
 static inline int qt_get(const dc_qtensor *q, size_t i, size_t j) {
     const uint8_t *r = q->data + i * q->row_bytes;
     if (q->bits == 8) return (int8_t)r[j];
-    unsigned nib = (j & 1) ? (unsigned)(r[j >> 1] >> 4) : (unsigned)(r[j >> 1] & 15u);
-    return (int)nib - ((nib & 8u) ? 16 : 0);
+    return nibble_value((j & 1) ? (unsigned)(r[j >> 1] >> 4) : (unsigned)(r[j >> 1] & 15u));
 }
 
 static inline void qt_set(dc_qtensor *q, size_t i, size_t j, int v) {
@@ -110,16 +114,15 @@ static inline void qt_set(dc_qtensor *q, size_t i, size_t j, int v) {
     *b = (uint8_t)(((unsigned)*b & keep) | put);
 }
 
+/* Index in scales[] of the Delta of element (i, j). */
+static inline size_t qt_scale_index(const dc_qtensor *q, size_t i, size_t j) {
+    return q->gran == DC_QUANT_PER_TENSOR    ? 0
+           : q->gran == DC_QUANT_PER_CHANNEL ? i
+                                             : i * q->ng + j / q->group;
+}
+
 static inline float qt_scale(const dc_qtensor *q, size_t i, size_t j) {
-    switch (q->gran) {
-    case DC_QUANT_PER_TENSOR:
-        return q->scales[0];
-    case DC_QUANT_PER_CHANNEL:
-        return q->scales[i];
-    case DC_QUANT_PER_GROUP:
-        return q->scales[i * q->ng + j / q->group];
-    }
-    return 0.0f;
+    return q->scales[qt_scale_index(q, i, j)];
 }
 
 /* round() (halves away from zero) without the libm call: for |x| < 2^52,
@@ -247,9 +250,7 @@ dc_status dc_quantize(const float *w, size_t rows, size_t cols, const dc_quant_o
     uint32_t any = 0;
     for (size_t i = 0; i < rows; i++)
         for (size_t j0 = 0; j0 < cols; j0 += run) {
-            size_t k = q->gran == DC_QUANT_PER_TENSOR    ? 0
-                       : q->gran == DC_QUANT_PER_CHANNEL ? i
-                                                         : i * q->ng + j0 / q->group;
+            size_t k = qt_scale_index(q, i, j0);
             uint32_t m = absmax_bits(w + i * cols + j0, cols - j0 < run ? cols - j0 : run);
             mb[k] = m > mb[k] ? m : mb[k];
             any = m > any ? m : any;
@@ -324,8 +325,7 @@ dc_status dc_qtensor_import(const void *data, size_t data_size, const float *sca
             }
         } else {
             for (size_t b = 0; b < L.row_bytes; b++) {
-                int lo = (int)(r[b] & 15u) - ((r[b] & 8u) ? 16 : 0);
-                int hi = (int)(r[b] >> 4) - ((r[b] & 0x80u) ? 16 : 0);
+                int lo = nibble_value(r[b] & 15u), hi = nibble_value((unsigned)r[b] >> 4);
                 if (lo > L.qmax || lo < -L.qmax || hi > L.qmax || hi < -L.qmax) return DC_ERR_RANGE;
             }
             if ((cols & 1) && (r[L.row_bytes - 1] >> 4) != 0) return DC_ERR_RANGE;
