@@ -29,8 +29,8 @@
  * N-1 text tokens (so N counts the BOS of a single window, as in "BOS +
  * encoding capped at 256 tokens").
  *
- * Threads: OpenBLAS runs single-threaded (deterministic) unless
- * DC_ENGINE_THREADS is set.
+ * Determinism: the forward pass is single-threaded and sums in one fixed
+ * order on every CPU (matmul.c), so results repeat to the last bit.
  *
  * Copyright (c) 2026 The libdoublecomp authors. SPDX-License-Identifier: MIT
  */
@@ -42,7 +42,6 @@
 
 #include <doublecomp.h>
 
-#include <cblas.h>
 #include <math.h>
 #include <sys/resource.h>
 #include <stdio.h>
@@ -611,8 +610,6 @@ int main(int argc, char **argv) {
         usage();
         return 2;
     }
-    const char *thr = getenv("DC_ENGINE_THREADS");
-    openblas_set_num_threads(thr && atoi(thr) > 0 ? atoi(thr) : 1);
 
     el_model m;
     el_qreport rep;
