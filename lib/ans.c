@@ -68,27 +68,32 @@ static void normalize_freqs(const uint32_t counts[256], size_t n, uint32_t scale
         freq[s] = f == 0 ? 1u : (uint32_t)f;
         sum += freq[s];
     }
-    while (sum > scale) {
-        int best = -1;
-        double best_cost = 0;
-        for (int s = 0; s < 256; s++) {
-            if (freq[s] <= 1) continue;
-            double cost = (double)counts[s] / ((double)freq[s] - 0.5);
-            if (best < 0 || cost < best_cost) best = s, best_cost = cost;
+    /* cost[s]: bits lost by taking a unit from s (down) / gained by adding
+     * one (up); only the symbol that changed needs its cost recomputed */
+    double cost[256];
+    if (sum > scale) {
+        for (int s = 0; s < 256; s++)
+            cost[s] = freq[s] > 1 ? (double)counts[s] / ((double)freq[s] - 0.5) : 1e300;
+        while (sum > scale) {
+            int best = 0;
+            for (int s = 1; s < 256; s++)
+                if (cost[s] < cost[best]) best = s;
+            freq[best]--;
+            sum--;
+            cost[best] = freq[best] > 1 ? (double)counts[best] / ((double)freq[best] - 0.5) : 1e300;
         }
-        freq[best]--;
-        sum--;
     }
-    while (sum < scale) {
-        int best = -1;
-        double best_gain = 0;
-        for (int s = 0; s < 256; s++) {
-            if (counts[s] == 0) continue;
-            double gain = (double)counts[s] / ((double)freq[s] + 0.5);
-            if (best < 0 || gain > best_gain) best = s, best_gain = gain;
+    if (sum < scale) {
+        for (int s = 0; s < 256; s++)
+            cost[s] = counts[s] ? (double)counts[s] / ((double)freq[s] + 0.5) : -1.0;
+        while (sum < scale) {
+            int best = 0;
+            for (int s = 1; s < 256; s++)
+                if (cost[s] > cost[best]) best = s;
+            freq[best]++;
+            sum++;
+            cost[best] = (double)counts[best] / ((double)freq[best] + 0.5);
         }
-        freq[best]++;
-        sum++;
     }
 }
 
