@@ -56,7 +56,8 @@ static void pad_to(bytes *b, size_t align) {
 
 static int write_file(const char *path, const void *p, size_t n) {
     FILE *f = fopen(path, "wb");
-    if (!f || fwrite(p, 1, n, f) != n || fclose(f) != 0) return fprintf(stderr, "cannot write %s\n", path), 3;
+    if (!f || fwrite(p, 1, n, f) != n || fclose(f) != 0)
+        return fprintf(stderr, "cannot write %s\n", path), 3;
     return 0;
 }
 
@@ -130,7 +131,10 @@ static int craft_dcz(const char *out, const char *kind) {
     uint64_t meta_off = f.n;
     put(&f, meta, strlen(meta));
     uint8_t *h = f.p;
-    memcpy(h, "\x89" "DCZ\r\n\x1a\n", 8);
+    memcpy(h,
+           "\x89"
+           "DCZ\r\n\x1a\n",
+           8);
     dc_store_le32(h + 8, 1);
     dc_store_le64(h + 16, f.n);
     dc_store_le64(h + 24, 1);
@@ -229,7 +233,8 @@ static int craft_st(const char *out, const char *kind) {
                         data, 16);
     }
     if (strcmp(kind, "name-utf8") == 0)
-        return write_st(out, "{\"w\xff\":{\"dtype\":\"F32\",\"shape\":[4,8],\"data_offsets\":[0,128]}}",
+        return write_st(out,
+                        "{\"w\xff\":{\"dtype\":\"F32\",\"shape\":[4,8],\"data_offsets\":[0,128]}}",
                         v, 128);
     return fprintf(stderr, "unknown st kind %s\n", kind), 1;
 }

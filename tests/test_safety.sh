@@ -136,10 +136,10 @@ fi
 
 if [ -n "$llama" ]; then
   # --- 2. vocab_size below 259: refused (byte fallback ids 3..258 indexed past the vocabulary)
-  "$craft" llama2c "$dir/v100.bin" 100
-  "$craft" tokenizer "$dir/t100.bin" 100
-  printf 'hello ~~ \303\251 world\n' > "$dir/text.txt"
-  expect 1 'too small' "$llama" ppl "$dir/v100.bin" --tokenizer "$dir/t100.bin" --text "$dir/text.txt"
+  "$craft" llama2c "$dir/v30.bin" 30
+  "$craft" tokenizer "$dir/t30.bin" 30
+  printf 'hello \377\376 ~ \303\251 world\n' > "$dir/text.txt"
+  expect 1 'too small' "$llama" ppl "$dir/v30.bin" --tokenizer "$dir/t30.bin" --text "$dir/text.txt"
   "$craft" llama2c "$dir/v300.bin" 300
   "$craft" tokenizer "$dir/t300.bin" 300
   expect 0 '' "$llama" ppl "$dir/v300.bin" --tokenizer "$dir/t300.bin" --text "$dir/text.txt"
@@ -151,7 +151,7 @@ if [ -n "$llama" ]; then
   # turns a leak into exit 23)
   expect 1 'cannot open tokenizer' "$llama" ppl "$dir/v300.bin" --tokenizer "$dir/nope.bin" --text "$dir/text.txt"
   expect 1 'cannot open' "$llama" ppl "$dir/v300.bin" --tokenizer "$dir/t300.bin" --text "$dir/nope.txt"
-  expect 1 'too small' "$llama" generate "$dir/v100.bin" --tokenizer "$dir/t100.bin"
+  expect 1 'too small' "$llama" generate "$dir/v30.bin" --tokenizer "$dir/t30.bin"
   expect 1 'needs --text' "$llama" ppl "$dir/v300.bin" --tokenizer "$dir/t300.bin"
   expect 1 'not made from a llama2.c' "$llama" ppl "$dir/e.dcz" --tokenizer "$dir/t300.bin" --text "$dir/text.txt"
   "$dcz" compress "$dir/v300.bin" -o "$dir/v300.dcz" > /dev/null 2>&1

@@ -46,9 +46,15 @@ static int write_file(const char *path) {
             char name[32];
             snprintf(name, sizeof(name), "t%zu", i);
             float scale = 0.01f;
-            dc_tensor_desc d = {.struct_size = sizeof(d), .name = name, .ndim = 1,
-                                .dims = {k_sizes[i]}, .source_dtype = DC_DTYPE_F32,
-                                .dtype = DC_DTYPE_I8, .bits = 8, .scales = &scale, .n_scales = 1,
+            dc_tensor_desc d = {.struct_size = sizeof(d),
+                                .name = name,
+                                .ndim = 1,
+                                .dims = {k_sizes[i]},
+                                .source_dtype = DC_DTYPE_F32,
+                                .dtype = DC_DTYPE_I8,
+                                .bits = 8,
+                                .scales = &scale,
+                                .n_scales = 1,
                                 .prune_method = DC_PRUNE_NONE};
             if (dc_writer_add_tensor(w, &d, g_want[i], k_sizes[i]) != DC_OK) {
                 dc_writer_abort(w);
@@ -89,8 +95,8 @@ static void decode_all(job *j, const dc_reader *r) {
             size_t size, raw, got;
             uint8_t out[4096];
             if (dc_reader_chunk(r, i, k, &c, &size, &raw) != DC_OK ||
-                dc_chunk_decompress(dctx, c, size, out, sizeof(out), &got) != DC_OK ||
-                got != raw || memcmp(out, g_want[i] + off, raw) != 0 ||
+                dc_chunk_decompress(dctx, c, size, out, sizeof(out), &got) != DC_OK || got != raw ||
+                memcmp(out, g_want[i] + off, raw) != 0 ||
                 dc_checksum32(out, got) != dc_checksum32(g_want[i] + off, raw))
                 j->errors++;
             off += raw;

@@ -217,8 +217,8 @@ static dc_status import_quant(const dc_st_file *f, const dc_st_tensor *t, uint64
             q->gran = DC_QUANT_PER_GROUP;
             q->group_size = g;
         } else {
-            *why = why_tensor("tensor %s: its scale count fits no quantization granularity",
-                              t->name);
+            *why =
+                why_tensor("tensor %s: its scale count fits no quantization granularity", t->name);
             return DC_ERR_FORMAT;
         }
     } else {
