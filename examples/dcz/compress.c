@@ -414,6 +414,11 @@ int dcz_compress(int argc, char **argv) {
         fprintf(stderr, "dcz compress: %s: %s (%s)\n", model, why, dc_status_string(st));
         return st == DC_ERR_IO ? 3 : 2;
     }
+    if (src.dcz_metadata && !json)
+        fprintf(stderr,
+                "dcz compress: note: %s was written by dcz extract: its tensors are stored "
+                "as they were quantized and its .dcz metadata is kept\n",
+                model);
     if (calib_text && !src.is_llama2c) {
         source_close(&src);
         return usage_error("--calib-text works with llama2.c models; use --stats for others", NULL);

@@ -245,7 +245,12 @@ static dc_status open_safetensors(const char *path, model_source *s, const char 
     dc_st_file *f;
     dc_status st = dc_st_open(&a, path, &f);
     if (st != DC_OK) {
-        *why = st == DC_ERR_IO ? "cannot read the file" : "not a valid safetensors file";
+        *why = st == DC_ERR_IO ? "cannot read the file"
+               : st == DC_ERR_TRUNCATED
+                   ? "not a valid safetensors file (shorter than its header says)"
+                   : "not a valid safetensors file (a JSON header that is malformed or not UTF-8, "
+                     "duplicate names, or data ranges outside the file, not matching the shape "
+                     "or overlapping)";
         return st;
     }
     s->file_size = f->file_size;
