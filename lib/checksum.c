@@ -38,13 +38,16 @@ static stripes_fn pick_stripes(void) {
     return dc_checksum_stripes_scalar;
 }
 
+/* The kernel, chosen on first use. An atomic, so that threads making their
+ * first call at once do not race (every one computes the same value; the
+ * stores are equal and the loads see NULL or that value). */
+static _Atomic(stripes_fn) g_stripes;
+
 uint32_t dc_checksum32(const void *data, size_t size) {
-    /* chosen once; an atomic, so that threads racing on the first call are well defined */
-    static _Atomic(stripes_fn) chosen;
-    stripes_fn stripes = atomic_load_explicit(&chosen, memory_order_acquire);
+    stripes_fn stripes = atomic_load_explicit(&g_stripes, memory_order_acquire);
     if (stripes == NULL) {
         stripes = pick_stripes();
-        atomic_store_explicit(&chosen, stripes, memory_order_release);
+        atomic_store_explicit(&g_stripes, stripes, memory_order_release);
     }
     const uint8_t *p = (const uint8_t *)data;
     uint32_t acc[DC_CK_LANES];

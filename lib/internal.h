@@ -41,6 +41,10 @@ dc_status dc_copy_options(void *local, size_t local_size, const void *user);
  * NaN or infinite, else 0. */
 int dc_all_finite_f32(const void *v, size_t n);
 
+/* Returns 1 if s[0..n) is well-formed UTF-8 (RFC 3629: no overlong forms,
+ * no surrogates, nothing above U+10FFFF), else 0. */
+int dc_utf8_valid(const void *s, size_t n);
+
 /* --- little-endian access ------------------------------------------------ */
 
 static inline uint16_t dc_load_le16(const void *p) {

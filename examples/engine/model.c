@@ -12,6 +12,7 @@
 #include "plan.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,7 @@ int el_config_from_header(el_config *c, const int32_t hdr[7]) {
     c->n_heads = hdr[3];
     c->n_kv_heads = hdr[4];
     c->shared_classifier = hdr[5] > 0;
+    if (hdr[5] == INT32_MIN) return -1; /* -INT32_MIN overflows */
     c->vocab_size = hdr[5] > 0 ? hdr[5] : -hdr[5];
     c->seq_len = hdr[6];
     if (c->dim <= 0 || c->hidden_dim <= 0 || c->n_layers <= 0 || c->n_heads <= 0 ||
