@@ -333,7 +333,7 @@ static void *decode_range(void *arg) {
     int hflags = huf_flags();
     (void)hflags;
     if (e->k == K_ANS) {
-        dc_decompress_options o = {sizeof(o), r->c->simd, NULL};
+        dc_decompress_options o = {sizeof(o), r->c->simd, NULL, 0};
         if (dc_dctx_create(&o, &dd) != DC_OK) return NULL;
     }
     if (e->k == K_ZSTD) zd = ZSTD_createDCtx();

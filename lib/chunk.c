@@ -15,6 +15,7 @@
 #include "internal.h"
 
 #include <lz4.h>
+#include <pthread.h>
 #include <lz4hc.h>
 #include <zstd.h>
 #include <zstd_errors.h>
@@ -257,6 +258,7 @@ dc_status dc_compress(dc_cctx *cctx, const void *src, size_t src_size, void *dst
 struct dc_dctx {
     dc_alloc alloc;
     dc_simd simd;
+    unsigned threads; /* dc_decompress only */
     ZSTD_DCtx *zstd; /* created on first zstd chunk */
     dc_ans_table table;
 };
@@ -275,6 +277,7 @@ dc_status dc_dctx_create(const dc_decompress_options *options, dc_dctx **out) {
     if (d == NULL) return DC_ERR_OUT_OF_MEMORY;
     d->alloc = a;
     d->simd = dc_simd_resolve(o.simd);
+    d->threads = o.threads == 0 ? 1 : o.threads > 64 ? 64 : o.threads;
     *out = d;
     return DC_OK;
 }
@@ -391,6 +394,87 @@ dc_status dc_decompressed_size(const void *src, size_t src_size, size_t *size) {
     return DC_OK;
 }
 
+/* One thread's share of a dc_decompress call: chunks first, first + step, ... */
+typedef struct decode_share {
+    dc_dctx *d;
+    const uint8_t *src;
+    uint8_t *dst;
+    const size_t *in_off, *out_off; /* n + 1 entries each */
+    size_t first, step, n;
+    dc_status st;
+    size_t failed; /* the chunk that failed, if st != DC_OK */
+} decode_share;
+
+static void *decode_share_run(void *arg) {
+    decode_share *j = (decode_share *)arg;
+    for (size_t k = j->first; k < j->n && j->st == DC_OK; k += j->step) {
+        size_t w;
+        j->st = dc_chunk_decompress(j->d, j->src + j->in_off[k], j->in_off[k + 1] - j->in_off[k],
+                                    j->dst + j->out_off[k], j->out_off[k + 1] - j->out_off[k], &w);
+        j->failed = k;
+    }
+    return NULL;
+}
+
+/* dc_decompress on dctx->threads threads: walk the headers, then decode the
+ * chunks round-robin (neighbouring chunks on different threads). */
+static dc_status decompress_parallel(dc_dctx *dctx, const uint8_t *s, size_t src_size, uint8_t *d,
+                                     size_t dst_capacity, size_t *written) {
+    size_t n = 0;
+    for (size_t off = 0, cb; off < src_size; off += cb, n++) {
+        dc_status st = dc_chunk_info(s + off, src_size - off, &cb, NULL, NULL);
+        if (st != DC_OK) return st;
+    }
+    const dc_alloc *a = &dctx->alloc;
+    size_t *in_off = (size_t *)dc_malloc(a, 2 * (n + 1) * sizeof(size_t));
+    if (in_off == NULL) return DC_ERR_OUT_OF_MEMORY;
+    size_t *out_off = in_off + n + 1;
+    in_off[0] = out_off[0] = 0;
+    for (size_t k = 0; k < n; k++) {
+        size_t cb, raw;
+        dc_chunk_info(s + in_off[k], src_size - in_off[k], &cb, &raw, NULL);
+        in_off[k + 1] = in_off[k] + cb;
+        out_off[k + 1] = out_off[k] + raw;
+    }
+    if (out_off[n] > dst_capacity) {
+        dc_free(a, in_off);
+        return DC_ERR_DST_TOO_SMALL;
+    }
+    dc_status st = DC_OK;
+    const unsigned nt = dctx->threads < n ? dctx->threads : (unsigned)n;
+    decode_share job[64];
+    pthread_t th[64];
+    int started[64] = {0};
+    unsigned made = 0; /* job[0 .. made) are set up */
+    for (unsigned t = 0; t < nt; t++, made++) {
+        job[t] = (decode_share){dctx, s, d, in_off, out_off, t, nt, n, DC_OK, 0};
+        job[t].d = t == 0 ? dctx : NULL;
+        if (t == 0) continue; /* the calling thread, with dctx itself */
+        /* a context like the caller's, from the caller's allocator */
+        dc_dctx *c = (dc_dctx *)dc_calloc(a, 1, sizeof(*c));
+        if (c == NULL) {
+            st = DC_ERR_OUT_OF_MEMORY;
+            break;
+        }
+        c->alloc = *a, c->simd = dctx->simd, c->threads = 1;
+        job[t].d = c;
+        started[t] = pthread_create(&th[t], NULL, decode_share_run, &job[t]) == 0;
+        if (!started[t]) decode_share_run(&job[t]);
+    }
+    if (st == DC_OK) decode_share_run(&job[0]);
+    size_t bad = SIZE_MAX; /* the first failing chunk gives the status */
+    for (unsigned t = 0; t < made; t++) {
+        if (started[t]) pthread_join(th[t], NULL);
+        if (t > 0 && job[t].d != NULL) dc_dctx_free(job[t].d);
+        if (st == DC_OK && job[t].st != DC_OK && job[t].failed < bad) bad = job[t].failed;
+    }
+    for (unsigned t = 0; st == DC_OK && t < made; t++)
+        if (job[t].st != DC_OK && job[t].failed == bad) st = job[t].st;
+    if (st == DC_OK) *written = out_off[n];
+    dc_free(a, in_off);
+    return st;
+}
+
 dc_status dc_decompress(dc_dctx *dctx, const void *src, size_t src_size, void *dst,
                         size_t dst_capacity, size_t *written) {
     if (written == NULL || (src == NULL && src_size) || (dst == NULL && dst_capacity))
@@ -398,6 +482,8 @@ dc_status dc_decompress(dc_dctx *dctx, const void *src, size_t src_size, void *d
     *written = 0;
     const uint8_t *s = (const uint8_t *)src;
     uint8_t *d = (uint8_t *)dst;
+    if (dctx != NULL && dctx->threads > 1)
+        return decompress_parallel(dctx, s, src_size, d, dst_capacity, written);
     size_t off = 0, out = 0;
     while (off < src_size) {
         size_t cb, w;

@@ -42,7 +42,7 @@ static void decode_all_paths(const uint8_t *comp, size_t csize, const uint8_t *s
     assert_non_null(out);
     for (size_t k = 0; k < sizeof(kPaths) / sizeof(kPaths[0]); k++) {
         if (!dc_simd_supported(kPaths[k])) continue;
-        dc_decompress_options o = {sizeof(o), kPaths[k], NULL};
+        dc_decompress_options o = {sizeof(o), kPaths[k], NULL, 0};
         dc_dctx *d;
         assert_int_equal(dc_dctx_create(&o, &d), DC_OK);
         size_t w = 12345;
@@ -265,6 +265,40 @@ static void test_v1_fixture(void **state) {
     free(comp), free(raw);
 }
 
+/* dc_decompress on several threads gives the single-threaded output, and the
+ * status of the first damaged chunk. */
+static void test_threaded_decompress(void **state) {
+    (void)state;
+    const size_t n = 9 * 65536 + 1234;
+    uint8_t *src = malloc(n), *out = malloc(n);
+    assert_true(src && out);
+    gen_laplace(src, n, 4.2, 0.1, 17);
+    size_t csize;
+    uint8_t *comp = compress_with(DC_CODEC_ANS, 65536, src, n, &csize);
+    for (unsigned t = 0; t <= 4; t++) {
+        dc_decompress_options o = {sizeof(o), DC_SIMD_AUTO, NULL, t};
+        dc_dctx *d;
+        assert_int_equal(dc_dctx_create(&o, &d), DC_OK);
+        size_t w = 0;
+        memset(out, 0, n);
+        assert_int_equal(dc_decompress(d, comp, csize, out, n, &w), DC_OK);
+        assert_int_equal(w, n);
+        assert_memory_equal(out, src, n);
+        assert_int_equal(dc_decompress(d, comp, csize, out, n - 1, &w), DC_ERR_DST_TOO_SMALL);
+        /* damage the payload of chunk 5 (of 10): a checksum or corrupt error */
+        size_t off = 0, cb = 0;
+        for (int k = 0; k <= 5; k++, off += cb)
+            assert_int_equal(dc_chunk_info(comp + off, csize - off, &cb, NULL, NULL), DC_OK);
+        off -= cb;
+        comp[off + cb / 2] ^= 0x40;
+        dc_status st = dc_decompress(d, comp, csize, out, n, &w);
+        assert_true(st == DC_ERR_CHECKSUM || st == DC_ERR_CORRUPT);
+        comp[off + cb / 2] ^= 0x40;
+        dc_dctx_free(d);
+    }
+    free(src), free(out), free(comp);
+}
+
 /* Writers emit chunk format v2. */
 static void test_writes_v2(void **state) {
     (void)state;
@@ -324,7 +358,7 @@ static void test_corruption(void **state) {
             comp[bit / 8] ^= (uint8_t)(1u << (bit % 8));
             for (size_t k = 0; k < NPATHS; k++) {
                 if (!dc_simd_supported(kPaths[k])) continue;
-                dc_decompress_options o = {sizeof(o), kPaths[k], NULL};
+                dc_decompress_options o = {sizeof(o), kPaths[k], NULL, 0};
                 dc_dctx *d;
                 assert_int_equal(dc_dctx_create(&o, &d), DC_OK);
                 dc_status st = dc_chunk_decompress(d, comp, csize, out, n, &w);
@@ -433,7 +467,7 @@ static void test_bad_arguments(void **state) {
     o.struct_size = 3;
     o.level = 0;
     assert_int_equal(dc_cctx_create(&o, &c), DC_ERR_INVALID_ARGUMENT);
-    dc_decompress_options d = {sizeof(d), (dc_simd)9, NULL};
+    dc_decompress_options d = {sizeof(d), (dc_simd)9, NULL, 0};
     dc_dctx *dd;
     assert_int_equal(dc_dctx_create(&d, &dd), DC_ERR_INVALID_ARGUMENT);
     assert_int_equal(dc_chunk_compress(NULL, src, DC_CHUNK_SIZE_MAX + 1, dst, 10, &w),
@@ -450,6 +484,7 @@ int main(void) {
         cmocka_unit_test(test_state_counts),
         cmocka_unit_test(test_v1_fixture),
         cmocka_unit_test(test_writes_v2),
+        cmocka_unit_test(test_threaded_decompress),
         cmocka_unit_test(test_checksum),
         cmocka_unit_test(test_corruption),
         cmocka_unit_test(test_bad_arguments),

@@ -160,6 +160,10 @@ typedef struct dc_decompress_options {
     size_t struct_size;
     dc_simd simd;                  /* 0 = DC_SIMD_AUTO */
     const dc_allocator *allocator; /* NULL = malloc/free */
+    /* dc_decompress() only: decode the chunks of one call on this many threads
+     * (0 or 1 = the calling thread alone; at most 64). Added in 0.1.0: older
+     * callers' smaller struct_size leaves it 0. */
+    unsigned threads;
 } dc_decompress_options;
 
 /* Opaque decompression context (decode table scratch, zstd state). */
@@ -211,8 +215,12 @@ DC_API dc_status dc_decompressed_size(const void *src, size_t src_size, size_t *
 
 /*
  * Decodes a whole sequence of chunks (as written by dc_compress) into dst.
- * src_size must be exactly the sequence's size. Errors as
- * dc_chunk_decompress(); thread safety likewise.
+ * src_size must be exactly the sequence's size. With a context created with
+ * options.threads = T > 1, the chunks are shared out among T threads (the
+ * calling one and T - 1 started for the call, each with its own decoding
+ * state); the output is the same. Errors as dc_chunk_decompress() (the first
+ * failing chunk's), plus DC_ERR_OUT_OF_MEMORY if the per-thread state cannot
+ * be allocated; thread safety as dc_chunk_decompress().
  */
 DC_API dc_status dc_decompress(dc_dctx *dctx, const void *src, size_t src_size, void *dst,
                                size_t dst_capacity, size_t *written);
