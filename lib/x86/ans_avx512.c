@@ -39,22 +39,26 @@ static TARGET inline __m512i gather_hw(const uint32_t *t, __m512i slot) {
     return GATHER16(t, slot, 4, 4u << DC_ANS2_PROB_BITS);
 }
 
-/* 16 table entries by scalar loads: the slots go through memory to integer
- * registers, the entries come back four to an xmm register. */
+/* 16 table entries by scalar loads: the 12-bit slots, narrowed to 16 bits,
+ * reach integer registers four at a time (vmovq/vpextrq), and the entries
+ * come back four to an xmm register. */
 static TARGET inline __m512i gather_sw(const uint32_t *t, __m512i slot) {
-    uint32_t idx[16] __attribute__((aligned(64)));
-    _mm512_store_si512((void *)idx, slot);
-    __m128i q[4];
+    const __m256i s16 = _mm512_cvtepi32_epi16(slot);
+    const __m128i lo = _mm256_castsi256_si128(s16), hi = _mm256_extracti128_si256(s16, 1);
+    const uint64_t q[4] = {(uint64_t)_mm_cvtsi128_si64(lo), (uint64_t)_mm_extract_epi64(lo, 1),
+                           (uint64_t)_mm_cvtsi128_si64(hi), (uint64_t)_mm_extract_epi64(hi, 1)};
+    __m128i v[4];
     for (int k = 0; k < 4; k++) {
-        __m128i v = _mm_cvtsi32_si128((int)t[idx[4 * k]]);
-        v = _mm_insert_epi32(v, (int)t[idx[4 * k + 1]], 1);
-        v = _mm_insert_epi32(v, (int)t[idx[4 * k + 2]], 2);
-        q[k] = _mm_insert_epi32(v, (int)t[idx[4 * k + 3]], 3);
+        const uint64_t w = q[k];
+        __m128i x = _mm_cvtsi32_si128((int)t[w & 0xFFFF]);
+        x = _mm_insert_epi32(x, (int)t[(w >> 16) & 0xFFFF], 1);
+        x = _mm_insert_epi32(x, (int)t[(w >> 32) & 0xFFFF], 2);
+        v[k] = _mm_insert_epi32(x, (int)t[w >> 48], 3);
     }
-    __m512i r = _mm512_castsi128_si512(q[0]);
-    r = _mm512_inserti32x4(r, q[1], 1);
-    r = _mm512_inserti32x4(r, q[2], 2);
-    return _mm512_inserti32x4(r, q[3], 3);
+    __m512i r = _mm512_castsi128_si512(v[0]);
+    r = _mm512_inserti32x4(r, v[1], 1);
+    r = _mm512_inserti32x4(r, v[2], 2);
+    return _mm512_inserti32x4(r, v[3], 3);
 }
 
 /* Renormalises the lanes of x below L with the next words at *pp. */
@@ -127,6 +131,7 @@ static TARGET inline __m512i step2(__m512i x, __m512i e, const uint8_t **pp, uin
             x[k] = _mm512_loadu_si512((const void *)(st + 16 * k));                                \
         for (; i + 16 * NV <= n && end - p >= 32 * NV; i += 16 * NV) {                             \
             _mm_prefetch((const char *)p + 1024, _MM_HINT_T0);                                     \
+            _mm_prefetch((const char *)out + i + 4096, _MM_HINT_ET0);                              \
             __m512i e[NV];                                                                         \
             for (int k = 0; k < NV; k++)                                                           \
                 e[k] = GATHER(tab, SLOT(x[k]));                                                    \
