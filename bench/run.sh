@@ -30,8 +30,17 @@ for m in stories260K aidreams260K; do
     echo "note: $shared/models/$m.bin absent; real-weight inputs skipped" >&2
   fi
 done
+# the DC-quantized stories260K tensors (the recommended setting), as stored in a .dcz
+dcz="$build/examples/dcz"
+if [ -x "$dcz" ] && [ -f "$shared/models/stories260K.bin" ]; then
+  "$dcz" compress "$shared/models/stories260K.bin" -o "$out/stories260K-dc.dcz" --force --json \
+    --calib-text "$shared/text/tinystories-valid-head.txt" --tokenizer "$shared/models/tok512.bin" \
+    --alpha 0.9 --qmax 90 --sparsity 0.05 --prune dc --prune-group tensor >/dev/null
+  "$gen" dcz-int8 "$out/stories260K-dc.dcz" "$out/stories260K-dc.int8"
+  files+=("$out/stories260K-dc.int8")
+fi
 "$bench" --reps "$reps" "${files[@]}" | tee "$out/results.jsonl"
-"$bench" --reps "$reps" --threads 2 --codecs ans,zstd1,zstd3,huf "$out/laplace.i8" |
+"$bench" --reps "$reps" --threads 2 --codecs ans,zstd1,zstd3,huf "$out/laplace.i8" "${files[@]:3}" |
   tee -a "$out/results.jsonl"
 if [ "${BENCH_SWEEP:-0}" = 1 ]; then
   [ -f "$out/laplace-16m.i8" ] || "$gen" laplace "$out/laplace-16m.i8" $((16 << 20)) 4.2 0.3 2
