@@ -40,7 +40,7 @@ if [ -x "$dcz" ] && [ -f "$shared/models/stories260K.bin" ]; then
   files+=("$out/stories260K-dc.int8")
 fi
 "$bench" --reps "$reps" "${files[@]}" | tee "$out/results.jsonl"
-"$bench" --reps "$reps" --threads 2 --codecs ans,zstd1,zstd3,huf "$out/laplace.i8" "${files[@]:3}" |
+"$bench" --reps "$reps" --threads 2 --codecs ans,zstd1,zstd3,huf "$out/laplace.i8" |
   tee -a "$out/results.jsonl"
 if [ "${BENCH_SWEEP:-0}" = 1 ]; then
   [ -f "$out/laplace-16m.i8" ] || "$gen" laplace "$out/laplace-16m.i8" $((16 << 20)) 4.2 0.3 2

@@ -342,10 +342,13 @@ static uint8_t *encode_states(const uint8_t *src, size_t n, const enc_sym sym[25
         i--;
         x[i & (ns - 1)] = encode_one(x[i & (ns - 1)], &sym[src[i]], &p);
     }
-    while (i) {
-        i -= ns;
-        for (unsigned j = ns; j-- > 0;)
-            x[j] = encode_one(x[j], &sym[src[i + j]], &p);
+    /* whole groups, last state first: one index, four states an iteration */
+    const unsigned mask = ns - 1;
+    for (; i >= 4; i -= 4) {
+        x[(i - 1) & mask] = encode_one(x[(i - 1) & mask], &sym[src[i - 1]], &p);
+        x[(i - 2) & mask] = encode_one(x[(i - 2) & mask], &sym[src[i - 2]], &p);
+        x[(i - 3) & mask] = encode_one(x[(i - 3) & mask], &sym[src[i - 3]], &p);
+        x[(i - 4) & mask] = encode_one(x[(i - 4) & mask], &sym[src[i - 4]], &p);
     }
     return p;
 }
@@ -456,7 +459,7 @@ static inline uint32_t renorm(uint32_t x, const uint8_t **pp) {
     const uint8_t *p = *pp;                                                                        \
     size_t i = 0;                                                                                  \
     for (; i + ns <= n && (size_t)(end - p) >= 2 * (size_t)ns; i += ns) {                          \
-        for (unsigned j = 0; j < ns; j++) {                                                        \
+        _Pragma("GCC unroll 4") for (unsigned j = 0; j < ns; j++) {                                \
             uint32_t x = st[j];                                                                    \
             LOOKUP;                                                                                \
             st[j] = renorm(x, &p);                                                                 \
