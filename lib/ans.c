@@ -250,8 +250,10 @@ static inline uint32_t div_by_freq(uint32_t x, const enc_sym *s) {
 }
 
 size_t dc_ans_scratch_size(size_t n) {
-    return 2 * n + 16; /* one word per symbol at most, plus slack for the blind store */
+    return 2 * n + 64; /* one word per symbol at most, plus slack for the blind stores */
 }
+
+int dc_ans_encode_simd = 1;
 
 /* The table precision (DC_ANS_TABLE_BITS_MIN .. PROB_BITS) that minimises
  * table bits + coded bits (estimated from the counts) for this chunk, and its
@@ -333,7 +335,7 @@ static inline uint32_t encode_one(uint32_t x, const enc_sym *s, uint8_t **pp) {
  * branch-free loop always writes a word below p (the scratch has room for
  * one word per symbol) and keeps it only if the state needed renormalising. */
 static uint8_t *encode_states(const uint8_t *src, size_t n, const enc_sym sym[256], unsigned ns,
-                              uint32_t x[DC_ANS_MAX_STATES], uint8_t *p) {
+                              uint32_t x[DC_ANS_MAX_STATES], uint8_t *p, int enc_simd) {
     for (unsigned j = 0; j < ns; j++)
         x[j] = STATE_LOW;
     size_t i = n;
@@ -342,6 +344,14 @@ static uint8_t *encode_states(const uint8_t *src, size_t n, const enc_sym sym[25
         i--;
         x[i & (ns - 1)] = encode_one(x[i & (ns - 1)], &sym[src[i]], &p);
     }
+#if DC_X86
+    if (ns >= 32 && i > 0 && enc_simd && dc_cpu_avx512_encoder()) {
+        uint32_t enc[256];
+        for (int s = 0; s < 256; s++)
+            enc[s] = sym[s].freq | (uint32_t)sym[s].cum << 16;
+        return dc_ans2_encode_avx512(enc, src, i, ns, x, p);
+    }
+#endif
     /* whole groups, last state first: one index, four states an iteration */
     const unsigned mask = ns - 1;
     for (; i >= 4; i -= 4) {
@@ -381,7 +391,7 @@ size_t dc_ans_encode(const uint8_t *src, size_t n, const uint32_t counts[256], u
 
     uint8_t *words_end = (uint8_t *)scratch + dc_ans_scratch_size(n);
     uint32_t x[DC_ANS_MAX_STATES];
-    uint8_t *p = encode_states(src, n, sym, ns, x, words_end);
+    uint8_t *p = encode_states(src, n, sym, ns, x, words_end, dc_ans_encode_simd);
     size_t words = (size_t)(words_end - p);
     size_t total = table_bytes + 4 * ns + words;
     if (total > dst_capacity) return 0;

@@ -31,6 +31,24 @@ static int cpu_has_avx512(void) {
 #endif
 }
 
+#if DC_X86
+/* The AVX-512 encoder also needs DQ (double conversions) and VBMI (word permutes). */
+int dc_cpu_avx512_encoder(void) {
+    static atomic_int has = -1;
+    int h = atomic_load_explicit(&has, memory_order_relaxed);
+    if (h < 0) {
+#if defined(__GNUC__)
+        h = cpu_has_avx512() && __builtin_cpu_supports("avx512dq") &&
+            __builtin_cpu_supports("avx512vbmi");
+#else
+        h = 0;
+#endif
+        atomic_store_explicit(&has, h, memory_order_relaxed);
+    }
+    return h;
+}
+#endif
+
 int dc_simd_supported(dc_simd simd) {
     switch (simd) {
     case DC_SIMD_AUTO:

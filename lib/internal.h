@@ -158,6 +158,13 @@ size_t dc_ans2_decode_avx512(const dc_ans_table *t, uint32_t *st, unsigned ns, c
                              const uint8_t *end, uint8_t *out, size_t n);
 size_t dc_ans2_decode_avx512_sw(const dc_ans_table *t, uint32_t *st, unsigned ns,
                                 const uint8_t **pp, const uint8_t *end, uint8_t *out, size_t n);
+/* v2 encoder for whole groups (n a multiple of ns, ns = 32, 64 or 128) on
+ * AVX-512 (F, BW, VL, DQ, VBMI): the scalar encoder's output, faster. States
+ * in st, word stream growing down from p (32 bytes of slack below the end
+ * result); returns the new p. enc[s] = freq | cum << 16. */
+uint8_t *dc_ans2_encode_avx512(const uint32_t enc[256], const uint8_t *src, size_t n, unsigned ns,
+                               uint32_t *st, uint8_t *p);
+int dc_cpu_avx512_encoder(void);
 #endif
 
 /* The chunk header's codec parameter for ANS (docs/format.md):
@@ -174,6 +181,9 @@ int dc_ans_param_valid(unsigned version, unsigned param);
  * payload size, or 0 if it would not fit in dst_capacity; *param gets the
  * codec parameter. */
 size_t dc_ans_scratch_size(size_t n);
+/* Nonzero (the default): dc_ans_encode may use the AVX-512 encoder where the
+ * CPU has it. Tests set it to 0 to compare with the scalar encoder. */
+extern int dc_ans_encode_simd;
 size_t dc_ans_encode(const uint8_t *src, size_t n, const uint32_t counts[256], uint8_t *dst,
                      size_t dst_capacity, void *scratch, unsigned states, unsigned *param);
 

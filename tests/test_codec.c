@@ -184,7 +184,7 @@ static void test_ratio_near_entropy(void **state) {
 static void test_simd_kernels(void **state) {
     (void)state;
     const size_t max = 9000;
-    uint8_t *src = malloc(max), *ref = malloc(max), *out = malloc(max);
+    uint8_t *src = malloc(max), *ref = malloc(3 * max + 2048), *out = malloc(max);
     uint8_t *pay = malloc(3 * max + 2048);
     void *scratch = malloc(dc_ans_scratch_size(max));
     dc_ans_table *table = malloc(sizeof(dc_ans_table));
@@ -203,16 +203,25 @@ static void test_simd_kernels(void **state) {
                 size_t psize =
                     dc_ans_encode(src, n, counts, pay, 3 * max + 2048, scratch, ns, &param);
                 assert_true(psize > 0);
+                /* the scalar encoder writes the same bytes as the SIMD one */
+                dc_ans_encode_simd = 0;
+                unsigned param0 = 0;
+                assert_int_equal(
+                    dc_ans_encode(src, n, counts, ref, 3 * max + 2048, scratch, ns, &param0),
+                    psize);
+                dc_ans_encode_simd = 1;
+                assert_int_equal(param0, param);
+                assert_memory_equal(ref, pay, psize);
                 assert_true(dc_ans_param_valid(2, param));
                 assert_int_equal(4u << (param >> 4), ns);
-                assert_int_equal(
-                    dc_ans_decode(2, pay, psize, param, ref, n, DC_SIMD_SCALAR, table), DC_OK);
+                assert_int_equal(dc_ans_decode(2, pay, psize, param, ref, n, DC_SIMD_SCALAR, table),
+                                 DC_OK);
                 assert_memory_equal(ref, src, n);
                 for (size_t k = 1; k < NPATHS; k++) {
                     if (!dc_simd_supported(kPaths[k])) continue;
                     memset(out, 0, n);
-                    assert_int_equal(
-                        dc_ans_decode(2, pay, psize, param, out, n, kPaths[k], table), DC_OK);
+                    assert_int_equal(dc_ans_decode(2, pay, psize, param, out, n, kPaths[k], table),
+                                     DC_OK);
                     assert_memory_equal(out, ref, n);
                 }
             }
@@ -230,18 +239,26 @@ static void test_state_counts(void **state) {
     (void)state;
     const size_t sizes[] = {16384, 16385, 65536, 65537, 200000, 262144};
     const unsigned want[] = {4, 32, 32, 64, 64, 128};
-    uint8_t *src = malloc(262144), *pay = malloc(300000);
+    uint8_t *src = malloc(262144), *pay = malloc(300000), *ref = malloc(300000);
     void *scratch = malloc(dc_ans_scratch_size(262144));
-    assert_true(src && pay && scratch);
+    assert_true(src && pay && ref && scratch);
     gen_laplace(src, 262144, 4.2, 0.0, 5);
     for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
         uint32_t counts[256];
         unsigned param = 0;
         dc_histogram(src, sizes[k], counts);
-        assert_true(dc_ans_encode(src, sizes[k], counts, pay, 300000, scratch, 0, &param) > 0);
+        size_t len = dc_ans_encode(src, sizes[k], counts, pay, 300000, scratch, 0, &param);
+        assert_true(len > 0);
         assert_int_equal(4u << (param >> 4), want[k]);
+        /* scalar and SIMD encoders agree at full size too */
+        dc_ans_encode_simd = 0;
+        unsigned param0 = 0;
+        assert_int_equal(dc_ans_encode(src, sizes[k], counts, ref, 300000, scratch, 0, &param0),
+                         len);
+        dc_ans_encode_simd = 1;
+        assert_memory_equal(ref, pay, len);
     }
-    free(src), free(pay), free(scratch);
+    free(src), free(pay), free(ref), free(scratch);
 }
 
 /* Chunks written by the previous release (format v1: 13-bit probabilities,

@@ -167,3 +167,72 @@ TARGET size_t dc_ans2_decode_avx512_sw(const dc_ans_table *t, uint32_t *st, unsi
     DECODE_V2(gather_sw);
 }
 #endif
+
+/* --- format v2 encoder ---------------------------------------------------- */
+
+/*
+ * Encodes whole groups of ns (32, 64 or 128) symbols, src[0 .. n) with n a
+ * multiple of ns, last group first, into the word stream growing down from p,
+ * exactly as the scalar encoder does (same words, same states): per vector of
+ * 16 states, the lanes whose state reaches f << 20 emit their low 16 bits
+ * (compressed into lane order and stored as one block below p), then
+ * x = (x / f) << 12 + x mod f + cum. The division is done in double
+ * precision (a Newton-refined reciprocal gives floor(x / f) or one less,
+ * and one integer correction makes it exact), so the output is the scalar
+ * encoder's bit for bit. Writes up to 32 bytes below the final p (scratch).
+ * enc[s] = freq | cum << 16.
+ */
+static TARGET __attribute__((target("avx512dq,avx512vbmi"))) inline __m256i
+div_by_freq8(__m256i x, __m256i f) {
+    const __m512d xd = _mm512_cvtepu32_pd(x), fd = _mm512_cvtepu32_pd(f);
+    const __m512d one = _mm512_set1_pd(1.0);
+    __m512d r = _mm512_rcp14_pd(fd);
+    r = _mm512_fmadd_pd(r, _mm512_fnmadd_pd(fd, r, one), r);
+    r = _mm512_fmadd_pd(r, _mm512_fnmadd_pd(fd, r, one), r);
+    return _mm512_cvttpd_epu32(_mm512_mul_pd(xd, r));
+}
+
+TARGET __attribute__((target("avx512dq,avx512vbmi"))) uint8_t *
+dc_ans2_encode_avx512(const uint32_t enc[256], const uint8_t *src, size_t n, unsigned ns,
+                      uint32_t *st, uint8_t *p) {
+    const unsigned nv = ns / 16;
+    const __m512i lo16 = _mm512_set1_epi32(0xFFFF);
+    const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    __m512i x[8];
+    for (unsigned k = 0; k < nv; k++)
+        x[k] = _mm512_loadu_si512((const void *)(st + 16 * k));
+    for (size_t i = n; i > 0;) {
+        i -= ns;
+        for (unsigned k = nv; k-- > 0;) {
+            const __m512i s =
+                _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(src + i + 16 * k)));
+            const __m512i e = GATHER16(enc, s, 4, 1024);
+            const __m512i f = _mm512_and_si512(e, lo16), c = _mm512_srli_epi32(e, 16);
+            __m512i xs = x[k];
+            const __mmask16 emit = _mm512_cmpge_epu32_mask(xs, _mm512_slli_epi32(f, 20));
+            /* the emitted words, in lane order, right-aligned in 16 words ending at p */
+            const unsigned cnt = (unsigned)_mm_popcnt_u32(emit);
+            const __m256i w = _mm512_cvtepi32_epi16(_mm512_maskz_compress_epi32(emit, xs));
+            /* lane j takes word j - (16 - cnt); the lanes below are garbage, overwritten
+             * by the next (lower) block or left below the stream */
+            const __m256i idx16 =
+                _mm512_cvtepi32_epi16(_mm512_sub_epi32(iota, _mm512_set1_epi32(16 - (int)cnt)));
+            _mm256_storeu_si256((__m256i *)(p - 32), _mm256_permutexvar_epi16(idx16, w));
+            p -= 2 * cnt;
+            xs = _mm512_mask_srli_epi32(xs, emit, xs, 16);
+            const __m256i q0 = div_by_freq8(_mm512_castsi512_si256(xs), _mm512_castsi512_si256(f));
+            const __m256i q1 =
+                div_by_freq8(_mm512_extracti64x4_epi64(xs, 1), _mm512_extracti64x4_epi64(f, 1));
+            __m512i q = _mm512_inserti64x4(_mm512_castsi256_si512(q0), q1, 1);
+            __m512i r = _mm512_sub_epi32(xs, _mm512_mullo_epi32(q, f));
+            const __mmask16 fix = _mm512_cmpge_epu32_mask(r, f); /* q was one short */
+            q = _mm512_mask_add_epi32(q, fix, q, _mm512_set1_epi32(1));
+            r = _mm512_mask_sub_epi32(r, fix, r, f);
+            x[k] =
+                _mm512_add_epi32(_mm512_add_epi32(_mm512_slli_epi32(q, DC_ANS2_PROB_BITS), r), c);
+        }
+    }
+    for (unsigned k = 0; k < nv; k++)
+        _mm512_storeu_si512((void *)(st + 16 * k), x[k]);
+    return p;
+}
