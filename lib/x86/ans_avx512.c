@@ -131,7 +131,6 @@ static TARGET inline __m512i step2(__m512i x, __m512i e, const uint8_t **pp, uin
             x[k] = _mm512_loadu_si512((const void *)(st + 16 * k));                                \
         for (; i + 16 * NV <= n && end - p >= 32 * NV; i += 16 * NV) {                             \
             _mm_prefetch((const char *)p + 1024, _MM_HINT_T0);                                     \
-            _mm_prefetch((const char *)out + i + 4096, _MM_HINT_ET0);                              \
             __m512i e[NV];                                                                         \
             for (int k = 0; k < NV; k++)                                                           \
                 e[k] = GATHER(tab, SLOT(x[k]));                                                    \
