@@ -188,6 +188,14 @@ typedef struct bitreader {
     unsigned nbits;
 } bitreader;
 
+/* Tops the accumulator up to at least 57 bits (or the end of input). */
+static inline void br_refill(bitreader *r) {
+    while (r->nbits <= 56 && r->p != r->end) {
+        r->acc |= (uint64_t)*r->p++ << r->nbits;
+        r->nbits += 8;
+    }
+}
+
 /* Reads n <= 28 bits; returns -1 past the end of input. */
 static int64_t br_get(bitreader *r, unsigned n) {
     while (r->nbits < n) {
@@ -211,15 +219,17 @@ static size_t read_freqs(const uint8_t *src, size_t size, unsigned bits, uint32_
     int32_t prev = 0;
     uint32_t sum = 0, present = 0;
     for (int s = 0; s < 256; s++) {
-        unsigned q = 0;
-        for (;;) {
-            int64_t b = br_get(&r, 1);
-            if (b < 0) return 0;
-            if (b) break;
-            if (++q > 15) return 0; /* no valid value needs more */
-        }
-        int64_t low = br_get(&r, q + (unsigned)k);
-        if (low < 0) return 0;
+        /* the unary prefix: q zero bits then a one (q <= 15), found at once */
+        br_refill(&r);
+        const unsigned q = (unsigned)__builtin_ctzll(r.acc | (1ull << 63));
+        if (q > 15 || q >= r.nbits) return 0; /* no valid value needs more; or truncated */
+        r.acc >>= q + 1;
+        r.nbits -= q + 1;
+        br_refill(&r);
+        if (r.nbits < q + (unsigned)k) return 0;
+        const uint32_t low = (uint32_t)(r.acc & ((1ull << (q + (unsigned)k)) - 1u));
+        r.acc >>= q + (unsigned)k;
+        r.nbits -= q + (unsigned)k;
         uint32_t v = ((1u << (q + (unsigned)k)) | (uint32_t)low) - (1u << (unsigned)k);
         int32_t d = (v & 1) ? -(int32_t)((v + 1) / 2) : (int32_t)(v / 2);
         int32_t f = prev + d;
@@ -230,7 +240,9 @@ static size_t read_freqs(const uint8_t *src, size_t size, unsigned bits, uint32_
         prev = f;
     }
     if (sum != scale || present < 2) return 0;
-    return (size_t)(r.p - src); /* leftover bits of the last byte are padding */
+    /* bytes up to the last bit used (the refills read ahead); the rest of the
+     * last byte is padding */
+    return ((size_t)(r.p - src) * 8 - r.nbits + 7) / 8;
 }
 
 /* --- encoder --------------------------------------------------------------- */
@@ -490,9 +502,10 @@ size_t dc_ans2_decode_scalar(const dc_ans_table *t, uint32_t *st, unsigned ns, c
                   x = ((e >> 8) & 0xFFFu) * (x >> DC_ANS2_PROB_BITS) + (e >> 20));
 }
 
-/* The kernel for (format version, path); NULL: none (the scalar rest does it all). */
+/* The kernel for (format version, state count, path). */
 static dc_ans_kernel pick_kernel(unsigned version, unsigned ns, dc_simd simd) {
-    if (ns < 32) return NULL; /* small chunks: the rest loop is as fast */
+    /* few states (small chunks): the branch-free scalar loop */
+    if (ns < 32) return version == 1 ? dc_ans1_decode_scalar : dc_ans2_decode_scalar;
 #if DC_X86
     if (version == 1) {
         if (simd == DC_SIMD_AVX512 || simd == DC_SIMD_AVX512_SWGATHER) return dc_ans1_decode_avx512;
@@ -561,9 +574,7 @@ dc_status dc_ans_decode(unsigned version, const uint8_t *src, size_t src_size, u
     p += 4 * ns;
     if ((end - p) & 1) return DC_ERR_CORRUPT;
 
-    size_t done = 0;
-    dc_ans_kernel k = pick_kernel(version, ns, simd);
-    if (k != NULL) done = k(table, st, ns, &p, end, out, n);
+    size_t done = pick_kernel(version, ns, simd)(table, st, ns, &p, end, out, n);
     if (decode_rest(version, table, st, ns, &p, end, out + done, n - done) != n - done)
         return DC_ERR_CORRUPT; /* the word stream ran out */
     if (p != end) return DC_ERR_CORRUPT;
