@@ -1,7 +1,8 @@
 /*
  * test_threads.c -- one .dcz decoded from many threads at once, through the
  * reader API (each thread its own reader, then one reader shared by all) and
- * the chunk API (dc_reader_chunk + dc_chunk_decompress, dc_checksum32). Built
+ * the chunk API (dc_reader_chunk + dc_chunk_decompress, dc_checksum32), and
+ * dc_decompress with a context of 3 threads. Built
  * with -fsanitize=thread (cmake -DDC_TSAN=ON) it is the ThreadSanitizer stage
  * of CI; in other builds it checks the results.
  *
@@ -101,6 +102,27 @@ static void decode_all(job *j, const dc_reader *r) {
                 j->errors++;
             off += raw;
         }
+        /* dc_decompress on 3 threads of its own, over the tensor's chunks laid end to end */
+        uint8_t *seq = malloc(2 * 70000 + 4096);
+        size_t len = 0;
+        for (size_t k = 0; seq && k < d.n_chunks; k++) {
+            const void *c;
+            size_t size;
+            if (dc_reader_chunk(r, i, k, &c, &size, NULL) == DC_OK &&
+                len + size <= 2 * 70000 + 4096) {
+                memcpy(seq + len, c, size);
+                len += size;
+            }
+        }
+        dc_decompress_options o = {sizeof(o), DC_SIMD_AUTO, NULL, 3};
+        dc_dctx *td = NULL;
+        size_t got = 0;
+        if (!seq || dc_dctx_create(&o, &td) != DC_OK ||
+            dc_decompress(td, seq, len, buf, 70000, &got) != DC_OK || got != k_sizes[i] ||
+            memcmp(buf, g_want[i], k_sizes[i]) != 0)
+            j->errors++;
+        dc_dctx_free(td);
+        free(seq);
     }
     free(buf);
     dc_dctx_free(dctx);
