@@ -28,9 +28,7 @@
 
 #include <math.h>
 
-#define PROB_BITS  DC_ANS2_PROB_BITS /* what the encoder writes */
-#define PROB_SCALE (1u << PROB_BITS)
-#define STATE_LOW  DC_ANS_L
+#define STATE_LOW DC_ANS_L
 
 /* --- histogram -------------------------------------------------------------- */
 
@@ -251,6 +249,7 @@ typedef struct enc_sym {
     uint64_t rcp;   /* ceil(2^45 / freq): x / freq == (x * rcp) >> 45 for x < 2^32 */
     uint32_t x_max; /* renormalise (emit a word) while x >= x_max */
     uint16_t freq, cum;
+    uint32_t bits; /* B */
 } enc_sym;
 
 static inline uint32_t div_by_freq(uint32_t x, const enc_sym *s) {
@@ -267,18 +266,19 @@ size_t dc_ans_scratch_size(size_t n) {
 
 int dc_ans_encode_simd = 1;
 
-/* The table precision (DC_ANS_TABLE_BITS_MIN .. PROB_BITS) that minimises
- * table bits + coded bits (estimated from the counts) for this chunk, and its
+/* The table precision (DC_ANS_TABLE_BITS_MIN .. B) that minimises table bits
+ * + coded bits (estimated from the counts) for this chunk, and its
  * frequencies. Chunks above 64 KiB keep full precision: there the table is a
  * small part of the chunk and the search would only cost encode time. */
-static unsigned choose_precision(const uint32_t counts[256], size_t n, uint32_t freq[256]) {
+static unsigned choose_precision(const uint32_t counts[256], size_t n, unsigned B,
+                                 uint32_t freq[256]) {
     if (n > (64u << 10)) {
-        normalize_freqs(counts, n, PROB_SCALE, freq);
-        return PROB_BITS;
+        normalize_freqs(counts, n, 1u << B, freq);
+        return B;
     }
-    unsigned best = PROB_BITS;
+    unsigned best = B;
     double best_bits = 0;
-    for (unsigned b = PROB_BITS + 1; b-- > DC_ANS_TABLE_BITS_MIN;) {
+    for (unsigned b = B + 1; b-- > DC_ANS_TABLE_BITS_MIN;) {
         uint32_t f[256], zz[256];
         unsigned k;
         normalize_freqs(counts, n, 1u << b, f);
@@ -286,12 +286,23 @@ static unsigned choose_precision(const uint32_t counts[256], size_t n, uint32_t 
         double bits = (double)table_bits(zz, &k);
         for (int s = 0; s < 256; s++)
             if (counts[s]) bits += (double)counts[s] * ((double)b - log2((double)f[s]));
-        if (b == PROB_BITS || bits < best_bits) {
+        if (b == B || bits < best_bits) {
             best_bits = bits, best = b;
             memcpy(freq, f, sizeof(f));
         }
     }
     return best;
+}
+
+/* The coder's probability bits: 13 where every frequency fits the packed
+ * entry's 12 bits at that precision (no symbol near half the chunk), which
+ * brings the ratio about 0.1% closer to the order-0 bound; else 12. */
+static unsigned choose_coder_bits(const uint32_t counts[256], size_t n) {
+    uint32_t f[256];
+    normalize_freqs(counts, n, 1u << DC_ANS2_PROB_BITS_MAX, f);
+    for (int s = 0; s < 256; s++)
+        if (f[s] >= (1u << 12)) return DC_ANS2_PROB_BITS;
+    return DC_ANS2_PROB_BITS_MAX;
 }
 
 /* 4 states up to 16 KiB (decoded by the scalar loop), 32 up to 64 KiB; above,
@@ -309,10 +320,10 @@ static unsigned auto_states(const uint32_t counts[256], size_t n) {
 }
 
 int dc_ans_param_valid(unsigned version, unsigned param) {
-    unsigned tb = param & 15u, c = param >> 4;
+    unsigned tb = param & 15u, c = (param >> 4) & 7u;
     if (tb < DC_ANS_TABLE_BITS_MIN) return 0;
-    if (version == 1) return c <= 3 && tb <= DC_ANS1_PROB_BITS;
-    return version == 2 && c <= 5 && tb <= DC_ANS2_PROB_BITS;
+    if (version == 1) return param < 64u && c <= 3 && tb <= DC_ANS1_PROB_BITS;
+    return version == 2 && c <= 5 && tb <= (param & 128u ? 13u : 12u);
 }
 
 /* One encoder step: renormalise (the word is always stored below *pp and
@@ -340,7 +351,7 @@ static inline uint32_t encode_one(uint32_t x, const enc_sym *s, uint8_t **pp) {
 #endif
     *pp = p;
     const uint32_t q32 = div_by_freq(x, s);
-    return (q32 << PROB_BITS) + (x - q32 * s->freq) + s->cum;
+    return (q32 << s->bits) + (x - q32 * s->freq) + s->cum;
 }
 
 /* Encodes with ns interleaved states (a power of two, at most 64). The
@@ -361,7 +372,7 @@ static uint8_t *encode_states(const uint8_t *src, size_t n, const enc_sym sym[25
         uint32_t enc[256];
         for (int s = 0; s < 256; s++)
             enc[s] = sym[s].freq | (uint32_t)sym[s].cum << 16;
-        return dc_ans2_encode_avx512(enc, src, i, ns, x, p);
+        return dc_ans2_encode_avx512(enc, src, i, ns, sym[0].bits, x, p);
     }
 #endif
     /* whole groups, last state first: one index, four states an iteration */
@@ -378,25 +389,27 @@ static uint8_t *encode_states(const uint8_t *src, size_t n, const enc_sym sym[25
 size_t dc_ans_encode(const uint8_t *src, size_t n, const uint32_t counts[256], uint8_t *dst,
                      size_t dst_capacity, void *scratch, unsigned states, unsigned *param) {
     uint32_t freq[256];
-    unsigned tb = choose_precision(counts, n, freq);
+    const unsigned B = choose_coder_bits(counts, n);
+    unsigned tb = choose_precision(counts, n, B, freq);
     if (states == 0) states = auto_states(counts, n);
     unsigned code = 0;
     while ((4u << code) < states && code < 5)
         code++;
     const unsigned ns = 4u << code;
-    *param = tb | code << 4;
+    *param = tb | code << 4 | (B == 13 ? 128u : 0u);
     size_t table_bytes = write_freqs(freq, dst, dst_capacity);
     if (table_bytes == 0) return 0;
-    for (int s = 0; s < 256; s++) /* the coder runs at PROB_BITS */
-        freq[s] <<= PROB_BITS - tb;
+    for (int s = 0; s < 256; s++) /* the coder runs at B bits */
+        freq[s] <<= B - tb;
 
     enc_sym sym[256];
     uint32_t cum = 0;
     for (int s = 0; s < 256; s++) {
         sym[s].freq = (uint16_t)freq[s];
         sym[s].cum = (uint16_t)cum;
-        /* ((L >> PROB_BITS) << 16) * freq: the largest state that stays < 2^32 */
-        sym[s].x_max = freq[s] << (32 - PROB_BITS);
+        /* ((L >> B) << 16) * freq: the largest state that stays < 2^32 */
+        sym[s].x_max = freq[s] << (32 - B);
+        sym[s].bits = B;
         sym[s].rcp = freq[s] ? ((1ull << 45) + freq[s] - 1) / freq[s] : 0;
         cum += freq[s];
     }
@@ -418,7 +431,6 @@ size_t dc_ans_encode(const uint8_t *src, size_t n, const uint32_t counts[256], u
 
 /* One scalar step of either format, with a bounds-checked refill. */
 #define V1_MASK ((1u << DC_ANS1_PROB_BITS) - 1u)
-#define V2_MASK ((1u << DC_ANS2_PROB_BITS) - 1u)
 
 /* The scalar recurrence with bounds-checked refills: whatever the kernels
  * leave (and the whole of small chunks). Returns n, or (size_t)-1 if the word
@@ -434,9 +446,9 @@ static size_t decode_rest(unsigned version, const dc_ans_table *t, uint32_t *st,
             out[i] = t->u.v1.sym[x & V1_MASK];
             x = (e & 0xFFFFu) * (x >> DC_ANS1_PROB_BITS) + (e >> 16);
         } else {
-            uint32_t e = t->u.packed[x & V2_MASK];
+            uint32_t e = t->u.packed[x & ((1u << t->bits) - 1u)];
             out[i] = (uint8_t)e;
-            x = ((e >> 8) & 0xFFFu) * (x >> DC_ANS2_PROB_BITS) + (e >> 20);
+            x = ((e >> 8) & 0xFFFu) * (x >> t->bits) + (e >> 20);
         }
         if (x < STATE_LOW) {
             if (end - p < 2) return (size_t)-1;
@@ -498,8 +510,10 @@ size_t dc_ans1_decode_scalar(const dc_ans_table *t, uint32_t *st, unsigned ns, c
 
 size_t dc_ans2_decode_scalar(const dc_ans_table *t, uint32_t *st, unsigned ns, const uint8_t **pp,
                              const uint8_t *end, uint8_t *out, size_t n) {
-    SCALAR_GROUPS(uint32_t e = t->u.packed[x & V2_MASK]; out[i + j] = (uint8_t)e;
-                  x = ((e >> 8) & 0xFFFu) * (x >> DC_ANS2_PROB_BITS) + (e >> 20));
+    const unsigned bits = t->bits;
+    const uint32_t mask = (1u << bits) - 1u;
+    SCALAR_GROUPS(uint32_t e = t->u.packed[x & mask]; out[i + j] = (uint8_t)e;
+                  x = ((e >> 8) & 0xFFFu) * (x >> bits) + (e >> 20));
 }
 
 /* The kernel for (format version, state count, path). */
@@ -553,15 +567,19 @@ dc_status dc_ans_decode(unsigned version, const uint8_t *src, size_t src_size, u
                         uint8_t *out, size_t n, dc_simd simd, dc_ans_table *table) {
     uint32_t freq[256];
     if (!dc_ans_param_valid(version, param)) return DC_ERR_UNSUPPORTED;
-    const unsigned bits = version == 1 ? DC_ANS1_PROB_BITS : DC_ANS2_PROB_BITS;
+    const unsigned bits = version == 1 ? DC_ANS1_PROB_BITS : param & 128u ? 13u : 12u;
     const unsigned table_bits = param & 15u;
-    const unsigned ns = version == 1 ? DC_ANS1_STATES >> (param >> 4) : 4u << (param >> 4);
+    const unsigned ns = version == 1 ? DC_ANS1_STATES >> (param >> 4) : 4u << ((param >> 4) & 7u);
     size_t table_bytes = read_freqs(src, src_size, table_bits, freq);
     if (table_bytes == 0) return DC_ERR_CORRUPT;
     for (int s = 0; s < 256; s++)
         freq[s] <<= bits - table_bits;
-    /* v2 packs freq into 12 bits: a symbol with every slot is not a valid table
-     * (read_freqs requires two symbols present, so freq < 2^12 holds) */
+    /* v2 packs freq into 12 bits: at B = 12 every valid table has freq < 2^12
+     * (two symbols present); at B = 13 the encoder promised it, and a table
+     * that breaks the promise is corrupt */
+    for (int s = 0; version == 2 && s < 256; s++)
+        if (freq[s] >= (1u << 12)) return DC_ERR_CORRUPT;
+    table->bits = bits;
     build_table(version, freq, table);
 
     const uint8_t *p = src + table_bytes, *end = src + src_size;

@@ -112,9 +112,12 @@ void dc_checksum_stripes_avx512(uint32_t acc[DC_CK_LANES], const uint8_t *p, siz
  * in small chunks), a split table: `entry` (freq | (slot - cum) << 16) and `sym`. */
 #define DC_ANS1_PROB_BITS 13
 #define DC_ANS1_STATES    32u
-/* Chunk format v2 (written): 12-bit probabilities, up to 128 states, one
- * packed 32-bit entry per slot: symbol | freq << 8 | (slot - cum) << 20. */
-#define DC_ANS2_PROB_BITS  12
+/* Chunk format v2 (written): 12- or 13-bit probabilities (B), up to 128
+ * states, one packed 32-bit entry per slot: symbol | freq << 8 | (slot - cum)
+ * << 20, so every frequency must be below 2^12 (at B = 13: no symbol at half
+ * the probability or more). */
+#define DC_ANS2_PROB_BITS     12
+#define DC_ANS2_PROB_BITS_MAX 13
 #define DC_ANS_MAX_STATES  128
 #define DC_ANS_TABLE_BITS_MIN 8 /* coarsest precision a frequency table may be sent at */
 #define DC_ANS_L           (1u << 16) /* lower bound of a normalised state */
@@ -126,8 +129,9 @@ typedef struct dc_ans_table {
             uint32_t entry[1u << DC_ANS1_PROB_BITS];
             uint8_t sym[(1u << DC_ANS1_PROB_BITS) + 4]; /* a 32-bit gather at any slot stays inside */
         } v1;
-        uint32_t packed[1u << DC_ANS2_PROB_BITS];
+        uint32_t packed[1u << DC_ANS2_PROB_BITS_MAX];
     } u;
+    unsigned bits; /* v2: B, the coder's probability bits (12 or 13) */
 } dc_ans_table;
 
 /*
@@ -163,13 +167,14 @@ size_t dc_ans2_decode_avx512_sw(const dc_ans_table *t, uint32_t *st, unsigned ns
  * in st, word stream growing down from p (32 bytes of slack below the end
  * result); returns the new p. enc[s] = freq | cum << 16. */
 uint8_t *dc_ans2_encode_avx512(const uint32_t enc[256], const uint8_t *src, size_t n, unsigned ns,
-                               uint32_t *st, uint8_t *p);
+                               unsigned bits, uint32_t *st, uint8_t *p);
 int dc_cpu_avx512_encoder(void);
 #endif
 
 /* The chunk header's codec parameter for ANS (docs/format.md):
  *   v1: bits 0-3 table precision P (8..13), bits 4-5 c (32 >> c states), 6-7 zero;
- *   v2: bits 0-3 table precision P (8..12), bits 4-6 c (4 << c states, c <= 5), 7 zero.
+ *   v2: bits 0-3 table precision P (8..B), bits 4-6 c (4 << c states, c <= 5),
+ *       bit 7: B = 13 (else 12).
  * Returns nonzero if param is valid for chunk format `version` (1 or 2). */
 int dc_ans_param_valid(unsigned version, unsigned param);
 

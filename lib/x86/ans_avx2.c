@@ -122,7 +122,7 @@ static const uint8_t kRefillPerm[256][8] = {
     })
 
 static TARGET inline __m256i gather_hw(const uint32_t *t, __m256i slot) {
-    return GATHER8(t, slot, 4, 4u << DC_ANS2_PROB_BITS);
+    return GATHER8(t, slot, 4, 4u << DC_ANS2_PROB_BITS_MAX);
 }
 
 /* 8 table entries by scalar loads (see ans_avx512.c). */
@@ -205,21 +205,22 @@ TARGET size_t dc_ans1_decode_avx2(const dc_ans_table *t, uint32_t *st, unsigned 
 /* --- format v2: packed entries, 12-bit probabilities ---------------------- */
 
 /* One step of 8 states given their entries; *sym gets the symbols (low bytes). */
-static TARGET inline __m256i step2(__m256i x, __m256i e, const uint8_t **pp, __m256i *sym) {
+static TARGET inline __m256i step2(__m256i x, __m256i e, __m128i bits, const uint8_t **pp,
+                                   __m256i *sym) {
     *sym = _mm256_and_si256(e, _mm256_set1_epi32(0xFF));
     __m256i freq = _mm256_and_si256(_mm256_srli_epi32(e, 8), _mm256_set1_epi32(0xFFF));
     __m256i bias = _mm256_srli_epi32(e, 20);
-    x = _mm256_add_epi32(_mm256_mullo_epi32(freq, _mm256_srli_epi32(x, DC_ANS2_PROB_BITS)), bias);
+    x = _mm256_add_epi32(_mm256_mullo_epi32(freq, _mm256_srl_epi32(x, bits)), bias);
     return refill(x, pp);
 }
 
-#define SLOT(x) _mm256_and_si256(x, _mm256_set1_epi32((1 << DC_ANS2_PROB_BITS) - 1))
+#define SLOT(x) _mm256_and_si256(x, slot_mask)
 
 /* 32 states (4 vectors) per block; ns = 64 or 128 run 2 or 4 blocks per group. A group
  * of ns symbols reads at most ns words; each vector's refill loads 16 bytes
  * from where the previous one stopped, which stays inside 2 * ns bytes. */
-static TARGET inline void block32(__m256i x[4], const uint32_t *tab, const uint8_t **pp,
-                                  uint8_t *out, int sw) {
+static TARGET inline void block32(__m256i x[4], const uint32_t *tab, __m256i slot_mask,
+                                  __m128i bits, const uint8_t **pp, uint8_t *out, int sw) {
     __m256i e0, e1, e2, e3, s0, s1, s2, s3;
     if (sw) {
         e0 = gather_sw(tab, SLOT(x[0])), e1 = gather_sw(tab, SLOT(x[1]));
@@ -228,10 +229,10 @@ static TARGET inline void block32(__m256i x[4], const uint32_t *tab, const uint8
         e0 = gather_hw(tab, SLOT(x[0])), e1 = gather_hw(tab, SLOT(x[1]));
         e2 = gather_hw(tab, SLOT(x[2])), e3 = gather_hw(tab, SLOT(x[3]));
     }
-    x[0] = step2(x[0], e0, pp, &s0);
-    x[1] = step2(x[1], e1, pp, &s1);
-    x[2] = step2(x[2], e2, pp, &s2);
-    x[3] = step2(x[3], e3, pp, &s3);
+    x[0] = step2(x[0], e0, bits, pp, &s0);
+    x[1] = step2(x[1], e1, bits, pp, &s1);
+    x[2] = step2(x[2], e2, bits, pp, &s2);
+    x[3] = step2(x[3], e3, bits, pp, &s3);
     store32(out, s0, s1, s2, s3);
 }
 
@@ -239,6 +240,8 @@ static TARGET inline size_t decode_v2(const dc_ans_table *t, uint32_t *st, unsig
                                       const uint8_t **pp, const uint8_t *end, uint8_t *out,
                                       size_t n, int sw) {
     const uint32_t *tab = t->u.packed;
+    const __m128i bits = _mm_cvtsi32_si128((int)t->bits);
+    const __m256i slot_mask = _mm256_set1_epi32((int)((1u << t->bits) - 1));
     const uint8_t *p = *pp;
     size_t i = 0;
     const unsigned nb = ns / 32; /* blocks of 32 states: 1, 2 or 4 */
@@ -249,7 +252,7 @@ static TARGET inline size_t decode_v2(const dc_ans_table *t, uint32_t *st, unsig
     for (; i + ns <= n && (size_t)(end - p) >= 2 * (size_t)ns; i += ns) {
         _mm_prefetch((const char *)p + 1024, _MM_HINT_T0);
         for (unsigned b = 0; b < nb; b++)
-            block32(x[b], tab, &p, out + i + 32 * b, sw);
+            block32(x[b], tab, slot_mask, bits, &p, out + i + 32 * b, sw);
     }
     for (unsigned b = 0; b < nb; b++)
         for (int k = 0; k < 4; k++)

@@ -36,7 +36,7 @@
     })
 
 static TARGET inline __m512i gather_hw(const uint32_t *t, __m512i slot) {
-    return GATHER16(t, slot, 4, 4u << DC_ANS2_PROB_BITS);
+    return GATHER16(t, slot, 4, 4u << DC_ANS2_PROB_BITS_MAX);
 }
 
 /* 16 table entries by scalar loads: the 12-bit slots, narrowed to 16 bits,
@@ -108,16 +108,18 @@ TARGET size_t dc_ans1_decode_avx512(const dc_ans_table *t, uint32_t *st, unsigne
 
 /* --- format v2: packed entries, 12-bit probabilities ---------------------- */
 
-/* One step of 16 states given their 16 entries (symbol | freq << 8 | bias << 20). */
-static TARGET inline __m512i step2(__m512i x, __m512i e, const uint8_t **pp, uint8_t *out) {
+/* One step of 16 states given their 16 entries (symbol | freq << 8 | bias << 20);
+ * B, the probability bits, is the shift count in `bits`. */
+static TARGET inline __m512i step2(__m512i x, __m512i e, __m128i bits, const uint8_t **pp,
+                                   uint8_t *out) {
     _mm_storeu_si128((__m128i *)out, _mm512_cvtepi32_epi8(e));
     __m512i freq = _mm512_and_si512(_mm512_srli_epi32(e, 8), _mm512_set1_epi32(0xFFF));
     __m512i bias = _mm512_srli_epi32(e, 20);
-    x = _mm512_add_epi32(_mm512_mullo_epi32(freq, _mm512_srli_epi32(x, DC_ANS2_PROB_BITS)), bias);
+    x = _mm512_add_epi32(_mm512_mullo_epi32(freq, _mm512_srl_epi32(x, bits)), bias);
     return refill(x, pp);
 }
 
-#define SLOT(x) _mm512_and_si512(x, _mm512_set1_epi32((1 << DC_ANS2_PROB_BITS) - 1))
+#define SLOT(x) _mm512_and_si512(x, slot_mask)
 
 /* NV vectors of 16 states (ns = 16 * NV: 32, 64 or 128). More states give the
  * out-of-order core more independent gathers to overlap: one group's chain
@@ -135,7 +137,7 @@ static TARGET inline __m512i step2(__m512i x, __m512i e, const uint8_t **pp, uin
             for (int k = 0; k < NV; k++)                                                           \
                 e[k] = GATHER(tab, SLOT(x[k]));                                                    \
             for (int k = 0; k < NV; k++)                                                           \
-                x[k] = step2(x[k], e[k], &p, out + i + 16 * k);                                    \
+                x[k] = step2(x[k], e[k], bits, &p, out + i + 16 * k);                              \
         }                                                                                          \
         for (int k = 0; k < NV; k++)                                                               \
             _mm512_storeu_si512((void *)(st + 16 * k), x[k]);                                      \
@@ -143,6 +145,8 @@ static TARGET inline __m512i step2(__m512i x, __m512i e, const uint8_t **pp, uin
 
 #define DECODE_V2(GATHER)                                                                          \
     const uint32_t *tab = t->u.packed;                                                             \
+    const __m128i bits = _mm_cvtsi32_si128((int)t->bits);                                          \
+    const __m512i slot_mask = _mm512_set1_epi32((int)((1u << t->bits) - 1));                       \
     const uint8_t *p = *pp;                                                                        \
     size_t i = 0;                                                                                  \
     if (ns == 128)                                                                                 \
@@ -193,7 +197,8 @@ div_by_freq8(__m256i x, __m256i f) {
 
 TARGET __attribute__((target("avx512dq,avx512vbmi"))) uint8_t *
 dc_ans2_encode_avx512(const uint32_t enc[256], const uint8_t *src, size_t n, unsigned ns,
-                      uint32_t *st, uint8_t *p) {
+                      unsigned bits, uint32_t *st, uint8_t *p) {
+    const __m128i sh_b = _mm_cvtsi32_si128((int)bits), sh_max = _mm_cvtsi32_si128(32 - (int)bits);
     const unsigned nv = ns / 16;
     const __m512i lo16 = _mm512_set1_epi32(0xFFFF);
     const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
@@ -208,7 +213,7 @@ dc_ans2_encode_avx512(const uint32_t enc[256], const uint8_t *src, size_t n, uns
             const __m512i e = GATHER16(enc, s, 4, 1024);
             const __m512i f = _mm512_and_si512(e, lo16), c = _mm512_srli_epi32(e, 16);
             __m512i xs = x[k];
-            const __mmask16 emit = _mm512_cmpge_epu32_mask(xs, _mm512_slli_epi32(f, 20));
+            const __mmask16 emit = _mm512_cmpge_epu32_mask(xs, _mm512_sll_epi32(f, sh_max));
             /* the emitted words, in lane order, right-aligned in 16 words ending at p */
             const unsigned cnt = (unsigned)_mm_popcnt_u32(emit);
             const __m256i w = _mm512_cvtepi32_epi16(_mm512_maskz_compress_epi32(emit, xs));
@@ -227,8 +232,7 @@ dc_ans2_encode_avx512(const uint32_t enc[256], const uint8_t *src, size_t n, uns
             const __mmask16 fix = _mm512_cmpge_epu32_mask(r, f); /* q was one short */
             q = _mm512_mask_add_epi32(q, fix, q, _mm512_set1_epi32(1));
             r = _mm512_mask_sub_epi32(r, fix, r, f);
-            x[k] =
-                _mm512_add_epi32(_mm512_add_epi32(_mm512_slli_epi32(q, DC_ANS2_PROB_BITS), r), c);
+            x[k] = _mm512_add_epi32(_mm512_add_epi32(_mm512_sll_epi32(q, sh_b), r), c);
         }
     }
     for (unsigned k = 0; k < nv; k++)
