@@ -367,6 +367,13 @@ static int cmp_tensor_name(const void *a, const void *b) {
     return strcmp((*x)->name, (*y)->name);
 }
 
+/* By key, then by position in the file (entries of one array). */
+static int cmp_meta_key(const void *a, const void *b) {
+    const dc_st_meta *x = *(const dc_st_meta *const *)a, *y = *(const dc_st_meta *const *)b;
+    int c = strcmp(x->key, y->key);
+    return c ? c : (x > y) - (x < y);
+}
+
 void dc_st_header_free(dc_st_header *h) {
     if (!h) return;
     dc_alloc a = h->alloc;
@@ -378,6 +385,8 @@ void dc_st_header_free(dc_st_header *h) {
     }
     dc_free(&a, h->tensors);
     dc_free(&a, h->meta);
+    dc_free(&a, (void *)h->by_name);
+    dc_free(&a, (void *)h->meta_by_key);
     dc_free(&a, h);
 }
 
@@ -470,30 +479,33 @@ dc_status dc_st_parse(const dc_alloc *alloc, const void *json, size_t len, uint6
         st = DC_ERR_FORMAT;
         goto fail;
     }
-    /* Duplicate tensor names are refused. */
-    if (h->n_tensors > 1) {
-        if (h->n_tensors > SIZE_MAX / sizeof(dc_st_tensor *)) {
-            st = DC_ERR_OUT_OF_MEMORY;
-            goto fail;
-        }
-        dc_st_tensor **idx =
-            (dc_st_tensor **)dc_malloc(alloc, h->n_tensors * sizeof(dc_st_tensor *));
-        if (!idx) {
-            st = DC_ERR_OUT_OF_MEMORY;
-            goto fail;
-        }
-        for (size_t i = 0; i < h->n_tensors; i++)
-            idx[i] = &h->tensors[i];
-        qsort(idx, h->n_tensors, sizeof(*idx), cmp_tensor_name);
-        int dup = 0;
-        for (size_t i = 1; i < h->n_tensors && !dup; i++)
-            dup = strcmp(idx[i - 1]->name, idx[i]->name) == 0;
-        dc_free(alloc, idx);
-        if (dup) {
+    /* Sorted indexes; duplicate tensor names (neighbours once sorted) are refused. */
+    if (h->n_tensors > SIZE_MAX / sizeof(dc_st_tensor *) ||
+        h->n_meta > SIZE_MAX / sizeof(dc_st_meta *)) {
+        st = DC_ERR_OUT_OF_MEMORY;
+        goto fail;
+    }
+    const dc_st_tensor **idx = (const dc_st_tensor **)dc_malloc(
+        alloc, (h->n_tensors ? h->n_tensors : 1) * sizeof(dc_st_tensor *));
+    const dc_st_meta **midx =
+        (const dc_st_meta **)dc_malloc(alloc, (h->n_meta ? h->n_meta : 1) * sizeof(dc_st_meta *));
+    h->by_name = idx;
+    h->meta_by_key = midx;
+    if (!idx || !midx) {
+        st = DC_ERR_OUT_OF_MEMORY;
+        goto fail;
+    }
+    for (size_t i = 0; i < h->n_tensors; i++)
+        idx[i] = &h->tensors[i];
+    qsort(idx, h->n_tensors, sizeof(*idx), cmp_tensor_name);
+    for (size_t i = 1; i < h->n_tensors; i++)
+        if (strcmp(idx[i - 1]->name, idx[i]->name) == 0) {
             st = DC_ERR_FORMAT;
             goto fail;
         }
-    }
+    for (size_t i = 0; i < h->n_meta; i++)
+        midx[i] = &h->meta[i];
+    qsort(midx, h->n_meta, sizeof(*midx), cmp_meta_key);
     *out = h;
     return DC_OK;
 fail:
@@ -502,17 +514,32 @@ fail:
 }
 
 const dc_st_tensor *dc_st_find(const dc_st_header *h, const char *name) {
-    for (size_t i = 0; i < h->n_tensors; i++)
-        if (strcmp(h->tensors[i].name, name) == 0) return &h->tensors[i];
+    size_t lo = 0, hi = h->n_tensors;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(h->by_name[mid]->name, name);
+        if (c == 0) return h->by_name[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     return NULL;
 }
 
 const char *dc_st_meta_get(const dc_st_header *h, const char *key) {
-    /* The last occurrence wins, as in a JSON object read into a map. */
-    const char *v = NULL;
-    for (size_t i = 0; i < h->n_meta; i++)
-        if (strcmp(h->meta[i].key, key) == 0) v = h->meta[i].value;
-    return v;
+    /* The last occurrence wins, as in a JSON object read into a map: the
+     * first entry past every entry with a key <= `key`, minus one. */
+    size_t lo = 0, hi = h->n_meta;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(h->meta_by_key[mid]->key, key) <= 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == 0 || strcmp(h->meta_by_key[lo - 1]->key, key) != 0) return NULL;
+    return h->meta_by_key[lo - 1]->value;
 }
 
 /* ========================================================================== */

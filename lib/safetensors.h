@@ -74,6 +74,10 @@ typedef struct dc_st_header {
     size_t n_tensors;
     dc_st_meta *meta;
     size_t n_meta;
+    /* Sorted indexes (by name; metadata by key, then position), so lookups
+     * bisect: a header of n tensors costs O(n log n) to parse and query. */
+    const dc_st_tensor **by_name;
+    const dc_st_meta **meta_by_key;
 } dc_st_header;
 
 /*
@@ -84,9 +88,9 @@ typedef struct dc_st_header {
 dc_status dc_st_parse(const dc_alloc *alloc, const void *json, size_t len, uint64_t data_size,
                       dc_st_header **out);
 void dc_st_header_free(dc_st_header *h);
-/* The tensor called `name`, or NULL. */
+/* The tensor called `name`, or NULL. O(log n). */
 const dc_st_tensor *dc_st_find(const dc_st_header *h, const char *name);
-/* The metadata value of `key`, or NULL. */
+/* The metadata value of `key` (its last occurrence), or NULL. O(log n). */
 const char *dc_st_meta_get(const dc_st_header *h, const char *key);
 
 /* An open file: its parsed header and where its data section starts. */

@@ -23,9 +23,14 @@ static char *xstrdup(const char *s) {
 
 static int add(model_source *s, const char *name, dc_dtype dtype, unsigned ndim,
                const uint64_t *dims, uint64_t offset, uint64_t nbytes) {
-    src_tensor *t = realloc(s->t, (s->n + 1) * sizeof(*t));
-    if (!t) return 0;
-    s->t = t;
+    if (s->n == s->cap) { /* geometric growth: n tensors cost O(n) copies */
+        size_t cap = s->cap ? 2 * s->cap : 64;
+        src_tensor *t = realloc(s->t, cap * sizeof(*t));
+        if (!t) return 0;
+        s->t = t;
+        s->cap = cap;
+    }
+    src_tensor *t = s->t;
     src_tensor *x = &t[s->n];
     memset(x, 0, sizeof(*x));
     if (!(x->name = xstrdup(name))) return 0;

@@ -24,7 +24,7 @@ typedef struct model_source {
     char *path;
     int is_llama2c;
     src_tensor *t;
-    size_t n;
+    size_t n, cap;
     uint64_t file_size;
     int32_t llama2c_header[7]; /* llama2.c only */
 } model_source;
