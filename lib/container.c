@@ -627,8 +627,8 @@ static dc_status parse(dc_reader *r, const char **detail) {
     r->meta = (char *)dc_malloc(&r->alloc, (size_t)msize + 1);
     r->t = (tensor_rec *)dc_calloc(&r->alloc, (size_t)r->ntensors + 1, sizeof(tensor_rec));
     r->names = (char *)dc_malloc(&r->alloc, (size_t)tsize + 1);
-    r->by_name = (const tensor_rec **)dc_calloc(&r->alloc, (size_t)r->ntensors + 1,
-                                                sizeof(*r->by_name));
+    r->by_name =
+        (const tensor_rec **)dc_calloc(&r->alloc, (size_t)r->ntensors + 1, sizeof(*r->by_name));
     if (!r->meta || !r->t || !r->names || !r->by_name) FAIL(DC_ERR_OUT_OF_MEMORY, "out of memory");
     memcpy(r->meta, h + moff, (size_t)msize);
     r->meta[msize] = '\0';

@@ -738,6 +738,13 @@ static FILE *open_temp(const char *path, char **tmp_path, const dc_alloc *a) {
 
 dc_status dc_st_write(const dc_alloc *alloc, const char *path, const dc_st_out_tensor *tensors,
                       size_t n_tensors, const char *const *meta_kv, size_t n_meta) {
+    return dc_st_write_stream(alloc, path, tensors, n_tensors, meta_kv, n_meta, NULL, NULL);
+}
+
+dc_status dc_st_write_stream(const dc_alloc *alloc, const char *path,
+                             const dc_st_out_tensor *tensors, size_t n_tensors,
+                             const char *const *meta_kv, size_t n_meta, dc_st_load_fn load,
+                             void *ctx) {
     sbuf b = {alloc, NULL, 0, 0, 0};
     sb_put(&b, "{", 1);
     int first = 1;
@@ -798,15 +805,23 @@ dc_status dc_st_write(const dc_alloc *alloc, const char *path, const dc_st_out_t
     unsigned char lenbuf[8];
     dc_store_le64(lenbuf, (uint64_t)b.n);
     int ok = fwrite(lenbuf, 1, 8, fp) == 8 && fwrite(b.p, 1, b.n, fp) == b.n;
-    for (size_t i = 0; ok && i < n_tensors; i++)
-        if (tensors[i].nbytes)
-            ok = fwrite(tensors[i].data, 1, tensors[i].nbytes, fp) == tensors[i].nbytes;
+    dc_status lst = DC_OK;
+    for (size_t i = 0; ok && i < n_tensors; i++) {
+        const void *data = tensors[i].data;
+        if (!tensors[i].nbytes) continue;
+        if (!data && (!load || (lst = load(ctx, i, &data)) != DC_OK || !data)) {
+            if (lst == DC_OK) lst = DC_ERR_INVALID_ARGUMENT;
+            break;
+        }
+        ok = fwrite(data, 1, tensors[i].nbytes, fp) == tensors[i].nbytes;
+    }
     if (fclose(fp) != 0) ok = 0;
     dc_free(alloc, b.p);
+    if (lst != DC_OK) ok = 0;
     if (ok && rename(tmp, path) != 0) ok = 0;
     if (!ok) remove(tmp);
     dc_free(alloc, tmp);
-    return ok ? DC_OK : DC_ERR_IO;
+    return lst != DC_OK ? lst : ok ? DC_OK : DC_ERR_IO;
 bad:
     dc_free(alloc, b.p);
     return DC_ERR_INVALID_ARGUMENT;

@@ -133,4 +133,21 @@ typedef struct dc_st_out_tensor {
 dc_status dc_st_write(const dc_alloc *alloc, const char *path, const dc_st_out_tensor *tensors,
                       size_t n_tensors, const char *const *meta_kv, size_t n_meta);
 
+/*
+ * Produces the bytes of tensors[index] (whose data is NULL) for
+ * dc_st_write_stream: *data receives nbytes bytes that stay valid until the
+ * next call. A status other than DC_OK stops the write (it is returned).
+ */
+typedef dc_status (*dc_st_load_fn)(void *ctx, size_t index, const void **data);
+
+/*
+ * As dc_st_write, but a tensor whose data is NULL (and nbytes > 0) is
+ * produced by load(ctx, index, ...) when its turn comes, so a file can be
+ * written holding one tensor at a time.
+ */
+dc_status dc_st_write_stream(const dc_alloc *alloc, const char *path,
+                             const dc_st_out_tensor *tensors, size_t n_tensors,
+                             const char *const *meta_kv, size_t n_meta, dc_st_load_fn load,
+                             void *ctx);
+
 #endif /* DC_SAFETENSORS_H */

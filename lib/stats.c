@@ -506,8 +506,8 @@ dc_status dc_stats_file_open(const char *path, const dc_stats_options *options,
         L->amax = t;
         L->sumsq = ts;
     }
-    f->by_name = (const stats_layer **)dc_malloc(
-        &a, (f->n_layers ? f->n_layers : 1) * sizeof(*f->by_name));
+    f->by_name =
+        (const stats_layer **)dc_malloc(&a, (f->n_layers ? f->n_layers : 1) * sizeof(*f->by_name));
     if (!f->by_name) {
         st = DC_ERR_OUT_OF_MEMORY;
         goto fail;

@@ -102,6 +102,16 @@ static dc_status open_llama2c(const char *path, model_source *s, const char **wh
         *why = "not a llama2.c checkpoint (bad header)";
         return DC_ERR_FORMAT;
     }
+    /* the header's dimensions against the file size, before allocating */
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        *why = "cannot read the file";
+        return DC_ERR_IO;
+    }
+    if ((uint64_t)sb.st_size < 28 + 4 * el_layout_floats(&c)) {
+        *why = "file shorter than its llama2.c header says";
+        return DC_ERR_TRUNCATED;
+    }
     size_t n = el_layout(&c, NULL, 0);
     el_slot *slots = calloc(n, sizeof(el_slot));
     if (!slots) goto oom;
@@ -119,8 +129,7 @@ static dc_status open_llama2c(const char *path, model_source *s, const char **wh
         end = 28 + 4 * (uint64_t)t->offset + bytes;
     }
     free(slots);
-    struct stat sb;
-    if (stat(path, &sb) != 0 || (uint64_t)sb.st_size < end) {
+    if ((uint64_t)sb.st_size < end) {
         *why = "file shorter than its llama2.c header says";
         return DC_ERR_TRUNCATED;
     }
