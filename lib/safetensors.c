@@ -407,6 +407,11 @@ static dc_status parse_metadata(jp *j, dc_st_header *h, size_t *meta_cap) {
                 dc_free(j->alloc, key);
                 return st;
             }
+            if (h->n_meta >= DC_ST_MAX_META) { /* bounds memory: ~100 bytes an entry */
+                dc_free(j->alloc, key);
+                dc_free(j->alloc, value);
+                return DC_ERR_FORMAT;
+            }
             if (!grow(j->alloc, (void **)&h->meta, meta_cap, h->n_meta, sizeof(dc_st_meta))) {
                 dc_free(j->alloc, key);
                 dc_free(j->alloc, value);
@@ -433,7 +438,16 @@ dc_status dc_st_parse(const dc_alloc *alloc, const void *json, size_t len, uint6
     if (!h) return DC_ERR_OUT_OF_MEMORY;
     h->alloc = *alloc;
     jp j = {(const unsigned char *)json, (const unsigned char *)json + len, alloc};
-    size_t tcap = 0, mcap = 0;
+    /* A tensor entry takes at least DC_ST_MIN_ENTRY bytes of JSON, so this
+     * many slots always suffice: allocated once (pages are only touched as
+     * entries fill them), never grown by doubling, which would briefly hold
+     * three times the table and make memory a large multiple of the input. */
+    size_t tcap = len / DC_ST_MIN_ENTRY + 1, mcap = 0;
+    if (tcap > SIZE_MAX / sizeof(dc_st_tensor) ||
+        !(h->tensors = (dc_st_tensor *)dc_malloc(alloc, tcap * sizeof(dc_st_tensor)))) {
+        dc_st_header_free(h);
+        return DC_ERR_OUT_OF_MEMORY;
+    }
     int have_meta = 0;
     dc_status st = DC_ERR_FORMAT;
     if (!jp_eat(&j, '{')) goto fail;

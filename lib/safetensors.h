@@ -13,7 +13,9 @@
  * are validated (no control characters, no NUL, valid \u escapes and
  * surrogate pairs), tensor byte ranges must lie inside the data section and
  * match dtype x shape, and duplicate tensor names are refused. Any violation
- * gives DC_ERR_FORMAT; nothing crashes or reads out of bounds.
+ * gives DC_ERR_FORMAT; nothing crashes or reads out of bounds. Memory stays
+ * a small multiple of the header (tensor slots are allocated once from an
+ * upper bound on their number; at most DC_ST_MAX_META metadata entries).
  */
 #ifndef DC_SAFETENSORS_H
 #define DC_SAFETENSORS_H
@@ -26,6 +28,12 @@
 #define DC_ST_MAX_HEADER ((uint64_t)100 * 1000 * 1000)
 /* Largest number of dimensions of a tensor. */
 #define DC_ST_MAX_DIMS 8
+/* Most metadata entries accepted (each costs ~100 bytes of memory but may
+ * take only 6 bytes of JSON). */
+#define DC_ST_MAX_META ((size_t)1 << 18)
+/* Fewer JSON bytes than any tensor entry takes (the shortest,
+ * "":{"dtype":"","shape":[],"data_offsets":[0,0]}, has 47). */
+#define DC_ST_MIN_ENTRY 40
 /* Deepest JSON nesting skipped inside unknown values. */
 #define DC_ST_MAX_DEPTH 64
 

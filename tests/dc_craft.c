@@ -8,6 +8,8 @@
  *                                      header asks for a 64 GiB KV cache
  *   dc_craft many-dcz OUT.dcz N        N tensors of one float
  *   dc_craft many-st OUT.safetensors N N 2x2 F32 tensors
+ *   dc_craft tiny-st OUT.safetensors N N scalar tensors, as few bytes as can be
+ *   dc_craft meta-st OUT.safetensors N one tensor and N metadata entries
  *   dc_craft many-stats OUT N          activation statistics for the N tensors
  *                                      of many-st
  * Exit 0 on success, 1 on failure.
@@ -136,18 +138,30 @@ static int many_dcz(const char *path, long n) {
     return st == DC_OK ? 0 : fail("finish", st);
 }
 
-static int many_st(const char *path, long n) {
+/* kind 0: N 2x2 F32 tensors; 1: N scalar F32 tensors with the shortest
+ * names and no spaces (the most tensors per byte); 2: one tensor and N
+ * empty metadata entries (the most entries per byte). */
+static int many_st(const char *path, long n, int kind) {
     FILE *f = fopen(path, "wb");
     if (!f) return 1;
-    size_t cap = (size_t)n * 96 + 64, len = 0;
+    size_t cap = (size_t)n * 96 + 256, len = 0;
     char *json = malloc(cap);
     if (!json) return 1;
     len += (size_t)snprintf(json + len, cap - len, "{");
-    for (long i = 0; i < n; i++)
+    long nt = kind == 2 ? 1 : n, es = kind == 1 ? 4 : 16;
+    if (kind == 2) {
+        len += (size_t)snprintf(json + len, cap - len, "\"__metadata__\":{");
+        for (long i = 0; i < n; i++)
+            len += (size_t)snprintf(json + len, cap - len, "%s\"\":\"\"", i ? "," : "");
+        len += (size_t)snprintf(json + len, cap - len, "},");
+    }
+    for (long i = 0; i < nt; i++)
         len += (size_t)snprintf(json + len, cap - len,
-                                "%s\"blk.%06ld.weight\":{\"dtype\":\"F32\",\"shape\":[2,2],"
-                                "\"data_offsets\":[%ld,%ld]}",
-                                i ? "," : "", (i * 7919) % n, i * 16, i * 16 + 16);
+                                kind == 1 ? "%s\"%lx\":{\"dtype\":\"F32\",\"shape\":[],"
+                                            "\"data_offsets\":[%ld,%ld]}"
+                                          : "%s\"blk.%06ld.weight\":{\"dtype\":\"F32\","
+                                            "\"shape\":[2,2],\"data_offsets\":[%ld,%ld]}",
+                                i ? "," : "", kind == 1 ? i : (i * 7919) % n, i * es, i * es + es);
     len += (size_t)snprintf(json + len, cap - len, "}");
     while (len % 8)
         json[len++] = ' ';
@@ -156,8 +170,8 @@ static int many_st(const char *path, long n) {
         hl[k] = (unsigned char)((uint64_t)len >> (8 * k));
     int ok = fwrite(hl, 8, 1, f) == 1 && fwrite(json, len, 1, f) == 1;
     float v[4] = {0.25f, -0.5f, 1.0f, 2.0f};
-    for (long i = 0; ok && i < n; i++)
-        ok = fwrite(v, sizeof v, 1, f) == 1;
+    for (long i = 0; ok && i < nt; i++)
+        ok = fwrite(v, (size_t)es, 1, f) == 1;
     free(json);
     return fclose(f) == 0 && ok ? 0 : 1;
 }
@@ -194,7 +208,9 @@ int main(int argc, char **argv) {
     if (!strcmp(k, "bomb-llama")) return bomb_llama(out);
     if (!strcmp(k, "kv-llama")) return kv_llama(out);
     if (!strcmp(k, "many-dcz")) return many_dcz(out, n);
-    if (!strcmp(k, "many-st")) return many_st(out, n);
+    if (!strcmp(k, "many-st")) return many_st(out, n, 0);
+    if (!strcmp(k, "tiny-st")) return many_st(out, n, 1);
+    if (!strcmp(k, "meta-st")) return many_st(out, n, 2);
     if (!strcmp(k, "many-stats")) return many_stats(out, n);
     return fprintf(stderr, "dc_craft: unknown kind %s\n", k), 1;
 }

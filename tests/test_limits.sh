@@ -11,8 +11,11 @@
 #    model with a 100,000-layer statistics file each finish well within a
 #    generous timeout (they took minutes when name handling was quadratic).
 # Usage: test_limits.sh DCZ DC_LLAMA DC_CRAFT
+# DC_TEST_TIMEOUT_SCALE (default 1) multiplies the timeouts (sanitizer builds).
 set -eu
 dcz=$1 llama=$2 craft=$3
+k=${DC_TEST_TIMEOUT_SCALE:-1}
+t20=$((20 * k)) t40=$((40 * k))
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 unset DC_MAX_MEMORY || true
@@ -35,7 +38,7 @@ timed() {
 refused() {
     size=$(wc -c < "$1")
     cap=$(( (4 * size) / 1024 + 65536 ))
-    if [ "$rc" -eq 0 ] || ! grep -q 'memory limit' "$dir/err" || [ "$rss" -gt "$cap" ]; then
+    if [ "$rc" -eq 0 ] || ! grep -q "${3:-memory limit}" "$dir/err" || [ "$rss" -gt "$cap" ]; then
         echo "FAIL: $2: rc=$rc rss=${rss}KiB (cap ${cap}KiB)"; cat "$dir/err"; exit 1
     fi
 }
@@ -81,17 +84,29 @@ rc=0; "$dcz" compress "$dir/short.bin" -o "$dir/short.dcz" 2> "$dir/err" || rc=$
 
 # ---- 100,000 tensor names ---------------------------------------------------
 n=100000
-timeout 20 "$craft" many-dcz "$dir/many.dcz" $n
-timeout 20 "$dcz" verify "$dir/many.dcz" > "$dir/out"
+timeout $t20 "$craft" many-dcz "$dir/many.dcz" $n
+timeout $t20 "$dcz" verify "$dir/many.dcz" > "$dir/out"
 grep -q "$n tensors" "$dir/out"
-timeout 20 "$dcz" info --json "$dir/many.dcz" > "$dir/out"
+timeout $t20 "$dcz" info --json "$dir/many.dcz" > "$dir/out"
 grep -q "\"tensors\":$n" "$dir/out"
-timeout 20 "$dcz" extract "$dir/many.dcz" -o "$dir/many.safetensors"
+timeout $t20 "$dcz" extract "$dir/many.dcz" -o "$dir/many.safetensors"
 rm -f "$dir/many.dcz" "$dir/many.safetensors"
-timeout 20 "$craft" many-st "$dir/many.safetensors" $n
-timeout 20 "$craft" many-stats "$dir/many.stats" $n
-timeout 40 "$dcz" compress "$dir/many.safetensors" -o "$dir/many.dcz" --stats "$dir/many.stats" \
+timeout $t20 "$craft" many-st "$dir/many.safetensors" $n
+timeout $t20 "$craft" many-stats "$dir/many.stats" $n
+timeout $t40 "$dcz" compress "$dir/many.safetensors" -o "$dir/many.dcz" --stats "$dir/many.stats" \
     --codec raw --json > "$dir/out"
 grep -q "\"quantized_tensors\":$n" "$dir/out"
-timeout 20 "$dcz" verify "$dir/many.dcz" > /dev/null
+timeout $t20 "$dcz" verify "$dir/many.dcz" > /dev/null
+rm -f "$dir"/many.*
+
+# ---- many tensors or metadata entries in few bytes --------------------------
+# A million scalar tensors (68 MB): refused by the table check, within RSS.
+"$craft" tiny-st "$dir/tiny.safetensors" 1000000
+timed "$dcz" compress "$dir/tiny.safetensors" -o "$dir/tiny.dcz" --codec raw
+refused "$dir/tiny.safetensors" "compress, a million tensors"
+rm -f "$dir/tiny.safetensors"
+# A million empty metadata entries (6 MB): refused by the parser.
+"$craft" meta-st "$dir/meta.safetensors" 1000000
+timed "$dcz" compress "$dir/meta.safetensors" -o "$dir/meta.dcz"
+refused "$dir/meta.safetensors" "compress, a million metadata entries" "not a valid safetensors"
 echo "test_limits: all checks passed"

@@ -53,6 +53,14 @@ static dc_status open_safetensors(const char *path, model_source *s, const char 
         return st;
     }
     s->file_size = f->file_size;
+    /* the list at its final size at once (no doubling: memory stays a small
+     * multiple of the header, however many tensors it lists) */
+    if (f->hdr->n_tensors && !(s->t = malloc(f->hdr->n_tensors * sizeof(*s->t)))) {
+        dc_st_close(f);
+        *why = "out of memory";
+        return DC_ERR_OUT_OF_MEMORY;
+    }
+    s->cap = f->hdr->n_tensors;
     for (size_t i = 0; i < f->hdr->n_tensors; i++) {
         const dc_st_tensor *t = &f->hdr->tensors[i];
         dc_dtype dt;
