@@ -175,8 +175,13 @@ int el_model_load(el_model *m, const char *path) {
         fclose(f);
         return -1;
     }
+    /* the floats, what quantizing in memory may add to the linears (a pruned
+     * float copy, integer values as floats and as bytes: 9 bytes a weight),
+     * and the run state */
+    const uint64_t D = (uint64_t)c.dim, H = (uint64_t)c.hidden_dim, L = (uint64_t)c.n_layers;
+    const uint64_t lin = L * (2 * D * D + 2 * (uint64_t)c.kv_dim * D + 3 * H * D);
     if (el_check_memory(path, (uint64_t)fsize, "the model (weights, KV cache and activations)",
-                        4 * (uint64_t)nfl + el_run_state_bytes(&c)) != 0) {
+                        4 * (uint64_t)nfl + 9 * lin + el_run_state_bytes(&c)) != 0) {
         fclose(f);
         return -1;
     }
