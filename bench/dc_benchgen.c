@@ -15,6 +15,8 @@
  * Outputs are written to OUT.tmp.PID and renamed over OUT when complete.
  */
 #define _POSIX_C_SOURCE 200809L
+#include "doublecomp.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -299,7 +301,40 @@ static int gen_llama2c(const char *path, const uint64_t shape[7], uint64_t seed)
     return 0;
 }
 
+/* The stored INT8 weights (bits == 8 tensors, decoded) of a .dcz, concatenated:
+ * the DC-quantized tensors as the codec sees them. */
+static int dcz_int8(const char *path, const char *out) {
+    dc_reader *r;
+    dc_status st = dc_reader_open_file(path, NULL, &r, NULL);
+    if (st != DC_OK) return fprintf(stderr, "%s: %s\n", path, dc_status_string(st)), 1;
+    size_t total = 0, cap = 0;
+    uint8_t *buf = NULL;
+    for (size_t i = 0; i < dc_reader_tensor_count(r); i++) {
+        dc_tensor_desc d;
+        memset(&d, 0, sizeof(d));
+        d.struct_size = sizeof(d);
+        if (dc_reader_tensor(r, i, &d) != DC_OK || d.bits != 8) continue;
+        if (total + d.data_size > cap) {
+            cap = 2 * (total + (size_t)d.data_size);
+            uint8_t *nb = realloc(buf, cap);
+            if (!nb) return free(buf), dc_reader_close(r), fprintf(stderr, "out of memory\n"), 1;
+            buf = nb;
+        }
+        st = dc_reader_decode_tensor(r, i, buf + total, cap - total, 1, NULL);
+        if (st != DC_OK)
+            return free(buf), dc_reader_close(r), fprintf(stderr, "%s\n", dc_status_string(st)), 1;
+        total += (size_t)d.data_size;
+    }
+    dc_reader_close(r);
+    fprintf(stderr, "%s: %zu stored INT8 weights, order-0 entropy %.3f bits\n", out, total,
+            gen_entropy_bits(buf, total));
+    int rc = write_atomic(out, buf, total);
+    free(buf);
+    return rc;
+}
+
 int main(int argc, char **argv) {
+    if (argc == 4 && strcmp(argv[1], "dcz-int8") == 0) return dcz_int8(argv[2], argv[3]);
     if ((argc == 10 || argc == 11) && strcmp(argv[1], "llama2c-gen") == 0) {
         uint64_t shape[7];
         for (int i = 0; i < 7; i++)
@@ -337,6 +372,7 @@ int main(int argc, char **argv) {
     fprintf(stderr,
             "usage: dc-benchgen laplace OUT SIZE [B [ZEROS [SEED]]]\n"
             "       dc-benchgen llama2c MODEL.bin OUT\n"
+            "       dc-benchgen dcz-int8 FILE.dcz OUT   (its stored INT8 weights)\n"
             "       dc-benchgen safetensors OUT DIM HIDDEN LAYERS VOCAB [f32|f16|bf16|mixed "
             "[SEED]]\n"
             "       dc-benchgen llama2c-gen OUT DIM HIDDEN LAYERS HEADS KV_HEADS VOCAB SEQ "

@@ -3,7 +3,7 @@
  *
  * Chunk = 20-byte header + payload (docs/format.md):
  *   0  'D' 'C' 'K'   magic
- *   3  u8  version (1)
+ *   3  u8  version (2 written; 1 still read: it differs only in the ANS payload)
  *   4  u8  codec tag: 0 raw, 1 ans, 2 zstd, 3 lz4, 4 run
  *   5  u8  codec parameter (ans: table precision and state count, see ans.c; others 0)
  *   6  u16 reserved, 0
@@ -15,17 +15,18 @@
 #include "internal.h"
 
 #include <lz4.h>
+#include <pthread.h>
 #include <lz4hc.h>
 #include <zstd.h>
 #include <zstd_errors.h>
 
 #define HDR            DC_CHUNK_HEADER_SIZE
-#define FORMAT_VERSION 1
+#define FORMAT_VERSION 2
 
 enum { TAG_RAW = 0, TAG_ANS = 1, TAG_ZSTD = 2, TAG_LZ4 = 3, TAG_RUN = 4 };
 
 typedef struct chunk_header {
-    unsigned tag, param;
+    unsigned version, tag, param;
     size_t raw_size, payload_size;
     uint32_t checksum;
 } chunk_header;
@@ -180,7 +181,7 @@ static dc_status compress_chunk(dc_cctx *c, const uint8_t *src, size_t n, uint8_
     if (cap < HDR) return DC_ERR_DST_TOO_SMALL;
     uint8_t *payload = dst + HDR;
     size_t pcap = cap - HDR;
-    chunk_header h = {TAG_RAW, 0, n, 0, dc_checksum32(src, n)};
+    chunk_header h = {FORMAT_VERSION, TAG_RAW, 0, n, 0, dc_checksum32(src, n)};
     if (is_run(src, n)) {
         if (pcap < 1) return DC_ERR_DST_TOO_SMALL;
         h.tag = TAG_RUN;
@@ -257,6 +258,7 @@ dc_status dc_compress(dc_cctx *cctx, const void *src, size_t src_size, void *dst
 struct dc_dctx {
     dc_alloc alloc;
     dc_simd simd;
+    unsigned threads; /* dc_decompress only */
     ZSTD_DCtx *zstd; /* created on first zstd chunk */
     dc_ans_table table;
 };
@@ -267,7 +269,7 @@ dc_status dc_dctx_create(const dc_decompress_options *options, dc_dctx **out) {
     dc_decompress_options o;
     dc_status st = dc_copy_options(&o, sizeof(o), options);
     if (st != DC_OK) return st;
-    if ((unsigned)o.simd > DC_SIMD_AVX512) return DC_ERR_INVALID_ARGUMENT;
+    if ((unsigned)o.simd > DC_SIMD_AVX512_SWGATHER) return DC_ERR_INVALID_ARGUMENT;
     if (!dc_simd_supported(o.simd)) return DC_ERR_UNSUPPORTED;
     dc_alloc a;
     if ((st = dc_alloc_init(&a, o.allocator)) != DC_OK) return st;
@@ -275,6 +277,7 @@ dc_status dc_dctx_create(const dc_decompress_options *options, dc_dctx **out) {
     if (d == NULL) return DC_ERR_OUT_OF_MEMORY;
     d->alloc = a;
     d->simd = dc_simd_resolve(o.simd);
+    d->threads = o.threads == 0 ? 1 : o.threads > 64 ? 64 : o.threads;
     *out = d;
     return DC_OK;
 }
@@ -290,14 +293,15 @@ static dc_status parse_header(const uint8_t *src, size_t size, chunk_header *h) 
     if (src == NULL) return DC_ERR_INVALID_ARGUMENT;
     if (size < HDR) return DC_ERR_TRUNCATED;
     if (src[0] != 'D' || src[1] != 'C' || src[2] != 'K') return DC_ERR_CORRUPT;
-    if (src[3] != FORMAT_VERSION || src[4] > TAG_RUN) return DC_ERR_UNSUPPORTED;
+    if (src[3] < 1 || src[3] > FORMAT_VERSION || src[4] > TAG_RUN) return DC_ERR_UNSUPPORTED;
+    h->version = src[3];
     h->tag = src[4];
     h->param = src[5];
     h->raw_size = dc_load_le32(src + 8);
     h->payload_size = dc_load_le32(src + 12);
     h->checksum = dc_load_le32(src + 16);
     if (dc_load_le16(src + 6) != 0 || h->raw_size > DC_CHUNK_SIZE_MAX) return DC_ERR_CORRUPT;
-    if (h->tag == TAG_ANS ? !dc_ans_param_valid(h->param) : h->param != 0)
+    if (h->tag == TAG_ANS ? !dc_ans_param_valid(h->version, h->param) : h->param != 0)
         return h->tag == TAG_ANS ? DC_ERR_UNSUPPORTED : DC_ERR_CORRUPT;
     if (h->tag == TAG_RAW && h->payload_size != h->raw_size) return DC_ERR_CORRUPT;
     if (h->tag == TAG_RUN && (h->payload_size != 1 || h->raw_size == 0)) return DC_ERR_CORRUPT;
@@ -333,9 +337,10 @@ static dc_status decode_payload(dc_dctx *d, const chunk_header *h, const uint8_t
         memset(dst, payload[0], n);
         return DC_OK;
     case TAG_ANS: {
-        if (d != NULL) return dc_ans_decode(payload, ps, h->param, dst, n, d->simd, &d->table);
+        if (d != NULL)
+            return dc_ans_decode(h->version, payload, ps, h->param, dst, n, d->simd, &d->table);
         dc_ans_table table; /* 40 KiB of stack; pass a context to avoid it */
-        return dc_ans_decode(payload, ps, h->param, dst, n, dc_simd_best(), &table);
+        return dc_ans_decode(h->version, payload, ps, h->param, dst, n, dc_simd_best(), &table);
     }
     case TAG_ZSTD: {
         if (d != NULL && d->zstd == NULL && (d->zstd = ZSTD_createDCtx()) == NULL)
@@ -389,6 +394,87 @@ dc_status dc_decompressed_size(const void *src, size_t src_size, size_t *size) {
     return DC_OK;
 }
 
+/* One thread's share of a dc_decompress call: chunks first, first + step, ... */
+typedef struct decode_share {
+    dc_dctx *d;
+    const uint8_t *src;
+    uint8_t *dst;
+    const size_t *in_off, *out_off; /* n + 1 entries each */
+    size_t first, step, n;
+    dc_status st;
+    size_t failed; /* the chunk that failed, if st != DC_OK */
+} decode_share;
+
+static void *decode_share_run(void *arg) {
+    decode_share *j = (decode_share *)arg;
+    for (size_t k = j->first; k < j->n && j->st == DC_OK; k += j->step) {
+        size_t w;
+        j->st = dc_chunk_decompress(j->d, j->src + j->in_off[k], j->in_off[k + 1] - j->in_off[k],
+                                    j->dst + j->out_off[k], j->out_off[k + 1] - j->out_off[k], &w);
+        j->failed = k;
+    }
+    return NULL;
+}
+
+/* dc_decompress on dctx->threads threads: walk the headers, then decode the
+ * chunks round-robin (neighbouring chunks on different threads). */
+static dc_status decompress_parallel(dc_dctx *dctx, const uint8_t *s, size_t src_size, uint8_t *d,
+                                     size_t dst_capacity, size_t *written) {
+    size_t n = 0;
+    for (size_t off = 0, cb; off < src_size; off += cb, n++) {
+        dc_status st = dc_chunk_info(s + off, src_size - off, &cb, NULL, NULL);
+        if (st != DC_OK) return st;
+    }
+    const dc_alloc *a = &dctx->alloc;
+    size_t *in_off = (size_t *)dc_malloc(a, 2 * (n + 1) * sizeof(size_t));
+    if (in_off == NULL) return DC_ERR_OUT_OF_MEMORY;
+    size_t *out_off = in_off + n + 1;
+    in_off[0] = out_off[0] = 0;
+    for (size_t k = 0; k < n; k++) {
+        size_t cb, raw;
+        dc_chunk_info(s + in_off[k], src_size - in_off[k], &cb, &raw, NULL);
+        in_off[k + 1] = in_off[k] + cb;
+        out_off[k + 1] = out_off[k] + raw;
+    }
+    if (out_off[n] > dst_capacity) {
+        dc_free(a, in_off);
+        return DC_ERR_DST_TOO_SMALL;
+    }
+    dc_status st = DC_OK;
+    const unsigned nt = dctx->threads < n ? dctx->threads : (unsigned)n;
+    decode_share job[64];
+    pthread_t th[64];
+    int started[64] = {0};
+    unsigned made = 0; /* job[0 .. made) are set up */
+    for (unsigned t = 0; t < nt; t++, made++) {
+        job[t] = (decode_share){dctx, s, d, in_off, out_off, t, nt, n, DC_OK, 0};
+        job[t].d = t == 0 ? dctx : NULL;
+        if (t == 0) continue; /* the calling thread, with dctx itself */
+        /* a context like the caller's, from the caller's allocator */
+        dc_dctx *c = (dc_dctx *)dc_calloc(a, 1, sizeof(*c));
+        if (c == NULL) {
+            st = DC_ERR_OUT_OF_MEMORY;
+            break;
+        }
+        c->alloc = *a, c->simd = dctx->simd, c->threads = 1;
+        job[t].d = c;
+        started[t] = pthread_create(&th[t], NULL, decode_share_run, &job[t]) == 0;
+        if (!started[t]) decode_share_run(&job[t]);
+    }
+    if (st == DC_OK) decode_share_run(&job[0]);
+    size_t bad = SIZE_MAX; /* the first failing chunk gives the status */
+    for (unsigned t = 0; t < made; t++) {
+        if (started[t]) pthread_join(th[t], NULL);
+        if (t > 0 && job[t].d != NULL) dc_dctx_free(job[t].d);
+        if (st == DC_OK && job[t].st != DC_OK && job[t].failed < bad) bad = job[t].failed;
+    }
+    for (unsigned t = 0; st == DC_OK && t < made; t++)
+        if (job[t].st != DC_OK && job[t].failed == bad) st = job[t].st;
+    if (st == DC_OK) *written = out_off[n];
+    dc_free(a, in_off);
+    return st;
+}
+
 dc_status dc_decompress(dc_dctx *dctx, const void *src, size_t src_size, void *dst,
                         size_t dst_capacity, size_t *written) {
     if (written == NULL || (src == NULL && src_size) || (dst == NULL && dst_capacity))
@@ -396,6 +482,8 @@ dc_status dc_decompress(dc_dctx *dctx, const void *src, size_t src_size, void *d
     *written = 0;
     const uint8_t *s = (const uint8_t *)src;
     uint8_t *d = (uint8_t *)dst;
+    if (dctx != NULL && dctx->threads > 1)
+        return decompress_parallel(dctx, s, src_size, d, dst_capacity, written);
     size_t off = 0, out = 0;
     while (off < src_size) {
         size_t cb, w;

@@ -62,7 +62,7 @@ static void test_allocator(void **state) {
     counting cnt = {0, 0, 0, -1};
     dc_allocator al = {sizeof(al), count_alloc, count_free, &cnt};
     dc_compress_options co = {sizeof(co), DC_CODEC_ANS, 0, 4096, &al};
-    dc_decompress_options dopt = {sizeof(dopt), DC_SIMD_AUTO, &al};
+    dc_decompress_options dopt = {sizeof(dopt), DC_SIMD_AUTO, &al, 0};
     dc_cctx *c;
     dc_dctx *d;
     assert_int_equal(dc_cctx_create(&co, &c), DC_OK);
@@ -124,7 +124,7 @@ static void test_simd_query(void **state) {
     assert_string_equal(dc_simd_name(DC_SIMD_AVX2), "avx2");
     assert_string_equal(dc_codec_name(DC_CODEC_ANS), "ans");
     for (int s = DC_SIMD_SCALAR; s <= DC_SIMD_AVX512; s++) {
-        dc_decompress_options o = {sizeof(o), (dc_simd)s, NULL};
+        dc_decompress_options o = {sizeof(o), (dc_simd)s, NULL, 0};
         dc_dctx *d;
         dc_status st = dc_dctx_create(&o, &d);
         assert_int_equal(st, dc_simd_supported((dc_simd)s) ? DC_OK : DC_ERR_UNSUPPORTED);

@@ -1,9 +1,16 @@
 /*
- * ans_avx512.c -- AVX-512 rANS decoder: 32 states as two vectors of 16 lanes.
+ * ans_avx512.c -- AVX-512 rANS decode kernels: 16 states per vector.
  *
- * Same recurrence and word order as dc_ans_decode_scalar(). The refill uses
- * a masked expand-load (AVX512-VBMI2 vpexpandw), which places the next
- * popcount(mask) words onto the lanes that need them, in lane order.
+ * Same recurrence and word order as the scalar decoders in ans.c. The refill
+ * expands the next popcount(mask) 16-bit words onto the lanes that need them,
+ * in lane order (AVX512-VBMI2 vpexpandw).
+ *
+ * Gathers merge into their destination register, so a gather also waits for
+ * whatever last wrote that register. Left to itself, GCC 12 gives every
+ * gather of the loop the same destination, which chains the vectors' gathers
+ * one after another (half the speed). GATHER16 zeroes each gather's
+ * destination right before it, in asm the compiler cannot fold away, which
+ * breaks that chain: zeroing idioms carry no dependency.
  */
 #include "../internal.h"
 
@@ -12,33 +19,84 @@
 
 #define TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi2,popcnt")))
 
-static TARGET inline __m512i step16(__m512i x, const dc_ans_table *table, const uint8_t **pp,
-                                    __m128i *sym) {
-    __m512i slot = _mm512_and_si512(x, _mm512_set1_epi32(DC_ANS_PROB_SCALE - 1));
-    __m512i e = _mm512_i32gather_epi32(slot, (const int *)table->entry, 4);
-    /* 32-bit gather at byte offsets; vpmovdb keeps the low byte = the symbol */
-    *sym = _mm512_cvtepi32_epi8(_mm512_i32gather_epi32(slot, (const int *)table->sym, 1));
-    __m512i freq = _mm512_and_si512(e, _mm512_set1_epi32(0xFFFF));
-    __m512i bias = _mm512_srli_epi32(e, 16);
-    x = _mm512_add_epi32(_mm512_mullo_epi32(freq, _mm512_srli_epi32(x, DC_ANS_PROB_BITS)), bias);
+/* 16 32-bit loads from t + 4 * slot (or t + slot with SCALE 1), by one
+ * hardware gather. Written in asm: with intrinsics, GCC sees the all-ones
+ * mask, drops the merge source and picks the destination register itself,
+ * which brings the false dependency back (a zeroed source is folded away). */
+#define GATHER16(t, slot, scale, size)                                                             \
+    __extension__({                                                                                \
+        __m512i r_;                                                                                \
+        __mmask16 k_;                                                                              \
+        __asm__("kxnorw %%k0, %%k0, %1\n\t" /* all ones, not waiting for the last gather */        \
+                "vpxord %0, %0, %0\n\t"                                                            \
+                "vpgatherdd (%3,%2," #scale "), %0%{%1%}"                                          \
+                : "=&v"(r_), "=&Yk"(k_)                                                            \
+                : "v"(slot), "r"(t), "m"(*(const uint8_t(*)[size])(t)));                           \
+        r_;                                                                                        \
+    })
+
+static TARGET inline __m512i gather_hw(const uint32_t *t, __m512i slot) {
+    return GATHER16(t, slot, 4, 4u << DC_ANS2_PROB_BITS);
+}
+
+/* 16 table entries by scalar loads: the 12-bit slots, narrowed to 16 bits,
+ * reach integer registers four at a time (vmovq/vpextrq), and the entries
+ * come back four to an xmm register. */
+static TARGET inline __m512i gather_sw(const uint32_t *t, __m512i slot) {
+    const __m256i s16 = _mm512_cvtepi32_epi16(slot);
+    const __m128i lo = _mm256_castsi256_si128(s16), hi = _mm256_extracti128_si256(s16, 1);
+    const uint64_t q[4] = {(uint64_t)_mm_cvtsi128_si64(lo), (uint64_t)_mm_extract_epi64(lo, 1),
+                           (uint64_t)_mm_cvtsi128_si64(hi), (uint64_t)_mm_extract_epi64(hi, 1)};
+    __m128i v[4];
+    for (int k = 0; k < 4; k++) {
+        const uint64_t w = q[k];
+        __m128i x = _mm_cvtsi32_si128((int)t[w & 0xFFFF]);
+        x = _mm_insert_epi32(x, (int)t[(w >> 16) & 0xFFFF], 1);
+        x = _mm_insert_epi32(x, (int)t[(w >> 32) & 0xFFFF], 2);
+        v[k] = _mm_insert_epi32(x, (int)t[w >> 48], 3);
+    }
+    __m512i r = _mm512_castsi128_si512(v[0]);
+    r = _mm512_inserti32x4(r, v[1], 1);
+    r = _mm512_inserti32x4(r, v[2], 2);
+    return _mm512_inserti32x4(r, v[3], 3);
+}
+
+/* Renormalises the lanes of x below L with the next words at *pp. */
+static TARGET inline __m512i refill(__m512i x, const uint8_t **pp) {
     __mmask16 need = _mm512_cmplt_epu32_mask(x, _mm512_set1_epi32(DC_ANS_L));
     const uint8_t *p = *pp;
     __m512i w = _mm512_cvtepu16_epi32(_mm256_maskz_expandloadu_epi16(need, p));
-    x = _mm512_mask_or_epi32(x, need, _mm512_slli_epi32(x, 16), w);
     *pp = p + 2 * (unsigned)_mm_popcnt_u32(need);
-    return x;
+    return _mm512_mask_or_epi32(x, need, _mm512_slli_epi32(x, 16), w);
 }
 
-TARGET size_t dc_ans_decode_avx512(const dc_ans_table *table, uint32_t st[DC_ANS_STATES],
-                                   const uint8_t **pp, const uint8_t *end, uint8_t *out, size_t n) {
+/* --- format v1: split table (entry, sym), 13-bit probabilities ------------- */
+
+static TARGET inline __m512i step1(__m512i x, const dc_ans_table *t, const uint8_t **pp,
+                                   __m128i *sym) {
+    __m512i slot = _mm512_and_si512(x, _mm512_set1_epi32((1 << DC_ANS1_PROB_BITS) - 1));
+    __m512i e = GATHER16(t->u.v1.entry, slot, 4, 4u << DC_ANS1_PROB_BITS);
+    /* 32-bit gather at byte offsets; vpmovdb keeps the low byte = the symbol */
+    __m512i s = GATHER16(t->u.v1.sym, slot, 1, (1u << DC_ANS1_PROB_BITS) + 4);
+    *sym = _mm512_cvtepi32_epi8(s);
+    __m512i freq = _mm512_and_si512(e, _mm512_set1_epi32(0xFFFF));
+    __m512i bias = _mm512_srli_epi32(e, 16);
+    x = _mm512_add_epi32(_mm512_mullo_epi32(freq, _mm512_srli_epi32(x, DC_ANS1_PROB_BITS)), bias);
+    return refill(x, pp);
+}
+
+TARGET size_t dc_ans1_decode_avx512(const dc_ans_table *t, uint32_t *st, unsigned ns,
+                                    const uint8_t **pp, const uint8_t *end, uint8_t *out,
+                                    size_t n) {
+    (void)ns; /* 32 */
     const uint8_t *p = *pp;
     __m512i x0 = _mm512_loadu_si512((const void *)st);
     __m512i x1 = _mm512_loadu_si512((const void *)(st + 16));
     size_t i = 0;
     for (; i + 32 <= n && end - p >= 64; i += 32) {
         __m128i s0, s1;
-        x0 = step16(x0, table, &p, &s0);
-        x1 = step16(x1, table, &p, &s1);
+        x0 = step1(x0, t, &p, &s0);
+        x1 = step1(x1, t, &p, &s1);
         _mm_storeu_si128((__m128i *)(out + i), s0);
         _mm_storeu_si128((__m128i *)(out + i + 16), s1);
     }
@@ -47,4 +105,134 @@ TARGET size_t dc_ans_decode_avx512(const dc_ans_table *table, uint32_t st[DC_ANS
     *pp = p;
     return i;
 }
+
+/* --- format v2: packed entries, 12-bit probabilities ---------------------- */
+
+/* One step of 16 states given their 16 entries (symbol | freq << 8 | bias << 20). */
+static TARGET inline __m512i step2(__m512i x, __m512i e, const uint8_t **pp, uint8_t *out) {
+    _mm_storeu_si128((__m128i *)out, _mm512_cvtepi32_epi8(e));
+    __m512i freq = _mm512_and_si512(_mm512_srli_epi32(e, 8), _mm512_set1_epi32(0xFFF));
+    __m512i bias = _mm512_srli_epi32(e, 20);
+    x = _mm512_add_epi32(_mm512_mullo_epi32(freq, _mm512_srli_epi32(x, DC_ANS2_PROB_BITS)), bias);
+    return refill(x, pp);
+}
+
+#define SLOT(x) _mm512_and_si512(x, _mm512_set1_epi32((1 << DC_ANS2_PROB_BITS) - 1))
+
+/* NV vectors of 16 states (ns = 16 * NV: 32, 64 or 128). More states give the
+ * out-of-order core more independent gathers to overlap: one group's chain
+ * (gather, update, refill) is long, and the groups of different vectors only
+ * meet at the stream pointer. A group of ns symbols reads at
+ * most ns words (2 * ns bytes); each refill reads only the words it consumes. */
+#define DECODE_NV(NV, GATHER)                                                                      \
+    do {                                                                                           \
+        __m512i x[NV];                                                                             \
+        for (int k = 0; k < NV; k++)                                                               \
+            x[k] = _mm512_loadu_si512((const void *)(st + 16 * k));                                \
+        for (; i + 16 * NV <= n && end - p >= 32 * NV; i += 16 * NV) {                             \
+            _mm_prefetch((const char *)p + 1024, _MM_HINT_T0);                                     \
+            _mm_prefetch((const char *)out + i + 4096, _MM_HINT_ET0);                              \
+            __m512i e[NV];                                                                         \
+            for (int k = 0; k < NV; k++)                                                           \
+                e[k] = GATHER(tab, SLOT(x[k]));                                                    \
+            for (int k = 0; k < NV; k++)                                                           \
+                x[k] = step2(x[k], e[k], &p, out + i + 16 * k);                                    \
+        }                                                                                          \
+        for (int k = 0; k < NV; k++)                                                               \
+            _mm512_storeu_si512((void *)(st + 16 * k), x[k]);                                      \
+    } while (0)
+
+#define DECODE_V2(GATHER)                                                                          \
+    const uint32_t *tab = t->u.packed;                                                             \
+    const uint8_t *p = *pp;                                                                        \
+    size_t i = 0;                                                                                  \
+    if (ns == 128)                                                                                 \
+        DECODE_NV(8, GATHER);                                                                      \
+    else if (ns == 64)                                                                             \
+        DECODE_NV(4, GATHER);                                                                      \
+    else                                                                                           \
+        DECODE_NV(2, GATHER);                                                                      \
+    *pp = p;                                                                                       \
+    return i
+
+TARGET size_t dc_ans2_decode_avx512(const dc_ans_table *t, uint32_t *st, unsigned ns,
+                                    const uint8_t **pp, const uint8_t *end, uint8_t *out,
+                                    size_t n) {
+    DECODE_V2(gather_hw);
+}
+
+TARGET size_t dc_ans2_decode_avx512_sw(const dc_ans_table *t, uint32_t *st, unsigned ns,
+                                       const uint8_t **pp, const uint8_t *end, uint8_t *out,
+                                       size_t n) {
+    DECODE_V2(gather_sw);
+}
 #endif
+
+/* --- format v2 encoder ---------------------------------------------------- */
+
+/*
+ * Encodes whole groups of ns (32, 64 or 128) symbols, src[0 .. n) with n a
+ * multiple of ns, last group first, into the word stream growing down from p,
+ * exactly as the scalar encoder does (same words, same states): per vector of
+ * 16 states, the lanes whose state reaches f << 20 emit their low 16 bits
+ * (compressed into lane order and stored as one block below p), then
+ * x = (x / f) << 12 + x mod f + cum. The division is done in double
+ * precision (a Newton-refined reciprocal gives floor(x / f) or one less,
+ * and one integer correction makes it exact), so the output is the scalar
+ * encoder's bit for bit. Writes up to 32 bytes below the final p (scratch).
+ * enc[s] = freq | cum << 16.
+ */
+static TARGET __attribute__((target("avx512dq,avx512vbmi"))) inline __m256i
+div_by_freq8(__m256i x, __m256i f) {
+    const __m512d xd = _mm512_cvtepu32_pd(x), fd = _mm512_cvtepu32_pd(f);
+    const __m512d one = _mm512_set1_pd(1.0);
+    __m512d r = _mm512_rcp14_pd(fd);
+    r = _mm512_fmadd_pd(r, _mm512_fnmadd_pd(fd, r, one), r);
+    r = _mm512_fmadd_pd(r, _mm512_fnmadd_pd(fd, r, one), r);
+    return _mm512_cvttpd_epu32(_mm512_mul_pd(xd, r));
+}
+
+TARGET __attribute__((target("avx512dq,avx512vbmi"))) uint8_t *
+dc_ans2_encode_avx512(const uint32_t enc[256], const uint8_t *src, size_t n, unsigned ns,
+                      uint32_t *st, uint8_t *p) {
+    const unsigned nv = ns / 16;
+    const __m512i lo16 = _mm512_set1_epi32(0xFFFF);
+    const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    __m512i x[8];
+    for (unsigned k = 0; k < nv; k++)
+        x[k] = _mm512_loadu_si512((const void *)(st + 16 * k));
+    for (size_t i = n; i > 0;) {
+        i -= ns;
+        for (unsigned k = nv; k-- > 0;) {
+            const __m512i s =
+                _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(src + i + 16 * k)));
+            const __m512i e = GATHER16(enc, s, 4, 1024);
+            const __m512i f = _mm512_and_si512(e, lo16), c = _mm512_srli_epi32(e, 16);
+            __m512i xs = x[k];
+            const __mmask16 emit = _mm512_cmpge_epu32_mask(xs, _mm512_slli_epi32(f, 20));
+            /* the emitted words, in lane order, right-aligned in 16 words ending at p */
+            const unsigned cnt = (unsigned)_mm_popcnt_u32(emit);
+            const __m256i w = _mm512_cvtepi32_epi16(_mm512_maskz_compress_epi32(emit, xs));
+            /* lane j takes word j - (16 - cnt); the lanes below are garbage, overwritten
+             * by the next (lower) block or left below the stream */
+            const __m256i idx16 =
+                _mm512_cvtepi32_epi16(_mm512_sub_epi32(iota, _mm512_set1_epi32(16 - (int)cnt)));
+            _mm256_storeu_si256((__m256i *)(p - 32), _mm256_permutexvar_epi16(idx16, w));
+            p -= 2 * cnt;
+            xs = _mm512_mask_srli_epi32(xs, emit, xs, 16);
+            const __m256i q0 = div_by_freq8(_mm512_castsi512_si256(xs), _mm512_castsi512_si256(f));
+            const __m256i q1 =
+                div_by_freq8(_mm512_extracti64x4_epi64(xs, 1), _mm512_extracti64x4_epi64(f, 1));
+            __m512i q = _mm512_inserti64x4(_mm512_castsi256_si512(q0), q1, 1);
+            __m512i r = _mm512_sub_epi32(xs, _mm512_mullo_epi32(q, f));
+            const __mmask16 fix = _mm512_cmpge_epu32_mask(r, f); /* q was one short */
+            q = _mm512_mask_add_epi32(q, fix, q, _mm512_set1_epi32(1));
+            r = _mm512_mask_sub_epi32(r, fix, r, f);
+            x[k] =
+                _mm512_add_epi32(_mm512_add_epi32(_mm512_slli_epi32(q, DC_ANS2_PROB_BITS), r), c);
+        }
+    }
+    for (unsigned k = 0; k < nv; k++)
+        _mm512_storeu_si512((void *)(st + 16 * k), x[k]);
+    return p;
+}

@@ -25,9 +25,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     dc_status ref_st = DC_OK;
     size_t ref_w = 0;
     int have_ref = 0;
-    for (int s = DC_SIMD_SCALAR; s <= DC_SIMD_AVX512; s++) {
+    for (int s = DC_SIMD_SCALAR; s <= DC_SIMD_AVX512_SWGATHER; s++) {
         if (!dc_simd_supported((dc_simd)s)) continue;
-        dc_decompress_options o = {sizeof(o), (dc_simd)s, NULL};
+        dc_decompress_options o = {sizeof(o), (dc_simd)s, NULL, 0};
         dc_dctx *d;
         if (dc_dctx_create(&o, &d) != DC_OK) abort();
         size_t w = 0;
