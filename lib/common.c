@@ -47,6 +47,8 @@ const char *dc_status_string(dc_status status) {
         return "external codec error";
     case DC_ERR_FORMAT:
         return "unrecognised file format";
+    case DC_ERR_LIMIT:
+        return "resource limit exceeded";
     }
     return "unknown status";
 }

@@ -143,6 +143,8 @@ struct dc_writer {
     uint64_t pos;     /* bytes written so far */
     uint64_t flushed; /* bytes handed to early writeback (start_writeback) */
     buf table, index, names, meta;
+    uint64_t *name_slots; /* hash set of names: offset into `names` + 1, 0 = empty */
+    size_t name_cap;      /* slots (a power of two, at most half full) */
     uint64_t tensors, chunks;
     dc_cctx **cctx; /* one per thread */
     unsigned threads;
@@ -217,7 +219,44 @@ static void writer_free(dc_writer *w) {
     dc_free(&a, w->index.p);
     dc_free(&a, w->names.p);
     dc_free(&a, w->meta.p);
+    dc_free(&a, w->name_slots);
     dc_free(&a, w);
+}
+
+/* FNV-1a of a NUL-terminated string. */
+static uint64_t name_hash(const char *s) {
+    uint64_t h = 14695981039346656037ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+/* The slot of `name` in the writer's name set: where it is, or the empty slot
+ * where it would go. The set must have a free slot. */
+static size_t name_slot(const dc_writer *w, const char *name) {
+    size_t mask = w->name_cap - 1, k = (size_t)name_hash(name) & mask;
+    while (w->name_slots[k] && strcmp((const char *)w->names.p + w->name_slots[k] - 1, name) != 0)
+        k = (k + 1) & mask;
+    return k;
+}
+
+/* Makes room for one more name (keeps the set at most half full). */
+static int names_reserve(dc_writer *w) {
+    if (w->name_cap && (w->tensors + 1) * 2 <= w->name_cap) return 1;
+    size_t cap = w->name_cap ? w->name_cap * 2 : 64;
+    if (cap > SIZE_MAX / sizeof(uint64_t)) return 0;
+    uint64_t *old = w->name_slots;
+    size_t old_cap = w->name_cap;
+    w->name_slots = (uint64_t *)dc_calloc(&w->alloc, cap, sizeof(uint64_t));
+    if (!w->name_slots) {
+        w->name_slots = old;
+        return 0;
+    }
+    w->name_cap = cap;
+    for (size_t i = 0; i < old_cap; i++)
+        if (old[i]) w->name_slots[name_slot(w, (const char *)w->names.p + old[i] - 1)] = old[i];
+    dc_free(&w->alloc, old);
+    return 1;
 }
 
 dc_status dc_writer_create(const char *path, const dc_writer_options *options, dc_writer **out) {
@@ -326,7 +365,8 @@ static dc_status write_chunks(dc_writer *w, const uint8_t *data, size_t size, ui
     size_t chunk = w->opt.chunk_size ? w->opt.chunk_size : DC_CHUNK_SIZE_DEFAULT;
     size_t nchunks = (size + chunk - 1) / chunk;
     size_t per_batch = 4 * (size_t)w->threads; /* bounds memory: a few chunks per thread */
-    size_t bound = dc_compress_bound(chunk);
+    if (per_batch > nchunks) per_batch = nchunks ? nchunks : 1;
+    size_t bound = dc_compress_bound(size < chunk ? size : chunk); /* scratch fits the tensor */
     uint8_t **out = (uint8_t **)dc_calloc(&w->alloc, per_batch, sizeof(uint8_t *));
     size_t *out_size = (size_t *)dc_calloc(&w->alloc, per_batch, sizeof(size_t));
     dc_status st = out && out_size ? DC_OK : DC_ERR_OUT_OF_MEMORY;
@@ -397,10 +437,11 @@ dc_status dc_writer_add_tensor(dc_writer *w, const dc_tensor_desc *desc, const v
     if (!dc_all_finite_f32(desc->scales, desc->n_scales) ||
         !dc_all_finite_f32(desc->smooth, desc->n_smooth))
         return DC_ERR_NOT_FINITE;
-    /* names: NUL-separated list, searched linearly (models have hundreds of tensors) */
-    for (size_t off = 0; off < w->names.len; off += strlen((char *)w->names.p + off) + 1)
-        if (strcmp((char *)w->names.p + off, desc->name) == 0) return DC_ERR_INVALID_ARGUMENT;
+    /* names: a hash set over the NUL-separated list, so n names cost O(n) */
     if (w->tensors >= UINT32_MAX) return DC_ERR_RANGE;
+    if (!names_reserve(w)) return DC_ERR_OUT_OF_MEMORY;
+    size_t slot = name_slot(w, desc->name);
+    if (w->name_slots[slot]) return DC_ERR_INVALID_ARGUMENT;
 
     uint32_t first = (uint32_t)w->chunks;
     dc_status st = write_chunks(w, (const uint8_t *)data, size, (uint32_t)w->tensors);
@@ -423,6 +464,7 @@ dc_status dc_writer_add_tensor(dc_writer *w, const dc_tensor_desc *desc, const v
          buf_u32(a, &rec, (uint32_t)(w->chunks - first)) && buf_u64(a, &rec, desc->n_scales) &&
          buf_f32s(a, &rec, desc->scales, desc->n_scales) && buf_u64(a, &rec, desc->n_smooth) &&
          buf_f32s(a, &rec, desc->smooth, desc->n_smooth);
+    size_t name_off = w->names.len;
     ok = ok && rec.len <= UINT32_MAX - 4 && buf_u32(a, &w->table, (uint32_t)(rec.len + 4)) &&
          buf_put(a, &w->table, rec.p, rec.len) && buf_put(a, &w->names, desc->name, name_len + 1);
     dc_free(a, rec.p);
@@ -430,6 +472,7 @@ dc_status dc_writer_add_tensor(dc_writer *w, const dc_tensor_desc *desc, const v
         w->failed = 1;
         return DC_ERR_OUT_OF_MEMORY;
     }
+    w->name_slots[slot] = (uint64_t)name_off + 1;
     w->tensors++;
     return DC_OK;
 }
@@ -516,9 +559,15 @@ struct dc_reader {
     uint64_t ntensors, nchunks;
     const uint8_t *index; /* nchunks * 32 bytes */
     tensor_rec *t;
-    char *names; /* all names, NUL-terminated, for desc->name */
+    const tensor_rec **by_name; /* the tensors sorted by name (dc_reader_find) */
+    char *names;                /* all names, NUL-terminated, for desc->name */
     char *meta;
+    uint64_t largest_tensor, largest_chunk; /* dc_reader_get_footprint */
 };
+
+static int cmp_rec_name(const void *a, const void *b) {
+    return strcmp((*(const tensor_rec *const *)a)->d.name, (*(const tensor_rec *const *)b)->d.name);
+}
 
 /* A bounds-checked cursor over a byte range. */
 typedef struct cursor {
@@ -604,7 +653,9 @@ static dc_status parse(dc_reader *r, const char **detail) {
     r->meta = (char *)dc_malloc(&r->alloc, (size_t)msize + 1);
     r->t = (tensor_rec *)dc_calloc(&r->alloc, (size_t)r->ntensors + 1, sizeof(tensor_rec));
     r->names = (char *)dc_malloc(&r->alloc, (size_t)tsize + 1);
-    if (!r->meta || !r->t || !r->names) FAIL(DC_ERR_OUT_OF_MEMORY, "out of memory");
+    r->by_name =
+        (const tensor_rec **)dc_calloc(&r->alloc, (size_t)r->ntensors + 1, sizeof(*r->by_name));
+    if (!r->meta || !r->t || !r->names || !r->by_name) FAIL(DC_ERR_OUT_OF_MEMORY, "out of memory");
     memcpy(r->meta, h + moff, (size_t)msize);
     r->meta[msize] = '\0';
     if (memchr(r->meta, 0, (size_t)msize)) FAIL(DC_ERR_CORRUPT, "metadata: contains a NUL byte");
@@ -622,6 +673,13 @@ static dc_status parse(dc_reader *r, const char **detail) {
             FAIL(DC_ERR_CORRUPT, "chunk index: bad size, codec tag or reserved field");
         if (dc_load_le32(e + 24) >= r->ntensors)
             FAIL(DC_ERR_CORRUPT, "chunk index: tensor number out of range");
+        /* what a chunk may decode to is bounded by its codec: raw chunks hold
+         * their bytes, runs one byte, LZ4 at most 255 bytes per payload byte */
+        uint64_t payload = csize - DC_CHUNK_HEADER_SIZE;
+        if ((e[20] == 0 && raw != payload) || (e[20] == 4 && (payload != 1 || raw == 0)) ||
+            (e[20] == 3 && raw > 255 * payload + 16))
+            FAIL(DC_ERR_CORRUPT, "chunk index: decoded size impossible for the chunk's codec");
+        if (raw > r->largest_chunk) r->largest_chunk = raw;
         prev_end = off + csize;
     }
 
@@ -698,13 +756,17 @@ static dc_status parse(dc_reader *r, const char **detail) {
             FAIL(DC_ERR_CORRUPT, "tensor table: scales not finite");
         d->scales = d->n_scales ? t->scales : NULL;
         d->smooth = d->n_smooth ? t->smooth : NULL;
-        for (uint64_t j = 0; j < i; j++)
-            if (strcmp(r->t[j].d.name, d->name) == 0)
-                FAIL(DC_ERR_CORRUPT, "tensor table: duplicate tensor name");
+        if (d->data_size > r->largest_tensor) r->largest_tensor = d->data_size;
+        r->by_name[i] = t;
     }
     if (c.p != c.end) FAIL(DC_ERR_CORRUPT, "tensor table: trailing bytes");
     if (next_chunk != r->nchunks)
         FAIL(DC_ERR_CORRUPT, "chunk index: chunks not owned by any tensor");
+    /* sorted by name: duplicates are neighbours, and dc_reader_find bisects */
+    qsort(r->by_name, (size_t)r->ntensors, sizeof(*r->by_name), cmp_rec_name);
+    for (uint64_t i = 1; i < r->ntensors; i++)
+        if (strcmp(r->by_name[i - 1]->d.name, r->by_name[i]->d.name) == 0)
+            FAIL(DC_ERR_CORRUPT, "tensor table: duplicate tensor name");
     return DC_OK;
 }
 
@@ -776,6 +838,7 @@ void dc_reader_close(dc_reader *r) {
         dc_free(&a, r->t[i].smooth);
     }
     dc_free(&a, r->t);
+    dc_free(&a, r->by_name);
     dc_free(&a, r->names);
     dc_free(&a, r->meta);
     if (r->mapped && r->data) munmap((void *)r->data, r->size);
@@ -788,12 +851,40 @@ size_t dc_reader_tensor_count(const dc_reader *r) {
 
 dc_status dc_reader_find(const dc_reader *r, const char *name, size_t *index) {
     if (r == NULL || name == NULL || index == NULL) return DC_ERR_INVALID_ARGUMENT;
-    for (uint64_t i = 0; i < r->ntensors; i++)
-        if (strcmp(r->t[i].d.name, name) == 0) {
-            *index = (size_t)i;
+    size_t lo = 0, hi = (size_t)r->ntensors; /* bisect the sorted index */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(r->by_name[mid]->d.name, name);
+        if (c == 0) {
+            *index = (size_t)(r->by_name[mid] - r->t);
             return DC_OK;
         }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     return DC_ERR_INVALID_ARGUMENT;
+}
+
+dc_status dc_reader_get_footprint(const dc_reader *r, dc_reader_footprint *out) {
+    if (r == NULL || out == NULL || out->struct_size < sizeof(size_t))
+        return DC_ERR_INVALID_ARGUMENT;
+    dc_reader_footprint f;
+    memset(&f, 0, sizeof(f));
+    f.struct_size = out->struct_size;
+    f.file_size = r->size;
+    for (uint64_t i = 0; i < r->ntensors; i++)
+        f.decoded_size += r->t[i].d.data_size;
+    f.largest_tensor = r->largest_tensor;
+    f.largest_chunk = r->largest_chunk;
+    memcpy(out, &f, out->struct_size < sizeof(f) ? out->struct_size : sizeof(f));
+    return DC_OK;
+}
+
+uint64_t dc_memory_limit_default(uint64_t input_size) {
+    if (input_size > (UINT64_MAX - DC_MEMORY_LIMIT_SLACK) / 4) return UINT64_MAX;
+    return 4 * input_size + DC_MEMORY_LIMIT_SLACK;
 }
 
 dc_status dc_reader_tensor(const dc_reader *r, size_t index, dc_tensor_desc *desc) {

@@ -395,6 +395,13 @@ static int cmp_tensor_name(const void *a, const void *b) {
     return strcmp((*x)->name, (*y)->name);
 }
 
+/* By key, then by position in the file (entries of one array). */
+static int cmp_meta_key(const void *a, const void *b) {
+    const dc_st_meta *x = *(const dc_st_meta *const *)a, *y = *(const dc_st_meta *const *)b;
+    int c = strcmp(x->key, y->key);
+    return c ? c : (x > y) - (x < y);
+}
+
 static int cmp_tensor_begin(const void *a, const void *b) {
     const dc_st_tensor *const *x = (const dc_st_tensor *const *)a;
     const dc_st_tensor *const *y = (const dc_st_tensor *const *)b;
@@ -413,6 +420,8 @@ void dc_st_header_free(dc_st_header *h) {
     }
     dc_free(&a, h->tensors);
     dc_free(&a, h->meta);
+    dc_free(&a, (void *)h->by_name);
+    dc_free(&a, (void *)h->meta_by_key);
     dc_free(&a, h);
 }
 
@@ -432,6 +441,11 @@ static dc_status parse_metadata(jp *j, dc_st_header *h, size_t *meta_cap) {
             if ((st = jp_string(j, &value)) != DC_OK) {
                 dc_free(j->alloc, key);
                 return st;
+            }
+            if (h->n_meta >= DC_ST_MAX_META) { /* bounds memory: ~100 bytes an entry */
+                dc_free(j->alloc, key);
+                dc_free(j->alloc, value);
+                return DC_ERR_FORMAT;
             }
             if (!grow(j->alloc, (void **)&h->meta, meta_cap, h->n_meta, sizeof(dc_st_meta))) {
                 dc_free(j->alloc, key);
@@ -459,7 +473,16 @@ dc_status dc_st_parse(const dc_alloc *alloc, const void *json, size_t len, uint6
     if (!h) return DC_ERR_OUT_OF_MEMORY;
     h->alloc = *alloc;
     jp j = {(const unsigned char *)json, (const unsigned char *)json + len, alloc};
-    size_t tcap = 0, mcap = 0;
+    /* A tensor entry takes at least DC_ST_MIN_ENTRY bytes of JSON, so this
+     * many slots always suffice: allocated once (pages are only touched as
+     * entries fill them), never grown by doubling, which would briefly hold
+     * three times the table and make memory a large multiple of the input. */
+    size_t tcap = len / DC_ST_MIN_ENTRY + 1, mcap = 0;
+    if (tcap > SIZE_MAX / sizeof(dc_st_tensor) ||
+        !(h->tensors = (dc_st_tensor *)dc_malloc(alloc, tcap * sizeof(dc_st_tensor)))) {
+        dc_st_header_free(h);
+        return DC_ERR_OUT_OF_MEMORY;
+    }
     int have_meta = 0;
     dc_status st = DC_ERR_FORMAT;
     if (!jp_eat(&j, '{')) goto fail;
@@ -505,40 +528,48 @@ dc_status dc_st_parse(const dc_alloc *alloc, const void *json, size_t len, uint6
         st = DC_ERR_FORMAT;
         goto fail;
     }
-    /* Duplicate tensor names and overlapping data ranges are refused. */
-    if (h->n_tensors > 1) {
-        if (h->n_tensors > SIZE_MAX / sizeof(dc_st_tensor *)) {
-            st = DC_ERR_OUT_OF_MEMORY;
-            goto fail;
-        }
-        dc_st_tensor **idx =
-            (dc_st_tensor **)dc_malloc(alloc, h->n_tensors * sizeof(dc_st_tensor *));
-        if (!idx) {
-            st = DC_ERR_OUT_OF_MEMORY;
-            goto fail;
-        }
-        for (size_t i = 0; i < h->n_tensors; i++)
-            idx[i] = &h->tensors[i];
-        qsort(idx, h->n_tensors, sizeof(*idx), cmp_tensor_name);
-        int dup = 0;
-        for (size_t i = 1; i < h->n_tensors && !dup; i++)
-            dup = strcmp(idx[i - 1]->name, idx[i]->name) == 0;
-        /* Overlapping data ranges are refused too (two tensors sharing
-         * bytes): sorted by start, each non-empty range must end before the
-         * next non-empty one begins. */
-        qsort(idx, h->n_tensors, sizeof(*idx), cmp_tensor_begin);
-        uint64_t prev_end = 0;
-        for (size_t i = 0; i < h->n_tensors && !dup; i++) {
-            if (idx[i]->begin == idx[i]->end) continue;
-            dup = idx[i]->begin < prev_end;
-            prev_end = idx[i]->end;
-        }
-        dc_free(alloc, idx);
-        if (dup) {
+    /* Sorted indexes; duplicate tensor names (neighbours once sorted) and
+     * overlapping data ranges are refused. */
+    if (h->n_tensors > SIZE_MAX / sizeof(dc_st_tensor *) ||
+        h->n_meta > SIZE_MAX / sizeof(dc_st_meta *)) {
+        st = DC_ERR_OUT_OF_MEMORY;
+        goto fail;
+    }
+    const dc_st_tensor **idx = (const dc_st_tensor **)dc_malloc(
+        alloc, (h->n_tensors ? h->n_tensors : 1) * sizeof(dc_st_tensor *));
+    const dc_st_meta **midx =
+        (const dc_st_meta **)dc_malloc(alloc, (h->n_meta ? h->n_meta : 1) * sizeof(dc_st_meta *));
+    h->by_name = idx;
+    h->meta_by_key = midx;
+    if (!idx || !midx) {
+        st = DC_ERR_OUT_OF_MEMORY;
+        goto fail;
+    }
+    for (size_t i = 0; i < h->n_tensors; i++)
+        idx[i] = &h->tensors[i];
+    /* Overlapping data ranges (two tensors sharing bytes): sorted by start,
+     * each non-empty range must end before the next non-empty one begins.
+     * The index is sorted by start first, then by name for good (no second
+     * array: memory stays a small multiple of the header). */
+    qsort(idx, h->n_tensors, sizeof(*idx), cmp_tensor_begin);
+    uint64_t prev_end = 0;
+    for (size_t i = 0; i < h->n_tensors; i++) {
+        if (idx[i]->begin == idx[i]->end) continue;
+        if (idx[i]->begin < prev_end) {
             st = DC_ERR_FORMAT;
             goto fail;
         }
+        prev_end = idx[i]->end;
     }
+    qsort(idx, h->n_tensors, sizeof(*idx), cmp_tensor_name);
+    for (size_t i = 1; i < h->n_tensors; i++)
+        if (strcmp(idx[i - 1]->name, idx[i]->name) == 0) {
+            st = DC_ERR_FORMAT;
+            goto fail;
+        }
+    for (size_t i = 0; i < h->n_meta; i++)
+        midx[i] = &h->meta[i];
+    qsort(midx, h->n_meta, sizeof(*midx), cmp_meta_key);
     *out = h;
     return DC_OK;
 fail:
@@ -547,17 +578,32 @@ fail:
 }
 
 const dc_st_tensor *dc_st_find(const dc_st_header *h, const char *name) {
-    for (size_t i = 0; i < h->n_tensors; i++)
-        if (strcmp(h->tensors[i].name, name) == 0) return &h->tensors[i];
+    size_t lo = 0, hi = h->n_tensors;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(h->by_name[mid]->name, name);
+        if (c == 0) return h->by_name[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     return NULL;
 }
 
 const char *dc_st_meta_get(const dc_st_header *h, const char *key) {
-    /* The last occurrence wins, as in a JSON object read into a map. */
-    const char *v = NULL;
-    for (size_t i = 0; i < h->n_meta; i++)
-        if (strcmp(h->meta[i].key, key) == 0) v = h->meta[i].value;
-    return v;
+    /* The last occurrence wins, as in a JSON object read into a map: the
+     * first entry past every entry with a key <= `key`, minus one. */
+    size_t lo = 0, hi = h->n_meta;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(h->meta_by_key[mid]->key, key) <= 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == 0 || strcmp(h->meta_by_key[lo - 1]->key, key) != 0) return NULL;
+    return h->meta_by_key[lo - 1]->value;
 }
 
 /* ========================================================================== */
@@ -760,6 +806,13 @@ static int st_utf8(const char *s) {
 
 dc_status dc_st_write(const dc_alloc *alloc, const char *path, const dc_st_out_tensor *tensors,
                       size_t n_tensors, const char *const *meta_kv, size_t n_meta) {
+    return dc_st_write_stream(alloc, path, tensors, n_tensors, meta_kv, n_meta, NULL, NULL);
+}
+
+dc_status dc_st_write_stream(const dc_alloc *alloc, const char *path,
+                             const dc_st_out_tensor *tensors, size_t n_tensors,
+                             const char *const *meta_kv, size_t n_meta, dc_st_load_fn load,
+                             void *ctx) {
     /* JSON text must be UTF-8: a name or string that is not would make the
      * header unreadable (by this parser and every other). */
     for (size_t i = 0; i < 2 * n_meta; i++)
@@ -826,15 +879,23 @@ dc_status dc_st_write(const dc_alloc *alloc, const char *path, const dc_st_out_t
     unsigned char lenbuf[8];
     dc_store_le64(lenbuf, (uint64_t)b.n);
     int ok = fwrite(lenbuf, 1, 8, fp) == 8 && fwrite(b.p, 1, b.n, fp) == b.n;
-    for (size_t i = 0; ok && i < n_tensors; i++)
-        if (tensors[i].nbytes)
-            ok = fwrite(tensors[i].data, 1, tensors[i].nbytes, fp) == tensors[i].nbytes;
+    dc_status lst = DC_OK;
+    for (size_t i = 0; ok && i < n_tensors; i++) {
+        const void *data = tensors[i].data;
+        if (!tensors[i].nbytes) continue;
+        if (!data && (!load || (lst = load(ctx, i, &data)) != DC_OK || !data)) {
+            if (lst == DC_OK) lst = DC_ERR_INVALID_ARGUMENT;
+            break;
+        }
+        ok = fwrite(data, 1, tensors[i].nbytes, fp) == tensors[i].nbytes;
+    }
     if (fclose(fp) != 0) ok = 0;
     dc_free(alloc, b.p);
+    if (lst != DC_OK) ok = 0;
     if (ok && rename(tmp, path) != 0) ok = 0;
     if (!ok) remove(tmp);
     dc_free(alloc, tmp);
-    return ok ? DC_OK : DC_ERR_IO;
+    return lst != DC_OK ? lst : ok ? DC_OK : DC_ERR_IO;
 bad:
     dc_free(alloc, b.p);
     return DC_ERR_INVALID_ARGUMENT;

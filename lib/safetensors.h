@@ -13,8 +13,10 @@
  * are validated (UTF-8, no control characters, no NUL, valid \u escapes and
  * surrogate pairs), tensor byte ranges must lie inside the data section and
  * match dtype x shape, and duplicate tensor names and overlapping byte ranges
- * are refused. Any violation
- * gives DC_ERR_FORMAT; nothing crashes or reads out of bounds.
+ * are refused. Any violation gives DC_ERR_FORMAT; nothing crashes or reads
+ * out of bounds. Memory stays a small multiple of the header (tensor slots
+ * are allocated once from an upper bound on their number; at most
+ * DC_ST_MAX_META metadata entries).
  */
 #ifndef DC_SAFETENSORS_H
 #define DC_SAFETENSORS_H
@@ -27,6 +29,12 @@
 #define DC_ST_MAX_HEADER ((uint64_t)100 * 1000 * 1000)
 /* Largest number of dimensions of a tensor. */
 #define DC_ST_MAX_DIMS 8
+/* Most metadata entries accepted (each costs ~100 bytes of memory but may
+ * take only 6 bytes of JSON). */
+#define DC_ST_MAX_META ((size_t)1 << 18)
+/* Fewer JSON bytes than any tensor entry takes (the shortest,
+ * "":{"dtype":"","shape":[],"data_offsets":[0,0]}, has 47). */
+#define DC_ST_MIN_ENTRY 40
 /* Deepest JSON nesting skipped inside unknown values. */
 #define DC_ST_MAX_DEPTH 64
 
@@ -75,6 +83,10 @@ typedef struct dc_st_header {
     size_t n_tensors;
     dc_st_meta *meta;
     size_t n_meta;
+    /* Sorted indexes (by name; metadata by key, then position), so lookups
+     * bisect: a header of n tensors costs O(n log n) to parse and query. */
+    const dc_st_tensor **by_name;
+    const dc_st_meta **meta_by_key;
 } dc_st_header;
 
 /*
@@ -88,9 +100,9 @@ void dc_st_header_free(dc_st_header *h);
 /* 1 if text[0..len) is exactly one JSON value (RFC 8259, UTF-8, whitespace
  * around it allowed, nesting at most DC_ST_MAX_DEPTH deep), else 0. */
 int dc_json_valid(const char *text, size_t len);
-/* The tensor called `name`, or NULL. */
+/* The tensor called `name`, or NULL. O(log n). */
 const dc_st_tensor *dc_st_find(const dc_st_header *h, const char *name);
-/* The metadata value of `key`, or NULL. */
+/* The metadata value of `key` (its last occurrence), or NULL. O(log n). */
 const char *dc_st_meta_get(const dc_st_header *h, const char *key);
 
 /* An open file: its parsed header and where its data section starts. */
@@ -133,5 +145,22 @@ typedef struct dc_st_out_tensor {
  */
 dc_status dc_st_write(const dc_alloc *alloc, const char *path, const dc_st_out_tensor *tensors,
                       size_t n_tensors, const char *const *meta_kv, size_t n_meta);
+
+/*
+ * Produces the bytes of tensors[index] (whose data is NULL) for
+ * dc_st_write_stream: *data receives nbytes bytes that stay valid until the
+ * next call. A status other than DC_OK stops the write (it is returned).
+ */
+typedef dc_status (*dc_st_load_fn)(void *ctx, size_t index, const void **data);
+
+/*
+ * As dc_st_write, but a tensor whose data is NULL (and nbytes > 0) is
+ * produced by load(ctx, index, ...) when its turn comes, so a file can be
+ * written holding one tensor at a time.
+ */
+dc_status dc_st_write_stream(const dc_alloc *alloc, const char *path,
+                             const dc_st_out_tensor *tensors, size_t n_tensors,
+                             const char *const *meta_kv, size_t n_meta, dc_st_load_fn load,
+                             void *ctx);
 
 #endif /* DC_SAFETENSORS_H */

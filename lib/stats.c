@@ -326,17 +326,34 @@ static int dec_to_u64(const char *s, uint64_t *v) {
     return 1;
 }
 
+static int cmp_str_ptr(const void *x, const void *y) {
+    return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+/* 1 if two of names[0..n) are equal (sorting a copy: O(n log n)), 0 if not,
+ * -1 if out of memory. */
+static int has_duplicate(const dc_alloc *a, const char *const *names, size_t n) {
+    const char **s = (const char **)dc_malloc(a, n * sizeof(char *));
+    if (!s) return -1;
+    memcpy(s, names, n * sizeof(char *));
+    qsort(s, n, sizeof(char *), cmp_str_ptr);
+    int dup = 0;
+    for (size_t i = 1; i < n && !dup; i++)
+        dup = strcmp(s[i - 1], s[i]) == 0;
+    dc_free(a, s);
+    return dup;
+}
+
 dc_status dc_stats_save(const char *path, const char *const *names, const dc_stats *const *stats,
                         size_t n_layers) {
     if (!path || !names || !stats || n_layers == 0) return DC_ERR_INVALID_ARGUMENT;
     if (n_layers > SIZE_MAX / 8 / sizeof(char *)) return DC_ERR_INVALID_ARGUMENT;
-    for (size_t l = 0; l < n_layers; l++) {
+    for (size_t l = 0; l < n_layers; l++)
         if (!names[l] || !stats[l] || !valid_layer_name(names[l])) return DC_ERR_INVALID_ARGUMENT;
-        for (size_t k = 0; k < l; k++)
-            if (strcmp(names[k], names[l]) == 0) return DC_ERR_INVALID_ARGUMENT;
-    }
     dc_alloc a;
     dc_alloc_init(&a, NULL);
+    int dup = has_duplicate(&a, names, n_layers);
+    if (dup) return dup < 0 ? DC_ERR_OUT_OF_MEMORY : DC_ERR_INVALID_ARGUMENT;
     dc_status st = DC_ERR_OUT_OF_MEMORY;
     size_t n_str = 3 * n_layers;  /* tensor names (2) + token key per layer */
     size_t n_meta = 2 + n_layers; /* format, version, tokens */
@@ -408,7 +425,12 @@ struct dc_stats_file {
     dc_st_file *st;
     stats_layer *layers;
     size_t n_layers;
+    const stats_layer **by_name; /* layers sorted by name: dc_stats_file_get bisects */
 };
+
+static int cmp_layer_name(const void *x, const void *y) {
+    return strcmp((*(const stats_layer *const *)x)->name, (*(const stats_layer *const *)y)->name);
+}
 
 void dc_stats_file_close(dc_stats_file *file) {
     if (!file) return;
@@ -416,6 +438,7 @@ void dc_stats_file_close(dc_stats_file *file) {
     for (size_t i = 0; i < file->n_layers; i++)
         dc_free(&a, file->layers[i].name);
     dc_free(&a, file->layers);
+    dc_free(&a, (void *)file->by_name);
     dc_st_close(file->st);
     dc_free(&a, file);
 }
@@ -483,6 +506,15 @@ dc_status dc_stats_file_open(const char *path, const dc_stats_options *options,
         L->amax = t;
         L->sumsq = ts;
     }
+    f->by_name =
+        (const stats_layer **)dc_malloc(&a, (f->n_layers ? f->n_layers : 1) * sizeof(*f->by_name));
+    if (!f->by_name) {
+        st = DC_ERR_OUT_OF_MEMORY;
+        goto fail;
+    }
+    for (size_t i = 0; i < f->n_layers; i++)
+        f->by_name[i] = &f->layers[i];
+    qsort(f->by_name, f->n_layers, sizeof(*f->by_name), cmp_layer_name);
     *out = f;
     return DC_OK;
 fail:
@@ -504,8 +536,16 @@ dc_status dc_stats_file_get(dc_stats_file *file, const char *name, dc_stats **ou
     *out = NULL;
     if (!file || !name) return DC_ERR_INVALID_ARGUMENT;
     const stats_layer *L = NULL;
-    for (size_t i = 0; i < file->n_layers && !L; i++)
-        if (strcmp(file->layers[i].name, name) == 0) L = &file->layers[i];
+    for (size_t lo = 0, hi = file->n_layers; lo < hi && !L;) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(file->by_name[mid]->name, name);
+        if (c == 0)
+            L = file->by_name[mid];
+        else if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     if (!L) return DC_ERR_INVALID_ARGUMENT;
     size_t n = (size_t)L->amax->shape[0];
     dc_stats *s = NULL;

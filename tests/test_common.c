@@ -26,7 +26,8 @@ static void test_status_strings(void **state) {
     assert_int_equal(DC_OK, 0);
     assert_int_equal(DC_ERR_CHECKSUM, 5);
     assert_int_equal(DC_ERR_FORMAT, 15);
-    for (int s = 0; s <= DC_ERR_FORMAT; s++) {
+    assert_int_equal(DC_ERR_LIMIT, 16);
+    for (int s = 0; s <= DC_ERR_LIMIT; s++) {
         const char *m = dc_status_string((dc_status)s);
         assert_non_null(m);
         assert_string_not_equal(m, "unknown status");

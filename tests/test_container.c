@@ -394,6 +394,168 @@ static void test_hostile(void **state) {
     assert_int_equal(dc_reader_open_memory("hello", 5, NULL, &r, &why), DC_ERR_FORMAT);
 }
 
+/* An allocator that tracks live and peak bytes (a 16-byte size header). */
+typedef struct meter {
+    size_t live, peak;
+} meter;
+
+static void *meter_alloc(void *opaque, size_t size) {
+    meter *m = (meter *)opaque;
+    uint8_t *p = malloc(size + 16);
+    if (!p) return NULL;
+    memcpy(p, &size, sizeof(size));
+    m->live += size;
+    if (m->live > m->peak) m->peak = m->live;
+    return p + 16;
+}
+
+static void meter_free(void *opaque, void *ptr) {
+    if (!ptr) return;
+    meter *m = (meter *)opaque;
+    uint8_t *p = (uint8_t *)ptr - 16;
+    size_t size;
+    memcpy(&size, p, sizeof(size));
+    m->live -= size;
+    free(p);
+}
+
+/* Scratch is sized to the tensor: writing 4-byte tensors with the default
+ * 256 KiB chunk size never holds anything near a chunk's worth of buffers
+ * (it used to allocate 4 x 256 KiB per tensor). */
+static void test_small_tensor_scratch(void **state) {
+    (void)state;
+    char path[512];
+    path_in(path, sizeof(path), "small.dcz");
+    meter m = {0, 0};
+    dc_allocator al = {sizeof(al), meter_alloc, meter_free, &m};
+    dc_writer_options o = {sizeof(o), DC_CODEC_ANS, 0, 0, 1, 1, &al};
+    dc_writer *w;
+    assert_int_equal(dc_writer_create(path, &o, &w), DC_OK);
+    for (int i = 0; i < 200; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "t%d", i);
+        dc_tensor_desc d = desc_base(name, 1, 1, 0);
+        d.source_dtype = d.dtype = DC_DTYPE_F32;
+        float v = (float)i;
+        assert_int_equal(dc_writer_add_tensor(w, &d, &v, 4), DC_OK);
+    }
+    assert_int_equal(dc_writer_finish(w), DC_OK);
+    print_message("peak writer memory for 200 4-byte tensors: %zu bytes\n", m.peak);
+    assert_true(m.peak < 128 * 1024);
+    assert_int_equal(m.live, 0);
+}
+
+/* Many names: every tensor is found by dc_reader_find (a sorted index);
+ * the footprint adds up what the tables claim. */
+static void test_find_and_footprint(void **state) {
+    (void)state;
+    char path[512];
+    path_in(path, sizeof(path), "names.dcz");
+    dc_writer_options o = {sizeof(o), DC_CODEC_RAW, 0, 1024, 1, 1, NULL};
+    dc_writer *w;
+    assert_int_equal(dc_writer_create(path, &o, &w), DC_OK);
+    enum { N = 3000 };
+    static float data[600];
+    for (int i = 0; i < 600; i++)
+        data[i] = (float)i; /* not a run: stored raw */
+    uint64_t total = 0;
+    for (int i = 0; i < N; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "n.%d", (i * 7919) % N); /* not in sorted order */
+        size_t n = 1 + (size_t)(i % 600);
+        dc_tensor_desc d = desc_base(name, 1, n, 0);
+        d.source_dtype = d.dtype = DC_DTYPE_F32;
+        assert_int_equal(dc_writer_add_tensor(w, &d, data, 4 * n), DC_OK);
+        if (i == N / 2)
+            assert_int_equal(dc_writer_add_tensor(w, &d, data, 4 * n), DC_ERR_INVALID_ARGUMENT);
+        total += 4 * n;
+    }
+    assert_int_equal(dc_writer_finish(w), DC_OK);
+    dc_reader *r;
+    const char *why;
+    assert_int_equal(dc_reader_open_file(path, NULL, &r, &why), DC_OK);
+    for (int i = 0; i < N; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "n.%d", (i * 7919) % N);
+        size_t idx = 0;
+        assert_int_equal(dc_reader_find(r, name, &idx), DC_OK);
+        assert_int_equal(idx, i);
+    }
+    size_t idx;
+    assert_int_equal(dc_reader_find(r, "n.", &idx), DC_ERR_INVALID_ARGUMENT);
+    assert_int_equal(dc_reader_find(r, "n.99999", &idx), DC_ERR_INVALID_ARGUMENT);
+    dc_reader_footprint fp = {.struct_size = sizeof(fp)};
+    assert_int_equal(dc_reader_get_footprint(r, &fp), DC_OK);
+    assert_int_equal(fp.decoded_size, total);
+    assert_int_equal(fp.largest_tensor, 2400);
+    assert_int_equal(fp.largest_chunk, 1024);
+    assert_true(fp.file_size > total);
+    dc_reader_footprint small = {.struct_size = sizeof(size_t) + sizeof(uint64_t)};
+    assert_int_equal(dc_reader_get_footprint(r, &small), DC_OK);
+    assert_int_equal(small.file_size, fp.file_size);
+    assert_int_equal(small.decoded_size, 0); /* beyond struct_size: untouched */
+    dc_reader_close(r);
+    assert_int_equal(dc_memory_limit_default(0), DC_MEMORY_LIMIT_SLACK);
+    assert_int_equal(dc_memory_limit_default(1000), 4000 + DC_MEMORY_LIMIT_SLACK);
+    assert_int_equal(dc_memory_limit_default(UINT64_MAX / 2), UINT64_MAX);
+}
+
+/* Rewrites the checksums of a file's tables and header after a forgery. */
+static void reseal(uint8_t *b) {
+    uint64_t toff = dc_load_le64(b + 32), tsize = dc_load_le64(b + 40);
+    uint64_t ioff = dc_load_le64(b + 48), nchunks = dc_load_le64(b + 56);
+    dc_store_le32(b + 80, dc_checksum32(b + toff, (size_t)tsize));
+    dc_store_le32(b + 84, dc_checksum32(b + ioff, (size_t)(nchunks * 32)));
+    dc_store_le32(b + 92, dc_checksum32(b, 92));
+}
+
+/* Forged tables with valid checksums: a duplicate name (found by the sorted
+ * index), and a chunk that claims more than its codec can decode to. */
+static void test_forged_claims(void **state) {
+    (void)state;
+    char path[512];
+    path_in(path, sizeof(path), "forge.dcz");
+    dc_writer_options o = {sizeof(o), DC_CODEC_ANS, 0, 0, 1, 1, NULL};
+    dc_writer *w;
+    assert_int_equal(dc_writer_create(path, &o, &w), DC_OK);
+    static float zeros[1024], ramp[1024];
+    for (int i = 0; i < 1024; i++)
+        ramp[i] = (float)i;
+    dc_tensor_desc a = desc_base("zq", 1, 1024, 0), b = desc_base("zz", 1, 1024, 0);
+    a.source_dtype = a.dtype = b.source_dtype = b.dtype = DC_DTYPE_F32;
+    assert_int_equal(dc_writer_add_tensor(w, &a, zeros, sizeof zeros), DC_OK); /* a run chunk */
+    assert_int_equal(dc_writer_add_tensor(w, &b, ramp, sizeof ramp), DC_OK);
+    assert_int_equal(dc_writer_finish(w), DC_OK);
+    size_t n;
+    uint8_t *orig = gen_read_file(path, &n);
+    assert_non_null(orig);
+    uint8_t *f = malloc(n);
+    dc_reader *r;
+    const char *why;
+    memcpy(f, orig, n);
+    reseal(f);
+    assert_int_equal(dc_reader_open_memory(f, n, NULL, &r, &why), DC_OK);
+    dc_reader_close(r);
+    /* "zq" -> "zz": two tensors of one name */
+    uint8_t *t = f + dc_load_le64(f + 32);
+    assert_memory_equal(t + 6, "zq", 2); /* record size (4), name length (2), name */
+    t[7] = 'z';
+    reseal(f);
+    assert_int_equal(dc_reader_open_memory(f, n, NULL, &r, &why), DC_ERR_CORRUPT);
+    assert_non_null(strstr(why, "duplicate"));
+    /* the run chunk's index entry claims a 44-byte payload */
+    memcpy(f, orig, n);
+    uint8_t *e = f + dc_load_le64(f + 48);
+    assert_int_equal(e[20], 4);                /* codec tag: run */
+    assert_int_equal(dc_load_le32(e + 8), 21); /* header + one byte */
+    dc_store_le32(e + 8, 64);
+    reseal(f);
+    assert_int_equal(dc_reader_open_memory(f, n, NULL, &r, &why), DC_ERR_CORRUPT);
+    assert_non_null(strstr(why, "impossible"));
+    free(f);
+    free(orig);
+}
+
 static int setup(void **state) {
     (void)state;
     return mkdtemp(g_dir) ? 0 : -1;
@@ -408,9 +570,15 @@ static int teardown(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_roundtrip),      cmocka_unit_test(test_no_overwrite_and_atomic),
-        cmocka_unit_test(test_writer_rejects), cmocka_unit_test(test_writer_edges),
-        cmocka_unit_test(test_utf8),           cmocka_unit_test(test_hostile),
+        cmocka_unit_test(test_roundtrip),
+        cmocka_unit_test(test_no_overwrite_and_atomic),
+        cmocka_unit_test(test_writer_rejects),
+        cmocka_unit_test(test_writer_edges),
+        cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_hostile),
+        cmocka_unit_test(test_small_tensor_scratch),
+        cmocka_unit_test(test_find_and_footprint),
+        cmocka_unit_test(test_forged_claims),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

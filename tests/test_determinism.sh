@@ -35,7 +35,9 @@ run "OPENBLAS_NUM_THREADS=2, CORETYPE unset" env -u OPENBLAS_CORETYPE OPENBLAS_N
 opts="--threads 1"; run "dcz --threads 1" env
 opts="--threads 2"; run "dcz --threads 2" env
 opts=""
-if command -v qemu-x86_64 >/dev/null 2>&1; then
+if [ "${DC_TEST_NO_QEMU:-0}" = 1 ]; then
+  echo "note: sanitizer build; the no-AVX CPU run (qemu) is skipped"
+elif command -v qemu-x86_64 >/dev/null 2>&1; then
   run "emulated CPU without AVX (qemu-x86_64 -cpu Nehalem)" qemu-x86_64 -cpu Nehalem
 else
   echo "note: qemu-x86_64 not installed; the no-AVX CPU run is skipped (apt-get install qemu-user)"

@@ -126,6 +126,10 @@ static el_qopts engine_options(const calib_options *o, const char *text) {
     return q;
 }
 
+static int cmp_calib_name(const void *a, const void *b) {
+    return strcmp(((const calib_tensor *)a)->desc.name, ((const calib_tensor *)b)->desc.name);
+}
+
 int calib_compress_llama2c(const char *model, const char *tokenizer, const char *text,
                            const calib_options *o, calib_result **out, int quiet) {
     *out = NULL;
@@ -154,6 +158,7 @@ int calib_compress_llama2c(const char *model, const char *tokenizer, const char 
             if (!add_linear(r, l, k, &ly->lin[k], o)) rc = 4;
     }
     if (rc == 0) {
+        qsort(r->t, r->n, sizeof(*r->t), cmp_calib_name); /* calib_find bisects */
         snprintf(r->meta, sizeof(r->meta),
                  "\"calib_tokens\":%zu,"
                  "\"scaling\":\"1/s folded into attention_norm/ffn_norm; wo/w2 at run time\"",
@@ -171,8 +176,15 @@ int calib_compress_llama2c(const char *model, const char *tokenizer, const char 
 }
 
 const calib_tensor *calib_find(const calib_result *r, const char *name) {
-    for (size_t i = 0; r && i < r->n; i++)
-        if (strcmp(r->t[i].desc.name, name) == 0) return &r->t[i];
+    for (size_t lo = 0, hi = r ? r->n : 0; lo < hi;) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(r->t[mid].desc.name, name);
+        if (c == 0) return &r->t[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     return NULL;
 }
 

@@ -21,6 +21,8 @@
 #include "safetensors.h" /* also internal.h: dc_utf8_valid, dc_json_valid */
 #include "source.h"
 #include "dcz.h"
+#include "../engine/model.h"
+#include "../limits.h"
 
 enum { EXIT_USAGE = 1, EXIT_DATA = 2, EXIT_IO = 3, EXIT_INTERNAL = 4 };
 
@@ -120,6 +122,31 @@ static const char *dtype_name(dc_dtype d) {
 
 static size_t dtype_bytes(dc_dtype d) {
     return d == DC_DTYPE_F32 ? 4 : d == DC_DTYPE_I8 ? 1 : 2;
+}
+
+/* ---- memory limit (examples/limits.h) --------------------------------------- */
+
+/* DC_OK if the largest tensor (chunk: 1) of r fits the memory limit, else
+ * DC_ERR_LIMIT (or DC_ERR_INVALID_ARGUMENT) after a message. */
+static dc_status check_largest(const dc_reader *r, const char *path, int chunk) {
+    dc_reader_footprint fp = {.struct_size = sizeof(fp)};
+    dc_reader_get_footprint(r, &fp);
+    size_t n = dc_reader_tensor_count(r), worst = 0;
+    for (size_t i = 0; i < n && !chunk; i++) {
+        dc_tensor_desc d = {.struct_size = sizeof(d)};
+        dc_reader_tensor(r, i, &d);
+        if (d.data_size == fp.largest_tensor) worst = i;
+    }
+    char what[512];
+    if (chunk) {
+        snprintf(what, sizeof what, "decoding its largest chunk");
+    } else {
+        dc_tensor_desc d = {.struct_size = sizeof(d)};
+        dc_reader_tensor(r, worst, &d);
+        snprintf(what, sizeof what, "decoding tensor %.400s", n ? d.name : "");
+    }
+    return dcx_check_memory("dcz", el_max_memory, path, fp.file_size, what,
+                            chunk ? fp.largest_chunk : fp.largest_tensor);
 }
 
 /* ---- info ------------------------------------------------------------------ */
@@ -223,6 +250,10 @@ static int cmd_info(int argc, char **argv) {
     const char *why;
     dc_status st = dc_reader_open_file(path, NULL, &r, &why);
     if (st != DC_OK) return fail(st, "%s: %s", path, why);
+    if ((st = check_largest(r, path, 0)) != DC_OK) { /* info decodes one tensor at a time */
+        dc_reader_close(r);
+        return status_exit(st);
+    }
     size_t n = dc_reader_tensor_count(r);
     uint64_t tot_raw = 0, tot_stored = 0, q_raw = 0, q_stored = 0, q_zeros = 0, q_elems = 0,
              src_bytes = 0;
@@ -328,8 +359,15 @@ static int cmd_verify(int argc, char **argv) {
     const char *why;
     dc_status st = dc_reader_open_file(path, NULL, &r, &why);
     if (st != DC_OK) return fail(st, "%s: %s", path, why);
+    if ((st = check_largest(r, path, 1)) != DC_OK) { /* one chunk at a time */
+        dc_reader_close(r);
+        return status_exit(st);
+    }
+    dc_reader_footprint fp = {.struct_size = sizeof(fp)};
+    dc_reader_get_footprint(r, &fp);
+    const size_t cap = fp.largest_chunk ? (size_t)fp.largest_chunk : 1;
     dc_dctx *dctx = NULL;
-    uint8_t *buf = malloc(DC_CHUNK_SIZE_MAX);
+    uint8_t *buf = malloc(cap);
     if (!buf || dc_dctx_create(NULL, &dctx) != DC_OK) {
         free(buf);
         dc_reader_close(r);
@@ -346,7 +384,7 @@ static int cmd_verify(int argc, char **argv) {
             dc_reader_chunk(r, i, k, &c, &size, &raw);
             st = dc_chunk_info(c, size, NULL, &hdr_raw, NULL);
             if (st == DC_OK && hdr_raw != raw) st = DC_ERR_SIZE_MISMATCH;
-            if (st == DC_OK) st = dc_chunk_decompress(dctx, c, size, buf, DC_CHUNK_SIZE_MAX, &w);
+            if (st == DC_OK) st = dc_chunk_decompress(dctx, c, size, buf, cap, &w);
             chunks++;
             bytes += raw;
             if (st != DC_OK) {
@@ -371,18 +409,45 @@ static int cmd_verify(int argc, char **argv) {
 
 /* ---- extract --------------------------------------------------------------- */
 
+/* Decodes the tensors of an extract one at a time into one buffer. */
+typedef struct extract_ctx {
+    const dc_reader *r;
+    const char *path;
+    const size_t *tensor_of; /* output index -> reader index */
+    uint8_t *buf;
+    size_t cap;
+} extract_ctx;
+
+static dc_status extract_load(void *arg, size_t index, const void **data) {
+    extract_ctx *x = arg;
+    size_t i = x->tensor_of[index];
+    dc_tensor_desc d = {.struct_size = sizeof(d)};
+    dc_reader_tensor(x->r, i, &d);
+    if (d.data_size > x->cap) {
+        free(x->buf);
+        x->cap = 0;
+        if (!(x->buf = malloc((size_t)d.data_size))) return DC_ERR_OUT_OF_MEMORY;
+        x->cap = (size_t)d.data_size;
+    }
+    dc_status st = dc_reader_decode_tensor(x->r, i, x->buf, x->cap, 2, NULL);
+    if (st != DC_OK) return fail(st, "%s: tensor %s", x->path, d.name), st;
+    *data = x->buf;
+    return DC_OK;
+}
+
 static int cmd_extract(int argc, char **argv) {
     const char *path = NULL, *out = NULL;
     int force = 0;
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            puts("usage: dcz extract FILE.dcz -o OUT.safetensors [--force]\n"
+            puts("usage: dcz extract FILE.dcz -o OUT.safetensors [--force] [--max-memory BYTES]\n"
                  "Writes every tensor as stored: quantized ones as I8 (4-bit: U8, two per byte)\n"
                  "with '<name>.scales' (F32) and, if scaled, '<name>.smooth' (F32), described\n"
                  "by the metadata entry '<name>.quant'; others in their original dtype.\n"
                  "Bit-exact with what was compressed; dcz compress imports such a file as\n"
                  "it is (extract -> compress -> extract gives the same bytes). The output is\n"
-                 "written to a temporary file and renamed; an existing file needs --force.");
+                 "written to a temporary file and renamed; an existing file needs --force.\n"
+                 "Tensors are decoded one at a time: the largest must fit the memory limit.");
             return 0;
         } else if (strcmp(argv[i], "-o") == 0 && i + 1 < argc)
             out = argv[++i];
@@ -401,15 +466,19 @@ static int cmd_extract(int argc, char **argv) {
     const char *why;
     dc_status st = dc_reader_open_file(path, NULL, &r, &why);
     if (st != DC_OK) return fail(st, "%s: %s", path, why);
+    if ((st = check_largest(r, path, 0)) != DC_OK) {
+        dc_reader_close(r);
+        return status_exit(st);
+    }
     size_t n = dc_reader_tensor_count(r), k = 0;
     dc_st_out_tensor *t = calloc(3 * n + 1, sizeof(*t));
-    void **bufs = calloc(n + 1, sizeof(void *));
+    size_t *tensor_of = calloc(3 * n + 1, sizeof(size_t));
     uint64_t(*shapes)[DC_MAX_DIMS] = calloc(3 * n + 1, sizeof(*shapes));
     char **names = calloc(4 * n + 1, sizeof(char *)); /* .scales, .smooth, .quant key and value */
     char **meta = calloc(2 * n + 2, sizeof(char *));
     size_t nmeta = 0, nnames = 0;
-    if (!t || !bufs || !shapes || !names || !meta) {
-        free(bufs), free(t), free(shapes), free(names), free(meta);
+    if (!t || !tensor_of || !shapes || !names || !meta) {
+        free(tensor_of), free(t), free(shapes), free(names), free(meta);
         dc_reader_close(r);
         return fail(DC_ERR_OUT_OF_MEMORY, "extract");
     }
@@ -418,14 +487,6 @@ static int cmd_extract(int argc, char **argv) {
     for (size_t i = 0; i < n && st == DC_OK; i++) {
         dc_tensor_desc d = {.struct_size = sizeof(d)};
         dc_reader_tensor(r, i, &d);
-        if (!(bufs[i] = malloc(d.data_size ? d.data_size : 1))) {
-            st = DC_ERR_OUT_OF_MEMORY;
-            break;
-        }
-        if ((st = dc_reader_decode_tensor(r, i, bufs[i], d.data_size, 2, NULL)) != DC_OK) {
-            fail(st, "%s: tensor %s", path, d.name);
-            break;
-        }
         size_t ti = k++;
         memcpy(shapes[ti], d.dims, sizeof(d.dims));
         if (d.bits == 4) /* bytes per row: ceil(cols / 2), without overflow */
@@ -435,7 +496,9 @@ static int cmd_extract(int argc, char **argv) {
                          : d.dtype == DC_DTYPE_F32 ? DC_ST_F32
                          : d.dtype == DC_DTYPE_F16 ? DC_ST_F16
                                                    : DC_ST_BF16;
-        t[ti] = (dc_st_out_tensor){d.name, sd, d.ndim, shapes[ti], bufs[i], d.data_size};
+        /* data NULL: decoded by extract_load when the writer gets to it */
+        t[ti] = (dc_st_out_tensor){d.name, sd, d.ndim, shapes[ti], NULL, (size_t)d.data_size};
+        tensor_of[ti] = i;
         const float *aux[2] = {d.scales, d.smooth};
         uint64_t naux[2] = {d.n_scales, d.n_smooth};
         const char *suffix[2] = {".scales", ".smooth"};
@@ -475,18 +538,21 @@ static int cmd_extract(int argc, char **argv) {
             meta[nmeta++] = val;
         }
     }
+    extract_ctx x = {r, path, tensor_of, NULL, 0};
     if (st == DC_OK) {
         dc_alloc a;
         dc_alloc_init(&a, NULL);
-        st = dc_st_write(&a, out, t, k, (const char *const *)meta, nmeta / 2);
-        if (st != DC_OK) fail(st, "cannot write %s", out);
+        st = dc_st_write_stream(&a, out, t, k, (const char *const *)meta, nmeta / 2, extract_load,
+                                &x);
+        if (st == DC_ERR_IO || st == DC_ERR_INVALID_ARGUMENT) fail(st, "cannot write %s", out);
+    } else {
+        fail(st, "extract");
     }
     if (st == DC_OK) printf("%s: %zu tensors extracted to %s\n", path, n, out);
-    for (size_t i = 0; i < n; i++)
-        free(bufs[i]);
+    free(x.buf);
     for (size_t i = 0; i < nnames; i++)
         free(names[i]);
-    free(bufs), free(t), free(shapes), free(names), free(meta);
+    free(tensor_of), free(t), free(shapes), free(names), free(meta);
     dc_reader_close(r);
     return status_exit(st);
 }
@@ -504,7 +570,10 @@ static void usage(FILE *f) {
             "  verify FILE.dcz             decode every chunk and check every checksum\n"
             "  extract FILE.dcz -o OUT.safetensors\n"
             "                              the stored (quantized) weights and their scales\n\n"
-            "exit codes: 0 ok, 1 usage, 2 damaged or invalid input, 3 I/O error, 4 internal\n",
+            "  --max-memory BYTES|unlimited (any command; or DC_MAX_MEMORY): the most decoded\n"
+            "                              data held at once; default 4 x the input + 48 MiB\n\n"
+            "exit codes: 0 ok, 1 usage, 2 damaged or invalid input (or over the memory\n"
+            "limit), 3 I/O error, 4 internal\n",
             dc_version_string());
 }
 
@@ -514,6 +583,21 @@ int main(int argc, char **argv) {
         return argc < 2 ? EXIT_USAGE : 0;
     }
     if (strcmp(argv[1], "--version") == 0) return printf("dcz %s\n", dc_version_string()), 0;
+    /* --max-memory BYTES (any command, anywhere after it): examples/limits.h */
+    int m = 2;
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--max-memory") == 0 && i + 1 < argc) {
+            uint64_t lim;
+            if (dcx_parse_bytes(argv[i + 1], &lim) != 0)
+                return fail(DC_OK, "bad --max-memory %s (want BYTES, e.g. 512M, 8G, unlimited)",
+                            argv[i + 1]),
+                       EXIT_USAGE;
+            el_max_memory = argv[++i];
+        } else {
+            argv[m++] = argv[i];
+        }
+    }
+    argc = m;
     const char *cmd = argv[1];
     if (strcmp(cmd, "compress") == 0) return dcz_compress(argc - 2, argv + 2);
     if (strcmp(cmd, "calibrate") == 0) return dcz_calibrate(argc - 2, argv + 2);

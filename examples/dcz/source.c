@@ -25,9 +25,14 @@ static char *xstrdup(const char *s) {
 
 static int add(model_source *s, const char *name, dc_dtype dtype, unsigned ndim,
                const uint64_t *dims, uint64_t offset, uint64_t nbytes) {
-    src_tensor *t = realloc(s->t, (s->n + 1) * sizeof(*t));
-    if (!t) return 0;
-    s->t = t;
+    if (s->n == s->cap) { /* geometric growth: n tensors cost O(n) copies */
+        size_t cap = s->cap ? 2 * s->cap : 64;
+        src_tensor *t = realloc(s->t, cap * sizeof(*t));
+        if (!t) return 0;
+        s->t = t;
+        s->cap = cap;
+    }
+    src_tensor *t = s->t;
     src_tensor *x = &t[s->n];
     memset(x, 0, sizeof(*x));
     if (!(x->name = xstrdup(name))) return 0;
@@ -260,6 +265,14 @@ static dc_status open_safetensors(const char *path, model_source *s, const char 
         *why = "out of memory";
         return DC_ERR_OUT_OF_MEMORY;
     }
+    /* the list at its final size at once (no doubling: memory stays a small
+     * multiple of the header, however many tensors it lists) */
+    if (f->hdr->n_tensors && !(s->t = malloc(f->hdr->n_tensors * sizeof(*s->t)))) {
+        dc_st_close(f);
+        *why = "out of memory";
+        return DC_ERR_OUT_OF_MEMORY;
+    }
+    s->cap = f->hdr->n_tensors;
     for (size_t i = 0; i < f->hdr->n_tensors; i++) {
         const dc_st_tensor *t = &f->hdr->tensors[i];
         if (is_companion(f->hdr, t)) continue; /* read with the tensor it belongs to */
@@ -304,7 +317,12 @@ static dc_status open_safetensors(const char *path, model_source *s, const char 
             *why = "out of memory";
             return DC_ERR_OUT_OF_MEMORY;
         }
-        s->t[s->n - 1].q = q;
+        if (q.bits && !(s->t[s->n - 1].q = malloc(sizeof(q)))) {
+            dc_st_close(f);
+            *why = "out of memory";
+            return DC_ERR_OUT_OF_MEMORY;
+        }
+        if (q.bits) *s->t[s->n - 1].q = q;
     }
     dc_st_close(f);
     return DC_OK;
@@ -324,6 +342,16 @@ static dc_status open_llama2c(const char *path, model_source *s, const char **wh
         *why = "not a llama2.c checkpoint (bad header)";
         return DC_ERR_FORMAT;
     }
+    /* the header's dimensions against the file size, before allocating */
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        *why = "cannot read the file";
+        return DC_ERR_IO;
+    }
+    if ((uint64_t)sb.st_size < 28 + 4 * el_layout_floats(&c)) {
+        *why = "file shorter than its llama2.c header says";
+        return DC_ERR_TRUNCATED;
+    }
     size_t n = el_layout(&c, NULL, 0);
     el_slot *slots = calloc(n, sizeof(el_slot));
     if (!slots) goto oom;
@@ -341,8 +369,7 @@ static dc_status open_llama2c(const char *path, model_source *s, const char **wh
         end = 28 + 4 * (uint64_t)t->offset + bytes;
     }
     free(slots);
-    struct stat sb;
-    if (stat(path, &sb) != 0 || (uint64_t)sb.st_size < end) {
+    if ((uint64_t)sb.st_size < end) {
         *why = "file shorter than its llama2.c header says";
         return DC_ERR_TRUNCATED;
     }
@@ -373,7 +400,7 @@ dc_status source_open(const char *path, model_source *s, const char **why) {
 
 void source_close(model_source *s) {
     for (size_t i = 0; i < s->n; i++)
-        free(s->t[i].name);
+        free(s->t[i].name), free(s->t[i].q);
     free(s->t);
     free(s->path);
     free(s->dcz_metadata);

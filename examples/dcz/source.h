@@ -33,14 +33,15 @@ typedef struct src_tensor {
     uint64_t dims[DC_MAX_DIMS]; /* of the weights (4 bits: the real column count) */
     uint64_t offset;            /* byte offset in the file */
     uint64_t nbytes;
-    src_quant q;
+    src_quant *q; /* quantized by the host, with scales; NULL otherwise (kept out of
+                   * line: the list costs little per tensor, see dcz compress's limit) */
 } src_tensor;
 
 typedef struct model_source {
     char *path;
     int is_llama2c;
     src_tensor *t;
-    size_t n;
+    size_t n, cap;
     uint64_t file_size;
     int32_t llama2c_header[7]; /* llama2.c only */
     /* safetensors written by dcz extract: the .dcz metadata it carries (its

@@ -106,12 +106,32 @@ int el_dcz_open(const char *path, dc_reader **out, int32_t hdr[7], el_config *c)
     return 0;
 }
 
+int el_dcz_check_memory(const dc_reader *r, const char *path, const el_config *c, int plan) {
+    dc_reader_footprint fp = {.struct_size = sizeof(fp)};
+    if (dc_reader_get_footprint(r, &fp) != DC_OK) return -1;
+    const uint64_t D = (uint64_t)c->dim, H = (uint64_t)c->hidden_dim, L = (uint64_t)c->n_layers;
+    const uint64_t KV = (uint64_t)c->kv_dim;
+    const uint64_t nfl = el_layout_floats(c), lin = L * (2 * D * D + 2 * KV * D + 3 * H * D);
+    /* el_model_load_dcz: every float, W8A8 copies of the linears (float and
+     * int8 values, 5 bytes a weight) and one tensor being decoded; a plan:
+     * the other floats and the linears' INT8 bytes (resident at most) */
+    uint64_t need =
+        plan ? 4 * (nfl - lin) + lin + fp.largest_chunk : 4 * nfl + 5 * lin + fp.largest_tensor;
+    need += el_run_state_bytes(c);
+    return el_check_memory(path, fp.file_size, "the model (weights, KV cache and activations)",
+                           need);
+}
+
 int el_model_load_dcz(el_model *m, const char *path, struct el_qreport *rep_out) {
     memset(m, 0, sizeof(*m));
     dc_reader *r;
     int32_t hdr[7];
     el_config c;
     if (el_dcz_open(path, &r, hdr, &c) != 0) return -1;
+    if (el_dcz_check_memory(r, path, &c, 0) != 0) {
+        dc_reader_close(r);
+        return -1;
+    }
     dc_status st = DC_OK;
     size_t nslots = el_layout(&c, NULL, 0);
     el_slot *slots = calloc(nslots, sizeof(el_slot));

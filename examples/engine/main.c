@@ -39,6 +39,7 @@
 #include "pipeline.h"
 #include "plan.h"
 #include "tokenizer.h"
+#include "../limits.h"
 
 #include <doublecomp.h>
 
@@ -63,7 +64,9 @@ static void usage(void) {
             "plan options (.dcz models): --policy all-resident|all-compressed|every-N:N\n"
             "         --latency-budget FACTOR | --memory-budget BYTES|P%%\n"
             "         [--compute-rate B/s] [--host-bandwidth B/s] [--decode-rate B/s]\n"
-            "         [--prefetch K]  (K >= 2: decode on a second thread, K buffers ahead)\n");
+            "         [--prefetch K]  (K >= 2: decode on a second thread, K buffers ahead)\n"
+            "every command: --max-memory BYTES|unlimited  (or DC_MAX_MEMORY): the most the\n"
+            "         model may hold; default 4 x the model file + 48 MiB (docs/guide.md)\n");
 }
 
 static int parse_double(const char *s, double *out) {
@@ -123,6 +126,13 @@ static int parse_args(int argc, char **argv, args *a) {
         i++;
         if (!strcmp(o, "--tokenizer")) {
             a->tokenizer = v;
+        } else if (!strcmp(o, "--max-memory")) {
+            uint64_t lim;
+            if (dcx_parse_bytes(v, &lim) != 0) {
+                fprintf(stderr, "dc-llama: bad --max-memory %s (want BYTES, e.g. 512M, 8G)\n", v);
+                return -1;
+            }
+            el_max_memory = v;
         } else if (!strcmp(o, "--text")) {
             a->text = v;
         } else if (!strcmp(o, "--prompt")) {

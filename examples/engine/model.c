@@ -9,6 +9,7 @@
  * Copyright (c) 2026 The libdoublecomp authors. SPDX-License-Identifier: MIT
  */
 #include "model.h"
+#include "../limits.h"
 #include "plan.h"
 
 #include <math.h>
@@ -110,14 +111,33 @@ size_t el_layout(const el_config *c, el_slot *slots, size_t max) {
     return n;
 }
 
-/* Floats a checkpoint with config c holds after its header. */
-static size_t layout_floats(const el_config *c) {
-    size_t n = el_layout(c, NULL, 0);
-    el_slot *s = xcalloc(n, sizeof(el_slot));
-    el_layout(c, s, n);
-    size_t total = s[n - 1].offset + s[n - 1].rows * (s[n - 1].cols ? s[n - 1].cols : 1);
-    free(s);
-    return total;
+const char *el_max_memory = NULL;
+
+int el_check_memory(const char *path, uint64_t file_size, const char *what, uint64_t need) {
+    return dcx_check_memory("dc-llama", el_max_memory, path, file_size, what, need) == DC_OK ? 0
+                                                                                             : -1;
+}
+
+uint64_t el_layout_floats(const el_config *c) {
+    const uint64_t D = (uint64_t)c->dim, H = (uint64_t)c->hidden_dim, L = (uint64_t)c->n_layers;
+    const uint64_t V = (uint64_t)c->vocab_size, KV = (uint64_t)c->kv_dim;
+    const uint64_t S = (uint64_t)c->seq_len, hs = (uint64_t)c->head_size;
+    /* as el_layout: embedding, per layer 2 norms and 7 linears, final norm,
+     * RoPE tables, the classifier unless shared (all bounded by
+     * el_config_from_header, so no overflow) */
+    return V * D + L * (2 * D + 2 * D * D + 2 * KV * D + 3 * H * D) + D + S * (hs / 2) * 2 +
+           (c->shared_classifier ? 0 : V * D);
+}
+
+uint64_t el_run_state_bytes(const el_config *c) {
+    const uint64_t D = (uint64_t)c->dim, H = (uint64_t)c->hidden_dim, L = (uint64_t)c->n_layers;
+    const uint64_t KV = (uint64_t)c->kv_dim, S = (uint64_t)c->seq_len;
+    const uint64_t hs = (uint64_t)c->head_size, T = S, wide = H > D ? H : D;
+    uint64_t floats = 2 * L * S * KV                            /* key and value caches */
+                      + T * (4 * D + 2 * KV + 2 * H + 3 * wide) /* activations */
+                      + S + S * hs                              /* attention row, RoPE cos/sin */
+                      + 2 * L * D + D;                          /* norm copies */
+    return 4 * floats;
 }
 
 int el_model_load(el_model *m, const char *path) {
@@ -147,9 +167,22 @@ int el_model_load(el_model *m, const char *path) {
     }
     long fsize = ftell(f);
     size_t nfl = fsize > 28 ? (size_t)(fsize - 28) / sizeof(float) : 0;
-    size_t need = layout_floats(&c);
+    /* the header against the file size (weights) and the memory limit (the
+     * run state it asks for), before anything is allocated */
+    uint64_t need = el_layout_floats(&c);
     if (nfl < need) {
-        fprintf(stderr, "dc-llama: %s: file too short (%zu floats, need %zu)\n", path, nfl, need);
+        fprintf(stderr, "dc-llama: %s: file too short (%zu floats, need %llu)\n", path, nfl,
+                (unsigned long long)need);
+        fclose(f);
+        return -1;
+    }
+    /* the floats, what quantizing in memory may add to the linears (a pruned
+     * float copy, integer values as floats and as bytes: 9 bytes a weight),
+     * and the run state */
+    const uint64_t D = (uint64_t)c.dim, H = (uint64_t)c.hidden_dim, L = (uint64_t)c.n_layers;
+    const uint64_t lin = L * (2 * D * D + 2 * (uint64_t)c.kv_dim * D + 3 * H * D);
+    if (el_check_memory(path, (uint64_t)fsize, "the model (weights, KV cache and activations)",
+                        4 * (uint64_t)nfl + 9 * lin + el_run_state_bytes(&c)) != 0) {
         fclose(f);
         return -1;
     }
@@ -167,7 +200,7 @@ int el_model_load(el_model *m, const char *path) {
 int el_model_init(el_model *m, const int32_t hdr[7], float *data, size_t nfl, const char *what) {
     memset(m, 0, sizeof(*m));
     el_config *c = &m->cfg;
-    if (el_config_from_header(c, hdr) != 0 || nfl < layout_floats(c)) {
+    if (el_config_from_header(c, hdr) != 0 || nfl < el_layout_floats(c)) {
         fprintf(stderr, "dc-llama: %s: bad header or too little data\n", what);
         free(data);
         return -1;

@@ -106,6 +106,25 @@ typedef struct el_slot {
 /* Validates a llama2.c header into *c (0 or -1). */
 int el_config_from_header(el_config *c, const int32_t hdr[7]);
 
+/* Floats a checkpoint with config c holds after its 28-byte header
+ * (computed, nothing allocated). */
+uint64_t el_layout_floats(const el_config *c);
+
+/* Bytes el_model_init allocates for a model with config c besides the
+ * weights: KV cache, activation scratch for blocks of seq_len tokens, RoPE
+ * tables, norm copies. A llama2.c header is checked against the memory limit
+ * with this before anything is allocated (a 28-byte header can ask for a
+ * 64 GiB KV cache). */
+uint64_t el_run_state_bytes(const el_config *c);
+
+/* The --max-memory value of the running tool (examples/limits.h), or NULL
+ * for $DC_MAX_MEMORY or the default. Set by main() before loading. */
+extern const char *el_max_memory;
+
+/* 0 if holding `need` bytes for `what` of the model file `path`
+ * (file_size bytes) is within the memory limit, else -1 after a message. */
+int el_check_memory(const char *path, uint64_t file_size, const char *what, uint64_t need);
+
 /* Lists the tensors of a checkpoint with config c in file order into
  * slots[0..max); returns how many there are (call with max 0 to count). */
 size_t el_layout(const el_config *c, el_slot *slots, size_t max);

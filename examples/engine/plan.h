@@ -118,6 +118,11 @@ int el_dcz_read_header(const struct dc_reader *r, int32_t hdr[7]);
  * Returns 0, or -1 after printing what is wrong (nothing left open). */
 int el_dcz_open(const char *path, struct dc_reader **out, int32_t hdr[7], el_config *c);
 
+/* 0 if loading the open .dcz `r` with config c (plan: 1 for
+ * el_model_load_dcz_plan, 0 for el_model_load_dcz) stays within the memory
+ * limit (el_check_memory), else -1 after a message. */
+int el_dcz_check_memory(const struct dc_reader *r, const char *path, const el_config *c, int plan);
+
 /* Finds the .dcz tensor of checkpoint slot s and checks that its shape and
  * type fit the slot (FP32 as stored, or a quantized 2-D linear weight).
  * Returns 0, or -1 after printing what is wrong. */

@@ -86,7 +86,8 @@ typedef enum dc_status {
     DC_ERR_RANGE = 12,           /* a parameter is outside its documented range */
     DC_ERR_INFEASIBLE = 13,      /* no solution satisfies the given budget */
     DC_ERR_CODEC = 14,           /* an external codec (zstd, lz4) reported an error */
-    DC_ERR_FORMAT = 15           /* a file is not in the expected format */
+    DC_ERR_FORMAT = 15,          /* a file is not in the expected format */
+    DC_ERR_LIMIT = 16            /* a resource limit (e.g. a memory limit) would be exceeded */
 } dc_status;
 
 /*

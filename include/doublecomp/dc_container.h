@@ -146,7 +146,12 @@ DC_API void dc_reader_close(dc_reader *r);
 /* Number of tensors; 0 for NULL. */
 DC_API size_t dc_reader_tensor_count(const dc_reader *r);
 
-/* Index of the tensor called `name`, or DC_ERR_INVALID_ARGUMENT if none. */
+/*
+ * Index of the tensor called `name`, or DC_ERR_INVALID_ARGUMENT if none.
+ * O(log n): dc_reader_open_* sorts the names once (also how duplicates are
+ * refused), so opening and looking up every tensor of a file costs
+ * O(n log n) in all. Thread-safe, as every reader call.
+ */
 DC_API dc_status dc_reader_find(const dc_reader *r, const char *name, size_t *index);
 
 /* Fills *desc (caller sets desc->struct_size) for tensor `index`. */
@@ -174,6 +179,60 @@ DC_API dc_status dc_reader_chunk(const dc_reader *r, size_t index, size_t chunk,
 DC_API dc_status dc_reader_decode_tensor(const dc_reader *r, size_t index, void *dst,
                                          size_t dst_capacity, unsigned threads,
                                          size_t *failed_chunk);
+
+/* ========================================================================== */
+/*                               Memory limits                                */
+/* ========================================================================== */
+
+/*
+ * A .dcz file is small compared with what it decodes to: a run chunk of
+ * 21 bytes may legally decode to DC_CHUNK_SIZE_MAX (64 MiB) bytes, and ANS
+ * and zstd chunks of very skewed data come close. The reader itself never
+ * allocates more than a small multiple of the file's table sizes (decoded
+ * data goes to caller-owned buffers), but a program that allocates what a
+ * file claims (a whole tensor, a whole model) can be driven to any amount of
+ * memory by a file of a few KB: a "decompression bomb". Before allocating,
+ * compare what you will hold with a limit: dc_reader_get_footprint() gives
+ * what a file claims, dc_memory_limit_default() the limit the library's own
+ * tools apply unless the user raises it (dcz and dc-llama: --max-memory
+ * BYTES or the environment variable DC_MAX_MEMORY; see docs/guide.md).
+ */
+
+/* What a file claims, for checking against a memory limit. */
+typedef struct dc_reader_footprint {
+    size_t struct_size;      /* set to sizeof(dc_reader_footprint) before the call */
+    uint64_t file_size;      /* bytes of the file (or of the memory region) */
+    uint64_t decoded_size;   /* sum of data_size over all tensors */
+    uint64_t largest_tensor; /* the largest data_size of one tensor (0 if none) */
+    uint64_t largest_chunk;  /* the largest decoded size of one chunk (0 if none) */
+} dc_reader_footprint;
+
+/*
+ * Fills *out (the caller sets out->struct_size; only that many bytes are
+ * written) with what the open file claims. The values come from the
+ * validated tables, so they are consistent with the file: every chunk's
+ * decoded size is at most DC_CHUNK_SIZE_MAX and possible for its codec
+ * (a raw chunk holds its bytes, a run chunk one byte, LZ4 at most 255
+ * bytes per payload byte; DC_ERR_CORRUPT at open otherwise), but they are
+ * not bounded by the file size. Errors: DC_ERR_INVALID_ARGUMENT (NULL, or
+ * struct_size too small). Thread-safe.
+ */
+DC_API dc_status dc_reader_get_footprint(const dc_reader *r, dc_reader_footprint *out);
+
+/* The slack of the default memory limit (bytes). */
+#define DC_MEMORY_LIMIT_SLACK ((uint64_t)48 << 20)
+
+/*
+ * The default memory limit for decoding an input of input_size bytes:
+ * 4 * input_size + DC_MEMORY_LIMIT_SLACK (48 MiB), saturating at
+ * UINT64_MAX. The library's tools refuse (DC_ERR_LIMIT) to hold more
+ * decoded data than this unless the user raises the limit; with the
+ * program's own few MiB the peak RSS stays under 4 x input + 64 MiB.
+ * Real quantized weights compress about 1.3x, so only files that decode to
+ * more than 4x their size (mostly constant data, or bombs) need a raised
+ * limit. Pure function, thread-safe.
+ */
+DC_API uint64_t dc_memory_limit_default(uint64_t input_size);
 
 #ifdef __cplusplus
 }
