@@ -8,6 +8,7 @@
 
 #include "safetensors.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -587,9 +588,11 @@ dc_status dc_st_open(const dc_alloc *alloc, const char *path, dc_st_file **out) 
     dc_free(alloc, json);
     *out = f;
     return DC_OK;
-fail:
+fail:;
+    int e = errno;
     dc_free(alloc, json);
     dc_st_close(f);
+    errno = e;
     return st;
 }
 
@@ -678,34 +681,19 @@ static void sb_json(sbuf *b, const char *s) {
     sb_put(b, "\"", 1);
 }
 
-static FILE *open_temp(const char *path, char **tmp_path, const dc_alloc *a) {
-    size_t len = strlen(path);
-    static const char suffix[] = ".tmpXXXXXX";
-    char *t = (char *)dc_malloc(a, len + sizeof(suffix));
-    if (!t) return NULL;
-    memcpy(t, path, len);
-    memcpy(t + len, suffix, sizeof(suffix));
-    FILE *fp = NULL;
-#if defined(_WIN32)
-    memcpy(t + len, ".tmp", 5);
-    fp = fopen(t, "wb");
-#else
-    int fd = mkstemp(t);
-    if (fd >= 0) {
-        /* mkstemp creates mode 0600; a data file is normally world-readable. */
-        (void)fchmod(fd, 0644);
-        fp = fdopen(fd, "wb");
-        if (!fp) {
-            close(fd);
-            remove(t);
-        }
-    }
-#endif
+/* A new temporary file next to path (tmpfile.c), opened for writing. */
+static FILE *open_temp(const char *path, char **tmp_path, int *slot, int *direct,
+                       const dc_alloc *a) {
+    int fd = dc_tmp_create(a, path, tmp_path, slot, direct);
+    if (fd < 0) return NULL;
+    FILE *fp = fdopen(fd, "wb");
     if (!fp) {
-        dc_free(a, t);
-        return NULL;
+        int e = errno;
+        close(fd);
+        dc_tmp_release(a, *tmp_path, *slot, 1);
+        *tmp_path = NULL;
+        errno = e;
     }
-    *tmp_path = t;
     return fp;
 }
 
@@ -763,9 +751,12 @@ dc_status dc_st_write(const dc_alloc *alloc, const char *path, const dc_st_out_t
     }
 
     char *tmp = NULL;
-    FILE *fp = open_temp(path, &tmp, alloc);
+    int slot = -1, direct = 0;
+    FILE *fp = open_temp(path, &tmp, &slot, &direct, alloc);
     if (!fp) {
+        int e = errno;
         dc_free(alloc, b.p);
+        errno = e;
         return DC_ERR_IO;
     }
     unsigned char lenbuf[8];
@@ -774,11 +765,14 @@ dc_status dc_st_write(const dc_alloc *alloc, const char *path, const dc_st_out_t
     for (size_t i = 0; ok && i < n_tensors; i++)
         if (tensors[i].nbytes)
             ok = fwrite(tensors[i].data, 1, tensors[i].nbytes, fp) == tensors[i].nbytes;
-    if (fclose(fp) != 0) ok = 0;
+    /* flushed to disk before the rename, so a crash cannot leave an empty file at path */
+    ok = ok && fflush(fp) == 0 && (direct || fsync(fileno(fp)) == 0);
+    int err = ok ? 0 : errno;
+    if (fclose(fp) != 0 && ok) ok = 0, err = errno;
     dc_free(alloc, b.p);
-    if (ok && rename(tmp, path) != 0) ok = 0;
-    if (!ok) remove(tmp);
-    dc_free(alloc, tmp);
+    if (ok && !direct && rename(tmp, path) != 0) ok = 0, err = errno;
+    dc_tmp_release(alloc, tmp, slot, !ok);
+    if (!ok) errno = err ? err : EIO;
     return ok ? DC_OK : DC_ERR_IO;
 bad:
     dc_free(alloc, b.p);

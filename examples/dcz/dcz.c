@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,15 +41,53 @@ static int status_exit(dc_status st) {
     }
 }
 
+/* Prints "dcz: MESSAGE (reason)" and gives the exit code of st. The reason
+ * of DC_ERR_IO is strerror(errno) as it was on entry (the library leaves the
+ * system's reason in errno), else the status string. */
 static int fail(dc_status st, const char *fmt, ...) {
+    int e = errno;
     va_list ap;
     va_start(ap, fmt);
     fputs("dcz: ", stderr);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
-    if (st != DC_OK) fprintf(stderr, " (%s)", dc_status_string(st));
+    if (st == DC_ERR_IO && e != 0)
+        fprintf(stderr, " (%s)", strerror(e));
+    else if (st != DC_OK)
+        fprintf(stderr, " (%s)", dc_status_string(st));
     fputc('\n', stderr);
     return status_exit(st);
+}
+
+/* Opens a .dcz for the read commands: with pread, not mmap, so a file that
+ * is truncated while being read gives an error instead of SIGBUS. */
+static dc_status open_reader(const char *path, dc_reader **r, const char **why) {
+    dc_reader_options o = {sizeof(o), DC_READER_NO_MMAP, NULL};
+    return dc_reader_open_file_ex(path, &o, r, why);
+}
+
+/* ---- signals: no temporary files left behind ----------------------------- */
+
+static void on_fatal_signal(int sig) {
+    dc_temp_files_remove(); /* async-signal-safe */
+    raise(sig);             /* SA_RESETHAND: the default action, once this returns */
+}
+
+/* SIGINT, SIGTERM and SIGHUP remove the temporary output files, then kill
+ * the process as before. Signals ignored at start (nohup, background jobs)
+ * stay ignored. SIGKILL cannot be caught: the next run writing the same
+ * output removes what such a run left (dc_temp_files_remove in dc_common.h). */
+static void install_signal_cleanup(void) {
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+        struct sigaction old, sa;
+        if (sigaction(sigs[i], NULL, &old) != 0 || old.sa_handler == SIG_IGN) continue;
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = on_fatal_signal;
+        sa.sa_flags = SA_RESETHAND;
+        sigemptyset(&sa.sa_mask);
+        sigaction(sigs[i], &sa, NULL);
+    }
 }
 
 /* ---- output helpers ------------------------------------------------------ */
@@ -155,12 +194,19 @@ static uint64_t count_zeros(const dc_tensor_desc *d, const uint8_t *data) {
 static dc_status tensor_info(const dc_reader *r, size_t i, const dc_tensor_desc *d,
                              tensor_stats *ts, unsigned threads) {
     memset(ts, 0, sizeof(*ts));
+    uint8_t hdr[DC_CHUNK_HEADER_SIZE];
     for (size_t k = 0; k < d->n_chunks; k++) {
-        const void *c;
         size_t size;
         dc_codec codec;
-        dc_reader_chunk(r, i, k, &c, &size, NULL);
-        dc_status st = dc_chunk_info(c, size, NULL, NULL, &codec);
+        /* only the chunk header is needed: a short copy, sized on the way */
+        uint8_t *c = NULL;
+        dc_status st = dc_reader_read_chunk(r, i, k, hdr, sizeof(hdr), &size, NULL);
+        if (st == DC_ERR_DST_TOO_SMALL) {
+            if (!(c = malloc(size))) return DC_ERR_OUT_OF_MEMORY;
+            st = dc_reader_read_chunk(r, i, k, c, size, &size, NULL);
+        }
+        if (st == DC_OK) st = dc_chunk_info(c ? c : hdr, size, NULL, NULL, &codec);
+        free(c);
         if (st != DC_OK) return st;
         ts->stored += size;
         ts->codecs |= 1u << codec;
@@ -208,7 +254,7 @@ static int cmd_info(int argc, char **argv) {
     if (!path) return fail(DC_OK, "info: no file given (see dcz info --help)"), EXIT_USAGE;
     dc_reader *r;
     const char *why;
-    dc_status st = dc_reader_open_file(path, NULL, &r, &why);
+    dc_status st = open_reader(path, &r, &why);
     if (st != DC_OK) return fail(st, "%s: %s", path, why);
     size_t n = dc_reader_tensor_count(r);
     uint64_t tot_raw = 0, tot_stored = 0, q_raw = 0, q_stored = 0, q_zeros = 0, q_elems = 0,
@@ -302,11 +348,13 @@ static int cmd_verify(int argc, char **argv) {
     if (!path) return fail(DC_OK, "verify: no file given (see dcz verify --help)"), EXIT_USAGE;
     dc_reader *r;
     const char *why;
-    dc_status st = dc_reader_open_file(path, NULL, &r, &why);
+    dc_status st = open_reader(path, &r, &why); /* a truncated file: an error, not SIGBUS */
     if (st != DC_OK) return fail(st, "%s: %s", path, why);
     dc_dctx *dctx;
     if (dc_dctx_create(NULL, &dctx) != DC_OK) return EXIT_INTERNAL;
     uint8_t *buf = malloc(DC_CHUNK_SIZE_MAX);
+    uint8_t *cbuf = NULL; /* the chunk as stored */
+    size_t ccap = 0;
     if (!buf) return EXIT_INTERNAL;
     size_t n = dc_reader_tensor_count(r), bad = 0, chunks = 0;
     uint64_t bytes = 0;
@@ -314,10 +362,17 @@ static int cmd_verify(int argc, char **argv) {
         dc_tensor_desc d = {.struct_size = sizeof(d)};
         dc_reader_tensor(r, i, &d);
         for (size_t k = 0; k < d.n_chunks; k++) {
-            const void *c;
             size_t size, raw, w, hdr_raw;
-            dc_reader_chunk(r, i, k, &c, &size, &raw);
-            st = dc_chunk_info(c, size, NULL, &hdr_raw, NULL);
+            st = dc_reader_read_chunk(r, i, k, cbuf, ccap, &size, &raw);
+            if (st == DC_ERR_DST_TOO_SMALL) {
+                free(cbuf);
+                ccap = 0;
+                if (!(cbuf = malloc(size))) return EXIT_INTERNAL;
+                ccap = size;
+                st = dc_reader_read_chunk(r, i, k, cbuf, ccap, &size, &raw);
+            }
+            const void *c = cbuf;
+            if (st == DC_OK) st = dc_chunk_info(c, size, NULL, &hdr_raw, NULL);
             if (st == DC_OK && hdr_raw != raw) st = DC_ERR_SIZE_MISMATCH;
             if (st == DC_OK) st = dc_chunk_decompress(dctx, c, size, buf, DC_CHUNK_SIZE_MAX, &w);
             chunks++;
@@ -330,6 +385,7 @@ static int cmd_verify(int argc, char **argv) {
         }
     }
     free(buf);
+    free(cbuf);
     dc_dctx_free(dctx);
     dc_reader_close(r);
     char a[32];
@@ -367,10 +423,10 @@ static int cmd_extract(int argc, char **argv) {
     if (!path || !out)
         return fail(DC_OK, "extract: need FILE.dcz and -o OUT (see --help)"), EXIT_USAGE;
     if (!force && access(out, F_OK) == 0)
-        return fail(DC_ERR_IO, "%s exists; use --force to overwrite", out);
+        return errno = EEXIST, fail(DC_ERR_IO, "%s exists; use --force to overwrite", out);
     dc_reader *r;
     const char *why;
-    dc_status st = dc_reader_open_file(path, NULL, &r, &why);
+    dc_status st = open_reader(path, &r, &why);
     if (st != DC_OK) return fail(st, "%s: %s", path, why);
     size_t n = dc_reader_tensor_count(r), k = 0;
     dc_st_out_tensor *t = calloc(3 * n + 1, sizeof(*t));
@@ -473,6 +529,7 @@ int main(int argc, char **argv) {
     }
     if (strcmp(argv[1], "--version") == 0) return printf("dcz %s\n", dc_version_string()), 0;
     const char *cmd = argv[1];
+    install_signal_cleanup();
     if (strcmp(cmd, "compress") == 0) return dcz_compress(argc - 2, argv + 2);
     if (strcmp(cmd, "calibrate") == 0) return dcz_calibrate(argc - 2, argv + 2);
     if (strcmp(cmd, "info") == 0) return cmd_info(argc - 2, argv + 2);

@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include "source.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,7 +141,11 @@ dc_status source_open(const char *path, model_source *s, const char **why) {
         *why = "unknown model type (expected .safetensors or a llama2.c .bin)";
         st = DC_ERR_FORMAT;
     }
-    if (st != DC_OK) source_close(s);
+    if (st != DC_OK) {
+        int e = errno; /* DC_ERR_IO: the reason, for the message */
+        source_close(s);
+        errno = e;
+    }
     return st;
 }
 
@@ -159,9 +164,12 @@ dc_status source_read(const model_source *s, size_t i, void *dst) {
     uint64_t left = s->t[i].nbytes, off = s->t[i].offset;
     while (left > 0) {
         ssize_t r = pread(fd, p, left > (1u << 30) ? (1u << 30) : (size_t)left, (off_t)off);
+        if (r < 0 && errno == EINTR) continue;
         if (r <= 0) {
+            int e = errno;
             close(fd);
-            return DC_ERR_IO;
+            errno = e;
+            return r == 0 ? DC_ERR_TRUNCATED : DC_ERR_IO; /* 0: the file shrank */
         }
         p += r, off += (uint64_t)r, left -= (uint64_t)r;
     }

@@ -12,6 +12,7 @@
 #include "plan.h"
 
 #include <cblas.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,10 +123,10 @@ static size_t layout_floats(const el_config *c) {
 int el_model_load(el_model *m, const char *path) {
     memset(m, 0, sizeof(*m));
     size_t plen = strlen(path);
-    if (plen > 4 && !strcmp(path + plen - 4, ".dcz")) return el_model_load_dcz(m, path, NULL);
+    if (plen > 4 && !strcmp(path + plen - 4, ".dcz")) return el_model_load_dcz(m, path, NULL, NULL);
     FILE *f = fopen(path, "rb");
     if (!f) {
-        fprintf(stderr, "dc-llama: cannot open %s\n", path);
+        fprintf(stderr, "dc-llama: cannot open %s: %s\n", path, strerror(errno));
         return -1;
     }
     int32_t hdr[7];
