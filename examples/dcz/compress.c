@@ -51,7 +51,9 @@ static const char kHelp[] =
     "  --json                 print a JSON summary line instead of text; no progress bar\n"
     "  --force                overwrite OUT if it exists\n"
     "Without statistics there is no scaling and only magnitude pruning (a note says so).\n"
-    "OUT is written to a temporary file and renamed when complete.";
+    "OUT is written to a temporary file (.OUT.dcz-tmp.PID.XXXXXX) and renamed when complete;\n"
+    "Ctrl-C/SIGTERM remove it, and after kill -9 the next run for OUT does. New files get\n"
+    "mode 0666 & ~umask.";
 
 typedef struct statset {
     dc_stats_file *file;
