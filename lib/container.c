@@ -795,14 +795,16 @@ dc_status dc_reader_open_file_ex(const char *path, const dc_reader_options *opti
     dc_status st = dc_copy_options(&o, sizeof(o), options);
     if (st != DC_OK) return st;
     if (o.flags & ~(unsigned)DC_READER_NO_MMAP) return DC_ERR_INVALID_ARGUMENT;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer (refused below) */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         if (detail) *detail = "cannot open the file";
         return DC_ERR_IO;
     }
     struct stat sb;
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        int e = S_ISDIR(sb.st_mode) ? EISDIR : errno;
+        int e = errno;
+        if (fstat(fd, &sb) == 0) e = S_ISDIR(sb.st_mode) ? EISDIR : EINVAL;
         if (detail) *detail = "not a regular file";
         close(fd);
         errno = e;

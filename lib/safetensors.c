@@ -9,6 +9,7 @@
 #include "safetensors.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -557,8 +558,24 @@ dc_status dc_st_open(const dc_alloc *alloc, const char *path, dc_st_file **out) 
     f->alloc = *alloc;
     dc_status st = DC_ERR_IO;
     unsigned char *json = NULL;
-    FILE *fp = fopen(path, "rb");
-    if (!fp) goto fail;
+    /* O_NONBLOCK: a FIFO must not block the open; only regular files are read */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    struct stat sb;
+    if (fd < 0) goto fail;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        int e = errno;
+        if (fstat(fd, &sb) == 0) e = S_ISDIR(sb.st_mode) ? EISDIR : EINVAL;
+        close(fd);
+        errno = e;
+        goto fail;
+    }
+    FILE *fp = fdopen(fd, "rb");
+    if (!fp) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        goto fail;
+    }
     f->fp = fp;
     if (!st_size(fp, &f->file_size) || !st_seek(fp, 0)) goto fail;
     unsigned char lenbuf[8];

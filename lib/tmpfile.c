@@ -29,7 +29,7 @@
 
 #define TMP_TAG    ".dcz-tmp."
 #define TMP_RANDOM 6
-#define TMP_SLOTS  32
+#define TMP_SLOTS  16
 #ifndef PATH_MAX
 #define PATH_MAX 4096
 #endif

@@ -10,6 +10,7 @@
 #  - error messages keep the system's reason (No such file or directory,
 #    Permission denied, No space left on device);
 #  - a .dcz truncated while being read is an error (exit 2), not SIGBUS;
+#  - FIFOs are refused instead of blocking the open;
 #  - dc-llama opens a .dcz once (a second open that failed was silent).
 # Usage: test_faults.sh DCZ DC_LLAMA BENCHGEN FAULT_INJECT.so
 set -eu
@@ -86,6 +87,14 @@ rc=0; "$dcz" compress "$dir/m.safetensors" -o /dev/full --force 2>"$dir/err" || 
 [ $rc -eq 3 ] && grep -q 'No space left on device' "$dir/err" || fail "/dev/full (compress)"
 rc=0; "$dcz" extract "$dir/m.dcz" -o /dev/full --force 2>"$dir/err" || rc=$?
 [ $rc -eq 3 ] && grep -q 'No space left on device' "$dir/err" || fail "/dev/full (extract)"
+# A FIFO as input or output: refused at once (opening one used to wait forever).
+mkfifo "$dir/f.dcz" "$dir/f.safetensors"
+rc=0; timeout 20 "$dcz" verify "$dir/f.dcz" 2>"$dir/err" || rc=$?
+[ $rc -eq 3 ] && grep -q 'not a regular file' "$dir/err" || fail "FIFO input (verify): exit $rc"
+rc=0; timeout 20 "$dcz" compress "$dir/f.safetensors" -o "$dir/o.dcz" 2>"$dir/err" || rc=$?
+[ $rc -eq 3 ] && grep -q 'not a regular file' "$dir/err" || fail "FIFO input (compress): exit $rc"
+rc=0; timeout 20 "$dcz" compress "$dir/m.safetensors" -o "$dir/f.dcz" --force 2>"$dir/err" || rc=$?
+[ $rc -eq 3 ] && [ -p "$dir/f.dcz" ] || fail "FIFO output: exit $rc"
 # A directory without write permission (as root, run as nobody: root may write anywhere).
 mkdir "$dir/ro"
 cp "$dir/m.safetensors" "$dir/m.dcz" "$dir/ro/"

@@ -133,6 +133,13 @@ dc_status source_open(const char *path, model_source *s, const char **why) {
     s->path = xstrdup(path);
     size_t n = strlen(path);
     dc_status st;
+    struct stat sb;
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) { /* a FIFO would block the open */
+        *why = "not a regular file";
+        source_close(s);
+        errno = S_ISDIR(sb.st_mode) ? EISDIR : EINVAL;
+        return DC_ERR_IO;
+    }
     if (n > 12 && strcmp(path + n - 12, ".safetensors") == 0)
         st = open_safetensors(path, s, why);
     else if (n > 4 && strcmp(path + n - 4, ".bin") == 0)
