@@ -1,14 +1,38 @@
 /*
- * dc_bench.c -- codec benchmark: ANS (every SIMD path) against zstd, lz4 and
- * memcpy on the same chunks, in one run. One JSON object per line.
+ * dc_bench.c -- codec benchmark: ANS (every SIMD path) against zstd, lz4,
+ * Huff0 (the Huffman coder inside libzstd), htscodecs' order-0 rANS and memcpy,
+ * on the same chunks, in one run.
  *
- *   dc-bench [--chunk-size N]... [--reps R] [--threads T] FILE...
+ *   dc-bench [--chunk-size N]... [--reps R] [--threads T] [--codecs LIST] FILE...
  *
- * Ratios count every byte stored (ANS: chunk headers included). Speeds are
- * MB/s of raw data (10^6 bytes), single thread unless --threads; "dec_mbps" is
- * the best of R repetitions, "dec_mbps_median" the median. zstd and lz4 are
- * called directly per chunk (no DC chunk header, no checksum); ANS goes
- * through the public dc_chunk_decompress(), checksum verification included.
+ * One JSON object per line on stdout (one per coder per file and chunk size;
+ * "kernel" is the decode path that ran, for ANS auto dc_simd_best();
+ * "entropy_ratio" is the order-0 bound, "ratio_of_bound" ratio / bound);
+ * after each file and chunk size a human summary table on stderr (medians,
+ * decode speed relative to zstd -1 and to the faster Huff0 decoder).
+ *
+ * Repetitions are interleaved: repetition r encodes with every encoder once,
+ * then (after all encodes) repetition r decodes with every decoder once
+ * (A B C A B C ...), so a noisy machine slows every coder alike. Every decode
+ * is checked against the input (outside the timed region). An input under
+ * 16 MiB is passed over several times per timed repetition ("loops"; zstd -19
+ * encodes once), so that a repetition is not a fraction of a millisecond.
+ *
+ * Ratios count every byte stored (ANS: chunk headers; Huff0: our 4-byte block
+ * headers). Speeds are MB/s of raw data (10^6 bytes), single thread unless
+ * --threads; "*_mbps" is the best repetition, "*_mbps_median" the median.
+ * zstd, lz4, Huff0 and htscodecs are called directly per chunk (no DC chunk
+ * header, no checksum); ANS goes through the public dc_chunk_decompress(),
+ * checksum verification included.
+ *
+ * Huff0 compresses at most 128 KiB per call (HUF_BLOCKSIZE_MAX), so a chunk is
+ * cut into 128 KiB blocks, each stored as a 4-byte little-endian size (0: raw
+ * block follows, 1: one byte repeated, else a HUF_compress4X stream) and its
+ * payload. Both Huffman decoders are timed on the same streams: X1 (one symbol
+ * per lookup) and X2 (up to two symbols per lookup); "huf-best" repeats the
+ * faster of the two (by median). htscodecs runs rans_compress_to_4x16() with
+ * RANS_ORDER_SIMD_AUTO (order 0): its 32x16 coder (SIMD decode) from 50000
+ * bytes, 4x16 below.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "doublecomp.h"
@@ -23,7 +47,46 @@
 #include <time.h>
 #include <zstd.h>
 
+#ifdef DC_BENCH_HTSCODECS
+#include <htscodecs/rANS_static4x16.h>
+#endif
+
 #include "../tests/gen.h"
+
+#ifdef DC_BENCH_HUF
+/*
+ * Huff0's experimental API, not in libzstd's public headers and not exported
+ * by libzstd.so: the prototypes are those of zstd 1.5.4's lib/common/huf.h
+ * (Debian bookworm's libzstd-dev 1.5.4), linked from libzstd.a. The "flags"
+ * argument is a HUF_flags_e bit set.
+ */
+#if ZSTD_VERSION_NUMBER < 10504
+#error "Huff0 prototypes below need zstd >= 1.5.4 (configure with the static libzstd disabled)"
+#endif
+typedef size_t HUF_CElt;
+typedef uint32_t HUF_DTable;
+typedef enum { HUF_repeat_none, HUF_repeat_check, HUF_repeat_valid } HUF_repeat;
+enum { HUF_flags_bmi2 = 1 << 0 };
+#define HUF_BLOCKSIZE_MAX                  (128 * 1024)
+#define HUF_SYMBOLVALUE_MAX                255
+#define HUF_TABLELOG_MAX                   12
+#define HUF_TABLELOG_DEFAULT               11
+#define HUF_WORKSPACE_SIZE                 ((8 << 10) + 512)
+#define HUF_CTABLE_SIZE_ST(maxSymbolValue) ((maxSymbolValue) + 2)
+#define HUF_DTABLE_SIZE(maxTableLog)       (1 + (1 << (maxTableLog)))
+#define HUF_DECOMPRESS_WORKSPACE_SIZE      ((2 << 10) + (1 << 9))
+size_t HUF_compressBound(size_t size);
+unsigned HUF_isError(size_t code);
+size_t HUF_compress4X_repeat(void *dst, size_t dstSize, const void *src, size_t srcSize,
+                             unsigned maxSymbolValue, unsigned tableLog, void *workSpace,
+                             size_t wkspSize, HUF_CElt *hufTable, HUF_repeat *repeat, int flags);
+size_t HUF_readDTableX1_wksp(HUF_DTable *DTable, const void *src, size_t srcSize, void *workSpace,
+                             size_t wkspSize, int flags);
+size_t HUF_readDTableX2_wksp(HUF_DTable *DTable, const void *src, size_t srcSize, void *workSpace,
+                             size_t wkspSize, int flags);
+size_t HUF_decompress4X_usingDTable(void *dst, size_t maxDstSize, const void *cSrc, size_t cSrcSize,
+                                    const HUF_DTable *DTable, int flags);
+#endif
 
 static double now(void) {
     struct timespec t;
@@ -36,118 +99,293 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-typedef enum { K_ANS, K_ZSTD, K_LZ4, K_MEMCPY } kind;
-
-typedef struct job {
-    kind k;
-    int level;
-    dc_simd simd;
-    const uint8_t *src;
-    size_t n, chunk, nchunks;
-    uint8_t **cdata; /* compressed chunk i */
-    size_t *csize;
-    uint8_t *out;
-} job;
-
 static void die(const char *msg) {
     fprintf(stderr, "dc-bench: %s\n", msg);
     exit(1);
 }
 
-static size_t compress_all(job *j) {
-    size_t total = 0;
+#if defined(__x86_64__) || defined(__i386__)
+#define CPU_HAS(f) __builtin_cpu_supports(f)
+#else
+#define CPU_HAS(f) 0
+#endif
+
+/* Flags for every Huff0 call: zstd passes bmi2 when the CPU has it, which
+ * also enables the x86-64 assembly decode loops. */
+static int huf_flags(void) {
+    return CPU_HAS("bmi2") ? 1 : 0;
+}
+
+/* htscodecs order-0 rANS with its automatic choice: the 32-way interleaved
+ * 32x16 coder for inputs of at least 50000 bytes, the 4x16 one below. */
+#define HTS_ORDER     RANS_ORDER_SIMD_AUTO
+#define HTS_X32_BYTES 50000
+
+/* The order-0 rANS kernel htscodecs 1.3 dispatches to on this CPU (it picks
+ * by CPUID alone; the Debian build has all of them). */
+static const char *hts_kernel(size_t chunk) {
+    if (chunk < HTS_X32_BYTES) return "4x16";
+    if (CPU_HAS("avx512f") && CPU_HAS("popcnt")) return "32x16-avx512";
+    if (CPU_HAS("avx2") && CPU_HAS("popcnt")) return "32x16-avx2";
+    if (CPU_HAS("sse4.1") && CPU_HAS("ssse3") && CPU_HAS("popcnt")) return "32x16-sse4";
+    return "32x16";
+}
+
+typedef enum { K_ANS, K_ZSTD, K_LZ4, K_MEMCPY, K_HUF, K_HTS } kind;
+static const char *kind_names[] = {"ans", "zstd", "lz4", "memcpy", "huf", "htscodecs"};
+
+#define MAX_REPS   32
+#define LOOP_BYTES ((size_t)16 << 20)
+
+/* One encoder and the chunks it wrote; several decoders may share them. */
+typedef struct encset {
+    kind k;
+    int level, reps, loops;
+    uint8_t **cdata; /* compressed chunk i */
+    size_t *csize, total;
+    double t[MAX_REPS];
+} encset;
+
+typedef struct coder {
+    char name[32];
+    encset *e;
+    dc_simd simd; /* ANS decoder path (DC_SIMD_AUTO: the library's choice) */
+    int variant;  /* Huff0: 1 = X1, 2 = X2 */
+    double t[MAX_REPS];
+    double dec_best, dec_med, enc_best, enc_med; /* MB/s */
+} coder;
+
+typedef struct input {
+    const uint8_t *src;
+    size_t n, chunk, nchunks;
+    uint8_t *out;
+    int loops; /* passes over the input per timed repetition (small inputs) */
+} input;
+
+static size_t chunk_len(const input *in, size_t i) {
+    return i + 1 == in->nchunks ? in->n - i * in->chunk : in->chunk;
+}
+
+static size_t bound(kind k, size_t len) {
+    switch (k) {
+    case K_ANS:
+        return dc_compress_bound(len);
+    case K_ZSTD:
+        return ZSTD_compressBound(len);
+    case K_LZ4:
+        return (size_t)LZ4_compressBound((int)len);
+    case K_MEMCPY:
+        return len;
+    case K_HUF:
+#ifdef DC_BENCH_HUF
+        return (len / HUF_BLOCKSIZE_MAX + 1) * (4 + HUF_compressBound(HUF_BLOCKSIZE_MAX));
+#else
+        break;
+#endif
+    case K_HTS:
+#ifdef DC_BENCH_HTSCODECS
+        return rans_compress_bound_4x16((unsigned)len, HTS_ORDER | RANS_ORDER_X32);
+#else
+        break;
+#endif
+    }
+    return 0;
+}
+
+#ifdef DC_BENCH_HUF
+static void put32(uint8_t *p, size_t v) {
+    for (int b = 0; b < 4; b++)
+        p[b] = (uint8_t)(v >> (8 * b));
+}
+
+static size_t get32(const uint8_t *p) {
+    return (size_t)p[0] | (size_t)p[1] << 8 | (size_t)p[2] << 16 | (size_t)p[3] << 24;
+}
+
+static size_t huf_compress(uint8_t *dst, const uint8_t *src, size_t len, int flags) {
+    static uint64_t wksp[HUF_WORKSPACE_SIZE / sizeof(uint64_t)];
+    static HUF_CElt ctable[HUF_CTABLE_SIZE_ST(HUF_SYMBOLVALUE_MAX)];
+    size_t w = 0;
+    for (size_t off = 0; off < len; off += HUF_BLOCKSIZE_MAX) {
+        size_t blen = len - off < HUF_BLOCKSIZE_MAX ? len - off : HUF_BLOCKSIZE_MAX;
+        HUF_repeat repeat = HUF_repeat_none;
+        size_t r = HUF_compress4X_repeat(dst + w + 4, HUF_compressBound(blen), src + off, blen,
+                                         HUF_SYMBOLVALUE_MAX, HUF_TABLELOG_DEFAULT, wksp,
+                                         sizeof(wksp), ctable, &repeat, flags);
+        if (HUF_isError(r)) die("huf compress");
+        if (r == 1) {
+            dst[w + 4] = src[off]; /* one symbol repeated */
+        } else if (r == 0 || r >= blen) {
+            r = 0; /* not compressible: store the block */
+            memcpy(dst + w + 4, src + off, blen);
+        }
+        put32(dst + w, r);
+        w += 4 + (r == 0 ? blen : r);
+    }
+    return w;
+}
+
+static int huf_decompress(uint8_t *dst, size_t len, const uint8_t *src, size_t csize, int variant,
+                          int flags) {
+    HUF_DTable dt[HUF_DTABLE_SIZE(HUF_TABLELOG_MAX)];
+    uint32_t wksp[HUF_DECOMPRESS_WORKSPACE_SIZE / sizeof(uint32_t)];
+    size_t r = 0;
+    for (size_t off = 0; off < len; off += HUF_BLOCKSIZE_MAX) {
+        size_t blen = len - off < HUF_BLOCKSIZE_MAX ? len - off : HUF_BLOCKSIZE_MAX;
+        if (r + 4 > csize) return 0;
+        size_t c = get32(src + r);
+        r += 4;
+        if (c == 0) {
+            if (r + blen > csize) return 0;
+            memcpy(dst + off, src + r, blen);
+            r += blen;
+            continue;
+        }
+        if (r + c > csize) return 0;
+        if (c == 1) {
+            memset(dst + off, src[r++], blen);
+            continue;
+        }
+        dt[0] = (HUF_DTable)HUF_TABLELOG_MAX * 0x01000001u; /* HUF_CREATE_STATIC_DTABLEX2 */
+        size_t h = variant == 1 ? HUF_readDTableX1_wksp(dt, src + r, c, wksp, sizeof(wksp), flags)
+                                : HUF_readDTableX2_wksp(dt, src + r, c, wksp, sizeof(wksp), flags);
+        if (HUF_isError(h) || h >= c) return 0;
+        size_t d = HUF_decompress4X_usingDTable(dst + off, blen, src + r + h, c - h, dt, flags);
+        if (HUF_isError(d) || d != blen) return 0;
+        r += c;
+    }
+    return r == csize;
+}
+#endif
+
+static void compress_all(encset *e, const input *in) {
     dc_cctx *cc = NULL;
     ZSTD_CCtx *zc = NULL;
-    if (j->k == K_ANS) {
-        dc_compress_options o = {sizeof(o), DC_CODEC_ANS, 0, j->chunk, NULL};
+    int hflags = huf_flags();
+    (void)hflags;
+    if (e->k == K_ANS) {
+        dc_compress_options o = {sizeof(o), DC_CODEC_ANS, 0, in->chunk, NULL};
         if (dc_cctx_create(&o, &cc) != DC_OK) die("cctx");
     }
-    if (j->k == K_ZSTD) zc = ZSTD_createCCtx();
-    for (size_t i = 0; i < j->nchunks; i++) {
-        const uint8_t *s = j->src + i * j->chunk;
-        size_t len = i + 1 == j->nchunks ? j->n - i * j->chunk : j->chunk;
-        size_t w = 0;
-        switch (j->k) {
+    if (e->k == K_ZSTD) zc = ZSTD_createCCtx();
+    e->total = 0;
+    for (size_t i = 0; i < in->nchunks; i++) {
+        const uint8_t *s = in->src + i * in->chunk;
+        size_t len = chunk_len(in, i), w = 0;
+        uint8_t *d = e->cdata[i];
+        switch (e->k) {
         case K_ANS:
-            if (dc_chunk_compress(cc, s, len, j->cdata[i], dc_compress_bound(len), &w) != DC_OK)
+            if (dc_chunk_compress(cc, s, len, d, dc_compress_bound(len), &w) != DC_OK)
                 die("ans compress");
             break;
         case K_ZSTD:
-            w = ZSTD_compressCCtx(zc, j->cdata[i], ZSTD_compressBound(len), s, len, j->level);
+            w = ZSTD_compressCCtx(zc, d, ZSTD_compressBound(len), s, len, e->level);
             if (ZSTD_isError(w)) die("zstd compress");
             break;
         case K_LZ4: {
-            int r = j->level ? LZ4_compress_HC((const char *)s, (char *)j->cdata[i], (int)len,
-                                               LZ4_compressBound((int)len), j->level)
-                             : LZ4_compress_default((const char *)s, (char *)j->cdata[i], (int)len,
+            int r = e->level ? LZ4_compress_HC((const char *)s, (char *)d, (int)len,
+                                               LZ4_compressBound((int)len), e->level)
+                             : LZ4_compress_default((const char *)s, (char *)d, (int)len,
                                                     LZ4_compressBound((int)len));
             if (r <= 0) die("lz4 compress");
             w = (size_t)r;
             break;
         }
         case K_MEMCPY:
-            memcpy(j->cdata[i], s, len);
+            memcpy(d, s, len);
             w = len;
             break;
+        case K_HUF:
+#ifdef DC_BENCH_HUF
+            w = huf_compress(d, s, len, hflags);
+#endif
+            break;
+        case K_HTS: {
+#ifdef DC_BENCH_HTSCODECS
+            unsigned osz = (unsigned)bound(K_HTS, len);
+            if (!rans_compress_to_4x16((unsigned char *)s, (unsigned)len, d, &osz, HTS_ORDER))
+                die("htscodecs compress");
+            w = osz;
+#endif
+            break;
         }
-        j->csize[i] = w;
-        total += w;
+        }
+        e->csize[i] = w;
+        e->total += w;
     }
     dc_cctx_free(cc);
     ZSTD_freeCCtx(zc);
-    return total;
 }
 
 typedef struct range {
-    job *j;
+    const coder *c;
+    const input *in;
     size_t first, last;
     int ok;
 } range;
 
 static void *decode_range(void *arg) {
     range *r = (range *)arg;
-    job *j = r->j;
+    const encset *e = r->c->e;
+    const input *in = r->in;
     dc_dctx *dd = NULL;
     ZSTD_DCtx *zd = NULL;
-    if (j->k == K_ANS) {
-        dc_decompress_options o = {sizeof(o), j->simd, NULL};
+    int hflags = huf_flags();
+    (void)hflags;
+    if (e->k == K_ANS) {
+        dc_decompress_options o = {sizeof(o), r->c->simd, NULL};
         if (dc_dctx_create(&o, &dd) != DC_OK) return NULL;
     }
-    if (j->k == K_ZSTD) zd = ZSTD_createDCtx();
+    if (e->k == K_ZSTD) zd = ZSTD_createDCtx();
     r->ok = 1;
-    for (size_t i = r->first; i < r->last; i++) {
-        uint8_t *o = j->out + i * j->chunk;
-        size_t len = i + 1 == j->nchunks ? j->n - i * j->chunk : j->chunk, w = 0;
-        switch (j->k) {
-        case K_ANS:
-            if (dc_chunk_decompress(dd, j->cdata[i], j->csize[i], o, len, &w) != DC_OK) r->ok = 0;
-            break;
-        case K_ZSTD:
-            w = ZSTD_decompressDCtx(zd, o, len, j->cdata[i], j->csize[i]);
-            break;
-        case K_LZ4:
-            w = (size_t)LZ4_decompress_safe((const char *)j->cdata[i], (char *)o, (int)j->csize[i],
-                                            (int)len);
-            break;
-        case K_MEMCPY:
-            memcpy(o, j->cdata[i], len);
-            w = len;
-            break;
+    for (int l = 0; l < in->loops; l++)
+        for (size_t i = r->first; i < r->last; i++) {
+            uint8_t *o = in->out + i * in->chunk;
+            const uint8_t *s = e->cdata[i];
+            size_t len = chunk_len(in, i), w = 0;
+            switch (e->k) {
+            case K_ANS:
+                if (dc_chunk_decompress(dd, s, e->csize[i], o, len, &w) != DC_OK) r->ok = 0;
+                break;
+            case K_ZSTD:
+                w = ZSTD_decompressDCtx(zd, o, len, s, e->csize[i]);
+                break;
+            case K_LZ4:
+                w = (size_t)LZ4_decompress_safe((const char *)s, (char *)o, (int)e->csize[i],
+                                                (int)len);
+                break;
+            case K_MEMCPY:
+                memcpy(o, s, len);
+                w = len;
+                break;
+            case K_HUF:
+#ifdef DC_BENCH_HUF
+                if (huf_decompress(o, len, s, e->csize[i], r->c->variant, hflags)) w = len;
+#endif
+                break;
+            case K_HTS: {
+#ifdef DC_BENCH_HTSCODECS
+                unsigned osz = (unsigned)len;
+                if (rans_uncompress_to_4x16((unsigned char *)s, (unsigned)e->csize[i], o, &osz))
+                    w = osz;
+#endif
+                break;
+            }
+            }
+            if (w != len) r->ok = 0;
         }
-        if (w != len) r->ok = 0;
-    }
     dc_dctx_free(dd);
     ZSTD_freeDCtx(zd);
     return NULL;
 }
 
-static double decode_all(job *j, int threads) {
+static double decode_all(const coder *c, const input *in, int threads) {
     range rs[64];
     pthread_t th[64];
     double t0 = now();
     for (int t = 0; t < threads; t++) {
-        rs[t] = (range){j, j->nchunks * (size_t)t / (size_t)threads,
-                        j->nchunks * (size_t)(t + 1) / (size_t)threads, 0};
+        rs[t] = (range){c, in, in->nchunks * (size_t)t / (size_t)threads,
+                        in->nchunks * (size_t)(t + 1) / (size_t)threads, 0};
         if (threads == 1)
             decode_range(&rs[t]);
         else if (pthread_create(&th[t], NULL, decode_range, &rs[t]) != 0)
@@ -158,68 +396,254 @@ static double decode_all(job *j, int threads) {
             pthread_join(th[t], NULL);
     double dt = now() - t0;
     for (int t = 0; t < threads; t++)
-        if (!rs[t].ok) die("decode failed");
+        if (!rs[t].ok) {
+            fprintf(stderr, "dc-bench: %s: ", c->name);
+            die("decode failed");
+        }
     return dt;
 }
 
-static void run(const char *file, const uint8_t *src, size_t n, size_t chunk, kind k, int level,
-                dc_simd simd, int reps, int threads, double entropy_bytes) {
-    static const char *names[] = {"ans", "zstd", "lz4", "memcpy"};
-    job j = {k, level, simd, src, n, chunk, (n + chunk - 1) / chunk, NULL, NULL, NULL};
-    if (j.nchunks == 0) return;
-    j.cdata = calloc(j.nchunks, sizeof(*j.cdata));
-    j.csize = calloc(j.nchunks, sizeof(*j.csize));
-    j.out = malloc(n);
-    if (!j.cdata || !j.csize || !j.out) die("out of memory");
-    for (size_t i = 0; i < j.nchunks; i++) {
-        size_t bound = dc_compress_bound(chunk) + (size_t)ZSTD_compressBound(chunk) +
-                       (size_t)LZ4_compressBound((int)chunk);
-        if (!(j.cdata[i] = malloc(bound))) die("out of memory");
+/* MB/s of the best and the median of `reps` times (sorted in place). */
+static void speeds(double *t, int reps, size_t n, double *best, double *med) {
+    qsort(t, (size_t)reps, sizeof(double), cmp_double);
+    *best = (double)n / t[0] / 1e6;
+    *med = (double)n / ((t[(reps - 1) / 2] + t[reps / 2]) / 2) / 1e6;
+}
+
+static const char *coder_simd(const coder *c) {
+    switch (c->e->k) {
+    case K_ANS:
+        return dc_simd_name(c->simd);
+    case K_HUF:
+        return c->variant == 1 ? "x1" : "x2";
+    case K_HTS:
+        return "auto";
+    default:
+        return "-";
     }
-    double enc[32], dec[32];
-    size_t total = 0;
-    int enc_reps = level >= 19 ? 1 : reps; /* zstd -19 is slow; once is enough */
-    for (int r = 0; r < enc_reps; r++) {
-        double t0 = now();
-        total = compress_all(&j);
-        enc[r] = now() - t0;
+}
+
+/* The decode kernel that ran ("-" where the coder has no SIMD choice). */
+static const char *coder_kernel(const coder *c, size_t chunk) {
+    switch (c->e->k) {
+    case K_ANS:
+        return dc_simd_name(c->simd == DC_SIMD_AUTO ? dc_simd_best() : c->simd);
+    case K_HUF:
+        return huf_flags() ? (c->variant == 1 ? "4X1-bmi2" : "4X2-bmi2")
+                           : (c->variant == 1 ? "4X1" : "4X2");
+    case K_HTS:
+        return hts_kernel(chunk);
+    default:
+        return "-";
     }
-    for (int r = 0; r < reps; r++) {
-        memset(j.out, 0, n);
-        dec[r] = decode_all(&j, threads);
-        if (memcmp(j.out, src, n) != 0) die("round trip mismatch");
+}
+
+static void print_json(const char *file, const char *codec, const coder *c, const input *in,
+                       int threads, int reps, double entropy_bytes) {
+    const encset *e = c->e;
+    double ratio = (double)in->n / (double)e->total, bound0 = (double)in->n / entropy_bytes;
+    printf("{\"file\":\"%s\",\"codec\":\"%s\",\"name\":\"%s\",\"level\":%d,\"simd\":\"%s\","
+           "\"kernel\":\"%s\",\"threads\":%d,\"chunk_size\":%zu,\"reps\":%d,\"loops\":%d,\"raw_"
+           "bytes\":%zu,"
+           "\"stored_bytes\":%zu,\"ratio\":%.4f,\"entropy_ratio\":%.4f,\"ratio_of_bound\":%.4f,"
+           "\"enc_mbps\":%.1f,\"enc_mbps_median\":%.1f,\"dec_mbps\":%.1f,\"dec_mbps_median\":%.1f}"
+           "\n",
+           file, codec, c->name, e->level, coder_simd(c), coder_kernel(c, in->chunk), threads,
+           in->chunk, reps, in->loops, in->n, e->total, ratio, bound0, ratio / bound0, c->enc_best,
+           c->enc_med, c->dec_best, c->dec_med);
+}
+
+static void print_table(const char *file, const input *in, int threads, int reps, coder *cs, int nc,
+                        const coder *huf_best, double entropy_bytes) {
+    const coder *z1 = NULL;
+    for (int i = 0; i < nc; i++)
+        if (strcmp(cs[i].name, "zstd1") == 0) z1 = &cs[i];
+    fprintf(stderr,
+            "\n# %s: %zu bytes, chunk %zu, %d thread(s), %d interleaved reps x %d pass(es), "
+            "medians\n",
+            file, in->n, in->chunk, threads, reps, in->loops);
+    fprintf(stderr, "%-24s %8s %9s %9s %9s %8s\n", "coder", "ratio", "enc MB/s", "dec MB/s",
+            "dec/zstd1", "dec/huf");
+    fprintf(stderr, "%-24s %8.4f %9s %9s %9s %8s\n", "order-0 bound", (double)in->n / entropy_bytes,
+            "-", "-", "-", "-");
+    for (int i = 0; i <= nc; i++) {
+        const coder *c = i < nc ? &cs[i] : huf_best;
+        if (!c) continue;
+        char label[48], vz[16] = "-", vh[16] = "-";
+        const char *lab = label;
+        if ((c->e->k == K_ANS && c->simd == DC_SIMD_AUTO) || c->e->k == K_HTS)
+            snprintf(label, sizeof(label), "%.24s (%.12s)", c->name, coder_kernel(c, in->chunk));
+        else if (c == huf_best)
+            snprintf(label, sizeof(label), "huf-best (%.12s)", coder_simd(c));
+        else
+            lab = c->name;
+        if (z1) snprintf(vz, sizeof(vz), "%.2fx", c->dec_med / z1->dec_med);
+        if (huf_best) snprintf(vh, sizeof(vh), "%.2fx", c->dec_med / huf_best->dec_med);
+        fprintf(stderr, "%-24s %8.4f %9.1f %9.1f %9s %8s\n", lab,
+                (double)in->n / (double)c->e->total, c->enc_med, c->dec_med, vz, vh);
     }
-    qsort(enc, (size_t)enc_reps, sizeof(double), cmp_double);
-    qsort(dec, (size_t)reps, sizeof(double), cmp_double);
-    printf("{\"file\":\"%s\",\"codec\":\"%s\",\"level\":%d,\"simd\":\"%s\",\"threads\":%d,"
-           "\"chunk_size\":%zu,\"raw_bytes\":%zu,\"stored_bytes\":%zu,\"ratio\":%.4f,"
-           "\"entropy_ratio\":%.4f,\"enc_mbps\":%.1f,\"dec_mbps\":%.1f,\"dec_mbps_median\":%.1f}\n",
-           file, names[k], level, k == K_ANS ? dc_simd_name(simd) : "-", threads, chunk, n, total,
-           (double)n / (double)total, (double)n / entropy_bytes, (double)n / enc[0] / 1e6,
-           (double)n / dec[0] / 1e6, (double)n / dec[reps / 2] / 1e6);
+    fflush(stderr);
+}
+
+static int wanted(const char *list, const char *name) {
+    size_t len = strlen(name);
+    for (const char *p = list; *p;) {
+        const char *q = strchr(p, ',');
+        size_t l = q ? (size_t)(q - p) : strlen(p);
+        if (l == len && strncmp(p, name, len) == 0) return 1;
+        if (!q) break;
+        p = q + 1;
+    }
+    return 0;
+}
+
+static void run_file(const char *file, const uint8_t *src, size_t n, size_t chunk,
+                     const char *codecs, int reps, int threads) {
+    /* Inputs under 16 MiB are passed over several times per timed repetition. */
+    int loops = n >= LOOP_BYTES ? 1 : (int)(LOOP_BYTES / n);
+    input in = {src, n, chunk, (n + chunk - 1) / chunk, NULL, loops > 1000 ? 1000 : loops};
+    if (in.nchunks == 0) return;
+    double ent = 0;
+    for (size_t off = 0; off < n; off += chunk) {
+        size_t len = n - off < chunk ? n - off : chunk;
+        ent += gen_entropy_bits(src + off, len) / 8.0 * (double)len;
+    }
+
+    /* Encoders, then the decoders that read each one's output. */
+    encset es[16];
+    coder cs[24];
+    int ne = 0, nc = 0;
+#define ADD_ENC(kk, lvl) (es[ne] = (encset){.k = (kk), .level = (lvl)}, &es[ne++])
+#define ADD_DEC(nm, ee, sm, var)                                                                   \
+    do {                                                                                           \
+        cs[nc] = (coder){.e = (ee), .simd = (sm), .variant = (var)};                               \
+        snprintf(cs[nc].name, sizeof(cs[nc].name), "%s", (nm));                                    \
+        nc++;                                                                                      \
+    } while (0)
+    if (wanted(codecs, "ans")) {
+        encset *e = ADD_ENC(K_ANS, 0);
+        ADD_DEC("ans-auto", e, DC_SIMD_AUTO, 0);
+        for (int s = DC_SIMD_SCALAR; s <= DC_SIMD_AVX512_SWGATHER; s++)
+            if (dc_simd_supported((dc_simd)s)) {
+                char nm[32];
+                snprintf(nm, sizeof(nm), "ans-%s", dc_simd_name((dc_simd)s));
+                ADD_DEC(nm, e, (dc_simd)s, 0);
+            }
+    }
+    static const struct {
+        const char *name;
+        kind k;
+        int level;
+    } simple[] = {{"zstd1", K_ZSTD, 1},
+                  {"zstd3", K_ZSTD, 3},
+                  {"zstd19", K_ZSTD, 19},
+                  {"lz4", K_LZ4, 0},
+                  {"memcpy", K_MEMCPY, 0}};
+    for (size_t s = 0; s < sizeof(simple) / sizeof(simple[0]); s++)
+        if (wanted(codecs, simple[s].name))
+            ADD_DEC(simple[s].name, ADD_ENC(simple[s].k, simple[s].level), 0, 0);
+#ifdef DC_BENCH_HUF
+    if (wanted(codecs, "huf")) {
+        encset *e = ADD_ENC(K_HUF, 0);
+        ADD_DEC("huf-x1", e, 0, 1);
+        ADD_DEC("huf-x2", e, 0, 2);
+    }
+#endif
+#ifdef DC_BENCH_HTSCODECS
+    if (wanted(codecs, "htscodecs")) ADD_DEC("htscodecs", ADD_ENC(K_HTS, 0), 0, 0);
+#endif
+#undef ADD_ENC
+#undef ADD_DEC
+    if (nc == 0) return;
+
+    in.out = malloc(n);
+    if (!in.out) die("out of memory");
+    for (int k = 0; k < ne; k++) {
+        encset *e = &es[k];
+        int slow = e->k == K_ZSTD && e->level >= 19; /* zstd -19: one pass will do */
+        e->reps = slow ? 1 : reps;
+        e->loops = slow ? 1 : in.loops;
+        e->cdata = calloc(in.nchunks, sizeof(*e->cdata));
+        e->csize = calloc(in.nchunks, sizeof(*e->csize));
+        if (!e->cdata || !e->csize) die("out of memory");
+        for (size_t i = 0; i < in.nchunks; i++)
+            if (!(e->cdata[i] = malloc(bound(e->k, chunk)))) die("out of memory");
+    }
+
+    for (int r = 0; r < reps; r++)
+        for (int k = 0; k < ne; k++)
+            if (r < es[k].reps) {
+                double t0 = now();
+                for (int l = 0; l < es[k].loops; l++)
+                    compress_all(&es[k], &in);
+                es[k].t[r] = (now() - t0) / es[k].loops;
+            }
+    for (int r = 0; r < reps; r++)
+        for (int c = 0; c < nc; c++) {
+            memset(in.out, 0, n);
+            cs[c].t[r] = decode_all(&cs[c], &in, threads) / in.loops;
+            if (memcmp(in.out, src, n) != 0) {
+                fprintf(stderr, "dc-bench: %s: ", cs[c].name);
+                die("round trip mismatch");
+            }
+        }
+
+    const coder *huf_best = NULL;
+    static coder best_copy;
+    for (int c = 0; c < nc; c++) {
+        double eb, em;
+        speeds(cs[c].e->t, cs[c].e->reps, n, &eb, &em); /* re-sorting is harmless */
+        cs[c].enc_best = eb, cs[c].enc_med = em;
+        speeds(cs[c].t, reps, n, &cs[c].dec_best, &cs[c].dec_med);
+        if (cs[c].e->k == K_HUF && (!huf_best || cs[c].dec_med > huf_best->dec_med))
+            huf_best = &cs[c];
+        print_json(file, kind_names[cs[c].e->k], &cs[c], &in, threads, reps, ent);
+    }
+    if (huf_best) {
+        best_copy = *huf_best;
+        snprintf(best_copy.name, sizeof(best_copy.name), "huf-best");
+        huf_best = &best_copy;
+        print_json(file, "huf", huf_best, &in, threads, reps, ent);
+    }
     fflush(stdout);
-    for (size_t i = 0; i < j.nchunks; i++)
-        free(j.cdata[i]);
-    free(j.cdata);
-    free(j.csize);
-    free(j.out);
+    print_table(file, &in, threads, reps, cs, nc, huf_best, ent);
+
+    for (int k = 0; k < ne; k++) {
+        for (size_t i = 0; i < in.nchunks; i++)
+            free(es[k].cdata[i]);
+        free(es[k].cdata);
+        free(es[k].csize);
+    }
+    free(in.out);
 }
 
 static void usage(void) {
     fprintf(stderr,
             "usage: dc-bench [--chunk-size N]... [--reps R] [--threads T] [--codecs LIST] FILE...\n"
             "  --chunk-size N  chunk size in bytes (repeatable; default %zu)\n"
-            "  --reps R        repetitions, best and median reported (default 5)\n"
+            "  --reps R        interleaved repetitions, best and median reported (default 5)\n"
             "  --threads T     decode chunks on T threads (default 1)\n"
-            "  --codecs LIST   comma list of ans,zstd1,zstd3,zstd19,lz4,memcpy (default all)\n",
-            (size_t)DC_CHUNK_SIZE_DEFAULT);
+            "  --codecs LIST   comma list of ans,zstd1,zstd3,zstd19,lz4,memcpy,huf,htscodecs\n"
+            "                  (default all built in:%s%s)\n",
+            (size_t)DC_CHUNK_SIZE_DEFAULT,
+#ifdef DC_BENCH_HUF
+            " huf",
+#else
+            " no huf",
+#endif
+#ifdef DC_BENCH_HTSCODECS
+            " htscodecs"
+#else
+            " no htscodecs"
+#endif
+    );
     exit(2);
 }
 
 int main(int argc, char **argv) {
     size_t chunks[16];
     int nchunks = 0, reps = 5, threads = 1;
-    const char *codecs = "ans,zstd1,zstd3,zstd19,lz4,memcpy";
+    const char *codecs = "ans,zstd1,zstd3,zstd19,lz4,memcpy,huf,htscodecs";
     int i = 1;
     for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
         if (i + 1 >= argc) usage();
@@ -234,10 +658,18 @@ int main(int argc, char **argv) {
         else
             usage();
     }
-    if (i >= argc || reps < 1 || reps > 32 || threads < 1 || threads > 64) usage();
+    if (i >= argc || reps < 1 || reps > MAX_REPS || threads < 1 || threads > 64) usage();
     if (nchunks == 0) chunks[nchunks++] = DC_CHUNK_SIZE_DEFAULT;
     for (int c = 0; c < nchunks; c++)
         if (chunks[c] < DC_CHUNK_SIZE_MIN || chunks[c] > DC_CHUNK_SIZE_MAX) usage();
+#ifndef DC_BENCH_HUF
+    if (wanted(codecs, "huf")) fprintf(stderr, "dc-bench: built without Huff0; huf skipped\n");
+#endif
+#ifndef DC_BENCH_HTSCODECS
+    if (wanted(codecs, "htscodecs"))
+        fprintf(stderr, "dc-bench: built without htscodecs; htscodecs skipped\n");
+#endif
+    fprintf(stderr, "dc-bench: ANS auto kernel: %s\n", dc_simd_name(dc_simd_best()));
     for (; i < argc; i++) {
         size_t n;
         uint8_t *src = gen_read_file(argv[i], &n);
@@ -246,25 +678,8 @@ int main(int argc, char **argv) {
             return 1;
         }
         const char *base = strrchr(argv[i], '/') ? strrchr(argv[i], '/') + 1 : argv[i];
-        for (int c = 0; c < nchunks; c++) {
-            size_t chunk = chunks[c];
-            double ent = 0;
-            for (size_t off = 0; off < n; off += chunk) {
-                size_t len = n - off < chunk ? n - off : chunk;
-                ent += gen_entropy_bits(src + off, len) / 8.0 * (double)len;
-            }
-            if (strstr(codecs, "ans"))
-                for (int s = DC_SIMD_SCALAR; s <= DC_SIMD_AVX512; s++)
-                    if (dc_simd_supported((dc_simd)s))
-                        run(base, src, n, chunk, K_ANS, 0, (dc_simd)s, reps, threads, ent);
-            if (strstr(codecs, "zstd1")) run(base, src, n, chunk, K_ZSTD, 1, 0, reps, threads, ent);
-            if (strstr(codecs, "zstd3")) run(base, src, n, chunk, K_ZSTD, 3, 0, reps, threads, ent);
-            if (strstr(codecs, "zstd19"))
-                run(base, src, n, chunk, K_ZSTD, 19, 0, reps, threads, ent);
-            if (strstr(codecs, "lz4")) run(base, src, n, chunk, K_LZ4, 0, 0, reps, threads, ent);
-            if (strstr(codecs, "memcpy"))
-                run(base, src, n, chunk, K_MEMCPY, 0, 0, reps, threads, ent);
-        }
+        for (int c = 0; c < nchunks; c++)
+            run_file(base, src, n, chunks[c], codecs, reps, threads);
         free(src);
     }
     return 0;

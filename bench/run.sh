@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# Generates the benchmark inputs and runs dc-bench on them (one JSON line per
-# measurement). Usage: bench/run.sh [BUILD_DIR] [SHARED_DIR] [OUT_DIR]
+# Generates the benchmark inputs and runs dc-bench on them: one JSON line per
+# coder and input on stdout (also kept in OUT_DIR/results.jsonl), a summary
+# table per input on stderr. Every coder (ANS on each SIMD path, zstd -1/-3/-19,
+# lz4, Huff0 X1/X2, htscodecs rANS 32x16, memcpy) runs on the same chunks, with
+# interleaved repetitions. Usage: bench/run.sh [BUILD_DIR] [SHARED_DIR] [OUT_DIR]
+#   BENCH_REPS  interleaved repetitions (default 5)
 #   BENCH_SIZE  bytes of each synthetic file (default 64 MiB)
 #   BENCH_SWEEP=1  also sweep chunk sizes 64K..1M (on a 16 MiB file)
 set -euo pipefail
@@ -8,6 +12,7 @@ build=${1:-build}
 shared=${2:-../shared}
 out=${3:-$build/bench-data}
 size=${BENCH_SIZE:-$((64 << 20))}
+reps=${BENCH_REPS:-5}
 mkdir -p "$out"
 gen="$build/bench/dc-benchgen"
 bench="$build/bench/dc-bench"
@@ -25,8 +30,9 @@ for m in stories260K aidreams260K; do
     echo "note: $shared/models/$m.bin absent; real-weight inputs skipped" >&2
   fi
 done
-"$bench" "${files[@]}"
-"$bench" --threads 2 --codecs ans,zstd3 "$out/laplace.i8"
+"$bench" --reps "$reps" "${files[@]}" | tee "$out/results.jsonl"
+"$bench" --reps "$reps" --threads 2 --codecs ans,zstd1,zstd3,huf "$out/laplace.i8" |
+  tee -a "$out/results.jsonl"
 if [ "${BENCH_SWEEP:-0}" = 1 ]; then
   [ -f "$out/laplace-16m.i8" ] || "$gen" laplace "$out/laplace-16m.i8" $((16 << 20)) 4.2 0.3 2
   "$bench" --codecs ans,zstd3 --chunk-size 65536 --chunk-size 131072 --chunk-size 262144 \

@@ -1,33 +1,35 @@
 /*
- * ans.c -- order-0 rANS with 32 interleaved 32-bit states, 16-bit
- * renormalisation and 13-bit probabilities (docs/format.md, "ANS payload").
- * The chunk header's codec parameter packs two per-chunk choices
- * (dc_ans_param_valid): the precision P (8..13 bits) the frequency table is
- * sent at, scaled by 2^(13-P) on both sides, and the number of interleaved
- * states, 32 >> c (c = 0..3). Small chunks save more table and state bytes
- * than the coarser probabilities cost; 32 states are for SIMD decoding, which
- * chunks of a few KiB do not need.
+ * ans.c -- order-0 rANS with interleaved 32-bit states and 16-bit
+ * renormalisation (docs/format.md, "ANS payload").
+ *
+ * Chunk format v2 (written): 12-bit probabilities and 4, 8, 16, 32 or 64
+ * interleaved states; the decode table packs symbol, frequency and bias into
+ * one 32-bit entry per slot, so a symbol costs one table lookup. Format v1
+ * (13-bit probabilities, 32 states, a split table) is still decoded.
+ * The chunk header's codec parameter packs the per-chunk choices
+ * (dc_ans_param_valid): the precision P the frequency table is sent at,
+ * scaled by 2^(B-P) on both sides (B = 12 or 13), and the number of states.
+ * Small chunks save more table and state bytes than the coarser
+ * probabilities cost.
  *
  * State invariant: x in [L, 2^32) with L = 2^16. Decoding symbol s from x:
- *   x' = freq[s] * (x >> 13) + (x & 8191) - cum[s]; if x' < L: x' = x' << 16 | next_word
- * At most one word per symbol, since x' >= 8 after a step. Symbol i of a
- * chunk belongs to state i % 32; words are stored in the order the decoder
+ *   x' = freq[s] * (x >> B) + (x & (2^B - 1)) - cum[s]; if x' < L: x' = x' << 16 | next_word
+ * At most one word per symbol, since x' >= 16 after a step. Symbol i of a
+ * chunk belongs to state i % ns; words are stored in the order the decoder
  * consumes them. After the last symbol every state is back to L, which the
  * decoder checks along with having consumed exactly the whole stream.
  *
- * The SIMD decoders (x86/ans_avx2.c, x86/ans_avx512.c) run the same
- * recurrence on 8 or 16 states per vector; this file's scalar decoder is the
- * reference and handles whatever the SIMD loops leave (stream tail, last
- * partial group of 32).
+ * Decode kernels (x86/ans_avx2.c, x86/ans_avx512.c) run the same recurrence
+ * on 8 or 16 states per vector and stop before the stream tail; this file's
+ * scalar code is the reference, a fast kernel of its own, and finishes what
+ * the SIMD loops leave.
  */
 #include "internal.h"
 
 #include <math.h>
 
-#define PROB_BITS  DC_ANS_PROB_BITS
-#define PROB_SCALE DC_ANS_PROB_SCALE
-#define PROB_MASK  (PROB_SCALE - 1u)
-#define NSTATES    DC_ANS_STATES
+#define PROB_BITS  DC_ANS2_PROB_BITS /* what the encoder writes */
+#define PROB_SCALE (1u << PROB_BITS)
 #define STATE_LOW  DC_ANS_L
 
 /* --- histogram -------------------------------------------------------------- */
@@ -66,27 +68,32 @@ static void normalize_freqs(const uint32_t counts[256], size_t n, uint32_t scale
         freq[s] = f == 0 ? 1u : (uint32_t)f;
         sum += freq[s];
     }
-    while (sum > scale) {
-        int best = -1;
-        double best_cost = 0;
-        for (int s = 0; s < 256; s++) {
-            if (freq[s] <= 1) continue;
-            double cost = (double)counts[s] / ((double)freq[s] - 0.5);
-            if (best < 0 || cost < best_cost) best = s, best_cost = cost;
+    /* cost[s]: bits lost by taking a unit from s (down) / gained by adding
+     * one (up); only the symbol that changed needs its cost recomputed */
+    double cost[256];
+    if (sum > scale) {
+        for (int s = 0; s < 256; s++)
+            cost[s] = freq[s] > 1 ? (double)counts[s] / ((double)freq[s] - 0.5) : 1e300;
+        while (sum > scale) {
+            int best = 0;
+            for (int s = 1; s < 256; s++)
+                if (cost[s] < cost[best]) best = s;
+            freq[best]--;
+            sum--;
+            cost[best] = freq[best] > 1 ? (double)counts[best] / ((double)freq[best] - 0.5) : 1e300;
         }
-        freq[best]--;
-        sum--;
     }
-    while (sum < scale) {
-        int best = -1;
-        double best_gain = 0;
-        for (int s = 0; s < 256; s++) {
-            if (counts[s] == 0) continue;
-            double gain = (double)counts[s] / ((double)freq[s] + 0.5);
-            if (best < 0 || gain > best_gain) best = s, best_gain = gain;
+    if (sum < scale) {
+        for (int s = 0; s < 256; s++)
+            cost[s] = counts[s] ? (double)counts[s] / ((double)freq[s] + 0.5) : -1.0;
+        while (sum < scale) {
+            int best = 0;
+            for (int s = 1; s < 256; s++)
+                if (cost[s] > cost[best]) best = s;
+            freq[best]++;
+            sum++;
+            cost[best] = (double)counts[best] / ((double)freq[best] + 0.5);
         }
-        freq[best]++;
-        sum++;
     }
 }
 
@@ -229,10 +236,9 @@ static size_t read_freqs(const uint8_t *src, size_t size, unsigned bits, uint32_
 /* --- encoder --------------------------------------------------------------- */
 
 typedef struct enc_sym {
+    uint64_t rcp;   /* ceil(2^45 / freq): x / freq == (x * rcp) >> 45 for x < 2^32 */
     uint32_t x_max; /* renormalise (emit a word) while x >= x_max */
-    uint32_t freq;
-    uint32_t cum;
-    uint64_t rcp; /* ceil(2^45 / freq): x / freq == (x * rcp) >> 45 for x < 2^32 */
+    uint16_t freq, cum;
 } enc_sym;
 
 static inline uint32_t div_by_freq(uint32_t x, const enc_sym *s) {
@@ -274,21 +280,85 @@ static unsigned choose_precision(const uint32_t counts[256], size_t n, uint32_t 
     return best;
 }
 
-int dc_ans_param_valid(unsigned param) {
-    unsigned tb = param & 15u;
-    return param < 64u && tb >= DC_ANS_TABLE_BITS_MIN && tb <= PROB_BITS;
+/* 4 states up to 16 KiB (decoded by the scalar loop), 32 up to 64 KiB; above,
+ * 128 where the coded payload is at least 128 KiB, else 64. More states let
+ * the SIMD decoders overlap more table lookups (about +15% decode speed on
+ * AVX-512), but each costs 4 bytes; at 128 KiB of payload the extra 64
+ * states cost 0.2%. */
+static unsigned auto_states(const uint32_t counts[256], size_t n) {
+    if (n <= (16u << 10)) return 4;
+    if (n <= (64u << 10)) return 32;
+    double bits = 0;
+    for (int s = 0; s < 256; s++)
+        if (counts[s]) bits += (double)counts[s] * log2((double)n / (double)counts[s]);
+    return bits / 8 >= (double)(128u << 10) ? 128 : 64;
+}
+
+int dc_ans_param_valid(unsigned version, unsigned param) {
+    unsigned tb = param & 15u, c = param >> 4;
+    if (tb < DC_ANS_TABLE_BITS_MIN) return 0;
+    if (version == 1) return c <= 3 && tb <= DC_ANS1_PROB_BITS;
+    return version == 2 && c <= 5 && tb <= DC_ANS2_PROB_BITS;
+}
+
+/* One encoder step: renormalise (the word is always stored below *pp and
+ * kept only if x >= x_max), then x = C(s, x). Branch-free: whether a word is
+ * emitted is a coin flip per symbol. */
+static inline uint32_t encode_one(uint32_t x, const enc_sym *s, uint8_t **pp) {
+    uint8_t *p = *pp;
+    dc_store_le16(p - 2, (uint16_t)x);
+#if DC_X86 && defined(__GNUC__)
+    uint8_t *q;
+    uint32_t t;
+    __asm__("lea -2(%1), %2\n\t"
+            "mov %k0, %k3\n\t"
+            "shr $16, %k3\n\t"
+            "cmpl %k4, %k0\n\t"
+            "cmovae %2, %1\n\t"
+            "cmovae %k3, %k0"
+            : "+&r"(x), "+&r"(p), "=&r"(q), "=&r"(t)
+            : "r"(s->x_max)
+            : "cc");
+#else
+    const unsigned emit = x >= s->x_max;
+    p -= 2 * emit;
+    x >>= 16 * emit;
+#endif
+    *pp = p;
+    const uint32_t q32 = div_by_freq(x, s);
+    return (q32 << PROB_BITS) + (x - q32 * s->freq) + s->cum;
+}
+
+/* Encodes with ns interleaved states (a power of two, at most 64). The
+ * branch-free loop always writes a word below p (the scratch has room for
+ * one word per symbol) and keeps it only if the state needed renormalising. */
+static uint8_t *encode_states(const uint8_t *src, size_t n, const enc_sym sym[256], unsigned ns,
+                              uint32_t x[DC_ANS_MAX_STATES], uint8_t *p) {
+    for (unsigned j = 0; j < ns; j++)
+        x[j] = STATE_LOW;
+    size_t i = n;
+    /* the partial group at the end first, so the rest is whole groups */
+    for (; i % ns;) {
+        i--;
+        x[i & (ns - 1)] = encode_one(x[i & (ns - 1)], &sym[src[i]], &p);
+    }
+    while (i) {
+        i -= ns;
+        for (unsigned j = ns; j-- > 0;)
+            x[j] = encode_one(x[j], &sym[src[i + j]], &p);
+    }
+    return p;
 }
 
 size_t dc_ans_encode(const uint8_t *src, size_t n, const uint32_t counts[256], uint8_t *dst,
                      size_t dst_capacity, void *scratch, unsigned states, unsigned *param) {
     uint32_t freq[256];
     unsigned tb = choose_precision(counts, n, freq);
-    /* 4 states up to 16 KiB: 112 bytes of states less, scalar decoding */
-    if (states == 0) states = n <= (16u << 10) ? 4u : NSTATES;
+    if (states == 0) states = auto_states(counts, n);
     unsigned code = 0;
-    while ((NSTATES >> code) > (int)states && code < 3)
+    while ((4u << code) < states && code < 5)
         code++;
-    const unsigned ns = NSTATES >> code;
+    const unsigned ns = 4u << code;
     *param = tb | code << 4;
     size_t table_bytes = write_freqs(freq, dst, dst_capacity);
     if (table_bytes == 0) return 0;
@@ -298,8 +368,8 @@ size_t dc_ans_encode(const uint8_t *src, size_t n, const uint32_t counts[256], u
     enc_sym sym[256];
     uint32_t cum = 0;
     for (int s = 0; s < 256; s++) {
-        sym[s].freq = freq[s];
-        sym[s].cum = cum;
+        sym[s].freq = (uint16_t)freq[s];
+        sym[s].cum = (uint16_t)cum;
         /* ((L >> PROB_BITS) << 16) * freq: the largest state that stays < 2^32 */
         sym[s].x_max = freq[s] << (32 - PROB_BITS);
         sym[s].rcp = freq[s] ? ((1ull << 45) + freq[s] - 1) / freq[s] : 0;
@@ -307,23 +377,8 @@ size_t dc_ans_encode(const uint8_t *src, size_t n, const uint32_t counts[256], u
     }
 
     uint8_t *words_end = (uint8_t *)scratch + dc_ans_scratch_size(n);
-    uint8_t *p = words_end;
-    uint32_t x[NSTATES];
-    for (unsigned j = 0; j < ns; j++)
-        x[j] = STATE_LOW;
-    /* Branch-free: the word is always written below p (the scratch has room
-     * for one word per symbol) and kept only if the state needed renormalising. */
-    for (size_t i = n; i-- > 0;) {
-        const enc_sym *s = &sym[src[i]];
-        uint32_t xs = x[i & (ns - 1)];
-        unsigned emit = xs >= s->x_max;
-        dc_store_le16(p - 2, (uint16_t)xs);
-        p -= 2 * emit;
-        xs >>= 16 * emit;
-        uint32_t q = div_by_freq(xs, s);
-        x[i & (ns - 1)] = (q << PROB_BITS) + (xs - q * s->freq) + s->cum;
-    }
-
+    uint32_t x[DC_ANS_MAX_STATES];
+    uint8_t *p = encode_states(src, n, sym, ns, x, words_end);
     size_t words = (size_t)(words_end - p);
     size_t total = table_bytes + 4 * ns + words;
     if (total > dst_capacity) return 0;
@@ -336,18 +391,28 @@ size_t dc_ans_encode(const uint8_t *src, size_t n, const uint32_t counts[256], u
 
 /* --- decoder --------------------------------------------------------------- */
 
-/* The scalar recurrence with bounds-checked refills, for ns states (a power
- * of two): the whole of a chunk with fewer than 32 states (such chunks are
- * small), and the tail of a 32-state one. */
-static size_t decode_few(const dc_ans_table *table, uint32_t *st, unsigned ns, const uint8_t **pp,
-                         const uint8_t *end, uint8_t *out, size_t n) {
+/* One scalar step of either format, with a bounds-checked refill. */
+#define V1_MASK ((1u << DC_ANS1_PROB_BITS) - 1u)
+#define V2_MASK ((1u << DC_ANS2_PROB_BITS) - 1u)
+
+/* The scalar recurrence with bounds-checked refills: whatever the kernels
+ * leave (and the whole of small chunks). Returns n, or (size_t)-1 if the word
+ * stream runs out. Symbol 0 of out belongs to state 0. */
+static size_t decode_rest(unsigned version, const dc_ans_table *t, uint32_t *st, unsigned ns,
+                          const uint8_t **pp, const uint8_t *end, uint8_t *out, size_t n) {
     const uint8_t *p = *pp;
     for (size_t i = 0; i < n; i++) {
         unsigned j = (unsigned)i & (ns - 1);
         uint32_t x = st[j];
-        uint32_t e = table->entry[x & PROB_MASK];
-        out[i] = table->sym[x & PROB_MASK];
-        x = (e & 0xFFFFu) * (x >> PROB_BITS) + (e >> 16);
+        if (version == 1) {
+            uint32_t e = t->u.v1.entry[x & V1_MASK];
+            out[i] = t->u.v1.sym[x & V1_MASK];
+            x = (e & 0xFFFFu) * (x >> DC_ANS1_PROB_BITS) + (e >> 16);
+        } else {
+            uint32_t e = t->u.packed[x & V2_MASK];
+            out[i] = (uint8_t)e;
+            x = ((e >> 8) & 0xFFFu) * (x >> DC_ANS2_PROB_BITS) + (e >> 20);
+        }
         if (x < STATE_LOW) {
             if (end - p < 2) return (size_t)-1;
             x = (x << 16) | dc_load_le16(p);
@@ -359,50 +424,123 @@ static size_t decode_few(const dc_ans_table *table, uint32_t *st, unsigned ns, c
     return n;
 }
 
-size_t dc_ans_decode_scalar(const dc_ans_table *table, uint32_t st[DC_ANS_STATES],
-                            const uint8_t **pp, const uint8_t *end, uint8_t *out, size_t n) {
+/* x, or x << 16 | the next word if x < L (then *pp advances by the word):
+ * without branches, whose outcome is a coin flip per symbol. The word is
+ * always loaded; the caller guarantees it is inside the stream. GCC turns
+ * the obvious ?: into a branch, so x86 gets the two cmovs spelled out. */
+static inline uint32_t renorm(uint32_t x, const uint8_t **pp) {
     const uint8_t *p = *pp;
-    size_t i = 0;
-    /* Fast loop, branch-free: while a whole group of 32 symbols cannot run past
-     * the end (it reads at most 32 words), load the next word unconditionally
-     * and consume it only if the state needs it. */
-    for (; i + NSTATES <= n && end - p >= 2 * NSTATES; i += NSTATES) {
-        for (unsigned j = 0; j < NSTATES; j++) {
-            uint32_t x = st[j];
-            uint32_t e = table->entry[x & PROB_MASK];
-            out[i + j] = table->sym[x & PROB_MASK];
-            x = (e & 0xFFFFu) * (x >> PROB_BITS) + (e >> 16);
-            uint32_t need = (x >> 16) == 0; /* x < L */
-            uint32_t mask = 0u - need;      /* arithmetic select: no branch to mispredict */
-            uint32_t refilled = (x << 16) | dc_load_le16(p);
-            st[j] = (x & ~mask) | (refilled & mask);
-            p += 2 * need;
-        }
-    }
-    /* The rest (i is a multiple of 32, so state i % 32 is state 0 of out + i) */
+    const uint32_t refilled = (x << 16) | dc_load_le16(p);
+#if DC_X86 && defined(__GNUC__)
+    const uint8_t *q;
+    __asm__("cmpl $0xffff, %k0\n\t"
+            "cmovbe %k3, %k0\n\t"
+            "lea 2(%1), %2\n\t"
+            "cmovbe %2, %1"
+            : "+&r"(x), "+&r"(p), "=&r"(q)
+            : "r"(refilled)
+            : "cc");
     *pp = p;
-    return decode_few(table, st, NSTATES, pp, end, out + i, n - i) == n - i ? n : (size_t)-1;
+    return x;
+#else
+    const uint32_t need = x < STATE_LOW, mask = 0u - need;
+    *pp = p + 2 * need;
+    return (x & ~mask) | (refilled & mask);
+#endif
 }
 
-dc_status dc_ans_decode(const uint8_t *src, size_t src_size, unsigned param, uint8_t *out, size_t n,
-                        dc_simd simd, dc_ans_table *table) {
-    uint32_t freq[256];
-    if (!dc_ans_param_valid(param)) return DC_ERR_UNSUPPORTED;
-    const unsigned table_bits = param & 15u, ns = NSTATES >> (param >> 4);
-    size_t table_bytes = read_freqs(src, src_size, table_bits, freq);
-    if (table_bytes == 0) return DC_ERR_CORRUPT;
+/* Fast loops, branch-free: while a whole group of ns symbols cannot run past
+ * the end (it reads at most ns words), load the next word unconditionally
+ * and consume it only if the state needs it. */
+#define SCALAR_GROUPS(LOOKUP)                                                                      \
+    const uint8_t *p = *pp;                                                                        \
+    size_t i = 0;                                                                                  \
+    for (; i + ns <= n && (size_t)(end - p) >= 2 * (size_t)ns; i += ns) {                          \
+        for (unsigned j = 0; j < ns; j++) {                                                        \
+            uint32_t x = st[j];                                                                    \
+            LOOKUP;                                                                                \
+            st[j] = renorm(x, &p);                                                                 \
+        }                                                                                          \
+    }                                                                                              \
+    *pp = p;                                                                                       \
+    return i
+
+size_t dc_ans1_decode_scalar(const dc_ans_table *t, uint32_t *st, unsigned ns, const uint8_t **pp,
+                             const uint8_t *end, uint8_t *out, size_t n) {
+    SCALAR_GROUPS(uint32_t e = t->u.v1.entry[x & V1_MASK]; out[i + j] = t->u.v1.sym[x & V1_MASK];
+                  x = (e & 0xFFFFu) * (x >> DC_ANS1_PROB_BITS) + (e >> 16));
+}
+
+size_t dc_ans2_decode_scalar(const dc_ans_table *t, uint32_t *st, unsigned ns, const uint8_t **pp,
+                             const uint8_t *end, uint8_t *out, size_t n) {
+    SCALAR_GROUPS(uint32_t e = t->u.packed[x & V2_MASK]; out[i + j] = (uint8_t)e;
+                  x = ((e >> 8) & 0xFFFu) * (x >> DC_ANS2_PROB_BITS) + (e >> 20));
+}
+
+/* The kernel for (format version, path); NULL: none (the scalar rest does it all). */
+static dc_ans_kernel pick_kernel(unsigned version, unsigned ns, dc_simd simd) {
+    if (ns < 32) return NULL; /* small chunks: the rest loop is as fast */
+#if DC_X86
+    if (version == 1) {
+        if (simd == DC_SIMD_AVX512 || simd == DC_SIMD_AVX512_SWGATHER) return dc_ans1_decode_avx512;
+        if (simd == DC_SIMD_AVX2 || simd == DC_SIMD_AVX2_SWGATHER) return dc_ans1_decode_avx2;
+        return dc_ans1_decode_scalar;
+    }
+    switch (simd) {
+    case DC_SIMD_AVX512:
+        return dc_ans2_decode_avx512;
+    case DC_SIMD_AVX512_SWGATHER:
+        return dc_ans2_decode_avx512_sw;
+    case DC_SIMD_AVX2:
+        return dc_ans2_decode_avx2;
+    case DC_SIMD_AVX2_SWGATHER:
+        return dc_ans2_decode_avx2_sw;
+    default:
+        return dc_ans2_decode_scalar;
+    }
+#else
+    (void)simd;
+    return version == 1 ? dc_ans1_decode_scalar : dc_ans2_decode_scalar;
+#endif
+}
+
+/* Fills the decode table from the frequencies (scaled to the coder's B bits). */
+static void build_table(unsigned version, const uint32_t freq[256], dc_ans_table *t) {
     uint32_t cum = 0;
     for (uint32_t s = 0; s < 256; s++) {
-        freq[s] <<= PROB_BITS - table_bits;
-        for (uint32_t k = 0; k < freq[s]; k++)
-            table->entry[cum + k] = freq[s] | (k << 16);
-        memset(table->sym + cum, (int)s, freq[s]);
-        cum += freq[s];
+        const uint32_t f = freq[s];
+        if (version == 1) {
+            for (uint32_t k = 0; k < f; k++)
+                t->u.v1.entry[cum + k] = f | (k << 16);
+            memset(t->u.v1.sym + cum, (int)s, f);
+        } else {
+            uint32_t *e = t->u.packed + cum;
+            const uint32_t base = s | f << 8;
+            for (uint32_t k = 0; k < f; k++)
+                e[k] = base | (k << 20);
+        }
+        cum += f;
     }
+}
+
+dc_status dc_ans_decode(unsigned version, const uint8_t *src, size_t src_size, unsigned param,
+                        uint8_t *out, size_t n, dc_simd simd, dc_ans_table *table) {
+    uint32_t freq[256];
+    if (!dc_ans_param_valid(version, param)) return DC_ERR_UNSUPPORTED;
+    const unsigned bits = version == 1 ? DC_ANS1_PROB_BITS : DC_ANS2_PROB_BITS;
+    const unsigned table_bits = param & 15u;
+    const unsigned ns = version == 1 ? DC_ANS1_STATES >> (param >> 4) : 4u << (param >> 4);
+    size_t table_bytes = read_freqs(src, src_size, table_bits, freq);
+    if (table_bytes == 0) return DC_ERR_CORRUPT;
+    for (int s = 0; s < 256; s++)
+        freq[s] <<= bits - table_bits;
+    /* v2 packs freq into 12 bits: a symbol with every slot is not a valid table
+     * (read_freqs requires two symbols present, so freq < 2^12 holds) */
+    build_table(version, freq, table);
 
     const uint8_t *p = src + table_bytes, *end = src + src_size;
     if ((size_t)(end - p) < 4 * ns) return DC_ERR_TRUNCATED;
-    uint32_t st[NSTATES];
+    uint32_t st[DC_ANS_MAX_STATES];
     for (unsigned j = 0; j < ns; j++) {
         st[j] = dc_load_le32(p + 4 * j);
         if (st[j] < STATE_LOW) return DC_ERR_CORRUPT;
@@ -410,26 +548,13 @@ dc_status dc_ans_decode(const uint8_t *src, size_t src_size, unsigned param, uin
     p += 4 * ns;
     if ((end - p) & 1) return DC_ERR_CORRUPT;
 
-    if (ns < NSTATES) {
-        if (decode_few(table, st, ns, &p, end, out, n) != n) return DC_ERR_CORRUPT;
-        if (p != end) return DC_ERR_CORRUPT;
-        for (unsigned j = 0; j < ns; j++)
-            if (st[j] != STATE_LOW) return DC_ERR_CORRUPT;
-        return DC_OK;
-    }
     size_t done = 0;
-#if DC_X86
-    if (simd == DC_SIMD_AVX512)
-        done = dc_ans_decode_avx512(table, st, &p, end, out, n);
-    else if (simd == DC_SIMD_AVX2)
-        done = dc_ans_decode_avx2(table, st, &p, end, out, n);
-#else
-    (void)simd;
-#endif
-    if (dc_ans_decode_scalar(table, st, &p, end, out + done, n - done) != n - done)
+    dc_ans_kernel k = pick_kernel(version, ns, simd);
+    if (k != NULL) done = k(table, st, ns, &p, end, out, n);
+    if (decode_rest(version, table, st, ns, &p, end, out + done, n - done) != n - done)
         return DC_ERR_CORRUPT; /* the word stream ran out */
     if (p != end) return DC_ERR_CORRUPT;
-    for (int j = 0; j < NSTATES; j++)
+    for (unsigned j = 0; j < ns; j++)
         if (st[j] != STATE_LOW) return DC_ERR_CORRUPT;
     return DC_OK;
 }

@@ -8,6 +8,8 @@
  */
 #include "internal.h"
 
+#include <stdatomic.h>
+
 #define P1 0x9E3779B1u
 #define P2 0x85EBCA77u
 #define P3 0xC2B2AE3Du
@@ -24,7 +26,7 @@ typedef void (*stripes_fn)(uint32_t *, const uint8_t *, size_t);
 
 static stripes_fn pick_stripes(void) {
 #if DC_X86
-    switch (dc_simd_best()) {
+    switch (dc_simd_isa()) {
     case DC_SIMD_AVX512:
         return dc_checksum_stripes_avx512;
     case DC_SIMD_AVX2:
@@ -36,9 +38,17 @@ static stripes_fn pick_stripes(void) {
     return dc_checksum_stripes_scalar;
 }
 
+/* The kernel, chosen on first use. An atomic, so that threads making their
+ * first call at once do not race (every one computes the same value; the
+ * stores are equal and the loads see NULL or that value). */
+static _Atomic(stripes_fn) g_stripes;
+
 uint32_t dc_checksum32(const void *data, size_t size) {
-    static stripes_fn stripes; /* benign race: every thread computes the same value */
-    if (stripes == NULL) stripes = pick_stripes();
+    stripes_fn stripes = atomic_load_explicit(&g_stripes, memory_order_acquire);
+    if (stripes == NULL) {
+        stripes = pick_stripes();
+        atomic_store_explicit(&g_stripes, stripes, memory_order_release);
+    }
     const uint8_t *p = (const uint8_t *)data;
     uint32_t acc[DC_CK_LANES];
     for (unsigned l = 0; l < DC_CK_LANES; l++)

@@ -3,7 +3,7 @@
  *
  * Chunk = 20-byte header + payload (docs/format.md):
  *   0  'D' 'C' 'K'   magic
- *   3  u8  version (1)
+ *   3  u8  version (2 written; 1 still read: it differs only in the ANS payload)
  *   4  u8  codec tag: 0 raw, 1 ans, 2 zstd, 3 lz4, 4 run
  *   5  u8  codec parameter (ans: table precision and state count, see ans.c; others 0)
  *   6  u16 reserved, 0
@@ -20,12 +20,12 @@
 #include <zstd_errors.h>
 
 #define HDR            DC_CHUNK_HEADER_SIZE
-#define FORMAT_VERSION 1
+#define FORMAT_VERSION 2
 
 enum { TAG_RAW = 0, TAG_ANS = 1, TAG_ZSTD = 2, TAG_LZ4 = 3, TAG_RUN = 4 };
 
 typedef struct chunk_header {
-    unsigned tag, param;
+    unsigned version, tag, param;
     size_t raw_size, payload_size;
     uint32_t checksum;
 } chunk_header;
@@ -180,7 +180,7 @@ static dc_status compress_chunk(dc_cctx *c, const uint8_t *src, size_t n, uint8_
     if (cap < HDR) return DC_ERR_DST_TOO_SMALL;
     uint8_t *payload = dst + HDR;
     size_t pcap = cap - HDR;
-    chunk_header h = {TAG_RAW, 0, n, 0, dc_checksum32(src, n)};
+    chunk_header h = {FORMAT_VERSION, TAG_RAW, 0, n, 0, dc_checksum32(src, n)};
     if (is_run(src, n)) {
         if (pcap < 1) return DC_ERR_DST_TOO_SMALL;
         h.tag = TAG_RUN;
@@ -267,7 +267,7 @@ dc_status dc_dctx_create(const dc_decompress_options *options, dc_dctx **out) {
     dc_decompress_options o;
     dc_status st = dc_copy_options(&o, sizeof(o), options);
     if (st != DC_OK) return st;
-    if ((unsigned)o.simd > DC_SIMD_AVX512) return DC_ERR_INVALID_ARGUMENT;
+    if ((unsigned)o.simd > DC_SIMD_AVX512_SWGATHER) return DC_ERR_INVALID_ARGUMENT;
     if (!dc_simd_supported(o.simd)) return DC_ERR_UNSUPPORTED;
     dc_alloc a;
     if ((st = dc_alloc_init(&a, o.allocator)) != DC_OK) return st;
@@ -290,14 +290,15 @@ static dc_status parse_header(const uint8_t *src, size_t size, chunk_header *h) 
     if (src == NULL) return DC_ERR_INVALID_ARGUMENT;
     if (size < HDR) return DC_ERR_TRUNCATED;
     if (src[0] != 'D' || src[1] != 'C' || src[2] != 'K') return DC_ERR_CORRUPT;
-    if (src[3] != FORMAT_VERSION || src[4] > TAG_RUN) return DC_ERR_UNSUPPORTED;
+    if (src[3] < 1 || src[3] > FORMAT_VERSION || src[4] > TAG_RUN) return DC_ERR_UNSUPPORTED;
+    h->version = src[3];
     h->tag = src[4];
     h->param = src[5];
     h->raw_size = dc_load_le32(src + 8);
     h->payload_size = dc_load_le32(src + 12);
     h->checksum = dc_load_le32(src + 16);
     if (dc_load_le16(src + 6) != 0 || h->raw_size > DC_CHUNK_SIZE_MAX) return DC_ERR_CORRUPT;
-    if (h->tag == TAG_ANS ? !dc_ans_param_valid(h->param) : h->param != 0)
+    if (h->tag == TAG_ANS ? !dc_ans_param_valid(h->version, h->param) : h->param != 0)
         return h->tag == TAG_ANS ? DC_ERR_UNSUPPORTED : DC_ERR_CORRUPT;
     if (h->tag == TAG_RAW && h->payload_size != h->raw_size) return DC_ERR_CORRUPT;
     if (h->tag == TAG_RUN && (h->payload_size != 1 || h->raw_size == 0)) return DC_ERR_CORRUPT;
@@ -333,9 +334,10 @@ static dc_status decode_payload(dc_dctx *d, const chunk_header *h, const uint8_t
         memset(dst, payload[0], n);
         return DC_OK;
     case TAG_ANS: {
-        if (d != NULL) return dc_ans_decode(payload, ps, h->param, dst, n, d->simd, &d->table);
+        if (d != NULL)
+            return dc_ans_decode(h->version, payload, ps, h->param, dst, n, d->simd, &d->table);
         dc_ans_table table; /* 40 KiB of stack; pass a context to avoid it */
-        return dc_ans_decode(payload, ps, h->param, dst, n, dc_simd_best(), &table);
+        return dc_ans_decode(h->version, payload, ps, h->param, dst, n, dc_simd_best(), &table);
     }
     case TAG_ZSTD: {
         if (d != NULL && d->zstd == NULL && (d->zstd = ZSTD_createDCtx()) == NULL)

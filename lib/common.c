@@ -100,6 +100,37 @@ int dc_all_finite_f32(const void *v, size_t n) {
     return !bad;
 }
 
+int dc_utf8_valid(const void *s, size_t n) {
+    const unsigned char *p = (const unsigned char *)s, *end = p + n;
+    while (p < end) {
+        unsigned c = *p++;
+        if (c < 0x80) continue;
+        size_t more;
+        unsigned lo = 0x80, hi = 0xBF; /* range of the first continuation byte */
+        if (c >= 0xC2 && c <= 0xDF)
+            more = 1;
+        else if (c >= 0xE0 && c <= 0xEF) {
+            more = 2;
+            if (c == 0xE0)
+                lo = 0xA0; /* overlong */
+            else if (c == 0xED)
+                hi = 0x9F; /* surrogates */
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            more = 3;
+            if (c == 0xF0)
+                lo = 0x90; /* overlong */
+            else if (c == 0xF4)
+                hi = 0x8F; /* above U+10FFFF */
+        } else
+            return 0;
+        if ((size_t)(end - p) < more || p[0] < lo || p[0] > hi) return 0;
+        for (size_t k = 1; k < more; k++)
+            if ((p[k] & 0xC0) != 0x80) return 0;
+        p += more;
+    }
+    return 1;
+}
+
 dc_status dc_copy_options(void *local, size_t local_size, const void *user) {
     memset(local, 0, local_size);
     if (user == NULL) return DC_OK;

@@ -34,46 +34,65 @@
 /*                              shared helpers                                */
 /* ========================================================================== */
 
-/* Number of stored bytes a tensor must have; 0 on overflow or bad shape. */
-static uint64_t expected_size(const dc_tensor_desc *d) {
-    if (d->ndim < 1 || d->ndim > DC_MAX_DIMS) return 0;
-    uint64_t rows = 1;
+/* Product of all dims but the last (the rows) into *rows; 0 on overflow.
+ * A zero dim makes an empty tensor (no rows or no columns, no bytes). */
+static int tensor_rows(const dc_tensor_desc *d, uint64_t *rows) {
+    uint64_t r = 1;
     for (unsigned i = 0; i + 1 < d->ndim; i++) {
-        if (d->dims[i] == 0 || rows > UINT64_MAX / d->dims[i]) return 0;
-        rows *= d->dims[i];
+        if (d->dims[i] != 0 && r > UINT64_MAX / d->dims[i]) return 0;
+        r *= d->dims[i];
     }
+    *rows = r;
+    return 1;
+}
+
+/* Number of stored bytes a tensor must have, into *size; 0 on overflow or a
+ * bad shape or dtype. Written so that no dim (0 or 2^64 - 1 included) can
+ * overflow or divide by zero. */
+static int expected_size(const dc_tensor_desc *d, uint64_t *size) {
+    if (d->ndim < 1 || d->ndim > DC_MAX_DIMS) return 0;
+    uint64_t rows;
+    if (!tensor_rows(d, &rows)) return 0;
     uint64_t cols = d->dims[d->ndim - 1];
-    if (cols == 0) return 0;
     uint64_t row_bytes;
     if (d->bits == 4)
-        row_bytes = (cols + 1) / 2;
+        row_bytes = cols / 2 + (cols & 1); /* (cols + 1) / 2 without overflow */
     else if (d->bits == 8)
         row_bytes = cols;
     else {
-        size_t es = d->dtype == DC_DTYPE_F32                                ? 4
-                    : d->dtype == DC_DTYPE_F16 || d->dtype == DC_DTYPE_BF16 ? 2
-                                                                            : 0;
+        uint64_t es = d->dtype == DC_DTYPE_F32                                ? 4
+                      : d->dtype == DC_DTYPE_F16 || d->dtype == DC_DTYPE_BF16 ? 2
+                                                                              : 0;
         if (es == 0 || cols > UINT64_MAX / es) return 0;
         row_bytes = cols * es;
     }
-    if (rows > UINT64_MAX / row_bytes) return 0;
-    return rows * row_bytes;
+    if (row_bytes != 0 && rows > UINT64_MAX / row_bytes) return 0;
+    if (rows * row_bytes > SIZE_MAX) return 0;
+    *size = rows * row_bytes;
+    return 1;
 }
 
-/* Number of scales a quantized tensor must have (0 = bad). */
-static uint64_t expected_scales(const dc_tensor_desc *d) {
-    uint64_t rows = 1;
-    for (unsigned i = 0; i + 1 < d->ndim; i++)
-        rows *= d->dims[i];
+/* Number of scales a quantized tensor must have, into *n; 0 if its
+ * granularity or group size is bad (G = 0) or the count overflows. */
+static int expected_scales(const dc_tensor_desc *d, uint64_t *n) {
+    uint64_t rows;
+    if (!tensor_rows(d, &rows)) return 0;
     uint64_t cols = d->dims[d->ndim - 1];
     switch (d->granularity) {
     case DC_QUANT_PER_TENSOR:
+        *n = 1;
         return 1;
     case DC_QUANT_PER_CHANNEL:
-        return rows;
-    case DC_QUANT_PER_GROUP:
-        if (d->group_size == 0) return 0;
-        return rows * ((cols + d->group_size - 1) / d->group_size);
+        *n = rows;
+        return 1;
+    case DC_QUANT_PER_GROUP: {
+        uint64_t g = d->group_size;
+        if (g == 0) return 0;
+        uint64_t ng = cols / g + (cols % g != 0); /* ceil(cols / G) without overflow */
+        if (ng != 0 && rows > UINT64_MAX / ng) return 0;
+        *n = rows * ng;
+        return 1;
+    }
     }
     return 0;
 }
@@ -87,10 +106,15 @@ static const char *check_desc(const dc_tensor_desc *d) {
         d->dtype != DC_DTYPE_BF16)
         return "tensor: unquantized tensors must be F32, F16 or BF16";
     if (d->bits != 0 && d->dtype != DC_DTYPE_I8) return "tensor: quantized tensors must be I8";
-    if (expected_size(d) == 0) return "tensor: bad shape (zero or overflowing dimension)";
+    uint64_t size, n_scales;
+    if (!expected_size(d, &size)) return "tensor: bad shape (overflowing dimension)";
+    if (!dc_utf8_valid(d->name, strlen(d->name))) return "tensor: name is not valid UTF-8";
     if (d->bits != 0) {
         if ((unsigned)d->granularity > DC_QUANT_PER_GROUP) return "tensor: unknown granularity";
-        if (d->n_scales != expected_scales(d)) return "tensor: wrong number of scales";
+        if (d->granularity == DC_QUANT_PER_GROUP && d->group_size == 0)
+            return "tensor: per-group quantization with group size 0";
+        if (!expected_scales(d, &n_scales)) return "tensor: scale count overflows";
+        if (d->n_scales != n_scales) return "tensor: wrong number of scales";
     } else if (d->n_scales != 0) {
         return "tensor: scales on an unquantized tensor";
     }
@@ -377,7 +401,8 @@ dc_status dc_writer_add_tensor(dc_writer *w, const dc_tensor_desc *desc, const v
     size_t name_len = strlen(desc->name);
     if (name_len == 0 || name_len > 65535 || check_desc(desc) != NULL)
         return DC_ERR_INVALID_ARGUMENT;
-    if (expected_size(desc) != size) return DC_ERR_SIZE_MISMATCH;
+    uint64_t want;
+    if (!expected_size(desc, &want) || want != size) return DC_ERR_SIZE_MISMATCH;
     if ((desc->n_scales && !desc->scales) || (desc->n_smooth && !desc->smooth))
         return DC_ERR_INVALID_ARGUMENT;
     if (!dc_all_finite_f32(desc->scales, desc->n_scales) ||
@@ -423,6 +448,7 @@ dc_status dc_writer_add_tensor(dc_writer *w, const dc_tensor_desc *desc, const v
 
 dc_status dc_writer_set_metadata(dc_writer *w, const char *json) {
     if (w == NULL || json == NULL) return DC_ERR_INVALID_ARGUMENT;
+    if (!dc_utf8_valid(json, strlen(json))) return DC_ERR_INVALID_ARGUMENT;
     w->meta.len = 0;
     return buf_put(&w->alloc, &w->meta, json, strlen(json)) ? DC_OK : DC_ERR_OUT_OF_MEMORY;
 }
@@ -648,6 +674,8 @@ static dc_status parse(dc_reader *r, const char **detail) {
     if (!r->meta || !r->t || !r->names) FAIL(DC_ERR_OUT_OF_MEMORY, "out of memory");
     memcpy(r->meta, met, (size_t)msize);
     r->meta[msize] = '\0';
+    if (memchr(r->meta, 0, (size_t)msize)) FAIL(DC_ERR_CORRUPT, "metadata: contains a NUL byte");
+    if (!dc_utf8_valid(r->meta, (size_t)msize)) FAIL(DC_ERR_CORRUPT, "metadata: not valid UTF-8");
 
     /* chunk index entries: in the data region, aligned, non-overlapping, in order */
     uint64_t prev_end = DATA_START;
@@ -714,7 +742,8 @@ static dc_status parse(dc_reader *r, const char **detail) {
         if (rc.p != rc.end) FAIL(DC_ERR_CORRUPT, "tensor table: record longer than its fields");
         const char *why = check_desc(d);
         if (why) FAIL(DC_ERR_CORRUPT, why);
-        if (expected_size(d) != d->data_size)
+        uint64_t want;
+        if (!expected_size(d, &want) || want != d->data_size)
             FAIL(DC_ERR_CORRUPT, "tensor table: data size does not match the shape");
         if (d->first_chunk != next_chunk || d->n_chunks > r->nchunks - next_chunk)
             FAIL(DC_ERR_CORRUPT, "tensor table: chunk range does not follow the chunk index");

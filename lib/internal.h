@@ -41,9 +41,18 @@ dc_status dc_copy_options(void *local, size_t local_size, const void *user);
  * NaN or infinite, else 0. */
 int dc_all_finite_f32(const void *v, size_t n);
 
+/* Returns 1 if s[0..n) is well-formed UTF-8 (RFC 3629: no overlong forms,
+ * no surrogates, nothing above U+10FFFF), else 0. */
+int dc_utf8_valid(const void *s, size_t n);
+
 /* --- little-endian access ------------------------------------------------ */
 
 static inline uint16_t dc_load_le16(const void *p) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint16_t v;
+    memcpy(&v, p, 2); /* one load */
+    return v;
+#endif
     const uint8_t *b = (const uint8_t *)p;
     return (uint16_t)(b[0] | (b[1] << 8));
 }
@@ -55,6 +64,10 @@ static inline uint64_t dc_load_le64(const void *p) {
     return (uint64_t)dc_load_le32(p) | ((uint64_t)dc_load_le32((const uint8_t *)p + 4) << 32);
 }
 static inline void dc_store_le16(void *p, uint16_t v) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(p, &v, 2); /* one store */
+    return;
+#endif
     uint8_t *b = (uint8_t *)p;
     b[0] = (uint8_t)v;
     b[1] = (uint8_t)(v >> 8);
@@ -78,6 +91,9 @@ static inline uint32_t dc_rotl32(uint32_t x, unsigned r) {
 
 /* Resolves DC_SIMD_AUTO to the best supported path; other values unchanged. */
 dc_simd dc_simd_resolve(dc_simd simd);
+/* The widest instruction set this CPU supports (DC_SIMD_SCALAR, _AVX2 or
+ * _AVX512): for kernels whose speed follows the feature bits (checksum). */
+dc_simd dc_simd_isa(void);
 
 /* --- checksum (checksum.c, x86/checksum_x86.c) ----------------------------- */
 
@@ -92,54 +108,82 @@ void dc_checksum_stripes_avx512(uint32_t acc[DC_CK_LANES], const uint8_t *p, siz
 
 /* --- rANS (ans.c, x86/ans_avx2.c, x86/ans_avx512.c) ------------------------ */
 
-#define DC_ANS_PROB_BITS      13
+/* Chunk format v1 (decoded only): 13-bit probabilities, 32 states (4, 8 or 16
+ * in small chunks), a split table: `entry` (freq | (slot - cum) << 16) and `sym`. */
+#define DC_ANS1_PROB_BITS 13
+#define DC_ANS1_STATES    32u
+/* Chunk format v2 (written): 12-bit probabilities, up to 128 states, one
+ * packed 32-bit entry per slot: symbol | freq << 8 | (slot - cum) << 20. */
+#define DC_ANS2_PROB_BITS     12
+#define DC_ANS_MAX_STATES     128
 #define DC_ANS_TABLE_BITS_MIN 8 /* coarsest precision a frequency table may be sent at */
-#define DC_ANS_PROB_SCALE     (1u << DC_ANS_PROB_BITS)
-#define DC_ANS_STATES         32
 #define DC_ANS_L              (1u << 16) /* lower bound of a normalised state */
 
-/* Decode table for one chunk: per slot, freq (bits 0-15) and slot - cum
- * (bits 16-31) in `entry`, and the symbol in `sym` (padded so a 32-bit
- * gather at any slot stays inside the array). */
+/* Decode table for one chunk (scratch, one per dctx). */
 typedef struct dc_ans_table {
-    uint32_t entry[DC_ANS_PROB_SCALE];
-    uint8_t sym[DC_ANS_PROB_SCALE + 4];
+    union {
+        struct {
+            uint32_t entry[1u << DC_ANS1_PROB_BITS];
+            uint8_t
+                sym[(1u << DC_ANS1_PROB_BITS) + 4]; /* a 32-bit gather at any slot stays inside */
+        } v1;
+        uint32_t packed[1u << DC_ANS2_PROB_BITS];
+    } u;
 } dc_ans_table;
 
-/* Decodes `n` symbols with `states` (32, already read and validated) from the
- * 16-bit word stream [*pp, end); advances *pp and the states. The SIMD
- * variants process as many whole 32-symbol groups as they can do without
- * reading past `end`, and return how many symbols they decoded; the scalar
- * variant decodes all `n` and returns n, or returns (size_t)-1 on a stream
- * underrun. */
-size_t dc_ans_decode_scalar(const dc_ans_table *table, uint32_t states[DC_ANS_STATES],
-                            const uint8_t **pp, const uint8_t *end, uint8_t *out, size_t n);
+/*
+ * Decode kernels. Each decodes whole groups of `ns` symbols (one per state,
+ * states in order) from the 16-bit word stream [*pp, end) for as long as a
+ * group cannot read past `end` and fewer than `n` symbols remain undecoded;
+ * it advances *pp and the states and returns how many symbols it decoded. The
+ * scalar "rest" functions below finish the job with bounds-checked refills.
+ * v1 kernels take ns = 32; v2 kernels ns = 32, 64 or 128.
+ */
+typedef size_t (*dc_ans_kernel)(const dc_ans_table *table, uint32_t *states, unsigned ns,
+                                const uint8_t **pp, const uint8_t *end, uint8_t *out, size_t n);
+size_t dc_ans1_decode_scalar(const dc_ans_table *t, uint32_t *st, unsigned ns, const uint8_t **pp,
+                             const uint8_t *end, uint8_t *out, size_t n);
+size_t dc_ans2_decode_scalar(const dc_ans_table *t, uint32_t *st, unsigned ns, const uint8_t **pp,
+                             const uint8_t *end, uint8_t *out, size_t n);
 #if DC_X86
-size_t dc_ans_decode_avx2(const dc_ans_table *table, uint32_t states[DC_ANS_STATES],
-                          const uint8_t **pp, const uint8_t *end, uint8_t *out, size_t n);
-size_t dc_ans_decode_avx512(const dc_ans_table *table, uint32_t states[DC_ANS_STATES],
-                            const uint8_t **pp, const uint8_t *end, uint8_t *out, size_t n);
+size_t dc_ans1_decode_avx2(const dc_ans_table *t, uint32_t *st, unsigned ns, const uint8_t **pp,
+                           const uint8_t *end, uint8_t *out, size_t n);
+size_t dc_ans1_decode_avx512(const dc_ans_table *t, uint32_t *st, unsigned ns, const uint8_t **pp,
+                             const uint8_t *end, uint8_t *out, size_t n);
+/* v2: hardware gathers, or table lookups by scalar loads ("sw": software gather) */
+size_t dc_ans2_decode_avx2(const dc_ans_table *t, uint32_t *st, unsigned ns, const uint8_t **pp,
+                           const uint8_t *end, uint8_t *out, size_t n);
+size_t dc_ans2_decode_avx2_sw(const dc_ans_table *t, uint32_t *st, unsigned ns, const uint8_t **pp,
+                              const uint8_t *end, uint8_t *out, size_t n);
+size_t dc_ans2_decode_avx512(const dc_ans_table *t, uint32_t *st, unsigned ns, const uint8_t **pp,
+                             const uint8_t *end, uint8_t *out, size_t n);
+size_t dc_ans2_decode_avx512_sw(const dc_ans_table *t, uint32_t *st, unsigned ns,
+                                const uint8_t **pp, const uint8_t *end, uint8_t *out, size_t n);
 #endif
 
-/* The chunk header's codec parameter for ANS: bits 0-3 the table precision P
- * (DC_ANS_TABLE_BITS_MIN..13), bits 4-5 c (32 >> c states), bits 6-7 zero.
- * Returns nonzero if param is valid. */
-int dc_ans_param_valid(unsigned param);
+/* The chunk header's codec parameter for ANS (docs/format.md):
+ *   v1: bits 0-3 table precision P (8..13), bits 4-5 c (32 >> c states), 6-7 zero;
+ *   v2: bits 0-3 table precision P (8..12), bits 4-6 c (4 << c states, c <= 5), 7 zero.
+ * Returns nonzero if param is valid for chunk format `version` (1 or 2). */
+int dc_ans_param_valid(unsigned version, unsigned param);
 
-/* Encodes src[0..n) (n >= 1, at least two distinct symbols) as an ANS payload
+/* Encodes src[0..n) (n >= 1, at least two distinct symbols) as a v2 ANS payload
  * (frequency table, states, word stream) into dst; `scratch` must hold
  * dc_ans_scratch_size(n) bytes. `states`: 0 = chosen by size (4 up to
- * 16 KiB, else 32), or 4, 8, 16, 32 (tests). Returns the payload size, or 0
- * if it would not fit in dst_capacity; *param gets the codec parameter. */
+ * 16 KiB, 32 up to 64 KiB, else 64, or 128 for 128 KiB of payload and
+ * more), or 4, 8, 16, 32, 64, 128 (tests). Returns the
+ * payload size, or 0 if it would not fit in dst_capacity; *param gets the
+ * codec parameter. */
 size_t dc_ans_scratch_size(size_t n);
 size_t dc_ans_encode(const uint8_t *src, size_t n, const uint32_t counts[256], uint8_t *dst,
                      size_t dst_capacity, void *scratch, unsigned states, unsigned *param);
 
-/* Decodes an ANS payload coded with codec parameter `param` into out[0..n).
- * `table` is scratch. Returns DC_OK or DC_ERR_CORRUPT / DC_ERR_TRUNCATED /
+/* Decodes an ANS payload of chunk format `version` coded with `param` into
+ * out[0..n), with the kernel for path `simd` (resolved, not AUTO). `table` is
+ * scratch. Returns DC_OK or DC_ERR_CORRUPT / DC_ERR_TRUNCATED /
  * DC_ERR_UNSUPPORTED (param not valid). */
-dc_status dc_ans_decode(const uint8_t *src, size_t src_size, unsigned param, uint8_t *out, size_t n,
-                        dc_simd simd, dc_ans_table *table);
+dc_status dc_ans_decode(unsigned version, const uint8_t *src, size_t src_size, unsigned param,
+                        uint8_t *out, size_t n, dc_simd simd, dc_ans_table *table);
 
 /* Byte histogram of src[0..n) into counts[256]. */
 void dc_histogram(const uint8_t *src, size_t n, uint32_t counts[256]);

@@ -103,8 +103,8 @@ static int jp_hex4(jp *j, uint32_t *v) {
 /*
  * Parses a JSON string (after whitespace). If out is not NULL, stores a
  * newly allocated, NUL-terminated, unescaped copy in *out (the string must
- * then contain no NUL). Raw bytes >= 0x80 are passed through (UTF-8 is not
- * otherwise validated); raw control characters are refused.
+ * then contain no NUL). Raw bytes >= 0x80 must form valid UTF-8; raw control
+ * characters are refused.
  */
 static dc_status jp_string(jp *j, char **out) {
     jp_ws(j);
@@ -207,6 +207,8 @@ static dc_status jp_string(jp *j, char **out) {
         memcpy(buf + n, u, un);
         n += un;
     }
+    /* escapes are ASCII, so the raw text is valid UTF-8 iff the string is */
+    if (!dc_utf8_valid(start, (size_t)(j->p - 1 - start))) goto fail;
     if (buf) {
         buf[n] = '\0';
         *out = buf;
@@ -241,6 +243,32 @@ static int jp_literal(jp *j, const char *lit) {
     return 1;
 }
 
+static int jp_digits(jp *j) {
+    const unsigned char *s = j->p;
+    while (j->p < j->end && *j->p >= '0' && *j->p <= '9')
+        j->p++;
+    return j->p > s;
+}
+
+/* A JSON number (RFC 8259 grammar): -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
+static int jp_number(jp *j) {
+    if (j->p < j->end && *j->p == '-') j->p++;
+    if (j->p < j->end && *j->p == '0')
+        j->p++;
+    else if (!jp_digits(j))
+        return 0;
+    if (j->p < j->end && *j->p == '.') {
+        j->p++;
+        if (!jp_digits(j)) return 0;
+    }
+    if (j->p < j->end && (*j->p == 'e' || *j->p == 'E')) {
+        j->p++;
+        if (j->p < j->end && (*j->p == '+' || *j->p == '-')) j->p++;
+        if (!jp_digits(j)) return 0;
+    }
+    return 1;
+}
+
 /* Skips any JSON value, nesting at most DC_ST_MAX_DEPTH deep. */
 static dc_status jp_skip(jp *j, int depth) {
     if (depth > DC_ST_MAX_DEPTH) return DC_ERR_FORMAT;
@@ -267,15 +295,15 @@ static dc_status jp_skip(jp *j, int depth) {
     if (c == 't') return jp_literal(j, "true") ? DC_OK : DC_ERR_FORMAT;
     if (c == 'f') return jp_literal(j, "false") ? DC_OK : DC_ERR_FORMAT;
     if (c == 'n') return jp_literal(j, "null") ? DC_OK : DC_ERR_FORMAT;
-    if (c == '-' || (c >= '0' && c <= '9')) {
-        /* A number: validated loosely (it is ignored anyway). */
-        const unsigned char *s = j->p;
-        while (j->p < j->end && ((*j->p >= '0' && *j->p <= '9') || *j->p == '-' || *j->p == '+' ||
-                                 *j->p == '.' || *j->p == 'e' || *j->p == 'E'))
-            j->p++;
-        return j->p > s ? DC_OK : DC_ERR_FORMAT;
-    }
+    if (c == '-' || (c >= '0' && c <= '9')) return jp_number(j) ? DC_OK : DC_ERR_FORMAT;
     return DC_ERR_FORMAT;
+}
+
+int dc_json_valid(const char *text, size_t len) {
+    jp j = {(const unsigned char *)text, (const unsigned char *)text + len, NULL};
+    if (jp_skip(&j, 0) != DC_OK) return 0;
+    jp_ws(&j);
+    return j.p == j.end;
 }
 
 /* Appends to a growable array of `elem` bytes; *cap and *n in elements. */
@@ -367,6 +395,13 @@ static int cmp_tensor_name(const void *a, const void *b) {
     const dc_st_tensor *const *x = (const dc_st_tensor *const *)a;
     const dc_st_tensor *const *y = (const dc_st_tensor *const *)b;
     return strcmp((*x)->name, (*y)->name);
+}
+
+static int cmp_tensor_begin(const void *a, const void *b) {
+    const dc_st_tensor *const *x = (const dc_st_tensor *const *)a;
+    const dc_st_tensor *const *y = (const dc_st_tensor *const *)b;
+    if ((*x)->begin != (*y)->begin) return (*x)->begin < (*y)->begin ? -1 : 1;
+    return (*x)->end < (*y)->end ? -1 : (*x)->end > (*y)->end;
 }
 
 void dc_st_header_free(dc_st_header *h) {
@@ -472,7 +507,7 @@ dc_status dc_st_parse(const dc_alloc *alloc, const void *json, size_t len, uint6
         st = DC_ERR_FORMAT;
         goto fail;
     }
-    /* Duplicate tensor names are refused. */
+    /* Duplicate tensor names and overlapping data ranges are refused. */
     if (h->n_tensors > 1) {
         if (h->n_tensors > SIZE_MAX / sizeof(dc_st_tensor *)) {
             st = DC_ERR_OUT_OF_MEMORY;
@@ -490,6 +525,16 @@ dc_status dc_st_parse(const dc_alloc *alloc, const void *json, size_t len, uint6
         int dup = 0;
         for (size_t i = 1; i < h->n_tensors && !dup; i++)
             dup = strcmp(idx[i - 1]->name, idx[i]->name) == 0;
+        /* Overlapping data ranges are refused too (two tensors sharing
+         * bytes): sorted by start, each non-empty range must end before the
+         * next non-empty one begins. */
+        qsort(idx, h->n_tensors, sizeof(*idx), cmp_tensor_begin);
+        uint64_t prev_end = 0;
+        for (size_t i = 0; i < h->n_tensors && !dup; i++) {
+            if (idx[i]->begin == idx[i]->end) continue;
+            dup = idx[i]->begin < prev_end;
+            prev_end = idx[i]->end;
+        }
         dc_free(alloc, idx);
         if (dup) {
             st = DC_ERR_FORMAT;
@@ -714,8 +759,18 @@ static FILE *open_temp(const char *path, char **tmp_path, int *slot, int *direct
     return fp;
 }
 
+static int st_utf8(const char *s) {
+    return dc_utf8_valid(s, strlen(s));
+}
+
 dc_status dc_st_write(const dc_alloc *alloc, const char *path, const dc_st_out_tensor *tensors,
                       size_t n_tensors, const char *const *meta_kv, size_t n_meta) {
+    /* JSON text must be UTF-8: a name or string that is not would make the
+     * header unreadable (by this parser and every other). */
+    for (size_t i = 0; i < 2 * n_meta; i++)
+        if (!st_utf8(meta_kv[i])) return DC_ERR_INVALID_ARGUMENT;
+    for (size_t i = 0; i < n_tensors; i++)
+        if (!st_utf8(tensors[i].name)) return DC_ERR_INVALID_ARGUMENT;
     sbuf b = {alloc, NULL, 0, 0, 0};
     sb_put(&b, "{", 1);
     int first = 1;

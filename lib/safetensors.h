@@ -10,9 +10,10 @@
  *
  * The parser is written for hostile input: every read is bounds-checked,
  * nesting depth and sizes are limited, integer overflow is checked, strings
- * are validated (no control characters, no NUL, valid \u escapes and
+ * are validated (UTF-8, no control characters, no NUL, valid \u escapes and
  * surrogate pairs), tensor byte ranges must lie inside the data section and
- * match dtype x shape, and duplicate tensor names are refused. Any violation
+ * match dtype x shape, and duplicate tensor names and overlapping byte ranges
+ * are refused. Any violation
  * gives DC_ERR_FORMAT; nothing crashes or reads out of bounds.
  */
 #ifndef DC_SAFETENSORS_H
@@ -84,6 +85,9 @@ typedef struct dc_st_header {
 dc_status dc_st_parse(const dc_alloc *alloc, const void *json, size_t len, uint64_t data_size,
                       dc_st_header **out);
 void dc_st_header_free(dc_st_header *h);
+/* 1 if text[0..len) is exactly one JSON value (RFC 8259, UTF-8, whitespace
+ * around it allowed, nesting at most DC_ST_MAX_DEPTH deep), else 0. */
+int dc_json_valid(const char *text, size_t len);
 /* The tensor called `name`, or NULL. */
 const dc_st_tensor *dc_st_find(const dc_st_header *h, const char *name);
 /* The metadata value of `key`, or NULL. */
@@ -123,7 +127,8 @@ typedef struct dc_st_out_tensor {
  * directory, then rename). meta_kv holds n_meta (key, value) pairs as
  * 2 * n_meta strings. Names and strings are JSON-escaped. The header is
  * padded with spaces to a multiple of 8 bytes.
- * Errors: DC_ERR_INVALID_ARGUMENT (nbytes != numel * size, unknown dtype),
+ * Errors: DC_ERR_INVALID_ARGUMENT (nbytes != numel * size, unknown dtype, a
+ * name or string that is not valid UTF-8),
  * DC_ERR_IO, DC_ERR_OUT_OF_MEMORY.
  */
 dc_status dc_st_write(const dc_alloc *alloc, const char *path, const dc_st_out_tensor *tensors,

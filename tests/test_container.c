@@ -396,6 +396,96 @@ static void test_writer_rejects(void **state) {
     dc_writer_abort(w);
 }
 
+/* Issue 9: size arithmetic that divided by zero or overflowed, per-group
+ * tensors with no scales, names and metadata that are not UTF-8, and empty
+ * tensors (kept, with no chunks). */
+static void test_writer_edges(void **state) {
+    (void)state;
+    char path[512];
+    path_in(path, sizeof(path), "edges.dcz");
+    dc_writer *w;
+    assert_int_equal(dc_writer_create(path, NULL, &w), DC_OK);
+    float one = 1.0f, two[2] = {0.5f, 0.25f};
+    uint8_t q[6] = {1, 2, 3, 4, 5, 6};
+    /* a 4-bit row of 2^64 - 1 columns: (cols + 1) / 2 was 0, then a division by it */
+    dc_tensor_desc d = desc_base("q4", 2, 1, UINT64_MAX);
+    d.dtype = DC_DTYPE_I8;
+    d.bits = 4;
+    d.scales = &one;
+    d.n_scales = 1;
+    assert_int_not_equal(dc_writer_add_tensor(w, &d, q, 0), DC_OK);
+    d.dims[0] = UINT64_MAX, d.dims[1] = 3;
+    d.bits = 8;
+    assert_int_not_equal(dc_writer_add_tensor(w, &d, q, 6), DC_OK);
+    /* per-group with G = 0 or G near 2^64 and no scales: refused */
+    d = desc_base("g", 2, 2, 3);
+    d.dtype = DC_DTYPE_I8;
+    d.bits = 8;
+    d.granularity = DC_QUANT_PER_GROUP;
+    d.group_size = 0;
+    assert_int_equal(dc_writer_add_tensor(w, &d, q, 6), DC_ERR_INVALID_ARGUMENT);
+    d.group_size = UINT64_MAX;
+    assert_int_equal(dc_writer_add_tensor(w, &d, q, 6), DC_ERR_INVALID_ARGUMENT);
+    d.group_size = UINT64_MAX - 1;
+    assert_int_equal(dc_writer_add_tensor(w, &d, q, 6), DC_ERR_INVALID_ARGUMENT);
+    d.scales = two; /* one group per row: 2 scales */
+    d.n_scales = 2;
+    assert_int_equal(dc_writer_add_tensor(w, &d, q, 6), DC_OK);
+    /* names and metadata must be UTF-8 */
+    dc_tensor_desc e = desc_base("bad\xff", 1, 1, 0);
+    e.dtype = DC_DTYPE_F32;
+    assert_int_equal(dc_writer_add_tensor(w, &e, &one, 4), DC_ERR_INVALID_ARGUMENT);
+    e.name = "\xed\xa0\x80"; /* a surrogate */
+    assert_int_equal(dc_writer_add_tensor(w, &e, &one, 4), DC_ERR_INVALID_ARGUMENT);
+    assert_int_equal(dc_writer_set_metadata(w, "{\"a\":\"\xc3\x28\"}"), DC_ERR_INVALID_ARGUMENT);
+    /* empty tensors are stored (no chunks) and read back */
+    e = desc_base("empty", 2, 0, 5);
+    e.dtype = DC_DTYPE_F32;
+    assert_int_equal(dc_writer_add_tensor(w, &e, NULL, 0), DC_OK);
+    e.name = "empty.q4";
+    e.dims[0] = 3, e.dims[1] = 0;
+    e.dtype = DC_DTYPE_I8, e.bits = 4, e.granularity = DC_QUANT_PER_CHANNEL;
+    e.scales = two, e.n_scales = 2;
+    assert_int_equal(dc_writer_add_tensor(w, &e, NULL, 0), DC_ERR_INVALID_ARGUMENT); /* 3 rows */
+    float three[3] = {1, 1, 1};
+    e.scales = three, e.n_scales = 3;
+    assert_int_equal(dc_writer_add_tensor(w, &e, NULL, 0), DC_OK);
+    assert_int_equal(dc_writer_set_metadata(w, "{\"\xc3\xa9\":1}"), DC_OK);
+    assert_int_equal(dc_writer_finish(w), DC_OK);
+    dc_reader *r;
+    const char *why;
+    assert_int_equal(dc_reader_open_file(path, NULL, &r, &why), DC_OK);
+    assert_int_equal(dc_reader_tensor_count(r), 3);
+    dc_tensor_desc got = {.struct_size = sizeof(got)};
+    assert_int_equal(dc_reader_tensor(r, 1, &got), DC_OK);
+    assert_string_equal(got.name, "empty");
+    assert_int_equal(got.data_size, 0);
+    assert_int_equal(got.n_chunks, 0);
+    assert_int_equal(got.dims[0], 0);
+    assert_int_equal(dc_reader_decode_tensor(r, 1, NULL, 0, 2, NULL), DC_OK);
+    assert_int_equal(dc_reader_tensor(r, 0, &got), DC_OK);
+    assert_int_equal(got.group_size, UINT64_MAX - 1);
+    dc_reader_close(r);
+}
+
+static void test_utf8(void **state) {
+    (void)state;
+    static const char *const good[] = {"",
+                                       "abc",
+                                       "\xc3\xa9",
+                                       "\xe2\x9c\x93",
+                                       "\xf0\x9f\x98\x80",
+                                       "\xf4\x8f\xbf\xbf",
+                                       "\xef\xbf\xbd"};
+    static const char *const bad[] = {"\xff",         "\xc3",         "\xc0\xaf",
+                                      "\xe0\x80\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80",
+                                      "\x80",         "\xe2\x9c",     "a\xc3\x28"};
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+        assert_true(dc_utf8_valid(good[i], strlen(good[i])));
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_false(dc_utf8_valid(bad[i], strlen(bad[i])));
+}
+
 /* Every prefix, and every single-bit flip, of a small file: open or decode
  * fails with a status, or (flips in padding/unused bytes) the content read
  * back is exactly the original. Never a crash (ASan checks the rest). */
@@ -474,6 +564,8 @@ int main(void) {
         cmocka_unit_test(test_roundtrip),
         cmocka_unit_test(test_no_overwrite_and_atomic),
         cmocka_unit_test(test_writer_rejects),
+        cmocka_unit_test(test_writer_edges),
+        cmocka_unit_test(test_utf8),
         cmocka_unit_test(test_hostile),
         cmocka_unit_test(test_truncated_while_open),
         cmocka_unit_test(test_files_and_errors),

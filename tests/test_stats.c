@@ -562,6 +562,18 @@ static void test_parser_hostile(void **state) {
         "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8],\"z\":tru}}",
         "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8],}}",
         "{,}",
+        /* issue 9: overlapping data ranges, strings that are not UTF-8, bad numbers */
+        ("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+         "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}"),
+        ("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,16]},"
+         "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,16]}}"),
+        ("{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]},"
+         "\"b\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[15,16]}}"),
+        "{\"a\xff\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}",
+        "{\"a\xc0\xaf\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}",
+        "{\"__metadata__\":{\"k\":\"\xed\xa0\x80\"}}",
+        "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8],\"z\":1-2e}}",
+        "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8],\"z\":01}}",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         h = (dc_st_header *)1;
@@ -569,6 +581,21 @@ static void test_parser_hostile(void **state) {
         if (st != DC_ERR_FORMAT) fail_msg("case %zu: %d", i, (int)st);
         assert_null(h);
     }
+    /* Empty tensors may sit anywhere (they hold no bytes); valid JSON numbers pass. */
+    const char *empty = "{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]},"
+                        "\"e\":{\"dtype\":\"F32\",\"shape\":[0,3],\"data_offsets\":[8,8]},"
+                        "\"x\":{\"dtype\":\"I8\",\"shape\":[0],\"data_offsets\":[16,16],"
+                        "\"n\":[-0.5e+3,0,12.25E-1]}}";
+    assert_int_equal(dc_st_parse(&a, empty, strlen(empty), 16, &h), DC_OK);
+    assert_int_equal(h->n_tensors, 3);
+    dc_st_header_free(h);
+    static const char *const js_good[] = {"{\"a\":[1,-2.5e3,true,null,\"\xc3\xa9\"]} ", " 0 ",
+                                          "\"x\""};
+    static const char *const js_bad[] = {"{\"a\":1}}", "{\"a\":\"\xff\"}", "", "1.", "-", "[1,]"};
+    for (size_t i = 0; i < sizeof(js_good) / sizeof(js_good[0]); i++)
+        assert_true(dc_json_valid(js_good[i], strlen(js_good[i])));
+    for (size_t i = 0; i < sizeof(js_bad) / sizeof(js_bad[0]); i++)
+        assert_false(dc_json_valid(js_bad[i], strlen(js_bad[i])));
     /* Deep nesting of an ignored value. */
     char deep[400];
     strcpy(deep, "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8],\"z\":");

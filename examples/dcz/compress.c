@@ -20,6 +20,7 @@
 
 #include "calib.h"
 #include "dcz.h"
+#include "internal.h" /* dc_utf8_valid */
 #include "source.h"
 
 static int usage_error(const char *msg, const char *arg) {
@@ -30,7 +31,9 @@ static int usage_error(const char *msg, const char *arg) {
 
 static const char kHelp[] =
     "usage: dcz compress MODEL -o OUT.dcz [options]\n"
-    "MODEL: .safetensors (F32, F16, BF16; I8 stored as already quantized) or a llama2.c .bin\n"
+    "MODEL: .safetensors (F32, F16, BF16; I8 stored as already quantized, with its scales\n"
+    "       from '<name>.scales' if present) or a llama2.c .bin. A file written by\n"
+    "       dcz extract is stored as it was (tensors, scales and metadata kept)\n"
     "  --stats FILE           activation statistics (dcz calibrate), keyed by tensor name\n"
     "  --calib-text FILE      llama2.c only: calibrate now on this text (needs --tokenizer)\n"
     "  --tokenizer TOK        llama2.c tokenizer for --calib-text\n"
@@ -60,14 +63,16 @@ typedef struct statset {
     calib_result *calib;
 } statset;
 
-static dc_stats *stats_for(statset *s, const char *name) {
-    if (!s->file) return NULL;
+/* The statistics of tensor `name` into *out (NULL if the file has none for
+ * it). Errors (a value that is NaN, infinite or negative, I/O) are returned,
+ * not taken for "no statistics". */
+static dc_status stats_for(statset *s, const char *name, dc_stats **out) {
+    *out = NULL;
+    if (!s->file) return DC_OK;
     for (size_t i = 0; i < dc_stats_file_count(s->file); i++)
-        if (strcmp(dc_stats_file_name(s->file, i), name) == 0) {
-            dc_stats *st = NULL;
-            return dc_stats_file_get(s->file, name, &st) == DC_OK ? st : NULL;
-        }
-    return NULL;
+        if (strcmp(dc_stats_file_name(s->file, i), name) == 0)
+            return dc_stats_file_get(s->file, name, out);
+    return DC_OK;
 }
 
 static int is_linear(const src_tensor *t, int quant_embeddings) {
@@ -77,7 +82,9 @@ static int is_linear(const src_tensor *t, int quant_embeddings) {
     return 1;
 }
 
-/* Copies s into out (size n) as the inside of a JSON string. */
+/* Copies s into out (size n) as the inside of a JSON string. A byte that
+ * does not start a valid UTF-8 sequence (a path may hold any bytes) becomes
+ * U+FFFD, so the result is always valid JSON (and valid .dcz metadata). */
 static void json_escape(const char *s, char *out, size_t n) {
     size_t o = 0;
     for (const unsigned char *p = (const unsigned char *)s; *p && o + 7 < n; p++) {
@@ -85,8 +92,17 @@ static void json_escape(const char *s, char *out, size_t n) {
             out[o++] = '\\', out[o++] = (char)*p;
         else if (*p < 0x20)
             o += (size_t)snprintf(out + o, n - o, "\\u%04x", *p);
-        else
+        else if (*p < 0x80)
             out[o++] = (char)*p;
+        else {
+            size_t k = *p < 0xE0 ? 2 : *p < 0xF0 ? 3 : 4;
+            if (strnlen((const char *)p, k) == k && dc_utf8_valid(p, k)) {
+                memcpy(out + o, p, k);
+                o += k, p += k - 1;
+            } else {
+                o += (size_t)snprintf(out + o, n - o, "\\ufffd");
+            }
+        }
     }
     out[o] = '\0';
 }
@@ -129,7 +145,7 @@ typedef struct prepared {
     dc_status st;
     int err; /* errno when st == DC_ERR_IO */
     void *raw;
-    float *smooth;
+    float *smooth, *scales; /* scales: of an imported pre-quantized tensor */
     dc_qtensor *q;
 } prepared;
 
@@ -137,10 +153,47 @@ static void prepared_free(prepared *p) {
     dc_qtensor_free(p->q);
     free(p->raw);
     free(p->smooth);
+    free(p->scales);
     memset(p, 0, sizeof(*p));
 }
 
 static const float kOne = 1.0f;
+
+/* A tensor quantized by the host (t->q): its scales and smoothing scales are
+ * read from their companion tensors and the values checked against the
+ * layout (dc_qtensor_import); stored exactly as given. */
+static void import_prequantized(const model_source *src, const src_tensor *t, prepared *p) {
+    dc_tensor_desc *d = &p->d;
+    const src_quant *q = &t->q;
+    d->source_dtype = q->source_dtype;
+    d->dtype = DC_DTYPE_I8;
+    d->bits = q->bits;
+    d->granularity = q->gran;
+    d->group_size = q->group_size;
+    d->alpha = q->alpha;
+    d->sparsity = q->sparsity;
+    d->prune_method = q->prune_method;
+    if (q->n_scales > SIZE_MAX / 8 || q->n_smooth > SIZE_MAX / 8 ||
+        !(p->scales = malloc(q->n_scales ? q->n_scales * 4 : 4)) ||
+        (q->n_smooth && !(p->smooth = malloc(q->n_smooth * 4)))) {
+        p->st = DC_ERR_OUT_OF_MEMORY;
+        return;
+    }
+    if ((p->st = source_read_f32(src, q->scales_offset, q->n_scales, p->scales)) != DC_OK ||
+        (p->st = source_read_f32(src, q->smooth_offset, q->n_smooth, p->smooth)) != DC_OK)
+        return;
+    d->scales = p->scales, d->n_scales = q->n_scales;
+    d->smooth = p->smooth, d->n_smooth = q->n_smooth;
+    if (t->nbytes == 0) return; /* an empty tensor: nothing to check (the writer checks the rest) */
+    size_t rows = 1, cols = (size_t)t->dims[t->ndim - 1];
+    for (unsigned k = 0; k + 1 < t->ndim; k++)
+        rows *= (size_t)t->dims[k];
+    dc_quant_options qo = {sizeof(qo), q->gran, (size_t)q->group_size, q->bits, NULL, 0};
+    dc_qtensor *check = NULL;
+    p->st = dc_qtensor_import(p->raw, t->nbytes, p->scales, (size_t)q->n_scales, rows, cols, &qo,
+                              &check);
+    dc_qtensor_free(check);
+}
 
 /* Reads tensor i and, for a linear weight, scales, quantizes and prunes it. */
 static void prepare(const job_ctx *c, size_t i, prepared *p) {
@@ -169,14 +222,20 @@ static void prepare(const job_ctx *c, size_t i, prepared *p) {
         return;
     }
     p->data = p->raw, p->size = t->nbytes;
-    if (t->dtype == DC_DTYPE_I8) { /* already quantized by the host: scale 1 */
+    if (t->dtype == DC_DTYPE_I8 && t->q.bits) { /* quantized by the host, with its scales */
+        import_prequantized(c->src, t, p);
+        return;
+    }
+    if (t->dtype == DC_DTYPE_I8) { /* already quantized by the host, no scales: scale 1 */
         d->bits = 8;
         d->granularity = DC_QUANT_PER_TENSOR;
         d->scales = &kOne;
         d->n_scales = 1;
         return;
     }
-    if (!is_linear(t, c->quant_emb) || (c->calib && c->src->is_llama2c)) return; /* stored as is */
+    if (!is_linear(t, c->quant_emb) || (c->calib && c->src->is_llama2c) || t->nbytes == 0 ||
+        c->src->dcz_metadata)
+        return; /* stored as is (a dcz extract: as it was stored) */
     size_t rows = t->dims[0], cols = t->dims[1];
     float *f32 = (float *)p->raw; /* F32 sources are used in place: no second copy */
     if (t->dtype != DC_DTYPE_F32) {
@@ -189,9 +248,9 @@ static void prepare(const job_ctx *c, size_t i, prepared *p) {
         p->raw = f32;
         if (p->st != DC_OK) return;
     }
-    dc_stats *sst = c->have_stats ? stats_for(c->stats, t->name) : NULL;
+    dc_stats *sst = NULL;
+    dc_status st = c->have_stats ? stats_for(c->stats, t->name, &sst) : DC_OK;
     dc_scaler *sc = NULL;
-    dc_status st = DC_OK;
     if (sst && c->alpha > 0) {
         const float *ws[1] = {f32};
         st = dc_scaler_create(sst, (float)c->alpha, ws, &rows, 1, NULL, &sc);
@@ -368,6 +427,11 @@ int dcz_compress(int argc, char **argv) {
         fprintf(stderr, "dcz compress: %s: %s (%s)\n", model, why, why_failed(st, errno));
         return st == DC_ERR_IO ? 3 : 2;
     }
+    if (src.dcz_metadata && !json)
+        fprintf(stderr,
+                "dcz compress: note: %s was written by dcz extract: its tensors are stored "
+                "as they were quantized and its .dcz metadata is kept\n",
+                model);
     if (calib_text && !src.is_llama2c) {
         source_close(&src);
         return usage_error("--calib-text works with llama2.c models; use --stats for others", NULL);
@@ -378,6 +442,22 @@ int dcz_compress(int argc, char **argv) {
         fprintf(stderr, "dcz compress: %s: %s\n", stats_path, why_failed(st, errno));
         source_close(&src);
         return st == DC_ERR_IO ? 3 : 2;
+    }
+    /* Every layer's statistics are checked now: NaN, infinite or negative
+     * values are an error naming the tensor, never silently skipped. */
+    for (size_t i = 0; stats.file && i < dc_stats_file_count(stats.file); i++) {
+        dc_stats *one = NULL;
+        const char *nm = dc_stats_file_name(stats.file, i);
+        if ((st = dc_stats_file_get(stats.file, nm, &one)) != DC_OK) {
+            fprintf(stderr, "dcz compress: %s: statistics of tensor %s: %s\n", stats_path, nm,
+                    st == DC_ERR_NOT_FINITE ? "NaN or infinite value"
+                    : st == DC_ERR_RANGE    ? "negative value"
+                                            : dc_status_string(st));
+            dc_stats_file_close(stats.file);
+            source_close(&src);
+            return st == DC_ERR_IO ? 3 : st == DC_ERR_OUT_OF_MEMORY ? 4 : 2;
+        }
+        dc_stats_free(one);
     }
     int have_stats = stats_path || calib_text;
     if (!have_stats) {
@@ -500,7 +580,9 @@ int dcz_compress(int argc, char **argv) {
              group, bits, qmax ? qmax : (bits == 8 ? 127u : 7u), dc_codec_name(codec), calib_desc,
              note, l2c, stats.calib ? "," : "", calib_metadata(stats.calib));
     int err = 0;
-    if ((st = dc_writer_set_metadata(w, meta)) == DC_OK) {
+    /* A dcz extract keeps the metadata it came with: the tensors are the same
+     * as in that .dcz (extract -> compress -> extract gives the same bytes). */
+    if ((st = dc_writer_set_metadata(w, src.dcz_metadata ? src.dcz_metadata : meta)) == DC_OK) {
         st = dc_writer_finish(w);
         err = errno;
     } else {
@@ -514,11 +596,13 @@ int dcz_compress(int argc, char **argv) {
     FILE *f = fopen(out, "rb");
     long out_size = 0;
     if (f) fseek(f, 0, SEEK_END), out_size = ftell(f), fclose(f);
-    char a[32], b[32];
+    char a[32], b[32], model_js[2048], out_js[2048];
+    json_escape(model, model_js, sizeof(model_js));
+    json_escape(out, out_js, sizeof(out_js));
     if (json)
         printf("{\"model\":\"%s\",\"out\":\"%s\",\"source_bytes\":%llu,\"out_bytes\":%ld,"
                "\"ratio\":%.4f,\"quantized_tensors\":%llu,\"quantized_bytes\":%llu}\n",
-               model, out, (unsigned long long)source_bytes(&src), out_size,
+               model_js, out_js, (unsigned long long)source_bytes(&src), out_size,
                out_size ? (double)source_bytes(&src) / (double)out_size : 0,
                (unsigned long long)n_quant, (unsigned long long)q_bytes);
     else

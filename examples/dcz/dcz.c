@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "doublecomp.h"
-#include "safetensors.h"
+#include "safetensors.h" /* also internal.h: dc_utf8_valid, dc_json_valid */
 #include "source.h"
 #include "dcz.h"
 
@@ -118,6 +118,9 @@ void dcz_progress(dcz_progress_state *p, uint64_t done) {
     fflush(stderr);
 }
 
+/* Writes s as a JSON string. Tensor names and metadata are valid UTF-8 (the
+ * reader checks); other text (a path) may not be: a byte that does not start
+ * a valid UTF-8 sequence is written as U+FFFD, so the output stays JSON. */
 static void json_string(FILE *f, const char *s) {
     fputc('"', f);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
@@ -125,8 +128,17 @@ static void json_string(FILE *f, const char *s) {
             fprintf(f, "\\%c", *p);
         else if (*p < 0x20)
             fprintf(f, "\\u%04x", *p);
-        else
+        else if (*p < 0x80)
             fputc(*p, f);
+        else {
+            size_t n = *p < 0xE0 ? 2 : *p < 0xF0 ? 3 : 4;
+            if (strnlen((const char *)p, n) == n && dc_utf8_valid(p, n)) {
+                fwrite(p, 1, n, f);
+                p += n - 1;
+            } else {
+                fputs("\\ufffd", f);
+            }
+        }
     }
     fputc('"', f);
 }
@@ -165,11 +177,12 @@ static uint64_t numel(const dc_tensor_desc *d) {
 
 static uint64_t count_zeros(const dc_tensor_desc *d, const uint8_t *data) {
     uint64_t z = 0, n = numel(d);
+    if (n == 0) return 0; /* an empty tensor (and no division by a zero dim) */
     if (d->bits == 8) {
         for (uint64_t i = 0; i < n; i++)
             z += data[i] == 0;
     } else if (d->bits == 4) {
-        uint64_t cols = d->dims[d->ndim - 1], rows = n / cols, rb = (cols + 1) / 2;
+        uint64_t cols = d->dims[d->ndim - 1], rows = n / cols, rb = cols / 2 + (cols & 1);
         for (uint64_t r = 0; r < rows; r++)
             for (uint64_t c = 0; c < cols; c++) {
                 uint8_t b = data[r * rb + c / 2];
@@ -269,8 +282,9 @@ static int cmd_info(int argc, char **argv) {
         dc_reader_tensor(r, i, &d);
         tensor_stats ts;
         if ((st = tensor_info(r, i, &d, &ts, threads)) != DC_OK) {
+            int rc = fail(st, "%s: tensor %s", path, d.name); /* d.name is the reader's */
             dc_reader_close(r);
-            return fail(st, "%s: tensor %s", path, d.name);
+            return rc;
         }
         char shape[96] = "", codecs[64], a[32], b[32];
         for (unsigned k = 0; k < d.ndim; k++)
@@ -307,15 +321,25 @@ static int cmd_info(int argc, char **argv) {
     double cr_q = q_stored ? (double)q_raw / (double)q_stored : 0;
     double zf_q = q_elems ? (double)q_zeros / (double)q_elems : 0;
     if (json) {
+        /* The metadata is the writer's JSON text: printed as it is if it is a
+         * JSON value, else (a file from elsewhere) as a JSON string. */
+        const char *meta = dc_reader_metadata(r);
+        int meta_json = meta[0] && dc_json_valid(meta, strlen(meta));
         printf("],\"totals\":{\"tensors\":%zu,\"raw_bytes\":%llu,\"stored_bytes\":%llu,\"cr\":%.4f,"
                "\"source_bytes\":%llu,\"cr_vs_source\":%.4f},"
                "\"quantized\":{\"raw_bytes\":%llu,\"stored_bytes\":%llu,\"cr\":%.4f,"
-               "\"zero_fraction\":%.4f},\"metadata\":%s}\n",
+               "\"zero_fraction\":%.4f},\"metadata\":",
                n, (unsigned long long)tot_raw, (unsigned long long)tot_stored, cr_all,
                (unsigned long long)src_bytes,
                tot_stored ? (double)src_bytes / (double)tot_stored : 0, (unsigned long long)q_raw,
-               (unsigned long long)q_stored, cr_q, zf_q,
-               dc_reader_metadata(r)[0] ? dc_reader_metadata(r) : "null");
+               (unsigned long long)q_stored, cr_q, zf_q);
+        if (meta_json)
+            fputs(meta, stdout);
+        else if (meta[0])
+            json_string(stdout, meta);
+        else
+            fputs("null", stdout);
+        puts("}");
     } else {
         char a[32], b[32], c[32];
         printf("total: %zu tensors, %s stored as %s (CR %.3f; source %s)\n", n,
@@ -350,12 +374,15 @@ static int cmd_verify(int argc, char **argv) {
     const char *why;
     dc_status st = open_reader(path, &r, &why); /* a truncated file: an error, not SIGBUS */
     if (st != DC_OK) return fail(st, "%s: %s", path, why);
-    dc_dctx *dctx;
-    if (dc_dctx_create(NULL, &dctx) != DC_OK) return EXIT_INTERNAL;
+    dc_dctx *dctx = NULL;
     uint8_t *buf = malloc(DC_CHUNK_SIZE_MAX);
     uint8_t *cbuf = NULL; /* the chunk as stored */
     size_t ccap = 0;
-    if (!buf) return EXIT_INTERNAL;
+    if (!buf || dc_dctx_create(NULL, &dctx) != DC_OK) {
+        free(buf);
+        dc_reader_close(r);
+        return fail(DC_ERR_OUT_OF_MEMORY, "verify");
+    }
     size_t n = dc_reader_tensor_count(r), bad = 0, chunks = 0;
     uint64_t bytes = 0;
     for (size_t i = 0; i < n; i++) {
@@ -367,7 +394,12 @@ static int cmd_verify(int argc, char **argv) {
             if (st == DC_ERR_DST_TOO_SMALL) {
                 free(cbuf);
                 ccap = 0;
-                if (!(cbuf = malloc(size))) return EXIT_INTERNAL;
+                if (!(cbuf = malloc(size))) {
+                    free(buf);
+                    dc_dctx_free(dctx);
+                    dc_reader_close(r);
+                    return fail(DC_ERR_OUT_OF_MEMORY, "verify");
+                }
                 ccap = size;
                 st = dc_reader_read_chunk(r, i, k, cbuf, ccap, &size, &raw);
             }
@@ -407,8 +439,10 @@ static int cmd_extract(int argc, char **argv) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             puts("usage: dcz extract FILE.dcz -o OUT.safetensors [--force]\n"
                  "Writes every tensor as stored: quantized ones as I8 (4-bit: U8, two per byte)\n"
-                 "with '<name>.scales' (F32) and, if scaled, '<name>.smooth' (F32); others in\n"
-                 "their original dtype. Bit-exact with what was compressed. The output is\n"
+                 "with '<name>.scales' (F32) and, if scaled, '<name>.smooth' (F32), described\n"
+                 "by the metadata entry '<name>.quant'; others in their original dtype.\n"
+                 "Bit-exact with what was compressed; dcz compress imports such a file as\n"
+                 "it is (extract -> compress -> extract gives the same bytes). The output is\n"
                  "written to a temporary file and renamed; an existing file needs --force.");
             return 0;
         } else if (strcmp(argv[i], "-o") == 0 && i + 1 < argc)
@@ -435,7 +469,11 @@ static int cmd_extract(int argc, char **argv) {
     char **names = calloc(4 * n + 1, sizeof(char *)); /* .scales, .smooth, .quant key and value */
     char **meta = calloc(2 * n + 2, sizeof(char *));
     size_t nmeta = 0, nnames = 0;
-    if (!t || !bufs || !shapes || !names || !meta) return EXIT_INTERNAL;
+    if (!t || !bufs || !shapes || !names || !meta) {
+        free(bufs), free(t), free(shapes), free(names), free(meta);
+        dc_reader_close(r);
+        return fail(DC_ERR_OUT_OF_MEMORY, "extract");
+    }
     meta[nmeta++] = "dcz.metadata";
     meta[nmeta++] = (char *)dc_reader_metadata(r);
     for (size_t i = 0; i < n && st == DC_OK; i++) {
@@ -451,7 +489,8 @@ static int cmd_extract(int argc, char **argv) {
         }
         size_t ti = k++;
         memcpy(shapes[ti], d.dims, sizeof(d.dims));
-        if (d.bits == 4) shapes[ti][d.ndim - 1] = (d.dims[d.ndim - 1] + 1) / 2;
+        if (d.bits == 4) /* bytes per row: ceil(cols / 2), without overflow */
+            shapes[ti][d.ndim - 1] = d.dims[d.ndim - 1] / 2 + (d.dims[d.ndim - 1] & 1);
         dc_st_dtype sd = d.bits == 8               ? DC_ST_I8
                          : d.bits == 4             ? DC_ST_U8
                          : d.dtype == DC_DTYPE_F32 ? DC_ST_F32
@@ -465,26 +504,34 @@ static int cmd_extract(int argc, char **argv) {
             if (naux[a] == 0) continue;
             size_t len = strlen(d.name) + 8;
             char *nm = names[nnames++] = malloc(len);
+            if (!nm) {
+                st = DC_ERR_OUT_OF_MEMORY;
+                break;
+            }
             snprintf(nm, len, "%s%s", d.name, suffix[a]);
             shapes[k][0] = naux[a];
             t[k] = (dc_st_out_tensor){nm, DC_ST_F32, 1, shapes[k], aux[a], naux[a] * 4};
             k++;
         }
-        if (d.bits) {
+        if (st == DC_OK && d.bits) {
             size_t len = strlen(d.name) + 8;
             char *key = names[nnames++] = malloc(len);
+            char *val = names[nnames++] = malloc(200);
+            if (!key || !val) {
+                st = DC_ERR_OUT_OF_MEMORY;
+                break;
+            }
             snprintf(key, len, "%s.quant", d.name);
-            char *val = names[nnames++] = malloc(160);
             snprintf(
-                val, 160,
+                val, 200,
                 "{\"bits\":%u,\"granularity\":\"%s\",\"group_size\":%llu,\"source_dtype\":\"%s\","
-                "\"alpha\":%g,\"sparsity\":%g,\"prune\":%d}",
+                "\"alpha\":%g,\"sparsity\":%g,\"prune\":%d,\"cols\":%llu}",
                 d.bits,
                 d.granularity == DC_QUANT_PER_TENSOR    ? "tensor"
                 : d.granularity == DC_QUANT_PER_CHANNEL ? "channel"
                                                         : "group",
                 (unsigned long long)d.group_size, dtype_name(d.source_dtype), (double)d.alpha,
-                (double)d.sparsity, d.prune_method);
+                (double)d.sparsity, d.prune_method, (unsigned long long)d.dims[d.ndim - 1]);
             meta[nmeta++] = key; /* room: 2 per tensor + 2 */
             meta[nmeta++] = val;
         }

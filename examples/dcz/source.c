@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,18 +40,229 @@ static int add(model_source *s, const char *name, dc_dtype dtype, unsigned ndim,
     return 1;
 }
 
+/* Reason texts naming a tensor (source_open runs on one thread). */
+static char g_why[512];
+
+static const char *why_tensor(const char *fmt, const char *name) {
+    snprintf(g_why, sizeof(g_why), fmt, name);
+    return g_why;
+}
+
+/* The value of "key" in the flat JSON object `json` (as dcz extract writes
+ * '<name>.quant'): a string's contents or a number's text, into out. */
+static int quant_field(const char *json, const char *key, char *out, size_t n) {
+    char pat[64];
+    snprintf(pat, sizeof(pat), "\"%s\":", key);
+    const char *p = strstr(json, pat);
+    if (!p) return 0;
+    p += strlen(pat);
+    size_t len;
+    if (*p == '"') {
+        p++;
+        len = strcspn(p, "\"");
+    } else {
+        len = strcspn(p, ",}");
+    }
+    if (len == 0 || len >= n) return 0;
+    memcpy(out, p, len);
+    out[len] = '\0';
+    return 1;
+}
+
+static int parse_u64(const char *s, uint64_t *v) {
+    if (*s < '0' || *s > '9') return 0;
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(s, &end, 10);
+    if (errno || *end) return 0;
+    *v = x;
+    return 1;
+}
+
+static int parse_float(const char *s, float *v) {
+    char *end;
+    errno = 0;
+    double x = strtod(s, &end);
+    if (errno || *end || end == s || !isfinite(x) || fabs(x) > 3.4e38) return 0;
+    *v = (float)x;
+    return 1;
+}
+
+static int parse_dtype(const char *s, dc_dtype *d) {
+    static const char *const names[] = {"F32", "F16", "BF16", "I8"};
+    for (int i = 0; i < 4; i++)
+        if (strcmp(s, names[i]) == 0) return *d = (dc_dtype)i, 1;
+    return 0;
+}
+
+/* Fills t->q from '<name>.quant' (dcz extract's description). */
+static int parse_quant(const char *json, src_quant *q, uint64_t *cols) {
+    char v[64];
+    uint64_t bits, g;
+    if (!dc_json_valid(json, strlen(json)) || !quant_field(json, "bits", v, sizeof(v)) ||
+        !parse_u64(v, &bits) || (bits != 8 && bits != 4))
+        return 0;
+    q->bits = (unsigned)bits;
+    if (!quant_field(json, "granularity", v, sizeof(v))) return 0;
+    if (strcmp(v, "tensor") == 0)
+        q->gran = DC_QUANT_PER_TENSOR;
+    else if (strcmp(v, "channel") == 0)
+        q->gran = DC_QUANT_PER_CHANNEL;
+    else if (strcmp(v, "group") == 0)
+        q->gran = DC_QUANT_PER_GROUP;
+    else
+        return 0;
+    if (!quant_field(json, "group_size", v, sizeof(v)) || !parse_u64(v, &g)) return 0;
+    if (q->gran == DC_QUANT_PER_GROUP && g == 0) return 0;
+    q->group_size = q->gran == DC_QUANT_PER_GROUP ? g : 0;
+    q->source_dtype = DC_DTYPE_I8;
+    if (quant_field(json, "source_dtype", v, sizeof(v)) && !parse_dtype(v, &q->source_dtype))
+        return 0;
+    q->alpha = q->sparsity = 0;
+    if (quant_field(json, "alpha", v, sizeof(v)) && !parse_float(v, &q->alpha)) return 0;
+    if (quant_field(json, "sparsity", v, sizeof(v)) && !parse_float(v, &q->sparsity)) return 0;
+    q->prune_method = DC_PRUNE_NONE;
+    if (quant_field(json, "prune", v, sizeof(v))) {
+        char *end;
+        long pm = strtol(v, &end, 10);
+        if (*end || pm < DC_PRUNE_NONE || pm > DC_PRUNE_MAGNITUDE) return 0;
+        q->prune_method = (int)pm;
+    }
+    *cols = 0;
+    if (quant_field(json, "cols", v, sizeof(v)) && !parse_u64(v, cols)) return 0;
+    return 1;
+}
+
+/* The companion tensor '<base><suffix>', or NULL. */
+static const dc_st_tensor *companion(const dc_st_header *h, const char *base, const char *suffix) {
+    char name[1024];
+    if ((size_t)snprintf(name, sizeof(name), "%s%s", base, suffix) >= sizeof(name)) return NULL;
+    return dc_st_find(h, name);
+}
+
+/* The '<name>.quant' metadata entry (dcz extract's description), or NULL. */
+static const char *quant_meta(const dc_st_header *h, const char *name) {
+    char key[1024];
+    if ((size_t)snprintf(key, sizeof(key), "%s.quant", name) >= sizeof(key)) return NULL;
+    return dc_st_meta_get(h, key);
+}
+
+/* 1 if t is '<base>.scales' or '<base>.smooth' of a quantized tensor <base>. */
+static int is_companion(const dc_st_header *h, const dc_st_tensor *t) {
+    size_t len = strlen(t->name);
+    if (len <= 7 || (strcmp(t->name + len - 7, ".scales") && strcmp(t->name + len - 7, ".smooth")))
+        return 0;
+    char base[1024];
+    if (len - 7 >= sizeof(base)) return 0;
+    memcpy(base, t->name, len - 7);
+    base[len - 7] = '\0';
+    const dc_st_tensor *b = dc_st_find(h, base);
+    return b && (b->dtype == DC_ST_I8 || (b->dtype == DC_ST_U8 && quant_meta(h, base)));
+}
+
+static int f32_vector(const dc_st_tensor *t) {
+    return t && t->dtype == DC_ST_F32 && t->ndim == 1;
+}
+
+/* Describes a pre-quantized I8/U8 tensor t from its companions; *why on error. */
+static dc_status import_quant(const dc_st_file *f, const dc_st_tensor *t, uint64_t *dims,
+                              unsigned nd, src_quant *q, const char **why) {
+    const dc_st_header *h = f->hdr;
+    const char *qjson = quant_meta(h, t->name);
+    const dc_st_tensor *sc = companion(h, t->name, ".scales");
+    const dc_st_tensor *sm = companion(h, t->name, ".smooth");
+    uint64_t rows = 1, cols = dims[nd - 1];
+    for (unsigned k = 0; k + 1 < nd; k++)
+        rows *= dims[k]; /* no overflow: the file holds rows * cols bytes */
+    memset(q, 0, sizeof(*q));
+    q->prune_method = DC_PRUNE_NONE;
+    if (qjson) {
+        uint64_t qcols;
+        if (!parse_quant(qjson, q, &qcols)) {
+            *why = why_tensor("tensor %s: bad '.quant' description", t->name);
+            return DC_ERR_FORMAT;
+        }
+        if ((q->bits == 8) != (t->dtype == DC_ST_I8)) {
+            *why = why_tensor("tensor %s: '.quant' bits do not match its dtype (I8: 8, U8: 4)",
+                              t->name);
+            return DC_ERR_FORMAT;
+        }
+        if (q->bits == 4) { /* stored: ceil(cols / 2) bytes per row */
+            if (qcols == 0 && sm) qcols = sm->numel;
+            if (qcols == 0 || qcols / 2 + (qcols & 1) != cols) {
+                *why = why_tensor("tensor %s: 4-bit tensor without a matching column count "
+                                  "(\"cols\" in '.quant')",
+                                  t->name);
+                return DC_ERR_FORMAT;
+            }
+            cols = dims[nd - 1] = qcols;
+        } else if (qcols != 0 && qcols != cols) {
+            *why = why_tensor("tensor %s: \"cols\" in '.quant' does not match its shape", t->name);
+            return DC_ERR_FORMAT;
+        }
+    } else if (sc) { /* I8 with scales, no description: the count tells the granularity */
+        q->bits = 8;
+        q->source_dtype = DC_DTYPE_I8;
+        uint64_t n = sc->numel;
+        if (n == 1)
+            q->gran = DC_QUANT_PER_TENSOR;
+        else if (n == rows)
+            q->gran = DC_QUANT_PER_CHANNEL;
+        else if (rows != 0 && n % rows == 0 && cols != 0 && n / rows <= cols) {
+            uint64_t ng = n / rows, g = cols / ng + (cols % ng != 0);
+            if (cols / g + (cols % g != 0) != ng) {
+                *why = why_tensor("tensor %s: its scale count fits no group size", t->name);
+                return DC_ERR_FORMAT;
+            }
+            q->gran = DC_QUANT_PER_GROUP;
+            q->group_size = g;
+        } else {
+            *why =
+                why_tensor("tensor %s: its scale count fits no quantization granularity", t->name);
+            return DC_ERR_FORMAT;
+        }
+    } else {
+        return DC_OK; /* plain I8: stored as quantized with scale 1 */
+    }
+    if (!f32_vector(sc)) {
+        *why = why_tensor("tensor %s: no F32 '.scales' vector beside it", t->name);
+        return DC_ERR_FORMAT;
+    }
+    if (sm && (!f32_vector(sm) || sm->numel != cols)) {
+        *why = why_tensor("tensor %s: '.smooth' is not an F32 vector of one value per column",
+                          t->name);
+        return DC_ERR_FORMAT;
+    }
+    q->scales_offset = f->data_offset + sc->begin;
+    q->n_scales = sc->numel;
+    if (sm) q->smooth_offset = f->data_offset + sm->begin, q->n_smooth = sm->numel;
+    return DC_OK;
+}
+
 static dc_status open_safetensors(const char *path, model_source *s, const char **why) {
     dc_alloc a;
     dc_alloc_init(&a, NULL);
     dc_st_file *f;
     dc_status st = dc_st_open(&a, path, &f);
     if (st != DC_OK) {
-        *why = st == DC_ERR_IO ? "cannot read the file" : "not a valid safetensors file";
+        *why = st == DC_ERR_IO ? "cannot read the file"
+               : st == DC_ERR_TRUNCATED
+                   ? "not a valid safetensors file (shorter than its header says)"
+                   : "not a valid safetensors file (a JSON header that is malformed or not UTF-8, "
+                     "duplicate names, or data ranges outside the file, not matching the shape "
+                     "or overlapping)";
         return st;
     }
     s->file_size = f->file_size;
+    const char *dm = dc_st_meta_get(f->hdr, "dcz.metadata");
+    if (dm && !(s->dcz_metadata = xstrdup(dm))) {
+        dc_st_close(f);
+        *why = "out of memory";
+        return DC_ERR_OUT_OF_MEMORY;
+    }
     for (size_t i = 0; i < f->hdr->n_tensors; i++) {
         const dc_st_tensor *t = &f->hdr->tensors[i];
+        if (is_companion(f->hdr, t)) continue; /* read with the tensor it belongs to */
         dc_dtype dt;
         switch (t->dtype) {
         case DC_ST_F32:
@@ -65,20 +277,34 @@ static dc_status open_safetensors(const char *path, model_source *s, const char 
         case DC_ST_I8:
             dt = DC_DTYPE_I8;
             break;
+        case DC_ST_U8: /* 4-bit pairs, with a '.quant' description (dcz extract) */
+            if (quant_meta(f->hdr, t->name)) {
+                dt = DC_DTYPE_I8;
+                break;
+            }
+            /* fall through */
         default:
-            *why = "a tensor has an unsupported dtype (F32, F16, BF16 and I8 are supported)";
+            *why = why_tensor("tensor %s has an unsupported dtype (F32, F16, BF16 and I8 are "
+                              "supported; U8 only as 4-bit weights from dcz extract)",
+                              t->name);
             dc_st_close(f);
             return DC_ERR_UNSUPPORTED;
         }
         uint64_t dims[DC_MAX_DIMS] = {1};
         unsigned nd = t->ndim ? (unsigned)t->ndim : 1; /* a scalar is stored as [1] */
         if (t->ndim) memcpy(dims, t->shape, t->ndim * sizeof(uint64_t));
-        if (t->numel == 0) continue; /* nothing to store */
+        src_quant q = {0};
+        if (dt == DC_DTYPE_I8 && (st = import_quant(f, t, dims, nd, &q, why)) != DC_OK) {
+            dc_st_close(f);
+            return st;
+        }
+        /* Zero-element tensors are kept (stored with no chunks). */
         if (!add(s, t->name, dt, nd, dims, f->data_offset + t->begin, t->end - t->begin)) {
             dc_st_close(f);
             *why = "out of memory";
             return DC_ERR_OUT_OF_MEMORY;
         }
+        s->t[s->n - 1].q = q;
     }
     dc_st_close(f);
     return DC_OK;
@@ -161,6 +387,7 @@ void source_close(model_source *s) {
         free(s->t[i].name);
     free(s->t);
     free(s->path);
+    free(s->dcz_metadata);
     memset(s, 0, sizeof(*s));
 }
 
@@ -182,6 +409,17 @@ dc_status source_read(const model_source *s, size_t i, void *dst) {
     }
     close(fd);
     return DC_OK;
+}
+
+dc_status source_read_f32(const model_source *s, uint64_t offset, uint64_t n, float *dst) {
+    src_tensor t = {.offset = offset, .nbytes = 4 * n};
+    model_source one = {.path = s->path, .t = &t, .n = 1};
+    dc_status st = source_read(&one, 0, dst);
+    for (uint64_t k = 0; st == DC_OK && k < n; k++) { /* little-endian in the file */
+        uint32_t u = dc_load_le32(&dst[k]);
+        memcpy(&dst[k], &u, 4);
+    }
+    return st;
 }
 
 uint64_t source_bytes(const model_source *s) {

@@ -102,7 +102,7 @@ static int describe(const dc_reader *r, const char *path, el_qopts *q) {
         q->gran = d.granularity == DC_QUANT_PER_CHANNEL ? EL_GRAN_CHANNEL
                   : d.granularity == DC_QUANT_PER_GROUP ? EL_GRAN_GROUP
                                                         : EL_GRAN_TENSOR;
-        q->group = (int)d.group_size;
+        q->group = d.group_size > d.dims[d.ndim - 1] ? (int)d.dims[d.ndim - 1] : (int)d.group_size;
         q->use_alpha = d.n_smooth > 0;
         q->alpha = d.alpha;
         q->sparsity = d.sparsity;
@@ -154,11 +154,16 @@ int el_model_load_dcz(el_model *m, const char *path, struct el_qreport *rep_out,
     el_slot *slots = calloc(nslots, sizeof(el_slot));
     dc_qtensor **qts = calloc(nslots, sizeof(dc_qtensor *));
     float **smooth = calloc(nslots, sizeof(float *));
-    el_layout(&c, slots, nslots);
-    const el_slot *last = &slots[nslots - 1];
-    size_t nfl = last->offset + last->rows * (last->cols ? last->cols : 1);
-    float *data = calloc(nfl, sizeof(float));
+    float *data = NULL;
+    size_t nfl = 0;
+    if (slots) {
+        el_layout(&c, slots, nslots);
+        const el_slot *last = &slots[nslots - 1];
+        nfl = last->offset + last->rows * (last->cols ? last->cols : 1);
+        data = calloc(nfl, sizeof(float));
+    }
     int rc = slots && qts && smooth && data ? 0 : -1;
+    if (rc != 0) fprintf(stderr, "dc-llama: %s: out of memory\n", path);
     for (size_t i = 0; rc == 0 && i < nslots; i++) {
         const el_slot *s = &slots[i];
         size_t idx, n = s->rows * (s->cols ? s->cols : 1);
@@ -220,7 +225,7 @@ int el_model_load_dcz(el_model *m, const char *path, struct el_qreport *rep_out,
     }
     dc_cctx_free(cctx);
     for (size_t i = 0; i < nslots; i++) {
-        dc_qtensor_free(qts ? qts[i] : NULL);
+        if (qts) dc_qtensor_free(qts[i]);
         if (smooth) free(smooth[i]);
     }
     free(qts), free(smooth), free(slots), free(data);

@@ -29,8 +29,8 @@
  * N-1 text tokens (so N counts the BOS of a single window, as in "BOS +
  * encoding capped at 256 tokens").
  *
- * Threads: OpenBLAS runs single-threaded (deterministic) unless
- * DC_ENGINE_THREADS is set.
+ * Determinism: the forward pass is single-threaded and sums in one fixed
+ * order on every CPU (matmul.c), so results repeat to the last bit.
  *
  * Copyright (c) 2026 The libdoublecomp authors. SPDX-License-Identifier: MIT
  */
@@ -42,7 +42,6 @@
 
 #include <doublecomp.h>
 
-#include <cblas.h>
 #include <math.h>
 #include <sys/resource.h>
 #include <stdio.h>
@@ -322,6 +321,7 @@ static int cmd_ppl(el_model *m, const el_tokenizer *tk, const args *a, const el_
     int *win = malloc((size_t)S * sizeof(int));
     if (!logits || !win) {
         fprintf(stderr, "dc-llama: out of memory\n");
+        free(logits), free(win), free(toks);
         return 1;
     }
     double nll = 0.0;
@@ -333,6 +333,7 @@ static int cmd_ppl(el_model *m, const el_tokenizer *tk, const args *a, const el_
         memcpy(win + 1, toks + start, (size_t)cnt * sizeof(int));
         if (el_forward(m, win, cnt + 1, 0, logits) != 0) {
             fprintf(stderr, "dc-llama: forward failed\n");
+            free(logits), free(win), free(toks);
             return 1;
         }
         for (int r = 0; r < cnt; r++)
@@ -393,13 +394,19 @@ static int cmd_ppl(el_model *m, const el_tokenizer *tk, const args *a, const el_
 static int cmd_generate(el_model *m, const el_tokenizer *tk, const args *a) {
     int n_tok;
     int *toks = el_tokenizer_encode(tk, a->prompt, strlen(a->prompt), 1, &n_tok);
-    if (!toks) return 1;
+    if (!toks) {
+        fprintf(stderr, "dc-llama: encoding failed\n");
+        return 1;
+    }
     const int S = m->cfg.seq_len, V = m->cfg.vocab_size;
     float *logits = malloc((size_t)S * V * sizeof(float));
-    if (!logits) return 1;
     if (n_tok > S) n_tok = S;
     /* run the prompt as one block, then one token at a time */
-    if (el_forward(m, toks, n_tok, 0, logits) != 0) return 1;
+    if (!logits || el_forward(m, toks, n_tok, 0, logits) != 0) {
+        fprintf(stderr, "dc-llama: %s\n", logits ? "forward failed" : "out of memory");
+        free(logits), free(toks);
+        return 1;
+    }
     const float *last = logits + (size_t)(n_tok - 1) * V;
     char buf[64];
     int prev = EL_TOK_BOS;
@@ -440,7 +447,11 @@ static int cmd_generate(el_model *m, const el_tokenizer *tk, const args *a) {
         fputs(buf, stdout);
         fflush(stdout);
         prev = next;
-        if (el_forward(m, &next, 1, pos, logits) != 0) return 1;
+        if (el_forward(m, &next, 1, pos, logits) != 0) {
+            fprintf(stderr, "dc-llama: forward failed\n");
+            free(logits), free(toks);
+            return 1;
+        }
         last = logits;
         pos++;
     }
@@ -494,7 +505,11 @@ static int cmd_bench(el_model *m, const args *a) {
     float *logits = malloc((size_t)V * sizeof(float));
     double *step = malloc((size_t)T * sizeof(double));
     int *toks = malloc((size_t)T * sizeof(int));
-    if (!logits || !step || !toks) return 1;
+    if (!logits || !step || !toks) {
+        fprintf(stderr, "dc-llama: out of memory\n");
+        free(logits), free(step), free(toks), free(fixed);
+        return 1;
+    }
     el_plan_reset_counters(m);
     uint64_t hl = 0xCBF29CE484222325ull, ht = 0xCBF29CE484222325ull;
     int tok = fixed ? fixed[0] : EL_TOK_BOS;
@@ -503,6 +518,7 @@ static int cmd_bench(el_model *m, const args *a) {
         double t0 = el_now();
         if (el_forward(m, &tok, 1, i, logits) != 0) {
             fprintf(stderr, "dc-llama: forward failed\n");
+            free(logits), free(step), free(toks), free(fixed);
             return 1;
         }
         step[i] = el_now() - t0;
@@ -578,8 +594,6 @@ int main(int argc, char **argv) {
         usage();
         return 2;
     }
-    const char *thr = getenv("DC_ENGINE_THREADS");
-    openblas_set_num_threads(thr && atoi(thr) > 0 ? atoi(thr) : 1);
 
     el_model m;
     el_qreport rep;
@@ -607,11 +621,19 @@ int main(int argc, char **argv) {
     }
     el_tokenizer tk;
     memset(&tk, 0, sizeof tk);
-    if (a.tokenizer && el_tokenizer_load(&tk, a.tokenizer, m.cfg.vocab_size) != 0) return 1;
+    int rc;
+    /* every error return below frees the model and the tokenizer */
+    if (a.tokenizer && el_tokenizer_load(&tk, a.tokenizer, m.cfg.vocab_size) != 0) {
+        rc = 1;
+        goto done;
+    }
 
     if (a.q.quantize && !from_dcz) {
         if (!a.q.calib_path) a.q.calib_path = a.text;
-        if (el_pipeline_apply(&m, &tk, &a.q, &rep) != 0) return 1;
+        if (el_pipeline_apply(&m, &tk, &a.q, &rep) != 0) {
+            rc = 1;
+            goto done;
+        }
         long c0 = a.q.calib_offset, c1 = c0 + (long)rep.calib_chars;
         long e1 = a.max_chars >= 0 ? a.offset + a.max_chars : -1;
         if (rep.calib_chars && a.text && !strcmp(a.q.calib_path, a.text) && c1 > a.offset &&
@@ -621,7 +643,6 @@ int main(int argc, char **argv) {
                     "text (offset %ld)\n",
                     c0, c1, a.offset);
     }
-    int rc;
     if (!strcmp(a.cmd, "ppl")) {
         rc = cmd_ppl(&m, &tk, &a, &rep);
     } else if (!strcmp(a.cmd, "generate")) {
@@ -632,7 +653,8 @@ int main(int argc, char **argv) {
         usage();
         rc = 2;
     }
-    if (a.tokenizer) el_tokenizer_free(&tk);
+done:
+    el_tokenizer_free(&tk); /* a no-op when not loaded (all zero) */
     el_model_free(&m);
     return rc;
 }

@@ -11,9 +11,9 @@
 #include "model.h"
 #include "plan.h"
 
-#include <cblas.h>
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +53,7 @@ int el_config_from_header(el_config *c, const int32_t hdr[7]) {
     c->n_heads = hdr[3];
     c->n_kv_heads = hdr[4];
     c->shared_classifier = hdr[5] > 0;
+    if (hdr[5] == INT32_MIN) return -1; /* -INT32_MIN overflows */
     c->vocab_size = hdr[5] > 0 ? hdr[5] : -hdr[5];
     c->seq_len = hdr[6];
     if (c->dim <= 0 || c->hidden_dim <= 0 || c->n_layers <= 0 || c->n_heads <= 0 ||
@@ -363,16 +364,14 @@ void el_linear_apply(el_model *m, el_linear *lin, const float *x, int t, float *
         return;
     }
     if (lin->mode == EL_LIN_FP32) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t, out, in, 1.0f, x, in, lin->w, in,
-                    0.0f, y, out);
+        el_matmul(t, out, in, in, x, lin->w, y);
         return;
     }
     float *qx = m->scratch_in;
     float *dt = m->att; /* reuse: t <= seq_len floats */
     el_quantize_input(lin, x, t, qx, dt);
     if (lin->group == 0) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t, out, in, 1.0f, qx, in, lin->qw, in,
-                    0.0f, y, out);
+        el_matmul(t, out, in, in, qx, lin->qw, y);
         for (int r = 0; r < t; r++) {
             float *yr = y + (size_t)r * out;
             for (int i = 0; i < out; i++) {
@@ -388,8 +387,7 @@ void el_linear_apply(el_model *m, el_linear *lin, const float *x, int t, float *
     float *tmp = m->scratch_q;
     for (int g = 0; g < ng; g++) {
         int j0 = g * G, w = in - j0 < G ? in - j0 : G;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t, out, w, 1.0f, qx + j0, in,
-                    lin->qw + j0, in, 0.0f, tmp, out);
+        el_matmul(t, out, w, in, qx + j0, lin->qw + j0, tmp);
         for (int r = 0; r < t; r++)
             for (int i = 0; i < out; i++)
                 y[(size_t)r * out + i] += tmp[(size_t)r * out + i] * lin->scale[(size_t)i * ng + g];
@@ -495,8 +493,6 @@ int el_forward(el_model *m, const int *tokens, int t, int pos0, float *logits) {
     }
     for (int r = 0; r < t; r++)
         rmsnorm(m->x + (size_t)r * D, m->x + (size_t)r * D, m->rms_final, D);
-    if (logits)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t, c->vocab_size, D, 1.0f, m->x, D,
-                    m->wcls, D, 0.0f, logits, c->vocab_size);
+    if (logits) el_matmul(t, c->vocab_size, D, D, m->x, m->wcls, logits);
     return 0;
 }

@@ -133,6 +133,9 @@ int el_forward(el_model *m, const int *tokens, int t, int pos0, float *logits);
 
 /* Applies y[T x out] = x[T x in] W^T for one linear (any mode). */
 void el_linear_apply(el_model *m, el_linear *lin, const float *x, int t, float *y);
+/* y[r * out + i] = sum_{j < in} x[r * ld + j] * w[i * ld + j] for r < t, i < out,
+ * in one fixed summation order on every CPU (matmul.c), single-threaded. */
+void el_matmul(int t, int out, int in, int ld, const float *x, const float *w, float *y);
 
 /* W8A8 activation quantization of x[t x in] for lin: qx gets the
  * integer-valued floats, dt[r] the per-token step (see el_linear_apply). */

@@ -173,7 +173,10 @@ int el_install_qtensor(el_linear *lin, const dc_qtensor *qt, int bits, el_qrepor
     }
     memcpy(lin->scale, sc, info.n_scales * sizeof(float));
     lin->n_scales = (int)info.n_scales;
-    lin->group = info.granularity == DC_QUANT_PER_GROUP ? (int)info.group_size : 0;
+    /* a group of cols or more columns is the whole row (and fits an int) */
+    lin->group = info.granularity != DC_QUANT_PER_GROUP ? 0
+                 : info.group_size >= cols              ? (int)cols
+                                                        : (int)info.group_size;
     lin->act_qmax = 127;
     lin->mode = EL_LIN_W8A8;
 

@@ -47,6 +47,15 @@ int el_tokenizer_load(el_tokenizer *tk, const char *path, int vocab_size) {
         fclose(f);
         return -1;
     }
+    if (vocab_size < EL_TOK_MIN_VOCAB) {
+        /* encoding falls back to byte tokens 3..258 for text not in the vocabulary */
+        fprintf(stderr,
+                "dc-llama: %s: a vocabulary of %d tokens is too small (byte fallback needs "
+                "ids 3..258: at least %d tokens)\n",
+                path, vocab_size, EL_TOK_MIN_VOCAB);
+        fclose(f);
+        return -1;
+    }
     tk->vocab_size = vocab_size;
     tk->max_token_length = mtl;
     tk->vocab = calloc((size_t)vocab_size, sizeof(char *));

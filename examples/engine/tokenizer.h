@@ -16,6 +16,8 @@
 
 #define EL_TOK_BOS 1
 #define EL_TOK_EOS 2
+/* Smallest vocabulary el_tokenizer_load accepts: the byte tokens 3..258. */
+#define EL_TOK_MIN_VOCAB 259
 
 typedef struct el_tokenizer {
     int vocab_size;

@@ -40,15 +40,20 @@ typedef enum dc_codec {
 } dc_codec;
 
 /*
- * Decoder implementations. DC_SIMD_AUTO picks the fastest the CPU supports;
- * the others force one path (all produce identical output; forcing exists for
- * tests and benchmarks). Values never renumber.
+ * Decoder implementations. DC_SIMD_AUTO picks the fastest on this CPU (see
+ * dc_simd_best); the others force one path (all produce identical output;
+ * forcing exists for tests and benchmarks). The *_SWGATHER paths use the same
+ * vector arithmetic but look the decode table up with scalar loads instead of
+ * hardware gather instructions, which are slow on some CPUs (and microcode
+ * mitigations). Values never renumber.
  */
 typedef enum dc_simd {
     DC_SIMD_AUTO = 0,
     DC_SIMD_SCALAR = 1,
     DC_SIMD_AVX2 = 2,
-    DC_SIMD_AVX512 = 3 /* AVX-512 F+BW+VL+VBMI2 */
+    DC_SIMD_AVX512 = 3,         /* AVX-512 F+BW+VL+VBMI2 */
+    DC_SIMD_AVX2_SWGATHER = 4,  /* AVX2, table lookups by scalar loads */
+    DC_SIMD_AVX512_SWGATHER = 5 /* AVX-512, table lookups by scalar loads */
 } dc_simd;
 
 /* Default chunk size, chosen by measurement (see bench/README.md). */
@@ -65,10 +70,20 @@ typedef enum dc_simd {
  */
 DC_API int dc_simd_supported(dc_simd simd);
 
-/* The path DC_SIMD_AUTO resolves to on this CPU. Thread-safe. */
+/*
+ * The path DC_SIMD_AUTO resolves to on this CPU. Which vector path decodes
+ * fastest depends on the CPU model and its microcode (gather speed above all),
+ * so the first call times every supported path on a built-in 192 KiB sample
+ * (about 2 ms) and keeps the fastest for the life of the process; later calls
+ * return it at once. Setting the environment variable DC_SIMD to a path name
+ * ("scalar", "avx2", "avx512", "avx2-swgather", "avx512-swgather") before the
+ * first call skips the measurement and forces that path if supported.
+ * Thread-safe (concurrent first calls agree on one result).
+ */
 DC_API dc_simd dc_simd_best(void);
 
-/* Static name of a path ("scalar", "avx2", "avx512"; "auto"; "unknown"). */
+/* Static name of a path ("scalar", "avx2", "avx512", "avx2-swgather",
+ * "avx512-swgather"; "auto"; "unknown"). */
 DC_API const char *dc_simd_name(dc_simd simd);
 
 /* Static name of a codec ("ans", "zstd", "lz4", "raw", "run"; "unknown"). */

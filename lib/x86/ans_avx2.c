@@ -1,11 +1,14 @@
 /*
- * ans_avx2.c -- AVX2 rANS decoder: 32 states as four vectors of 8 lanes.
+ * ans_avx2.c -- AVX2 rANS decode kernels: 8 states per vector.
  *
- * Same recurrence and word order as dc_ans_decode_scalar(). Per vector: gather
- * the 8 table entries and symbols, update the states, then refill the lanes that fell
- * below L from the next words of the stream: the lanes needing a word form an
- * 8-bit mask, and a 2 KiB table maps the mask to the permutation that spreads
- * the next popcount(mask) words onto those lanes in lane order.
+ * Same recurrence and word order as the scalar decoders in ans.c. Per vector:
+ * look up the 8 table entries, update the states, then refill the lanes that
+ * fell below L from the next words of the stream: the lanes needing a word
+ * form an 8-bit mask, and a 2 KiB table maps the mask to the permutation that
+ * spreads the next popcount(mask) words onto those lanes in lane order.
+ * As in ans_avx512.c, every hardware gather gets a freshly zeroed destination
+ * (GATHER8) so that the gathers of different vectors do not wait for each
+ * other through a shared register.
  */
 #include "../internal.h"
 
@@ -105,50 +108,91 @@ static const uint8_t kRefillPerm[256][8] = {
 
 #define TARGET __attribute__((target("avx2,bmi2,popcnt")))
 
-/* One vector of 8 states: decode 8 symbols (left in the low byte of each
- * 32-bit lane of *sym, other bytes zero) and refill. */
-static TARGET inline __m256i step8(__m256i x, const dc_ans_table *table, const uint8_t **pp,
-                                   __m256i *sym) {
-    const __m256i slot_mask = _mm256_set1_epi32(DC_ANS_PROB_SCALE - 1);
-    const __m256i lo16 = _mm256_set1_epi32(0xFFFF);
+/* 8 32-bit loads from t + 4 * slot (or t + slot with SCALE 1), by one
+ * hardware gather into a freshly zeroed register (asm: see ans_avx512.c). */
+#define GATHER8(t, slot, scale, size)                                                              \
+    __extension__({                                                                                \
+        __m256i r_, m_;                                                                            \
+        __asm__("vpcmpeqd %1, %1, %1\n\t"                                                          \
+                "vpxor %0, %0, %0\n\t"                                                             \
+                "vpgatherdd %1, (%3,%2," #scale "), %0"                                            \
+                : "=&x"(r_), "=&x"(m_)                                                             \
+                : "x"(slot), "r"(t), "m"(*(const uint8_t(*)[size])(t)));                           \
+        r_;                                                                                        \
+    })
+
+static TARGET inline __m256i gather_hw(const uint32_t *t, __m256i slot) {
+    return GATHER8(t, slot, 4, 4u << DC_ANS2_PROB_BITS);
+}
+
+/* 8 table entries by scalar loads (see ans_avx512.c). */
+static TARGET inline __m256i gather_sw(const uint32_t *t, __m256i slot) {
+    uint32_t idx[8] __attribute__((aligned(32)));
+    _mm256_store_si256((__m256i *)idx, slot);
+    __m128i lo = _mm_cvtsi32_si128((int)t[idx[0]]);
+    __m128i hi = _mm_cvtsi32_si128((int)t[idx[4]]);
+    lo = _mm_insert_epi32(lo, (int)t[idx[1]], 1);
+    hi = _mm_insert_epi32(hi, (int)t[idx[5]], 1);
+    lo = _mm_insert_epi32(lo, (int)t[idx[2]], 2);
+    hi = _mm_insert_epi32(hi, (int)t[idx[6]], 2);
+    lo = _mm_insert_epi32(lo, (int)t[idx[3]], 3);
+    hi = _mm_insert_epi32(hi, (int)t[idx[7]], 3);
+    return _mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1);
+}
+
+/* Renormalises the lanes of x below L with the next words at *pp (reads 16 bytes). */
+static TARGET inline __m256i refill(__m256i x, const uint8_t **pp) {
     const __m256i max16 = _mm256_set1_epi32(DC_ANS_L - 1);
-    __m256i slot = _mm256_and_si256(x, slot_mask);
-    __m256i e = _mm256_i32gather_epi32((const int *)table->entry, slot, 4);
-    *sym = _mm256_and_si256(_mm256_i32gather_epi32((const int *)table->sym, slot, 1),
-                            _mm256_set1_epi32(0xFF));
-    __m256i freq = _mm256_and_si256(e, lo16);
-    __m256i bias = _mm256_srli_epi32(e, 16);
-    x = _mm256_add_epi32(_mm256_mullo_epi32(freq, _mm256_srli_epi32(x, DC_ANS_PROB_BITS)), bias);
     __m256i need = _mm256_cmpeq_epi32(_mm256_min_epu32(x, max16), x); /* x < L */
     unsigned m = (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(need));
     const uint8_t *p = *pp;
     __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p));
     __m256i perm = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)kRefillPerm[m]));
     w = _mm256_permutevar8x32_epi32(w, perm);
-    x = _mm256_blendv_epi8(x, _mm256_or_si256(_mm256_slli_epi32(x, 16), w), need);
     *pp = p + 2 * (unsigned)_mm_popcnt_u32(m);
-    return x;
+    return _mm256_blendv_epi8(x, _mm256_or_si256(_mm256_slli_epi32(x, 16), w), need);
 }
 
-TARGET size_t dc_ans_decode_avx2(const dc_ans_table *table, uint32_t st[DC_ANS_STATES],
-                                 const uint8_t **pp, const uint8_t *end, uint8_t *out, size_t n) {
+/* 32 symbols, one per lane of s0..s3 (low byte of each 32-bit lane, other
+ * bytes zero), stored in lane order: packs interleave 128-bit halves, the
+ * final permute restores the order. */
+static TARGET inline void store32(uint8_t *out, __m256i s0, __m256i s1, __m256i s2, __m256i s3) {
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    __m256i b = _mm256_packus_epi16(_mm256_packus_epi32(s0, s1), _mm256_packus_epi32(s2, s3));
+    _mm256_storeu_si256((__m256i *)out, _mm256_permutevar8x32_epi32(b, order));
+}
+
+/* --- format v1: split table (entry, sym), 13-bit probabilities ------------- */
+
+static TARGET inline __m256i step1(__m256i x, const dc_ans_table *t, const uint8_t **pp,
+                                   __m256i *sym) {
+    __m256i slot = _mm256_and_si256(x, _mm256_set1_epi32((1 << DC_ANS1_PROB_BITS) - 1));
+    __m256i e = GATHER8(t->u.v1.entry, slot, 4, 4u << DC_ANS1_PROB_BITS);
+    *sym = _mm256_and_si256(GATHER8(t->u.v1.sym, slot, 1, (1u << DC_ANS1_PROB_BITS) + 4),
+                            _mm256_set1_epi32(0xFF));
+    __m256i freq = _mm256_and_si256(e, _mm256_set1_epi32(0xFFFF));
+    __m256i bias = _mm256_srli_epi32(e, 16);
+    x = _mm256_add_epi32(_mm256_mullo_epi32(freq, _mm256_srli_epi32(x, DC_ANS1_PROB_BITS)), bias);
+    return refill(x, pp);
+}
+
+TARGET size_t dc_ans1_decode_avx2(const dc_ans_table *t, uint32_t *st, unsigned ns,
+                                  const uint8_t **pp, const uint8_t *end, uint8_t *out, size_t n) {
+    (void)ns; /* 32 */
     const uint8_t *p = *pp;
     __m256i x0 = _mm256_loadu_si256((const __m256i *)st);
     __m256i x1 = _mm256_loadu_si256((const __m256i *)(st + 8));
     __m256i x2 = _mm256_loadu_si256((const __m256i *)(st + 16));
     __m256i x3 = _mm256_loadu_si256((const __m256i *)(st + 24));
-    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
     size_t i = 0;
     /* A group of 32 symbols reads at most 32 words; each vector loads 16 bytes. */
     for (; i + 32 <= n && end - p >= 64; i += 32) {
         __m256i s0, s1, s2, s3;
-        x0 = step8(x0, table, &p, &s0);
-        x1 = step8(x1, table, &p, &s1);
-        x2 = step8(x2, table, &p, &s2);
-        x3 = step8(x3, table, &p, &s3);
-        /* packs interleave 128-bit halves; the final permute restores lane order */
-        __m256i b = _mm256_packus_epi16(_mm256_packus_epi32(s0, s1), _mm256_packus_epi32(s2, s3));
-        _mm256_storeu_si256((__m256i *)(out + i), _mm256_permutevar8x32_epi32(b, order));
+        x0 = step1(x0, t, &p, &s0);
+        x1 = step1(x1, t, &p, &s1);
+        x2 = step1(x2, t, &p, &s2);
+        x3 = step1(x3, t, &p, &s3);
+        store32(out + i, s0, s1, s2, s3);
     }
     _mm256_storeu_si256((__m256i *)st, x0);
     _mm256_storeu_si256((__m256i *)(st + 8), x1);
@@ -156,5 +200,72 @@ TARGET size_t dc_ans_decode_avx2(const dc_ans_table *table, uint32_t st[DC_ANS_S
     _mm256_storeu_si256((__m256i *)(st + 24), x3);
     *pp = p;
     return i;
+}
+
+/* --- format v2: packed entries, 12-bit probabilities ---------------------- */
+
+/* One step of 8 states given their entries; *sym gets the symbols (low bytes). */
+static TARGET inline __m256i step2(__m256i x, __m256i e, const uint8_t **pp, __m256i *sym) {
+    *sym = _mm256_and_si256(e, _mm256_set1_epi32(0xFF));
+    __m256i freq = _mm256_and_si256(_mm256_srli_epi32(e, 8), _mm256_set1_epi32(0xFFF));
+    __m256i bias = _mm256_srli_epi32(e, 20);
+    x = _mm256_add_epi32(_mm256_mullo_epi32(freq, _mm256_srli_epi32(x, DC_ANS2_PROB_BITS)), bias);
+    return refill(x, pp);
+}
+
+#define SLOT(x) _mm256_and_si256(x, _mm256_set1_epi32((1 << DC_ANS2_PROB_BITS) - 1))
+
+/* 32 states (4 vectors) per block; ns = 64 or 128 run 2 or 4 blocks per group. A group
+ * of ns symbols reads at most ns words; each vector's refill loads 16 bytes
+ * from where the previous one stopped, which stays inside 2 * ns bytes. */
+static TARGET inline void block32(__m256i x[4], const uint32_t *tab, const uint8_t **pp,
+                                  uint8_t *out, int sw) {
+    __m256i e0, e1, e2, e3, s0, s1, s2, s3;
+    if (sw) {
+        e0 = gather_sw(tab, SLOT(x[0])), e1 = gather_sw(tab, SLOT(x[1]));
+        e2 = gather_sw(tab, SLOT(x[2])), e3 = gather_sw(tab, SLOT(x[3]));
+    } else {
+        e0 = gather_hw(tab, SLOT(x[0])), e1 = gather_hw(tab, SLOT(x[1]));
+        e2 = gather_hw(tab, SLOT(x[2])), e3 = gather_hw(tab, SLOT(x[3]));
+    }
+    x[0] = step2(x[0], e0, pp, &s0);
+    x[1] = step2(x[1], e1, pp, &s1);
+    x[2] = step2(x[2], e2, pp, &s2);
+    x[3] = step2(x[3], e3, pp, &s3);
+    store32(out, s0, s1, s2, s3);
+}
+
+static TARGET inline size_t decode_v2(const dc_ans_table *t, uint32_t *st, unsigned ns,
+                                      const uint8_t **pp, const uint8_t *end, uint8_t *out,
+                                      size_t n, int sw) {
+    const uint32_t *tab = t->u.packed;
+    const uint8_t *p = *pp;
+    size_t i = 0;
+    const unsigned nb = ns / 32; /* blocks of 32 states: 1, 2 or 4 */
+    __m256i x[4][4];
+    for (unsigned b = 0; b < nb; b++)
+        for (int k = 0; k < 4; k++)
+            x[b][k] = _mm256_loadu_si256((const __m256i *)(st + 32 * b + 8 * k));
+    for (; i + ns <= n && (size_t)(end - p) >= 2 * (size_t)ns; i += ns) {
+        _mm_prefetch((const char *)p + 1024, _MM_HINT_T0);
+        for (unsigned b = 0; b < nb; b++)
+            block32(x[b], tab, &p, out + i + 32 * b, sw);
+    }
+    for (unsigned b = 0; b < nb; b++)
+        for (int k = 0; k < 4; k++)
+            _mm256_storeu_si256((__m256i *)(st + 32 * b + 8 * k), x[b][k]);
+    *pp = p;
+    return i;
+}
+
+TARGET size_t dc_ans2_decode_avx2(const dc_ans_table *t, uint32_t *st, unsigned ns,
+                                  const uint8_t **pp, const uint8_t *end, uint8_t *out, size_t n) {
+    return decode_v2(t, st, ns, pp, end, out, n, 0);
+}
+
+TARGET size_t dc_ans2_decode_avx2_sw(const dc_ans_table *t, uint32_t *st, unsigned ns,
+                                     const uint8_t **pp, const uint8_t *end, uint8_t *out,
+                                     size_t n) {
+    return decode_v2(t, st, ns, pp, end, out, n, 1);
 }
 #endif

@@ -159,14 +159,23 @@ static int more_seeds(const char *dir) {
 
 int main(int argc, char **argv) {
     if (argc != 2) return fprintf(stderr, "usage: %s DIR\n", argv[0]), 2;
-    static uint8_t src[6000], dst[7000];
+    static uint8_t src[262144], dst[270000];
     int k = 0;
-    for (int shape = 0; shape < 4; shape++) {
-        size_t n = shape == 3 ? 37 : sizeof(src);
+    /* 4 states (6000 bytes), 32 (40000), 64 (100000) and 128 (262144: a
+     * payload over 128 KiB), so that every decode kernel is reached */
+    for (int shape = 0; shape < 7; shape++) {
+        size_t n = shape == 3   ? 37
+                   : shape == 4 ? 40000
+                   : shape == 5 ? 100000
+                   : shape == 6 ? 262144
+                                : 6000;
         if (shape == 0) gen_laplace(src, n, 4.2, 0.2, 1);
         if (shape == 1) gen_laplace(src, n, 0.4, 0.0, 2);
         if (shape == 2) gen_uniform(src, n, 3);
         if (shape == 3) gen_laplace(src, n, 2.0, 0.0, 4);
+        if (shape == 4) gen_laplace(src, n, 4.2, 0.0, 5);
+        if (shape == 5) gen_laplace(src, n, 1.0, 0.0, 6);
+        if (shape == 6) gen_laplace(src, n, 30.0, 0.0, 7);
         for (int c = DC_CODEC_ANS; c <= DC_CODEC_RAW; c++) {
             dc_compress_options o = {sizeof(o), (dc_codec)c, 0, 0, NULL};
             dc_cctx *cc;

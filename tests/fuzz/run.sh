@@ -21,6 +21,7 @@ cmake --build "$build" -j2 --target $targets dc-benchgen-seeds >/dev/null
 corpus="$build/corpus-chunk"
 mkdir -p "$corpus" "$build/corpus-rt" "$build/corpus-dcz" "$build/corpus-st"
 "$build/tests/fuzz/dc-benchgen-seeds" "$corpus"
+cp "$src/tests/data/chunks_v1.dcc" "$corpus/seed-v1" # chunk format v1, as the previous release wrote it
 shared="$src/../shared/models"
 if [ -d "$shared" ]; then # real tokenizers, behind fuzz_tokenizer's 4-byte prefix
   for t in tok512.bin aidreams260K_tok512.bin; do
@@ -41,8 +42,10 @@ for t in $targets; do
   esac
   echo "== $t for ${secs}s"
   rc=0
+  len=70000
+  [ $t = fuzz_chunk_decode ] && len=300000 # chunks up to 256 KiB reach the 64- and 128-state kernels
   # shellcheck disable=SC2086
-  "$build/tests/fuzz/$t" -max_total_time="$secs" -max_len=70000 -timeout=30 -rss_limit_mb=2560 \
+  "$build/tests/fuzz/$t" -max_total_time="$secs" -max_len=$len -timeout=30 -rss_limit_mb=2560 \
     -print_final_stats=1 $opts "$c" >"$build/$t.log" 2>&1 || rc=$?
   grep -E 'stat::number_of_executed_units|stat::peak_rss|Done' "$build/$t.log" || true
   if [ $rc -ne 0 ]; then
