@@ -114,18 +114,17 @@ void dc_checksum_stripes_avx512(uint32_t acc[DC_CK_LANES], const uint8_t *p, siz
 #define DC_ANS1_STATES    32u
 /* Chunk format v2 (written): 12-bit probabilities, up to 128 states, one
  * packed 32-bit entry per slot: symbol | freq << 8 | (slot - cum) << 20. */
-#define DC_ANS2_PROB_BITS     12
-#define DC_ANS_MAX_STATES     128
+#define DC_ANS2_PROB_BITS  12
+#define DC_ANS_MAX_STATES  128
 #define DC_ANS_TABLE_BITS_MIN 8 /* coarsest precision a frequency table may be sent at */
-#define DC_ANS_L              (1u << 16) /* lower bound of a normalised state */
+#define DC_ANS_L           (1u << 16) /* lower bound of a normalised state */
 
 /* Decode table for one chunk (scratch, one per dctx). */
 typedef struct dc_ans_table {
     union {
         struct {
             uint32_t entry[1u << DC_ANS1_PROB_BITS];
-            uint8_t
-                sym[(1u << DC_ANS1_PROB_BITS) + 4]; /* a 32-bit gather at any slot stays inside */
+            uint8_t sym[(1u << DC_ANS1_PROB_BITS) + 4]; /* a 32-bit gather at any slot stays inside */
         } v1;
         uint32_t packed[1u << DC_ANS2_PROB_BITS];
     } u;

@@ -205,14 +205,14 @@ static void test_simd_kernels(void **state) {
                 assert_true(psize > 0);
                 assert_true(dc_ans_param_valid(2, param));
                 assert_int_equal(4u << (param >> 4), ns);
-                assert_int_equal(dc_ans_decode(2, pay, psize, param, ref, n, DC_SIMD_SCALAR, table),
-                                 DC_OK);
+                assert_int_equal(
+                    dc_ans_decode(2, pay, psize, param, ref, n, DC_SIMD_SCALAR, table), DC_OK);
                 assert_memory_equal(ref, src, n);
                 for (size_t k = 1; k < NPATHS; k++) {
                     if (!dc_simd_supported(kPaths[k])) continue;
                     memset(out, 0, n);
-                    assert_int_equal(dc_ans_decode(2, pay, psize, param, out, n, kPaths[k], table),
-                                     DC_OK);
+                    assert_int_equal(
+                        dc_ans_decode(2, pay, psize, param, out, n, kPaths[k], table), DC_OK);
                     assert_memory_equal(out, ref, n);
                 }
             }
@@ -442,12 +442,18 @@ static void test_bad_arguments(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sizes),           cmocka_unit_test(test_inputs),
-        cmocka_unit_test(test_codec_selection), cmocka_unit_test(test_ratio_near_entropy),
-        cmocka_unit_test(test_simd_kernels),    cmocka_unit_test(test_state_counts),
-        cmocka_unit_test(test_v1_fixture),      cmocka_unit_test(test_writes_v2),
-        cmocka_unit_test(test_checksum),        cmocka_unit_test(test_corruption),
-        cmocka_unit_test(test_bad_arguments),   cmocka_unit_test(test_encode_small_capacity),
+        cmocka_unit_test(test_sizes),
+        cmocka_unit_test(test_inputs),
+        cmocka_unit_test(test_codec_selection),
+        cmocka_unit_test(test_ratio_near_entropy),
+        cmocka_unit_test(test_simd_kernels),
+        cmocka_unit_test(test_state_counts),
+        cmocka_unit_test(test_v1_fixture),
+        cmocka_unit_test(test_writes_v2),
+        cmocka_unit_test(test_checksum),
+        cmocka_unit_test(test_corruption),
+        cmocka_unit_test(test_bad_arguments),
+        cmocka_unit_test(test_encode_small_capacity),
         cmocka_unit_test(test_real_weights),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

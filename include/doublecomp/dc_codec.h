@@ -51,9 +51,9 @@ typedef enum dc_simd {
     DC_SIMD_AUTO = 0,
     DC_SIMD_SCALAR = 1,
     DC_SIMD_AVX2 = 2,
-    DC_SIMD_AVX512 = 3,         /* AVX-512 F+BW+VL+VBMI2 */
-    DC_SIMD_AVX2_SWGATHER = 4,  /* AVX2, table lookups by scalar loads */
-    DC_SIMD_AVX512_SWGATHER = 5 /* AVX-512, table lookups by scalar loads */
+    DC_SIMD_AVX512 = 3,          /* AVX-512 F+BW+VL+VBMI2 */
+    DC_SIMD_AVX2_SWGATHER = 4,   /* AVX2, table lookups by scalar loads */
+    DC_SIMD_AVX512_SWGATHER = 5  /* AVX-512, table lookups by scalar loads */
 } dc_simd;
 
 /* Default chunk size, chosen by measurement (see bench/README.md). */
