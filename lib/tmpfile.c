@@ -134,7 +134,7 @@ int dc_tmp_create(const dc_alloc *a, const char *path, char **tmp_path, int *slo
     char dir[PATH_MAX];
     const char *base;
     if (split_path(path, dir, sizeof(dir), &base) != 0) {
-        errno = ENAMETOOLONG;
+        errno = *base ? ENAMETOOLONG : EISDIR; /* "dir/" names a directory */
         return -1;
     }
     struct stat sb;

@@ -28,17 +28,17 @@
 
 typedef float v8f __attribute__((vector_size(32), aligned(4), may_alias));
 
-static inline v8f load8(const float *p) {
+static inline __attribute__((always_inline)) v8f load8(const float *p) {
     v8f v;
     memcpy(&v, p, sizeof v);
     return v;
 }
 
-static inline float hsum8(v8f a) {
+static inline __attribute__((always_inline)) float hsum8(v8f a) {
     return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
 }
 
-static inline float tail(float s, const float *x, const float *w, size_t j, size_t in) {
+static inline __attribute__((always_inline)) float tail(float s, const float *x, const float *w, size_t j, size_t in) {
     for (; j < in; j++)
         s += x[j] * w[j];
     return s;
