@@ -22,7 +22,10 @@
 #include <string.h>
 
 /* The helpers below are static and inlined: no vector crosses an ABI. */
-#if defined(__GNUC__) && !defined(__clang__)
+#if defined(__clang__) /* the fuzz build compiles the engine with clang */
+#pragma clang diagnostic ignored "-Wunknown-warning-option"
+#pragma clang diagnostic ignored "-Wpsabi"
+#elif defined(__GNUC__)
 #pragma GCC diagnostic ignored "-Wpsabi"
 #endif
 
