@@ -139,6 +139,9 @@ struct dc_writer {
     dc_alloc alloc;
     dc_writer_options opt;
     char *path, *tmp_path;
+    int tmp_slot; /* in tmpfile.c's table of live temporary files */
+    int direct;   /* writing straight into a character device (no temporary file) */
+    int err;      /* errno of the first failed system call, for DC_ERR_IO */
     FILE *f;
     uint64_t pos;     /* bytes written so far */
     uint64_t flushed; /* bytes handed to early writeback (start_writeback) */
@@ -206,21 +209,30 @@ static char *dup_str(const dc_alloc *a, const char *s, size_t extra) {
     return d;
 }
 
+/* Records the errno of a failed system call (the first one wins) and gives
+ * DC_ERR_IO. */
+static dc_status io_error(dc_writer *w) {
+    if (w->err == 0) w->err = errno ? errno : EIO;
+    return DC_ERR_IO;
+}
+
+/* Frees the writer; errno is preserved (it may hold the reason of a failure). */
 static void writer_free(dc_writer *w) {
+    int e = errno;
     dc_alloc a = w->alloc;
     if (w->f) fclose(w->f);
-    if (w->tmp_path) remove(w->tmp_path);
+    dc_tmp_release(&a, w->tmp_path, w->tmp_slot, 1);
     for (unsigned t = 0; w->cctx && t < w->threads; t++)
         dc_cctx_free(w->cctx[t]);
     dc_free(&a, w->cctx);
     dc_free(&a, w->path);
-    dc_free(&a, w->tmp_path);
     dc_free(&a, w->table.p);
     dc_free(&a, w->index.p);
     dc_free(&a, w->names.p);
     dc_free(&a, w->meta.p);
     dc_free(&a, w->name_slots);
     dc_free(&a, w);
+    errno = e;
 }
 
 /* FNV-1a of a NUL-terminated string. */
@@ -270,43 +282,42 @@ dc_status dc_writer_create(const char *path, const dc_writer_options *options, d
     if (o.threads > 256) return DC_ERR_RANGE;
     dc_alloc a;
     if ((st = dc_alloc_init(&a, o.allocator)) != DC_OK) return st;
-    if (!o.overwrite && access(path, F_OK) == 0) return DC_ERR_IO;
+    if (!o.overwrite && access(path, F_OK) == 0) {
+        errno = EEXIST;
+        return DC_ERR_IO;
+    }
     dc_writer *w = (dc_writer *)dc_calloc(&a, 1, sizeof(*w));
     if (!w) return DC_ERR_OUT_OF_MEMORY;
     w->alloc = a;
     w->opt = o;
     w->threads = o.threads;
+    w->tmp_slot = -1;
     w->cctx = (dc_cctx **)dc_calloc(&a, o.threads, sizeof(dc_cctx *));
     w->path = dup_str(&a, path, 0);
-    w->tmp_path = dup_str(&a, path, 16);
-    if (!w->cctx || !w->path || !w->tmp_path) {
-        dc_free(&a, w->tmp_path);
-        w->tmp_path = NULL;
+    if (!w->cctx || !w->path) {
         writer_free(w);
         return DC_ERR_OUT_OF_MEMORY;
     }
     dc_compress_options co = {sizeof(co), o.codec, o.level, o.chunk_size, o.allocator};
     for (unsigned t = 0; t < o.threads; t++) {
         if ((st = dc_cctx_create(&co, &w->cctx[t])) != DC_OK) {
-            dc_free(&a, w->tmp_path);
-            w->tmp_path = NULL;
             writer_free(w);
             return st;
         }
     }
-    strcat(w->tmp_path, ".tmp.XXXXXX");
-    int fd = mkstemp(w->tmp_path);
+    int fd = dc_tmp_create(&a, path, &w->tmp_path, &w->tmp_slot, &w->direct);
     if (fd < 0 || (w->f = fdopen(fd, "wb")) == NULL) {
-        if (fd >= 0) close(fd), remove(w->tmp_path);
-        dc_free(&a, w->tmp_path);
-        w->tmp_path = NULL;
+        int e = errno;
+        if (fd >= 0) close(fd);
         writer_free(w);
+        errno = e;
         return DC_ERR_IO;
     }
     static const uint8_t zeros[DATA_START];
     if (fwrite(zeros, 1, DATA_START, w->f) != DATA_START) {
-        writer_free(w);
-        return DC_ERR_IO;
+        st = io_error(w);
+        writer_free(w); /* keeps errno */
+        return st;
     }
     w->pos = DATA_START;
     *out = w;
@@ -339,7 +350,7 @@ static void *compress_batch(void *arg) {
 static dc_status write_pad(dc_writer *w) {
     static const uint8_t zeros[ALIGN];
     size_t pad = (size_t)((ALIGN - w->pos % ALIGN) % ALIGN);
-    if (pad && fwrite(zeros, 1, pad, w->f) != pad) return DC_ERR_IO;
+    if (pad && fwrite(zeros, 1, pad, w->f) != pad) return io_error(w);
     w->pos += pad;
     return DC_OK;
 }
@@ -398,7 +409,7 @@ static dc_status write_chunks(dc_writer *w, const uint8_t *data, size_t size, ui
             if ((st = write_pad(w)) != DC_OK) break;
             dc_chunk_info(out[k], out_size[k], NULL, &raw, &codec);
             if (fwrite(out[k], 1, out_size[k], w->f) != out_size[k]) {
-                st = DC_ERR_IO;
+                st = io_error(w);
                 break;
             }
             uint8_t e[INDEX_ENTRY] = {0};
@@ -447,6 +458,7 @@ dc_status dc_writer_add_tensor(dc_writer *w, const dc_tensor_desc *desc, const v
     dc_status st = write_chunks(w, (const uint8_t *)data, size, (uint32_t)w->tensors);
     if (st != DC_OK) {
         w->failed = 1;
+        if (st == DC_ERR_IO) errno = w->err;
         return st;
     }
     const dc_alloc *a = &w->alloc;
@@ -488,7 +500,7 @@ static dc_status write_section(dc_writer *w, const buf *b, uint64_t *off) {
     dc_status st = write_pad(w);
     if (st != DC_OK) return st;
     *off = w->pos;
-    if (b->len && fwrite(b->p, 1, b->len, w->f) != b->len) return DC_ERR_IO;
+    if (b->len && fwrite(b->p, 1, b->len, w->f) != b->len) return io_error(w);
     w->pos += b->len;
     return DC_OK;
 }
@@ -496,7 +508,9 @@ static dc_status write_section(dc_writer *w, const buf *b, uint64_t *off) {
 dc_status dc_writer_finish(dc_writer *w) {
     if (w == NULL) return DC_ERR_INVALID_ARGUMENT;
     if (w->failed) {
+        int err = w->err;
         writer_free(w);
+        errno = err;
         return DC_ERR_INVALID_ARGUMENT;
     }
     uint64_t table_off, index_off, meta_off;
@@ -521,19 +535,21 @@ dc_status dc_writer_finish(dc_writer *w) {
         dc_store_le32(h + 92, dc_checksum32(h, 92));
         if (fflush(w->f) != 0 || fseek(w->f, 0, SEEK_SET) != 0 ||
             fwrite(h, 1, HEADER_SIZE, w->f) != HEADER_SIZE || fflush(w->f) != 0 ||
-            fsync(fileno(w->f)) != 0)
-            st = DC_ERR_IO;
+            (!w->direct && fsync(fileno(w->f)) != 0))
+            st = io_error(w);
     }
-    if (fclose(w->f) != 0 && st == DC_OK) st = DC_ERR_IO;
+    if (fclose(w->f) != 0 && st == DC_OK) st = io_error(w);
     w->f = NULL;
-    if (st == DC_OK) {
+    if (st == DC_OK && !w->direct) {
         if (w->opt.overwrite) {
-            if (rename(w->tmp_path, w->path) != 0) st = DC_ERR_IO;
+            if (rename(w->tmp_path, w->path) != 0) st = io_error(w);
         } else if (link(w->tmp_path, w->path) != 0) { /* fails if path appeared meanwhile */
-            st = DC_ERR_IO;
+            st = io_error(w);
         }
     }
+    int err = w->err;
     writer_free(w); /* removes the temporary name (the data lives on at path) */
+    if (st == DC_ERR_IO) errno = err;
     return st;
 }
 
@@ -553,9 +569,13 @@ typedef struct tensor_rec {
 
 struct dc_reader {
     dc_alloc alloc;
+    /* the whole file (mapped, or the caller's memory); NULL with DC_READER_NO_MMAP */
     const uint8_t *data;
     size_t size;
     int mapped;
+    int fd;                    /* open file with DC_READER_NO_MMAP, else -1 */
+    uint8_t head[HEADER_SIZE]; /* DC_READER_NO_MMAP: the header, read with pread */
+    uint8_t *sections;         /* copies of the tensor table, chunk index and metadata */
     uint64_t ntensors, nchunks;
     const uint8_t *index; /* nchunks * 32 bytes */
     tensor_rec *t;
@@ -614,8 +634,49 @@ static float *load_floats(const dc_alloc *a, const uint8_t *p, uint64_t n) {
         return code;                                                                               \
     } while (0)
 
+/* Reads exactly n bytes at off from the reader's file (DC_READER_NO_MMAP).
+ * DC_ERR_IO (errno set) on a read error, DC_ERR_TRUNCATED if the file ends
+ * first (it shrank after it was opened). */
+static dc_status read_at(const dc_reader *r, void *dst, size_t n, uint64_t off) {
+    uint8_t *p = (uint8_t *)dst;
+    while (n > 0) {
+        size_t step = n > (1u << 30) ? (1u << 30) : n;
+        ssize_t got = pread(r->fd, p, step, (off_t)off);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) return DC_ERR_IO;
+        if (got == 0) return DC_ERR_TRUNCATED;
+        p += got, n -= (size_t)got, off += (uint64_t)got;
+    }
+    return DC_OK;
+}
+
+/* Copies the file ranges of the tensor table, chunk index and metadata
+ * (already checked to lie inside the file) into one owned buffer, so that
+ * nothing parsed here is read again from a mapping that may change, and
+ * sets *tab, *idx, *met to them. */
+static dc_status load_sections(dc_reader *r, const uint64_t off[3], const uint64_t len[3],
+                               const uint8_t *sec[3], const char **detail) {
+    uint64_t total = len[0] + len[1] + len[2]; /* each <= size: no overflow */
+    r->sections = (uint8_t *)dc_malloc(&r->alloc, total ? (size_t)total : 1);
+    if (!r->sections) FAIL(DC_ERR_OUT_OF_MEMORY, "out of memory");
+    uint8_t *p = r->sections;
+    for (int i = 0; i < 3; i++) {
+        sec[i] = p;
+        if (len[i] == 0) continue;
+        if (r->data) {
+            memcpy(p, r->data + off[i], (size_t)len[i]);
+        } else {
+            dc_status st = read_at(r, p, (size_t)len[i], off[i]);
+            if (st == DC_ERR_IO) FAIL(st, "cannot read the file");
+            if (st != DC_OK) FAIL(st, "file shrank while being read (truncated)");
+        }
+        p += len[i];
+    }
+    return DC_OK;
+}
+
 static dc_status parse(dc_reader *r, const char **detail) {
-    const uint8_t *h = r->data;
+    const uint8_t *h = r->data ? r->data : r->head;
     uint64_t size = r->size;
     if (size < 8 || memcmp(h, FILE_MAGIC, 8) != 0)
         FAIL(DC_ERR_FORMAT, "not a .dcz file (bad magic)");
@@ -642,13 +703,19 @@ static dc_status parse(dc_reader *r, const char **detail) {
     if (moff < DATA_START || moff > size || msize > size - moff)
         FAIL(DC_ERR_CORRUPT, "metadata: offset or size outside the file");
     if (r->ntensors > tsize / 8) FAIL(DC_ERR_CORRUPT, "tensor table: tensor count too large");
-    if (dc_checksum32(h + toff, (size_t)tsize) != dc_load_le32(h + 80))
+    const uint64_t sec_off[3] = {toff, ioff, moff};
+    const uint64_t sec_len[3] = {tsize, r->nchunks * INDEX_ENTRY, msize};
+    const uint8_t *sec[3];
+    dc_status lst = load_sections(r, sec_off, sec_len, sec, detail);
+    if (lst != DC_OK) return lst;
+    const uint8_t *tab = sec[0], *met = sec[2];
+    if (dc_checksum32(tab, (size_t)tsize) != dc_load_le32(h + 80))
         FAIL(DC_ERR_CHECKSUM, "tensor table: checksum mismatch");
-    if (dc_checksum32(h + ioff, (size_t)(r->nchunks * INDEX_ENTRY)) != dc_load_le32(h + 84))
+    if (dc_checksum32(sec[1], (size_t)(r->nchunks * INDEX_ENTRY)) != dc_load_le32(h + 84))
         FAIL(DC_ERR_CHECKSUM, "chunk index: checksum mismatch");
-    if (dc_checksum32(h + moff, (size_t)msize) != dc_load_le32(h + 88))
+    if (dc_checksum32(met, (size_t)msize) != dc_load_le32(h + 88))
         FAIL(DC_ERR_CHECKSUM, "metadata: checksum mismatch");
-    r->index = h + ioff;
+    r->index = sec[1];
 
     r->meta = (char *)dc_malloc(&r->alloc, (size_t)msize + 1);
     r->t = (tensor_rec *)dc_calloc(&r->alloc, (size_t)r->ntensors + 1, sizeof(tensor_rec));
@@ -656,7 +723,7 @@ static dc_status parse(dc_reader *r, const char **detail) {
     r->by_name =
         (const tensor_rec **)dc_calloc(&r->alloc, (size_t)r->ntensors + 1, sizeof(*r->by_name));
     if (!r->meta || !r->t || !r->names || !r->by_name) FAIL(DC_ERR_OUT_OF_MEMORY, "out of memory");
-    memcpy(r->meta, h + moff, (size_t)msize);
+    memcpy(r->meta, met, (size_t)msize);
     r->meta[msize] = '\0';
     if (memchr(r->meta, 0, (size_t)msize)) FAIL(DC_ERR_CORRUPT, "metadata: contains a NUL byte");
     if (!dc_utf8_valid(r->meta, (size_t)msize)) FAIL(DC_ERR_CORRUPT, "metadata: not valid UTF-8");
@@ -683,7 +750,7 @@ static dc_status parse(dc_reader *r, const char **detail) {
         prev_end = off + csize;
     }
 
-    cursor c = {h + toff, h + toff + tsize, 0};
+    cursor c = {tab, tab + tsize, 0};
     size_t names_len = 0;
     uint32_t next_chunk = 0;
     for (uint64_t i = 0; i < r->ntensors; i++) {
@@ -770,8 +837,8 @@ static dc_status parse(dc_reader *r, const char **detail) {
     return DC_OK;
 }
 
-static dc_status reader_open(const void *data, size_t size, int mapped, const dc_allocator *al,
-                             dc_reader **out, const char **detail) {
+static dc_status reader_open(const void *data, size_t size, int mapped, int fd,
+                             const dc_allocator *al, dc_reader **out, const char **detail) {
     dc_alloc a;
     dc_status st = dc_alloc_init(&a, al);
     if (st != DC_OK) return st;
@@ -781,9 +848,20 @@ static dc_status reader_open(const void *data, size_t size, int mapped, const dc
     r->data = (const uint8_t *)data;
     r->size = size;
     r->mapped = mapped;
-    if ((st = parse(r, detail)) != DC_OK) {
+    r->fd = fd;
+    if (fd >= 0) {
+        size_t n = size < HEADER_SIZE ? size : HEADER_SIZE;
+        st = read_at(r, r->head, n, 0);
+        if (st != DC_OK && detail)
+            *detail = st == DC_ERR_IO ? "cannot read the file" : "file shrank while being read";
+    }
+    if (st == DC_OK) st = parse(r, detail);
+    if (st != DC_OK) {
+        int e = errno;
         r->mapped = 0; /* the caller still owns the mapping */
+        r->fd = -1;    /* and the descriptor */
         dc_reader_close(r);
+        errno = e;
         return st;
     }
     *out = r;
@@ -795,39 +873,76 @@ dc_status dc_reader_open_memory(const void *data, size_t size, const dc_allocato
     if (detail) *detail = "";
     if (out == NULL || (data == NULL && size)) return DC_ERR_INVALID_ARGUMENT;
     *out = NULL;
-    return reader_open(data, size, 0, allocator, out, detail);
+    static const uint8_t empty[1] = {0};
+    return reader_open(data ? data : empty, size, 0, -1, allocator, out, detail);
 }
 
-dc_status dc_reader_open_file(const char *path, const dc_allocator *allocator, dc_reader **out,
-                              const char **detail) {
+dc_status dc_reader_open_file_ex(const char *path, const dc_reader_options *options,
+                                 dc_reader **out, const char **detail) {
     if (detail) *detail = "";
     if (out == NULL || path == NULL) return DC_ERR_INVALID_ARGUMENT;
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    dc_reader_options o;
+    dc_status st = dc_copy_options(&o, sizeof(o), options);
+    if (st != DC_OK) return st;
+    if (o.flags & ~(unsigned)DC_READER_NO_MMAP) return DC_ERR_INVALID_ARGUMENT;
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer (refused below) */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         if (detail) *detail = "cannot open the file";
         return DC_ERR_IO;
     }
     struct stat sb;
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        close(fd);
+        int e = errno;
+        if (fstat(fd, &sb) == 0) e = S_ISDIR(sb.st_mode) ? EISDIR : EINVAL;
         if (detail) *detail = "not a regular file";
+        close(fd);
+        errno = e;
+        return DC_ERR_IO;
+    }
+    if ((uint64_t)sb.st_size > SIZE_MAX) {
+        close(fd);
+        if (detail) *detail = "file too large for this platform";
+        errno = EFBIG;
         return DC_ERR_IO;
     }
     size_t size = (size_t)sb.st_size;
+    if (o.flags & DC_READER_NO_MMAP) {
+        st = reader_open(NULL, size, 0, fd, o.allocator, out, detail);
+        if (st != DC_OK) {
+            int e = errno;
+            close(fd);
+            errno = e;
+        }
+        return st;
+    }
     void *map = NULL;
     if (size > 0) {
         map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
         if (map == MAP_FAILED) {
+            int e = errno;
             close(fd);
             if (detail) *detail = "cannot map the file";
+            errno = e;
             return DC_ERR_IO;
         }
     }
     close(fd);
-    dc_status st = reader_open(map, size, 1, allocator, out, detail);
-    if (st != DC_OK && map) munmap(map, size);
+    static const uint8_t empty[1] = {0};
+    st = reader_open(map ? map : empty, size, map != NULL, -1, o.allocator, out, detail);
+    if (st != DC_OK && map) {
+        int e = errno;
+        munmap(map, size);
+        errno = e;
+    }
     return st;
+}
+
+dc_status dc_reader_open_file(const char *path, const dc_allocator *allocator, dc_reader **out,
+                              const char **detail) {
+    dc_reader_options o = {sizeof(o), 0, allocator};
+    return dc_reader_open_file_ex(path, &o, out, detail);
 }
 
 void dc_reader_close(dc_reader *r) {
@@ -841,7 +956,9 @@ void dc_reader_close(dc_reader *r) {
     dc_free(&a, r->by_name);
     dc_free(&a, r->names);
     dc_free(&a, r->meta);
+    dc_free(&a, r->sections);
     if (r->mapped && r->data) munmap((void *)r->data, r->size);
+    if (r->fd >= 0) close(r->fd);
     dc_free(&a, r);
 }
 
@@ -908,10 +1025,30 @@ dc_status dc_reader_chunk(const dc_reader *r, size_t index, size_t chunk, const 
     const dc_tensor_desc *d = &r->t[index].d;
     if (chunk >= d->n_chunks) return DC_ERR_INVALID_ARGUMENT;
     const uint8_t *e = r->index + (uint64_t)(d->first_chunk + chunk) * INDEX_ENTRY;
-    *data = r->data + dc_load_le64(e);
+    *data = NULL;
     *size = dc_load_le32(e + 8);
     if (raw_size) *raw_size = dc_load_le32(e + 12);
+    if (r->data == NULL) return DC_ERR_UNSUPPORTED; /* DC_READER_NO_MMAP: no mapping */
+    *data = r->data + dc_load_le64(e);
     return DC_OK;
+}
+
+dc_status dc_reader_read_chunk(const dc_reader *r, size_t index, size_t chunk, void *dst,
+                               size_t dst_capacity, size_t *size, size_t *raw_size) {
+    if (r == NULL || index >= r->ntensors || size == NULL || (dst == NULL && dst_capacity))
+        return DC_ERR_INVALID_ARGUMENT;
+    const dc_tensor_desc *d = &r->t[index].d;
+    if (chunk >= d->n_chunks) return DC_ERR_INVALID_ARGUMENT;
+    const uint8_t *e = r->index + (uint64_t)(d->first_chunk + chunk) * INDEX_ENTRY;
+    uint64_t off = dc_load_le64(e);
+    *size = dc_load_le32(e + 8);
+    if (raw_size) *raw_size = dc_load_le32(e + 12);
+    if (dst_capacity < *size) return DC_ERR_DST_TOO_SMALL;
+    if (r->data) {
+        memcpy(dst, r->data + off, *size);
+        return DC_OK;
+    }
+    return read_at(r, dst, *size, off);
 }
 
 typedef struct decode_job {
@@ -926,16 +1063,31 @@ typedef struct decode_job {
 static void *decode_worker(void *arg) {
     decode_job *j = (decode_job *)arg;
     dc_dctx *d = NULL;
+    uint8_t *copy = NULL; /* DC_READER_NO_MMAP: the chunk, read from the file */
+    size_t copy_cap = 0;
     j->st = dc_dctx_create(NULL, &d);
     for (size_t k = j->first; j->st == DC_OK && k < j->count; k += j->step) {
         const void *src;
         size_t size, raw, w, hdr_raw;
-        dc_reader_chunk(j->r, j->index, k, &src, &size, &raw);
-        dc_status st = dc_chunk_info(src, size, NULL, &hdr_raw, NULL);
+        dc_status st = dc_reader_chunk(j->r, j->index, k, &src, &size, &raw);
+        if (st == DC_ERR_UNSUPPORTED) {
+            st = DC_OK;
+            if (size > copy_cap) {
+                dc_free(&j->r->alloc, copy);
+                copy_cap = 0;
+                if (!(copy = (uint8_t *)dc_malloc(&j->r->alloc, size))) st = DC_ERR_OUT_OF_MEMORY;
+                if (st == DC_OK) copy_cap = size;
+            }
+            if (st == DC_OK)
+                st = dc_reader_read_chunk(j->r, j->index, k, copy, copy_cap, &size, &raw);
+            src = copy;
+        }
+        if (st == DC_OK) st = dc_chunk_info(src, size, NULL, &hdr_raw, NULL);
         if (st == DC_OK && hdr_raw != raw) st = DC_ERR_SIZE_MISMATCH;
         if (st == DC_OK) st = dc_chunk_decompress(d, src, size, j->dst + j->offsets[k], raw, &w);
         if (st != DC_OK) j->st = st, j->failed = k;
     }
+    dc_free(&j->r->alloc, copy);
     dc_dctx_free(d);
     return NULL;
 }

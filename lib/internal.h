@@ -202,4 +202,16 @@ dc_status dc_ans_decode(unsigned version, const uint8_t *src, size_t src_size, u
 /* Byte histogram of src[0..n) into counts[256]. */
 void dc_histogram(const uint8_t *src, size_t n, uint32_t counts[256]);
 
+/* Temporary files of atomic outputs (tmpfile.c). dc_tmp_create opens a new
+ * file next to `path` (see tmpfile.c for its name and mode), registered for
+ * dc_temp_files_remove(); returns the descriptor, or -1 with errno set
+ * (EISDIR if `path` is a directory, EINVAL if it is a FIFO or socket).
+ * If `path` is a character device it is opened itself for writing and
+ * *direct is set: no temporary file, nothing to rename (and no fsync).
+ * *tmp_path (allocated with a; NULL when direct) and *slot go to
+ * dc_tmp_release, which unlinks the file if unlink_it, unregisters it and
+ * frees the name (NULL: no-op); errno is preserved. */
+int dc_tmp_create(const dc_alloc *a, const char *path, char **tmp_path, int *slot, int *direct);
+void dc_tmp_release(const dc_alloc *a, char *tmp_path, int slot, int unlink_it);
+
 #endif /* DC_INTERNAL_H */

@@ -8,6 +8,8 @@
 
 #include "safetensors.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -647,8 +649,24 @@ dc_status dc_st_open(const dc_alloc *alloc, const char *path, dc_st_file **out) 
     f->alloc = *alloc;
     dc_status st = DC_ERR_IO;
     unsigned char *json = NULL;
-    FILE *fp = fopen(path, "rb");
-    if (!fp) goto fail;
+    /* O_NONBLOCK: a FIFO must not block the open; only regular files are read */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    struct stat sb;
+    if (fd < 0) goto fail;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        int e = errno;
+        if (fstat(fd, &sb) == 0) e = S_ISDIR(sb.st_mode) ? EISDIR : EINVAL;
+        close(fd);
+        errno = e;
+        goto fail;
+    }
+    FILE *fp = fdopen(fd, "rb");
+    if (!fp) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        goto fail;
+    }
     f->fp = fp;
     if (!st_size(fp, &f->file_size) || !st_seek(fp, 0)) goto fail;
     unsigned char lenbuf[8];
@@ -678,9 +696,11 @@ dc_status dc_st_open(const dc_alloc *alloc, const char *path, dc_st_file **out) 
     dc_free(alloc, json);
     *out = f;
     return DC_OK;
-fail:
+fail:;
+    int e = errno;
     dc_free(alloc, json);
     dc_st_close(f);
+    errno = e;
     return st;
 }
 
@@ -769,34 +789,19 @@ static void sb_json(sbuf *b, const char *s) {
     sb_put(b, "\"", 1);
 }
 
-static FILE *open_temp(const char *path, char **tmp_path, const dc_alloc *a) {
-    size_t len = strlen(path);
-    static const char suffix[] = ".tmpXXXXXX";
-    char *t = (char *)dc_malloc(a, len + sizeof(suffix));
-    if (!t) return NULL;
-    memcpy(t, path, len);
-    memcpy(t + len, suffix, sizeof(suffix));
-    FILE *fp = NULL;
-#if defined(_WIN32)
-    memcpy(t + len, ".tmp", 5);
-    fp = fopen(t, "wb");
-#else
-    int fd = mkstemp(t);
-    if (fd >= 0) {
-        /* mkstemp creates mode 0600; a data file is normally world-readable. */
-        (void)fchmod(fd, 0644);
-        fp = fdopen(fd, "wb");
-        if (!fp) {
-            close(fd);
-            remove(t);
-        }
-    }
-#endif
+/* A new temporary file next to path (tmpfile.c), opened for writing. */
+static FILE *open_temp(const char *path, char **tmp_path, int *slot, int *direct,
+                       const dc_alloc *a) {
+    int fd = dc_tmp_create(a, path, tmp_path, slot, direct);
+    if (fd < 0) return NULL;
+    FILE *fp = fdopen(fd, "wb");
     if (!fp) {
-        dc_free(a, t);
-        return NULL;
+        int e = errno;
+        close(fd);
+        dc_tmp_release(a, *tmp_path, *slot, 1);
+        *tmp_path = NULL;
+        errno = e;
     }
-    *tmp_path = t;
     return fp;
 }
 
@@ -871,9 +876,12 @@ dc_status dc_st_write_stream(const dc_alloc *alloc, const char *path,
     }
 
     char *tmp = NULL;
-    FILE *fp = open_temp(path, &tmp, alloc);
+    int slot = -1, direct = 0;
+    FILE *fp = open_temp(path, &tmp, &slot, &direct, alloc);
     if (!fp) {
+        int e = errno;
         dc_free(alloc, b.p);
+        errno = e;
         return DC_ERR_IO;
     }
     unsigned char lenbuf[8];
@@ -889,12 +897,15 @@ dc_status dc_st_write_stream(const dc_alloc *alloc, const char *path,
         }
         ok = fwrite(data, 1, tensors[i].nbytes, fp) == tensors[i].nbytes;
     }
-    if (fclose(fp) != 0) ok = 0;
-    dc_free(alloc, b.p);
     if (lst != DC_OK) ok = 0;
-    if (ok && rename(tmp, path) != 0) ok = 0;
-    if (!ok) remove(tmp);
-    dc_free(alloc, tmp);
+    /* flushed to disk before the rename, so a crash cannot leave an empty file at path */
+    ok = ok && fflush(fp) == 0 && (direct || fsync(fileno(fp)) == 0);
+    int err = ok ? 0 : errno;
+    if (fclose(fp) != 0 && ok) ok = 0, err = errno;
+    dc_free(alloc, b.p);
+    if (ok && !direct && rename(tmp, path) != 0) ok = 0, err = errno;
+    dc_tmp_release(alloc, tmp, slot, !ok);
+    if (!ok && lst == DC_OK) errno = err ? err : EIO;
     return lst != DC_OK ? lst : ok ? DC_OK : DC_ERR_IO;
 bad:
     dc_free(alloc, b.p);

@@ -4,6 +4,7 @@
 #include "internal.h"
 #include "safetensors.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -517,8 +518,10 @@ dc_status dc_stats_file_open(const char *path, const dc_stats_options *options,
     qsort(f->by_name, f->n_layers, sizeof(*f->by_name), cmp_layer_name);
     *out = f;
     return DC_OK;
-fail:
+fail:;
+    int e = errno; /* DC_ERR_IO: the reason, for the caller */
     dc_stats_file_close(f);
+    errno = e;
     return st;
 }
 

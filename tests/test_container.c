@@ -3,12 +3,17 @@
  * hostile files (truncated, bit-flipped, forged offsets and counts).
  */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <dirent.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "doublecomp.h"
@@ -142,8 +147,22 @@ static void check_model(dc_reader *r, const model *m) {
     assert_true(d.n_chunks >= 10); /* 12000 bytes in 1 KiB chunks */
     const void *chunk;
     size_t csize, raw, w;
-    uint8_t buf[1024];
-    assert_int_equal(dc_reader_chunk(r, 2, 3, &chunk, &csize, &raw), DC_OK);
+    uint8_t buf[1024], copy[2048];
+    dc_status st = dc_reader_chunk(r, 2, 3, &chunk, &csize, &raw);
+    if (st == DC_ERR_UNSUPPORTED) { /* DC_READER_NO_MMAP */
+        assert_null(chunk);
+        chunk = copy;
+    } else {
+        assert_int_equal(st, DC_OK);
+    }
+    size_t csize2, raw2;
+    assert_int_equal(dc_reader_read_chunk(r, 2, 3, copy, csize - 1, &csize2, &raw2),
+                     DC_ERR_DST_TOO_SMALL);
+    assert_int_equal(csize2, csize);
+    assert_int_equal(dc_reader_read_chunk(r, 2, 3, copy, sizeof(copy), &csize2, &raw2), DC_OK);
+    assert_int_equal(csize2, csize);
+    assert_int_equal(raw2, raw);
+    if (chunk != copy) assert_memory_equal(copy, chunk, csize);
     assert_int_equal(dc_chunk_decompress(NULL, chunk, csize, buf, sizeof(buf), &w), DC_OK);
     assert_int_equal(w, raw);
     assert_memory_equal(buf, m->i8 + 3 * 1024, raw);
@@ -179,7 +198,141 @@ static void test_roundtrip(void **state) {
         check_model(r, &m);
         dc_reader_close(r);
         free(bytes);
+        dc_reader_options ro = {sizeof(ro), DC_READER_NO_MMAP, NULL};
+        assert_int_equal(dc_reader_open_file_ex(path, &ro, &r, &why), DC_OK);
+        check_model(r, &m);
+        dc_reader_close(r);
+        ro.flags = 2; /* unknown */
+        assert_int_equal(dc_reader_open_file_ex(path, &ro, &r, &why), DC_ERR_INVALID_ARGUMENT);
     }
+}
+
+/* A file truncated after it was opened: with DC_READER_NO_MMAP every read
+ * gives DC_ERR_TRUNCATED (mapped, the same reads would raise SIGBUS). */
+static void test_truncated_while_open(void **state) {
+    (void)state;
+    static model m;
+    make_model(&m);
+    char path[512];
+    path_in(path, sizeof(path), "shrinks.dcz");
+    assert_int_equal(write_model(path, &m, 1, 1), DC_OK);
+    dc_reader_options ro = {sizeof(ro), DC_READER_NO_MMAP, NULL};
+    dc_reader *r;
+    const char *why;
+    assert_int_equal(dc_reader_open_file_ex(path, &ro, &r, &why), DC_OK);
+    assert_int_equal(truncate(path, 200), 0);
+    uint8_t buf[sizeof(m.i8)];
+    size_t failed = 99, cs;
+    for (unsigned t = 1; t <= 2; t++)
+        assert_int_equal(dc_reader_decode_tensor(r, 2, buf, sizeof(buf), t, &failed),
+                         DC_ERR_TRUNCATED);
+    assert_true(failed < 99);
+    assert_int_equal(dc_reader_read_chunk(r, 2, 1, buf, sizeof(buf), &cs, NULL), DC_ERR_TRUNCATED);
+    dc_reader_close(r);
+    /* Truncated between open and the reading of its tables. */
+    assert_int_equal(dc_reader_open_file_ex(path, &ro, &r, &why), DC_ERR_TRUNCATED);
+    assert_non_null(strstr(why, "truncated"));
+}
+
+/* Counts files in g_dir whose name contains `part`. */
+static int count_files(const char *part) {
+    DIR *d = opendir(g_dir);
+    assert_non_null(d);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        n += strstr(e->d_name, part) != NULL;
+    closedir(d);
+    return n;
+}
+
+/* DC_ERR_IO leaves the reason in errno; outputs respect the umask; the
+ * temporary file is named recognisably, removable by a signal handler, and
+ * leftovers of dead processes are removed by the next writer. */
+static void test_files_and_errors(void **state) {
+    (void)state;
+    static model m;
+    make_model(&m);
+    char path[512];
+    dc_reader *r;
+    const char *why;
+    dc_writer *w;
+    errno = 0;
+    assert_int_equal(dc_reader_open_file("/nonexistent/x.dcz", NULL, &r, &why), DC_ERR_IO);
+    assert_int_equal(errno, ENOENT);
+    errno = 0;
+    assert_int_equal(dc_writer_create("/nonexistent/x.dcz", NULL, &w), DC_ERR_IO);
+    assert_int_equal(errno, ENOENT);
+    path_in(path, sizeof(path), "exists.dcz");
+    assert_int_equal(write_model(path, &m, 1, 1), DC_OK);
+    errno = 0;
+    assert_int_equal(write_model(path, &m, 1, 0), DC_ERR_IO);
+    assert_int_equal(errno, EEXIST);
+    errno = 0;
+    dc_writer_options force = {sizeof(force), DC_CODEC_ANS, 0, 0, 1, 1, NULL};
+    assert_int_equal(dc_writer_create(g_dir, &force, &w), DC_ERR_IO); /* a directory */
+    assert_int_equal(errno, EISDIR);
+    dc_stats *st;
+    assert_int_equal(dc_stats_create(4, NULL, &st), DC_OK);
+    const char *names[1] = {"l"};
+    const dc_stats *sts[1] = {st};
+    errno = 0;
+    assert_int_equal(dc_stats_save("/nonexistent/s.stats", names, sts, 1), DC_ERR_IO);
+    assert_int_equal(errno, ENOENT);
+    errno = 0;
+    dc_stats_file *sf;
+    assert_int_equal(dc_stats_file_open("/nonexistent/s.stats", NULL, &sf), DC_ERR_IO);
+    assert_int_equal(errno, ENOENT);
+
+    /* modes: 0666 & ~umask, as cp; a replaced file keeps its mode */
+    struct stat sb;
+    mode_t old = umask(027);
+    path_in(path, sizeof(path), "mode.dcz");
+    assert_int_equal(write_model(path, &m, 1, 1), DC_OK);
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0640);
+    path_in(path, sizeof(path), "mode.stats");
+    assert_int_equal(dc_stats_save(path, names, sts, 1), DC_OK);
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0640);
+    assert_int_equal(chmod(path, 0604), 0);
+    assert_int_equal(dc_stats_save(path, names, sts, 1), DC_OK);
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0604);
+    umask(old);
+    dc_stats_free(st);
+
+    /* the temporary file: named ".<name>.dcz-tmp.<pid>.XXXXXX", removed by
+     * dc_temp_files_remove() (then the writer cannot finish) */
+    path_in(path, sizeof(path), "sig.dcz");
+    char tag[64];
+    snprintf(tag, sizeof(tag), ".sig.dcz.dcz-tmp.%ld.", (long)getpid());
+    assert_int_equal(dc_writer_create(path, NULL, &w), DC_OK);
+    assert_int_equal(count_files(tag), 1);
+    dc_temp_files_remove();
+    assert_int_equal(count_files(tag), 0);
+    errno = 0;
+    assert_int_equal(dc_writer_finish(w), DC_ERR_IO);
+    assert_int_equal(errno, ENOENT);
+    assert_int_not_equal(access(path, F_OK), 0);
+
+    /* a leftover of a dead process is removed; a live one's stays */
+    pid_t child = fork();
+    if (child == 0) _exit(0);
+    assert_true(child > 0);
+    assert_int_equal(waitpid(child, NULL, 0), child);
+    char dead[600], live[600];
+    snprintf(dead, sizeof(dead), "%s/.sig.dcz.dcz-tmp.%ld.abcDEF", g_dir, (long)child);
+    snprintf(live, sizeof(live), "%s/.sig.dcz.dcz-tmp.%ld.abcDEF", g_dir, (long)getppid());
+    FILE *f = fopen(dead, "wb");
+    fclose(f);
+    f = fopen(live, "wb");
+    fclose(f);
+    assert_int_equal(write_model(path, &m, 1, 1), DC_OK);
+    assert_int_not_equal(access(dead, F_OK), 0);
+    assert_int_equal(access(live, F_OK), 0);
+    unlink(live);
+    assert_int_equal(count_files("dcz-tmp"), 0);
 }
 
 static void test_no_overwrite_and_atomic(void **state) {
@@ -203,7 +356,7 @@ static void test_no_overwrite_and_atomic(void **state) {
     dc_writer_abort(w);
     assert_int_not_equal(access(path, F_OK), 0);
     char cmd[700];
-    snprintf(cmd, sizeof(cmd), "ls %s | grep -c tmp || true", g_dir);
+    snprintf(cmd, sizeof(cmd), "ls -A %s | grep -c tmp || true", g_dir);
     FILE *p = popen(cmd, "r");
     int count = -1;
     assert_int_equal(fscanf(p, "%d", &count), 1);
@@ -579,6 +732,8 @@ int main(void) {
         cmocka_unit_test(test_small_tensor_scratch),
         cmocka_unit_test(test_find_and_footprint),
         cmocka_unit_test(test_forged_claims),
+        cmocka_unit_test(test_truncated_while_open),
+        cmocka_unit_test(test_files_and_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

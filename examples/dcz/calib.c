@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #include "calib.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -275,7 +276,8 @@ int dcz_calibrate(int argc, char **argv) {
         s = dc_stats_save(out, (const char *const *)names, (const dc_stats *const *)per_tensor,
                           (size_t)L * EL_NLIN);
     if (rc == 0 && s != DC_OK) {
-        fprintf(stderr, "dcz calibrate: cannot write %s: %s\n", out, dc_status_string(s));
+        fprintf(stderr, "dcz calibrate: cannot write %s: %s\n", out,
+                s == DC_ERR_IO ? strerror(errno) : dc_status_string(s));
         rc = 3;
     }
     if (rc == 0)

@@ -11,6 +11,7 @@
  * are done by the reference engine (calib.c).
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,7 +60,9 @@ static const char kHelp[] =
     "  --json                 print a JSON summary line instead of text; no progress bar\n"
     "  --force                overwrite OUT if it exists\n"
     "Without statistics there is no scaling and only magnitude pruning (a note says so).\n"
-    "OUT is written to a temporary file and renamed when complete.";
+    "OUT is written to a temporary file (.OUT.dcz-tmp.PID.XXXXXX) and renamed when complete;\n"
+    "Ctrl-C/SIGTERM remove it, and after kill -9 the next run for OUT does. New files get\n"
+    "mode 0666 & ~umask.";
 
 typedef struct statset {
     dc_stats_file *file;
@@ -133,12 +136,19 @@ typedef struct job_ctx {
     size_t group;
 } job_ctx;
 
+/* The reason to print for a failed status: strerror(err) for DC_ERR_IO
+ * (err = the errno the library left), else the status string. */
+static const char *why_failed(dc_status st, int err) {
+    return st == DC_ERR_IO && err ? strerror(err) : dc_status_string(st);
+}
+
 /* One tensor ready for the writer, with everything its desc points to. */
 typedef struct prepared {
     dc_tensor_desc d;
     const void *data;
     size_t size;
     dc_status st;
+    int err; /* errno when st == DC_ERR_IO */
     void *raw;
     float *smooth, *scales; /* scales: of an imported pre-quantized tensor */
     dc_qtensor *q;
@@ -212,7 +222,10 @@ static void prepare(const job_ctx *c, size_t i, prepared *p) {
         p->st = DC_ERR_OUT_OF_MEMORY;
         return;
     }
-    if ((p->st = source_read(c->src, i, p->raw)) != DC_OK) return;
+    if ((p->st = source_read(c->src, i, p->raw)) != DC_OK) {
+        p->err = errno;
+        return;
+    }
     p->data = p->raw, p->size = t->nbytes;
     if (t->dtype == DC_DTYPE_I8 && t->q) { /* quantized by the host, with its scales */
         import_prequantized(c->src, t, p);
@@ -416,7 +429,7 @@ int dcz_compress(int argc, char **argv) {
     const char *why = "";
     dc_status st = source_open(model, &src, &why);
     if (st != DC_OK) {
-        fprintf(stderr, "dcz compress: %s: %s (%s)\n", model, why, dc_status_string(st));
+        fprintf(stderr, "dcz compress: %s: %s (%s)\n", model, why, why_failed(st, errno));
         return st == DC_ERR_IO ? 3 : 2;
     }
     /* what the tables of src.n tensors cost (source list, writer tables),
@@ -441,7 +454,7 @@ int dcz_compress(int argc, char **argv) {
     statset stats = {NULL, NULL};
     char note[256] = "";
     if (stats_path && (st = dc_stats_file_open(stats_path, NULL, &stats.file)) != DC_OK) {
-        fprintf(stderr, "dcz compress: %s: %s\n", stats_path, dc_status_string(st));
+        fprintf(stderr, "dcz compress: %s: %s\n", stats_path, why_failed(st, errno));
         source_close(&src);
         return st == DC_ERR_IO ? 3 : 2;
     }
@@ -493,7 +506,7 @@ int dcz_compress(int argc, char **argv) {
     dc_writer_options wo = {sizeof(wo), codec, 0, chunk, threads, force, NULL};
     dc_writer *w = NULL;
     if ((st = dc_writer_create(out, &wo, &w)) != DC_OK) {
-        fprintf(stderr, "dcz compress: cannot create %s: %s\n", out, dc_status_string(st));
+        fprintf(stderr, "dcz compress: cannot create %s: %s\n", out, why_failed(st, errno));
         rc = 3;
         goto done;
     }
@@ -526,12 +539,19 @@ int dcz_compress(int argc, char **argv) {
         if (started[k]) pthread_join(th[k], NULL), started[k] = 0;
         prepared *cur = &items[k];
         st = cur->st;
-        if (st == DC_OK) st = dc_writer_add_tensor(w, &cur->d, cur->data, cur->size);
-        if (st != DC_OK) {
-            fprintf(stderr, "%sdcz compress: tensor %s: %s\n", prog.enabled ? "\n" : "",
-                    src.t[i].name, dc_status_string(st));
-            rc = st == DC_ERR_IO ? 3 : st == DC_ERR_OUT_OF_MEMORY ? 4 : 2;
+        int err = cur->err;
+        if (st == DC_OK) {
+            st = dc_writer_add_tensor(w, &cur->d, cur->data, cur->size);
+            err = errno;
         }
+        if (st == DC_ERR_IO && cur->st == DC_OK) { /* writing failed, not reading */
+            fprintf(stderr, "%sdcz compress: cannot write %s: %s\n", prog.enabled ? "\n" : "", out,
+                    why_failed(st, err));
+        } else if (st != DC_OK) {
+            fprintf(stderr, "%sdcz compress: tensor %s: %s\n", prog.enabled ? "\n" : "",
+                    src.t[i].name, why_failed(st, err));
+        }
+        if (st != DC_OK) rc = st == DC_ERR_IO ? 3 : st == DC_ERR_OUT_OF_MEMORY ? 4 : 2;
         n_quant += cur->d.bits != 0;
         q_bytes += cur->d.bits ? cur->size : 0;
         prepared_free(cur);
@@ -577,14 +597,17 @@ int dcz_compress(int argc, char **argv) {
                                             : "group",
              group, bits, qmax ? qmax : (bits == 8 ? 127u : 7u), dc_codec_name(codec), calib_desc,
              note, l2c, stats.calib ? "," : "", calib_metadata(stats.calib));
+    int err = 0;
     /* A dcz extract keeps the metadata it came with: the tensors are the same
      * as in that .dcz (extract -> compress -> extract gives the same bytes). */
-    if ((st = dc_writer_set_metadata(w, src.dcz_metadata ? src.dcz_metadata : meta)) == DC_OK)
+    if ((st = dc_writer_set_metadata(w, src.dcz_metadata ? src.dcz_metadata : meta)) == DC_OK) {
         st = dc_writer_finish(w);
-    else
+        err = errno;
+    } else {
         dc_writer_abort(w);
+    }
     if (st != DC_OK) {
-        fprintf(stderr, "dcz compress: cannot write %s: %s\n", out, dc_status_string(st));
+        fprintf(stderr, "dcz compress: cannot write %s: %s\n", out, why_failed(st, err));
         rc = 3;
         goto done;
     }

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,15 +43,53 @@ static int status_exit(dc_status st) {
     }
 }
 
+/* Prints "dcz: MESSAGE (reason)" and gives the exit code of st. The reason
+ * of DC_ERR_IO is strerror(errno) as it was on entry (the library leaves the
+ * system's reason in errno), else the status string. */
 static int fail(dc_status st, const char *fmt, ...) {
+    int e = errno;
     va_list ap;
     va_start(ap, fmt);
     fputs("dcz: ", stderr);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
-    if (st != DC_OK) fprintf(stderr, " (%s)", dc_status_string(st));
+    if (st == DC_ERR_IO && e != 0)
+        fprintf(stderr, " (%s)", strerror(e));
+    else if (st != DC_OK)
+        fprintf(stderr, " (%s)", dc_status_string(st));
     fputc('\n', stderr);
     return status_exit(st);
+}
+
+/* Opens a .dcz for the read commands: with pread, not mmap, so a file that
+ * is truncated while being read gives an error instead of SIGBUS. */
+static dc_status open_reader(const char *path, dc_reader **r, const char **why) {
+    dc_reader_options o = {sizeof(o), DC_READER_NO_MMAP, NULL};
+    return dc_reader_open_file_ex(path, &o, r, why);
+}
+
+/* ---- signals: no temporary files left behind ----------------------------- */
+
+static void on_fatal_signal(int sig) {
+    dc_temp_files_remove(); /* async-signal-safe */
+    raise(sig);             /* SA_RESETHAND: the default action, once this returns */
+}
+
+/* SIGINT, SIGTERM and SIGHUP remove the temporary output files, then kill
+ * the process as before. Signals ignored at start (nohup, background jobs)
+ * stay ignored. SIGKILL cannot be caught: the next run writing the same
+ * output removes what such a run left (dc_temp_files_remove in dc_common.h). */
+static void install_signal_cleanup(void) {
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+        struct sigaction old, sa;
+        if (sigaction(sigs[i], NULL, &old) != 0 || old.sa_handler == SIG_IGN) continue;
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = on_fatal_signal;
+        sa.sa_flags = SA_RESETHAND;
+        sigemptyset(&sa.sa_mask);
+        sigaction(sigs[i], &sa, NULL);
+    }
 }
 
 /* ---- output helpers ------------------------------------------------------ */
@@ -195,12 +234,19 @@ static uint64_t count_zeros(const dc_tensor_desc *d, const uint8_t *data) {
 static dc_status tensor_info(const dc_reader *r, size_t i, const dc_tensor_desc *d,
                              tensor_stats *ts, unsigned threads) {
     memset(ts, 0, sizeof(*ts));
+    uint8_t hdr[DC_CHUNK_HEADER_SIZE];
     for (size_t k = 0; k < d->n_chunks; k++) {
-        const void *c;
         size_t size;
         dc_codec codec;
-        dc_reader_chunk(r, i, k, &c, &size, NULL);
-        dc_status st = dc_chunk_info(c, size, NULL, NULL, &codec);
+        /* only the chunk header is needed: a short copy, sized on the way */
+        uint8_t *c = NULL;
+        dc_status st = dc_reader_read_chunk(r, i, k, hdr, sizeof(hdr), &size, NULL);
+        if (st == DC_ERR_DST_TOO_SMALL) {
+            if (!(c = malloc(size))) return DC_ERR_OUT_OF_MEMORY;
+            st = dc_reader_read_chunk(r, i, k, c, size, &size, NULL);
+        }
+        if (st == DC_OK) st = dc_chunk_info(c ? c : hdr, size, NULL, NULL, &codec);
+        free(c);
         if (st != DC_OK) return st;
         ts->stored += size;
         ts->codecs |= 1u << codec;
@@ -248,7 +294,7 @@ static int cmd_info(int argc, char **argv) {
     if (!path) return fail(DC_OK, "info: no file given (see dcz info --help)"), EXIT_USAGE;
     dc_reader *r;
     const char *why;
-    dc_status st = dc_reader_open_file(path, NULL, &r, &why);
+    dc_status st = open_reader(path, &r, &why);
     if (st != DC_OK) return fail(st, "%s: %s", path, why);
     if ((st = check_largest(r, path, 0)) != DC_OK) { /* info decodes one tensor at a time */
         dc_reader_close(r);
@@ -357,7 +403,7 @@ static int cmd_verify(int argc, char **argv) {
     if (!path) return fail(DC_OK, "verify: no file given (see dcz verify --help)"), EXIT_USAGE;
     dc_reader *r;
     const char *why;
-    dc_status st = dc_reader_open_file(path, NULL, &r, &why);
+    dc_status st = open_reader(path, &r, &why); /* a truncated file: an error, not SIGBUS */
     if (st != DC_OK) return fail(st, "%s: %s", path, why);
     if ((st = check_largest(r, path, 1)) != DC_OK) { /* one chunk at a time */
         dc_reader_close(r);
@@ -368,6 +414,8 @@ static int cmd_verify(int argc, char **argv) {
     const size_t cap = fp.largest_chunk ? (size_t)fp.largest_chunk : 1;
     dc_dctx *dctx = NULL;
     uint8_t *buf = malloc(cap);
+    uint8_t *cbuf = NULL; /* the chunk as stored */
+    size_t ccap = 0;
     if (!buf || dc_dctx_create(NULL, &dctx) != DC_OK) {
         free(buf);
         dc_reader_close(r);
@@ -379,10 +427,22 @@ static int cmd_verify(int argc, char **argv) {
         dc_tensor_desc d = {.struct_size = sizeof(d)};
         dc_reader_tensor(r, i, &d);
         for (size_t k = 0; k < d.n_chunks; k++) {
-            const void *c;
             size_t size, raw, w, hdr_raw;
-            dc_reader_chunk(r, i, k, &c, &size, &raw);
-            st = dc_chunk_info(c, size, NULL, &hdr_raw, NULL);
+            st = dc_reader_read_chunk(r, i, k, cbuf, ccap, &size, &raw);
+            if (st == DC_ERR_DST_TOO_SMALL) {
+                free(cbuf);
+                ccap = 0;
+                if (!(cbuf = malloc(size))) {
+                    free(buf);
+                    dc_dctx_free(dctx);
+                    dc_reader_close(r);
+                    return fail(DC_ERR_OUT_OF_MEMORY, "verify");
+                }
+                ccap = size;
+                st = dc_reader_read_chunk(r, i, k, cbuf, ccap, &size, &raw);
+            }
+            const void *c = cbuf;
+            if (st == DC_OK) st = dc_chunk_info(c, size, NULL, &hdr_raw, NULL);
             if (st == DC_OK && hdr_raw != raw) st = DC_ERR_SIZE_MISMATCH;
             if (st == DC_OK) st = dc_chunk_decompress(dctx, c, size, buf, cap, &w);
             chunks++;
@@ -395,6 +455,7 @@ static int cmd_verify(int argc, char **argv) {
         }
     }
     free(buf);
+    free(cbuf);
     dc_dctx_free(dctx);
     dc_reader_close(r);
     char a[32];
@@ -461,10 +522,10 @@ static int cmd_extract(int argc, char **argv) {
     if (!path || !out)
         return fail(DC_OK, "extract: need FILE.dcz and -o OUT (see --help)"), EXIT_USAGE;
     if (!force && access(out, F_OK) == 0)
-        return fail(DC_ERR_IO, "%s exists; use --force to overwrite", out);
+        return errno = EEXIST, fail(DC_ERR_IO, "%s exists; use --force to overwrite", out);
     dc_reader *r;
     const char *why;
-    dc_status st = dc_reader_open_file(path, NULL, &r, &why);
+    dc_status st = open_reader(path, &r, &why);
     if (st != DC_OK) return fail(st, "%s: %s", path, why);
     if ((st = check_largest(r, path, 0)) != DC_OK) {
         dc_reader_close(r);
@@ -599,6 +660,7 @@ int main(int argc, char **argv) {
     }
     argc = m;
     const char *cmd = argv[1];
+    install_signal_cleanup();
     if (strcmp(cmd, "compress") == 0) return dcz_compress(argc - 2, argv + 2);
     if (strcmp(cmd, "calibrate") == 0) return dcz_calibrate(argc - 2, argv + 2);
     if (strcmp(cmd, "info") == 0) return cmd_info(argc - 2, argv + 2);

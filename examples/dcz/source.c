@@ -386,6 +386,13 @@ dc_status source_open(const char *path, model_source *s, const char **why) {
     s->path = xstrdup(path);
     size_t n = strlen(path);
     dc_status st;
+    struct stat sb;
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) { /* a FIFO would block the open */
+        *why = "not a regular file";
+        source_close(s);
+        errno = S_ISDIR(sb.st_mode) ? EISDIR : EINVAL;
+        return DC_ERR_IO;
+    }
     if (n > 12 && strcmp(path + n - 12, ".safetensors") == 0)
         st = open_safetensors(path, s, why);
     else if (n > 4 && strcmp(path + n - 4, ".bin") == 0)
@@ -394,7 +401,11 @@ dc_status source_open(const char *path, model_source *s, const char **why) {
         *why = "unknown model type (expected .safetensors or a llama2.c .bin)";
         st = DC_ERR_FORMAT;
     }
-    if (st != DC_OK) source_close(s);
+    if (st != DC_OK) {
+        int e = errno; /* DC_ERR_IO: the reason, for the message */
+        source_close(s);
+        errno = e;
+    }
     return st;
 }
 
@@ -414,9 +425,12 @@ dc_status source_read(const model_source *s, size_t i, void *dst) {
     uint64_t left = s->t[i].nbytes, off = s->t[i].offset;
     while (left > 0) {
         ssize_t r = pread(fd, p, left > (1u << 30) ? (1u << 30) : (size_t)left, (off_t)off);
+        if (r < 0 && errno == EINTR) continue;
         if (r <= 0) {
+            int e = errno;
             close(fd);
-            return DC_ERR_IO;
+            errno = e;
+            return r == 0 ? DC_ERR_TRUNCATED : DC_ERR_IO; /* 0: the file shrank */
         }
         p += r, off += (uint64_t)r, left -= (uint64_t)r;
     }

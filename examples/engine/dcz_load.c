@@ -11,6 +11,7 @@
  *
  * Copyright (c) 2026 The libdoublecomp authors. SPDX-License-Identifier: MIT
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,16 +90,51 @@ int el_dcz_slot(const dc_reader *r, const char *path, const el_slot *s, size_t *
     return 0;
 }
 
-int el_dcz_open(const char *path, dc_reader **out, int32_t hdr[7], el_config *c) {
+/* Fills the report fields of q from the .dcz's first quantized linear. */
+static int describe(const dc_reader *r, const char *path, el_qopts *q) {
+    size_t idx;
+    dc_tensor_desc d = {.struct_size = sizeof(d)};
+    int rc = -1;
+    if (dc_reader_find(r, "layers.0.attention.wo.weight", &idx) == DC_OK &&
+        dc_reader_tensor(r, idx, &d) == DC_OK && d.bits) {
+        q->quantize = 1;
+        q->bits = (int)d.bits;
+        q->gran = d.granularity == DC_QUANT_PER_CHANNEL ? EL_GRAN_CHANNEL
+                  : d.granularity == DC_QUANT_PER_GROUP ? EL_GRAN_GROUP
+                                                        : EL_GRAN_TENSOR;
+        q->group = d.group_size > d.dims[d.ndim - 1] ? (int)d.dims[d.ndim - 1] : (int)d.group_size;
+        q->use_alpha = d.n_smooth > 0;
+        q->alpha = d.alpha;
+        q->sparsity = d.sparsity;
+        const char *qm = strstr(dc_reader_metadata(r), "\"qmax\":"); /* dcz compress writes it */
+        q->qmax = qm ? (unsigned)strtoul(qm + 7, NULL, 10) : 0;
+        q->prune = d.prune_method == DC_PRUNE_NONE        ? EL_PRUNE_NONE
+                   : d.prune_method == DC_PRUNE_WANDA     ? EL_PRUNE_WANDA
+                   : d.prune_method == DC_PRUNE_MAGNITUDE ? EL_PRUNE_MAGNITUDE
+                                                          : EL_PRUNE_DC;
+        rc = 0;
+    } else {
+        fprintf(stderr, "dc-llama: %s: no quantized linear weights\n", path);
+    }
+    return rc;
+}
+
+int el_dcz_open(const char *path, dc_reader **out, int32_t hdr[7], el_config *c, el_qopts *desc) {
     const char *why = "";
     dc_status st = dc_reader_open_file(path, NULL, out, &why);
     if (st != DC_OK) {
-        fprintf(stderr, "dc-llama: %s: %s (%s)\n", path, why, dc_status_string(st));
+        fprintf(stderr, "dc-llama: %s: %s (%s)\n", path, why,
+                st == DC_ERR_IO ? strerror(errno) : dc_status_string(st));
         return -1;
     }
     if (el_dcz_read_header(*out, hdr) != 0 || el_config_from_header(c, hdr) != 0) {
         fprintf(stderr, "dc-llama: %s: not made from a llama2.c checkpoint (no llama2c_header)\n",
                 path);
+        dc_reader_close(*out);
+        *out = NULL;
+        return -1;
+    }
+    if (desc && describe(*out, path, desc) != 0) {
         dc_reader_close(*out);
         *out = NULL;
         return -1;
@@ -122,12 +158,13 @@ int el_dcz_check_memory(const dc_reader *r, const char *path, const el_config *c
                            need);
 }
 
-int el_model_load_dcz(el_model *m, const char *path, struct el_qreport *rep_out) {
+int el_model_load_dcz(el_model *m, const char *path, struct el_qreport *rep_out,
+                      struct el_qopts *desc) {
     memset(m, 0, sizeof(*m));
     dc_reader *r;
     int32_t hdr[7];
     el_config c;
-    if (el_dcz_open(path, &r, hdr, &c) != 0) return -1;
+    if (el_dcz_open(path, &r, hdr, &c, desc) != 0) return -1;
     if (el_dcz_check_memory(r, path, &c, 0) != 0) {
         dc_reader_close(r);
         return -1;

@@ -598,39 +598,6 @@ static int cmd_bench(el_model *m, const args *a) {
     return 0;
 }
 
-/* Fills the report fields of q from a .dcz's first quantized linear. */
-static int describe_dcz(const char *path, el_qopts *q) {
-    dc_reader *r;
-    const char *why;
-    if (dc_reader_open_file(path, NULL, &r, &why) != DC_OK) return -1;
-    size_t idx;
-    dc_tensor_desc d = {.struct_size = sizeof(d)};
-    int rc = -1;
-    if (dc_reader_find(r, "layers.0.attention.wo.weight", &idx) == DC_OK &&
-        dc_reader_tensor(r, idx, &d) == DC_OK && d.bits) {
-        q->quantize = 1;
-        q->bits = (int)d.bits;
-        q->gran = d.granularity == DC_QUANT_PER_CHANNEL ? EL_GRAN_CHANNEL
-                  : d.granularity == DC_QUANT_PER_GROUP ? EL_GRAN_GROUP
-                                                        : EL_GRAN_TENSOR;
-        q->group = d.group_size > d.dims[d.ndim - 1] ? (int)d.dims[d.ndim - 1] : (int)d.group_size;
-        q->use_alpha = d.n_smooth > 0;
-        q->alpha = d.alpha;
-        q->sparsity = d.sparsity;
-        const char *qm = strstr(dc_reader_metadata(r), "\"qmax\":"); /* dcz compress writes it */
-        q->qmax = qm ? (unsigned)strtoul(qm + 7, NULL, 10) : 0;
-        q->prune = d.prune_method == DC_PRUNE_NONE        ? EL_PRUNE_NONE
-                   : d.prune_method == DC_PRUNE_WANDA     ? EL_PRUNE_WANDA
-                   : d.prune_method == DC_PRUNE_MAGNITUDE ? EL_PRUNE_MAGNITUDE
-                                                          : EL_PRUNE_DC;
-        rc = 0;
-    } else {
-        fprintf(stderr, "dc-llama: %s: no quantized linear weights\n", path);
-    }
-    dc_reader_close(r);
-    return rc;
-}
-
 int main(int argc, char **argv) {
     args a;
     if (parse_args(argc, argv, &a) != 0) {
@@ -650,13 +617,10 @@ int main(int argc, char **argv) {
                     a.model);
             return 2;
         }
+        /* one open of the file: the loaders also fill a.q from what it holds */
         if (a.use_plan) {
-            if (el_model_load_dcz_plan(&m, a.model, &a.plan) != 0) return 1;
-        } else if (el_model_load_dcz(&m, a.model, &rep) != 0) {
-            return 1;
-        }
-        if (describe_dcz(a.model, &a.q) != 0) {
-            el_model_free(&m);
+            if (el_model_load_dcz_plan(&m, a.model, &a.plan, &a.q) != 0) return 1;
+        } else if (el_model_load_dcz(&m, a.model, &rep, &a.q) != 0) {
             return 1;
         }
     } else if (a.use_plan) {

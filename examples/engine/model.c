@@ -12,6 +12,7 @@
 #include "../limits.h"
 #include "plan.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -143,10 +144,10 @@ uint64_t el_run_state_bytes(const el_config *c) {
 int el_model_load(el_model *m, const char *path) {
     memset(m, 0, sizeof(*m));
     size_t plen = strlen(path);
-    if (plen > 4 && !strcmp(path + plen - 4, ".dcz")) return el_model_load_dcz(m, path, NULL);
+    if (plen > 4 && !strcmp(path + plen - 4, ".dcz")) return el_model_load_dcz(m, path, NULL, NULL);
     FILE *f = fopen(path, "rb");
     if (!f) {
-        fprintf(stderr, "dc-llama: cannot open %s\n", path);
+        fprintf(stderr, "dc-llama: cannot open %s: %s\n", path, strerror(errno));
         return -1;
     }
     int32_t hdr[7];

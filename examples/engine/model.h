@@ -133,8 +133,11 @@ struct el_qreport;
 /* Loads a .dcz written by `dcz compress` from a llama2.c checkpoint: FP32
  * tensors decoded, quantized linears installed in W8A8 mode exactly as
  * el_pipeline_apply leaves them (scales, run-time 1/s from the stored s).
- * rep (may be NULL) receives entropy/zero statistics. Returns 0 or -1. */
-int el_model_load_dcz(el_model *m, const char *path, struct el_qreport *rep);
+ * rep (may be NULL) receives entropy/zero statistics, desc (may be NULL) how
+ * the linears were quantized, read from the same open of the file. Returns 0
+ * or -1 (message on stderr). */
+struct el_qopts;
+int el_model_load_dcz(el_model *m, const char *path, struct el_qreport *rep, struct el_qopts *desc);
 
 /* Sets up a model from a header and the floats that follow it in a
  * checkpoint (takes ownership of data, nfl floats). Returns 0 or -1. */

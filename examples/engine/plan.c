@@ -518,13 +518,14 @@ static int plan_decisions(struct el_plan *p, const el_plan_opts *po, dc_planner 
     return 0;
 }
 
-int el_model_load_dcz_plan(el_model *m, const char *path, const el_plan_opts *po) {
+int el_model_load_dcz_plan(el_model *m, const char *path, const el_plan_opts *po,
+                           struct el_qopts *desc) {
     const double t_load = el_now();
     memset(m, 0, sizeof(*m));
     dc_reader *r;
     int32_t hdr[7];
     el_config c;
-    if (el_dcz_open(path, &r, hdr, &c) != 0) return -1;
+    if (el_dcz_open(path, &r, hdr, &c, desc) != 0) return -1;
     if (el_dcz_check_memory(r, path, &c, 1) != 0) {
         dc_reader_close(r);
         return -1;

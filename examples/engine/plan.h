@@ -90,8 +90,11 @@ struct el_plan;
 
 /* Loads a .dcz written by `dcz compress` from a llama2.c checkpoint (8-bit
  * linear weights) under plan `po`. Linears run in the planned INT8 mode;
- * everything else as el_model_load_dcz. Returns 0 or -1 (message on stderr). */
-int el_model_load_dcz_plan(el_model *m, const char *path, const el_plan_opts *po);
+ * everything else as el_model_load_dcz (desc as there). Returns 0 or -1
+ * (message on stderr). */
+struct el_qopts;
+int el_model_load_dcz_plan(el_model *m, const char *path, const el_plan_opts *po,
+                           struct el_qopts *desc);
 
 /* The plan's figures and counters (zeros if m has no plan). */
 void el_plan_get_stats(const el_model *m, el_plan_stats *st);
@@ -114,9 +117,12 @@ struct dc_tensor_desc;
 int el_dcz_read_header(const struct dc_reader *r, int32_t hdr[7]);
 
 /* Opens a .dcz made from a llama2.c checkpoint: *out gets the reader (close
- * it with dc_reader_close), hdr the checkpoint header, c its config.
- * Returns 0, or -1 after printing what is wrong (nothing left open). */
-int el_dcz_open(const char *path, struct dc_reader **out, int32_t hdr[7], el_config *c);
+ * it with dc_reader_close), hdr the checkpoint header, c its config, and
+ * desc (if not NULL) how its linear weights were quantized (for reports;
+ * -1 if it has none). Returns 0, or -1 after printing what is wrong
+ * (nothing left open). */
+int el_dcz_open(const char *path, struct dc_reader **out, int32_t hdr[7], el_config *c,
+                struct el_qopts *desc);
 
 /* 0 if loading the open .dcz `r` with config c (plan: 1 for
  * el_model_load_dcz_plan, 0 for el_model_load_dcz) stays within the memory

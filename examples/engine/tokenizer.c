@@ -10,6 +10,7 @@
  */
 #include "tokenizer.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,7 +38,7 @@ int el_tokenizer_load(el_tokenizer *tk, const char *path, int vocab_size) {
     memset(tk, 0, sizeof(*tk));
     FILE *f = fopen(path, "rb");
     if (!f) {
-        fprintf(stderr, "dc-llama: cannot open tokenizer %s\n", path);
+        fprintf(stderr, "dc-llama: cannot open tokenizer %s: %s\n", path, strerror(errno));
         return -1;
     }
     int32_t mtl;

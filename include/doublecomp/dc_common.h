@@ -116,6 +116,29 @@ typedef struct dc_allocator {
     void *opaque;
 } dc_allocator;
 
+/* ========================================================================== */
+/*                              Temporary files                               */
+/* ========================================================================== */
+
+/*
+ * Files are written atomically: dc_writer_create and dc_stats_save write to a
+ * temporary file next to the output, "<dir>/.<name>.dcz-tmp.<pid>.XXXXXX",
+ * and rename it over the output when complete. (The file gets mode
+ * 0666 & ~umask, or the mode of the regular file it replaces.)
+ *
+ * dc_temp_files_remove() unlinks every such temporary file that this process
+ * has open right now. It is async-signal-safe and meant for a SIGINT/SIGTERM
+ * handler, which should then re-raise the signal (writers whose files were
+ * removed fail or write into the void; the process is expected to exit).
+ * The library installs no handler itself. A process killed by SIGKILL cannot
+ * clean up: the next temporary file created for the same output removes the
+ * leftovers whose process no longer exists (regular files named as above and
+ * owned by the caller's user). On a directory shared between machines or PID
+ * namespaces a pid may look dead while its writer is alive elsewhere; do not
+ * write the same output from two of them at once.
+ */
+DC_API void dc_temp_files_remove(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -80,10 +80,17 @@ typedef struct dc_writer dc_writer;
 
 /*
  * Starts writing a .dcz file at `path`. Data goes to a temporary file in the
- * same directory, renamed over `path` only by a successful dc_writer_finish;
- * nothing at `path` changes before that. Errors: DC_ERR_INVALID_ARGUMENT,
- * DC_ERR_RANGE (options), DC_ERR_IO (exists and !overwrite, cannot create),
- * DC_ERR_OUT_OF_MEMORY. A writer is used by one thread at a time.
+ * same directory, "<dir>/.<name>.dcz-tmp.<pid>.XXXXXX", renamed over `path`
+ * only by a successful dc_writer_finish; nothing at `path` changes before
+ * that. The file gets mode 0666 & ~umask, or the permission bits of the
+ * regular file it replaces. Leftover temporary files of dead processes for
+ * the same `path` are removed first; for removal on SIGINT/SIGTERM see
+ * dc_temp_files_remove() (dc_common.h). Errors: DC_ERR_INVALID_ARGUMENT,
+ * DC_ERR_RANGE (options), DC_ERR_IO (exists and !overwrite: errno EEXIST;
+ * `path` is a directory or not a regular file: EISDIR / EINVAL; cannot
+ * create: the system's errno), DC_ERR_OUT_OF_MEMORY.
+ * Whenever a writer function returns DC_ERR_IO, errno holds the reason
+ * (e.g. ENOSPC, EACCES). A writer is used by one thread at a time.
  */
 DC_API dc_status dc_writer_create(const char *path, const dc_writer_options *options,
                                   dc_writer **out);
@@ -123,15 +130,48 @@ typedef struct dc_reader dc_reader;
  * Opens a .dcz file (memory-mapped, read-only) and validates its header,
  * tensor table and chunk index: every offset and size is bounds-checked
  * against the file before use, so a damaged file gives an error, never a
- * crash. Chunk payloads are only checked when decoded (or by dc_reader_verify).
- * Errors: DC_ERR_IO, DC_ERR_FORMAT (not a .dcz), DC_ERR_UNSUPPORTED (newer
- * version), DC_ERR_TRUNCATED, DC_ERR_CORRUPT, DC_ERR_CHECKSUM (a table's
- * checksum), DC_ERR_OUT_OF_MEMORY. `detail` (may be NULL) receives a static
- * English string naming what is wrong (e.g. "chunk index: offset outside file").
+ * crash. The tables are copied at open; chunk payloads are only checked when
+ * decoded. Errors: DC_ERR_IO (errno holds the system's reason), DC_ERR_FORMAT
+ * (not a .dcz), DC_ERR_UNSUPPORTED (newer version), DC_ERR_TRUNCATED,
+ * DC_ERR_CORRUPT, DC_ERR_CHECKSUM (a table's checksum), DC_ERR_OUT_OF_MEMORY.
+ * `detail` (may be NULL) receives a static English string naming what is
+ * wrong (e.g. "chunk index: offset outside file").
  * A reader may be used by many threads at once (all calls are read-only).
+ *
+ * mmap hazard: chunk data is read straight from the mapping. If the file is
+ * truncated (or its storage fails) while it is mapped, touching the lost
+ * pages raises SIGBUS, which kills the process; no status can be returned.
+ * For files that another process may shorten or rewrite, or that live on
+ * unreliable storage, open them with DC_READER_NO_MMAP (dc_reader_open_file_ex).
+ * Same as dc_reader_open_file_ex with flags 0.
  */
 DC_API dc_status dc_reader_open_file(const char *path, const dc_allocator *allocator,
                                      dc_reader **out, const char **detail);
+
+/* dc_reader_options.flags: read the file with pread() instead of mapping it.
+ * A file truncated after it was opened then gives DC_ERR_TRUNCATED from the
+ * calls that read chunks (DC_ERR_IO, with errno, if a read fails) instead of
+ * SIGBUS. Costs one copy of each chunk read; dc_reader_chunk is not
+ * available (use dc_reader_read_chunk). The reader keeps the file open
+ * until dc_reader_close. */
+#define DC_READER_NO_MMAP 1u
+
+/* Options of dc_reader_open_file_ex; same conventions as dc_compress_options
+ * (struct_size first; NULL options = all zero). */
+typedef struct dc_reader_options {
+    size_t struct_size;
+    unsigned flags;                /* 0 or DC_READER_NO_MMAP */
+    const dc_allocator *allocator; /* NULL = malloc/free */
+} dc_reader_options;
+
+/*
+ * As dc_reader_open_file, with options (NULL = defaults: mapped). Errors: as
+ * dc_reader_open_file, plus DC_ERR_INVALID_ARGUMENT for unknown flags and
+ * DC_ERR_UNSUPPORTED for a newer options struct with unknown fields set.
+ * Thread safety as dc_reader_open_file, in both modes.
+ */
+DC_API dc_status dc_reader_open_file_ex(const char *path, const dc_reader_options *options,
+                                        dc_reader **out, const char **detail);
 
 /*
  * As dc_reader_open_file, over a caller-owned memory region that must stay
@@ -163,17 +203,33 @@ DC_API const char *dc_reader_metadata(const dc_reader *r);
 /*
  * Locates chunk `chunk` (0-based within the tensor) of tensor `index`:
  * *data points at the chunk (header included) inside the file mapping,
- * *size is its length and *raw_size its decoded size. The pointer stays valid
- * until dc_reader_close. Pass it to dc_chunk_decompress.
+ * *size is its length and *raw_size (may be NULL) its decoded size. The
+ * pointer stays valid until dc_reader_close. Pass it to dc_chunk_decompress.
+ * A reader opened with DC_READER_NO_MMAP has no mapping: it sets *size and
+ * *raw_size, sets *data to NULL and returns DC_ERR_UNSUPPORTED.
  */
 DC_API dc_status dc_reader_chunk(const dc_reader *r, size_t index, size_t chunk, const void **data,
                                  size_t *size, size_t *raw_size);
 
 /*
+ * Copies chunk `chunk` of tensor `index` (header included, as dc_reader_chunk
+ * points at it) into dst, in every reader mode. *size receives its length
+ * and *raw_size (may be NULL) its decoded size, also on DC_ERR_DST_TOO_SMALL
+ * (dst_capacity < *size), so a caller can size its buffer. The copy is
+ * caller-owned; nothing is checked (pass it to dc_chunk_decompress).
+ * Errors: DC_ERR_INVALID_ARGUMENT, DC_ERR_DST_TOO_SMALL, and with
+ * DC_READER_NO_MMAP DC_ERR_IO (errno set) or DC_ERR_TRUNCATED (the file is
+ * now shorter than when it was opened). Thread-safe.
+ */
+DC_API dc_status dc_reader_read_chunk(const dc_reader *r, size_t index, size_t chunk, void *dst,
+                                      size_t dst_capacity, size_t *size, size_t *raw_size);
+
+/*
  * Decodes all of tensor `index` into dst (dst_capacity >= data_size) using
  * `threads` threads (0 or 1: the calling thread) and verifies every chunk.
  * Errors: those of dc_chunk_decompress, plus DC_ERR_SIZE_MISMATCH if a
- * chunk's header disagrees with the chunk index. On error *failed_chunk
+ * chunk's header disagrees with the chunk index, and (DC_READER_NO_MMAP)
+ * those of dc_reader_read_chunk. On error *failed_chunk
  * (may be NULL) receives the index, within the tensor, of a failing chunk.
  */
 DC_API dc_status dc_reader_decode_tensor(const dc_reader *r, size_t index, void *dst,

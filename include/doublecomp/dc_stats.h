@@ -167,10 +167,13 @@ DC_API dc_status dc_stats_set(dc_stats *stats, const float *amax, const double *
  * Writes n_layers (>= 1) statistics with their names to `path`, atomically:
  * the data goes to a temporary file in the same directory which is then
  * renamed over `path` (on failure the temporary file is removed and an
- * existing `path` is left as it was). On POSIX the file gets mode 0644.
+ * existing `path` is left as it was). The file gets mode 0666 & ~umask (or
+ * the mode of the regular file it replaces); see dc_temp_files_remove() in
+ * dc_common.h for the temporary file's name and its removal on signals.
  * No allocator option: uses malloc.
  * Errors: DC_ERR_INVALID_ARGUMENT (NULL pointers, n_layers == 0, a bad or
- * duplicate name), DC_ERR_IO, DC_ERR_OUT_OF_MEMORY.
+ * duplicate name), DC_ERR_IO (errno holds the system's reason; EINVAL if
+ * `path` exists and is not a regular file), DC_ERR_OUT_OF_MEMORY.
  * Thread-safe as long as no thread modifies the objects during the call.
  */
 DC_API dc_status dc_stats_save(const char *path, const char *const *names,
@@ -184,7 +187,8 @@ typedef struct dc_stats_file dc_stats_file;
  * dc_stats_file_get(). `options` (may be NULL) gives the allocator used for
  * the handle and for the objects it returns. The parser is bounds-checked
  * and safe on hostile input.
- * Errors: DC_ERR_INVALID_ARGUMENT, DC_ERR_IO (cannot open/read),
+ * Errors: DC_ERR_INVALID_ARGUMENT, DC_ERR_IO (cannot open/read; errno holds
+ * the reason),
  * DC_ERR_FORMAT (not a safetensors statistics file: bad header, missing
  * format tag, a layer without both tensors or tokens, wrong dtype/shape),
  * DC_ERR_UNSUPPORTED (a "version" other than "1"),
