@@ -119,7 +119,8 @@ static int describe(const dc_reader *r, const char *path, el_qopts *q) {
     return rc;
 }
 
-int el_dcz_open(const char *path, dc_reader **out, int32_t hdr[7], el_config *c, el_qopts *desc) {
+int el_dcz_open(const char *path, dc_reader **out, int32_t hdr[7], el_config *c, el_qopts *desc,
+                int plan) {
     const char *why = "";
     dc_status st = dc_reader_open_file(path, NULL, out, &why);
     if (st != DC_OK) {
@@ -134,7 +135,8 @@ int el_dcz_open(const char *path, dc_reader **out, int32_t hdr[7], el_config *c,
         *out = NULL;
         return -1;
     }
-    if (desc && describe(*out, path, desc) != 0) {
+    /* what the file claims must fit the memory limit before anything else is read */
+    if (el_dcz_check_memory(*out, path, c, plan) != 0 || (desc && describe(*out, path, desc) != 0)) {
         dc_reader_close(*out);
         *out = NULL;
         return -1;
@@ -164,11 +166,7 @@ int el_model_load_dcz(el_model *m, const char *path, struct el_qreport *rep_out,
     dc_reader *r;
     int32_t hdr[7];
     el_config c;
-    if (el_dcz_open(path, &r, hdr, &c, desc) != 0) return -1;
-    if (el_dcz_check_memory(r, path, &c, 0) != 0) {
-        dc_reader_close(r);
-        return -1;
-    }
+    if (el_dcz_open(path, &r, hdr, &c, desc, 0) != 0) return -1;
     dc_status st = DC_OK;
     size_t nslots = el_layout(&c, NULL, 0);
     el_slot *slots = calloc(nslots, sizeof(el_slot));

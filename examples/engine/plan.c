@@ -525,11 +525,7 @@ int el_model_load_dcz_plan(el_model *m, const char *path, const el_plan_opts *po
     dc_reader *r;
     int32_t hdr[7];
     el_config c;
-    if (el_dcz_open(path, &r, hdr, &c, desc) != 0) return -1;
-    if (el_dcz_check_memory(r, path, &c, 1) != 0) {
-        dc_reader_close(r);
-        return -1;
-    }
+    if (el_dcz_open(path, &r, hdr, &c, desc, 1) != 0) return -1;
     dc_status st = DC_OK;
     const size_t L = (size_t)c.n_layers, NL = L * EL_NLIN;
     size_t nslots = el_layout(&c, NULL, 0);

@@ -119,10 +119,11 @@ int el_dcz_read_header(const struct dc_reader *r, int32_t hdr[7]);
 /* Opens a .dcz made from a llama2.c checkpoint: *out gets the reader (close
  * it with dc_reader_close), hdr the checkpoint header, c its config, and
  * desc (if not NULL) how its linear weights were quantized (for reports;
- * -1 if it has none). Returns 0, or -1 after printing what is wrong
- * (nothing left open). */
+ * -1 if it has none). The model's memory need (el_dcz_check_memory, for a
+ * plan if `plan`) is checked against the limit first. Returns 0, or -1 after
+ * printing what is wrong (nothing left open). */
 int el_dcz_open(const char *path, struct dc_reader **out, int32_t hdr[7], el_config *c,
-                struct el_qopts *desc);
+                struct el_qopts *desc, int plan);
 
 /* 0 if loading the open .dcz `r` with config c (plan: 1 for
  * el_model_load_dcz_plan, 0 for el_model_load_dcz) stays within the memory
