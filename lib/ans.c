@@ -16,8 +16,11 @@
  *   x' = freq[s] * (x >> B) + (x & (2^B - 1)) - cum[s]; if x' < L: x' = x' << 16 | next_word
  * At most one word per symbol, since x' >= 16 after a step. Symbol i of a
  * chunk belongs to state i % ns; words are stored in the order the decoder
- * consumes them. After the last symbol every state is back to L, which the
- * decoder checks along with having consumed exactly the whole stream.
+ * consumes them. v1: after the last symbol every state is back to L, which
+ * the decoder checks along with having consumed exactly the whole stream.
+ * v2 (chunks of at least 2 ns symbols): the last two symbols of each state
+ * are not coded; each state starts (in the encoder) at L + a * 256 + b and
+ * the decoder takes a and b from its final states, which must lie in [L, 2L).
  *
  * Decode kernels (x86/ans_avx2.c, x86/ans_avx512.c) run the same recurrence
  * on 8 or 16 states per vector and stop before the stream tail; this file's
@@ -306,17 +309,17 @@ static unsigned choose_coder_bits(const uint32_t counts[256], size_t n) {
 }
 
 /* 4 states up to 16 KiB (decoded by the scalar loop), 32 up to 64 KiB; above,
- * 128 where the coded payload is at least 128 KiB, else 64. More states let
+ * 128 where the coded payload is at least 192 KiB, else 64. More states let
  * the SIMD decoders overlap more table lookups (about +15% decode speed on
- * AVX-512), but each costs 4 bytes; at 128 KiB of payload the extra 64
- * states cost 0.2%. */
+ * AVX-512), but each costs about 1.3 bytes (4 stored, minus the two symbols
+ * it carries); at 192 KiB of payload the extra 64 states cost 0.04%. */
 static unsigned auto_states(const uint32_t counts[256], size_t n) {
     if (n <= (16u << 10)) return 4;
     if (n <= (64u << 10)) return 32;
     double bits = 0;
     for (int s = 0; s < 256; s++)
         if (counts[s]) bits += (double)counts[s] * log2((double)n / (double)counts[s]);
-    return bits / 8 >= (double)(128u << 10) ? 128 : 64;
+    return bits / 8 >= (double)(192u << 10) ? 128 : 64;
 }
 
 int dc_ans_param_valid(unsigned version, unsigned param) {
@@ -354,13 +357,12 @@ static inline uint32_t encode_one(uint32_t x, const enc_sym *s, uint8_t **pp) {
     return (q32 << s->bits) + (x - q32 * s->freq) + s->cum;
 }
 
-/* Encodes with ns interleaved states (a power of two, at most 64). The
+/* Encodes with ns interleaved states (a power of two, at most 128), from the
+ * initial states in x. The
  * branch-free loop always writes a word below p (the scratch has room for
  * one word per symbol) and keeps it only if the state needed renormalising. */
 static uint8_t *encode_states(const uint8_t *src, size_t n, const enc_sym sym[256], unsigned ns,
                               uint32_t x[DC_ANS_MAX_STATES], uint8_t *p, int enc_simd) {
-    for (unsigned j = 0; j < ns; j++)
-        x[j] = STATE_LOW;
     size_t i = n;
     /* the partial group at the end first, so the rest is whole groups */
     for (; i % ns;) {
@@ -415,8 +417,20 @@ size_t dc_ans_encode(const uint8_t *src, size_t n, const uint32_t counts[256], u
     }
 
     uint8_t *words_end = (uint8_t *)scratch + dc_ans_scratch_size(n);
+    /* The last two symbols of every state are not coded: the states start
+     * from them (x = L + a << 8 + b, below 2L), and the decoder reads them
+     * back from its final states. A state starting at L would carry nothing;
+     * this one carries 16 bits for about half a bit of extra state. */
     uint32_t x[DC_ANS_MAX_STATES];
-    uint8_t *p = encode_states(src, n, sym, ns, x, words_end, dc_ans_encode_simd);
+    size_t m = n;
+    for (unsigned j = 0; j < ns; j++)
+        x[j] = STATE_LOW;
+    if (n >= 2 * (size_t)ns) {
+        m = n - 2 * (size_t)ns;
+        for (unsigned k = 0; k < ns; k++)
+            x[(m + k) & (ns - 1)] = STATE_LOW | (uint32_t)src[m + k] << 8 | src[m + ns + k];
+    }
+    uint8_t *p = encode_states(src, m, sym, ns, x, words_end, dc_ans_encode_simd);
     size_t words = (size_t)(words_end - p);
     size_t total = table_bytes + 4 * ns + words;
     if (total > dst_capacity) return 0;
@@ -592,11 +606,21 @@ dc_status dc_ans_decode(unsigned version, const uint8_t *src, size_t src_size, u
     p += 4 * ns;
     if ((end - p) & 1) return DC_ERR_CORRUPT;
 
-    size_t done = pick_kernel(version, ns, simd)(table, st, ns, &p, end, out, n);
-    if (decode_rest(version, table, st, ns, &p, end, out + done, n - done) != n - done)
+    /* v2: the last two symbols of each state come from its final state */
+    const size_t m = version == 2 && n >= 2 * (size_t)ns ? n - 2 * (size_t)ns : n;
+    size_t done = pick_kernel(version, ns, simd)(table, st, ns, &p, end, out, m);
+    if (decode_rest(version, table, st, ns, &p, end, out + done, m - done) != m - done)
         return DC_ERR_CORRUPT; /* the word stream ran out */
     if (p != end) return DC_ERR_CORRUPT;
-    for (unsigned j = 0; j < ns; j++)
-        if (st[j] != STATE_LOW) return DC_ERR_CORRUPT;
+    for (unsigned j = 0; j < ns; j++) {
+        if (m == n) {
+            if (st[j] != STATE_LOW) return DC_ERR_CORRUPT;
+            continue;
+        }
+        if (st[j] < STATE_LOW || st[j] >= 2 * STATE_LOW) return DC_ERR_CORRUPT;
+        const size_t k = (j + ns - (unsigned)(m % ns)) % ns; /* state j is symbol m + k's */
+        out[m + k] = (uint8_t)(st[j] >> 8);
+        out[m + ns + k] = (uint8_t)st[j];
+    }
     return DC_OK;
 }
