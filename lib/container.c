@@ -1112,13 +1112,15 @@ dc_status dc_reader_decode_tensor(const dc_reader *r, size_t index, void *dst, s
     decode_job jobs[64];
     pthread_t th[64];
     int started[64] = {0};
-    for (unsigned t = 0; t < threads; t++) {
+    /* threads 1.. start first; the calling thread does share 0 meanwhile */
+    for (unsigned t = 0; t < threads; t++)
         jobs[t] = (decode_job){r, index, t, threads, n, (uint8_t *)dst, offsets, DC_OK, 0};
-        if (threads > 1 && pthread_create(&th[t], NULL, decode_worker, &jobs[t]) == 0)
+    for (unsigned t = 1; t < threads; t++)
+        if (pthread_create(&th[t], NULL, decode_worker, &jobs[t]) == 0)
             started[t] = 1;
         else
             decode_worker(&jobs[t]);
-    }
+    decode_worker(&jobs[0]);
     dc_status st = DC_OK;
     for (unsigned t = 0; t < threads; t++) {
         if (started[t]) pthread_join(th[t], NULL);
