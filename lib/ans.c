@@ -285,6 +285,11 @@ static unsigned choose_precision(const uint32_t counts[256], size_t n, unsigned 
         uint32_t f[256], zz[256];
         unsigned k;
         normalize_freqs(counts, n, 1u << b, f);
+        /* scaled to B bits, every frequency must still fit the packed entry */
+        int fits = 1;
+        for (int s = 0; s < 256; s++)
+            fits &= (f[s] << (B - b)) < (1u << 12);
+        if (!fits) continue;
         freq_deltas(f, zz);
         double bits = (double)table_bits(zz, &k);
         for (int s = 0; s < 256; s++)

@@ -317,6 +317,36 @@ static void test_threaded_decompress(void **state) {
     free(src), free(out), free(comp);
 }
 
+/* Found by fuzz_roundtrip: a 74-byte chunk whose most frequent byte holds just
+ * under half of it. At 13 coder bits the table precision search picked a
+ * coarse table whose scaled frequency reached 2^12, which the packed entry
+ * cannot hold (the decoder refused the chunk). Every precision tried must fit. */
+static void test_half_probability(void **state) {
+    (void)state;
+    uint8_t src[74];
+    memset(src, 0xff, 22);
+    src[22] = 0x23, src[23] = src[24] = src[25] = 0xff;
+    memset(src + 26, 0x99, 10);
+    src[36] = 0x2f, src[37] = 0xbc;
+    memset(src + 38, 0x99, 27);
+    const uint8_t tail[9] = {0x01, 0x1c, 0x2a, 0x1e, 0x1c, 0x31, 0x30, 0x2a, 0x1c};
+    memcpy(src + 65, tail, 9);
+    size_t csize;
+    uint8_t *comp = compress_with(DC_CODEC_ANS, DC_CHUNK_SIZE_MIN, src, sizeof(src), &csize);
+    decode_all_paths(comp, csize, src, sizeof(src));
+    free(comp);
+    /* and the same shape at every length and position of the half-probability byte */
+    uint8_t buf[200];
+    for (size_t n = 8; n <= sizeof(buf); n += 7)
+        for (size_t half = n / 2 - 2; half <= n / 2 + 1; half++) {
+            for (size_t i = 0; i < n; i++)
+                buf[i] = i < half ? 0x99 : (uint8_t)(i * 37);
+            comp = compress_with(DC_CODEC_ANS, DC_CHUNK_SIZE_MIN, buf, n, &csize);
+            decode_all_paths(comp, csize, buf, n);
+            free(comp);
+        }
+}
+
 /* Writers emit chunk format v2. */
 static void test_writes_v2(void **state) {
     (void)state;
@@ -513,6 +543,7 @@ int main(void) {
         cmocka_unit_test(test_state_counts),
         cmocka_unit_test(test_v1_fixture),
         cmocka_unit_test(test_writes_v2),
+        cmocka_unit_test(test_half_probability),
         cmocka_unit_test(test_threaded_decompress),
         cmocka_unit_test(test_checksum),
         cmocka_unit_test(test_corruption),
