@@ -15,7 +15,6 @@
 #include "internal.h"
 
 #include <lz4.h>
-#include <pthread.h>
 #include <lz4hc.h>
 #include <zstd.h>
 #include <zstd_errors.h>
@@ -259,7 +258,7 @@ struct dc_dctx {
     dc_alloc alloc;
     dc_simd simd;
     unsigned threads; /* dc_decompress only */
-    ZSTD_DCtx *zstd; /* created on first zstd chunk */
+    ZSTD_DCtx *zstd;  /* created on first zstd chunk */
     dc_ans_table table;
 };
 
@@ -440,16 +439,13 @@ static dc_status decompress_parallel(dc_dctx *dctx, const uint8_t *s, size_t src
         dc_free(a, in_off);
         return DC_ERR_DST_TOO_SMALL;
     }
-    dc_status st = DC_OK;
     const unsigned nt = dctx->threads < n ? dctx->threads : (unsigned)n;
     decode_share job[64];
-    pthread_t th[64];
-    int started[64] = {0};
-    unsigned made = 0; /* job[0 .. made) are set up */
-    for (unsigned t = 0; t < nt; t++, made++) {
-        job[t] = (decode_share){dctx, s, d, in_off, out_off, t, nt, n, DC_OK, 0};
-        job[t].d = t == 0 ? dctx : NULL;
-        if (t == 0) continue; /* the calling thread, with dctx itself */
+    dc_status st = DC_OK;
+    unsigned made = 0; /* job[0 .. made) are set up; job 0 uses dctx itself */
+    for (; made < nt; made++) {
+        job[made] = (decode_share){dctx, s, d, in_off, out_off, made, nt, n, DC_OK, 0};
+        if (made == 0) continue;
         /* a context like the caller's, from the caller's allocator */
         dc_dctx *c = (dc_dctx *)dc_calloc(a, 1, sizeof(*c));
         if (c == NULL) {
@@ -457,15 +453,12 @@ static dc_status decompress_parallel(dc_dctx *dctx, const uint8_t *s, size_t src
             break;
         }
         c->alloc = *a, c->simd = dctx->simd, c->threads = 1;
-        job[t].d = c;
-        started[t] = pthread_create(&th[t], NULL, decode_share_run, &job[t]) == 0;
-        if (!started[t]) decode_share_run(&job[t]);
+        job[made].d = c;
     }
-    if (st == DC_OK) decode_share_run(&job[0]);
+    if (st == DC_OK) dc_run_parallel(nt, decode_share_run, job, sizeof(job[0]));
     size_t bad = SIZE_MAX; /* the first failing chunk gives the status */
     for (unsigned t = 0; t < made; t++) {
-        if (started[t]) pthread_join(th[t], NULL);
-        if (t > 0 && job[t].d != NULL) dc_dctx_free(job[t].d);
+        if (t > 0) dc_dctx_free(job[t].d);
         if (st == DC_OK && job[t].st != DC_OK && job[t].failed < bad) bad = job[t].failed;
     }
     for (unsigned t = 0; st == DC_OK && t < made; t++)

@@ -14,7 +14,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -385,24 +384,17 @@ static dc_status write_chunks(dc_writer *w, const uint8_t *data, size_t size, ui
         if (!(out[k] = (uint8_t *)dc_malloc(&w->alloc, bound))) st = DC_ERR_OUT_OF_MEMORY;
     for (size_t base = 0; st == DC_OK && base < nchunks; base += per_batch) {
         size_t count = nchunks - base < per_batch ? nchunks - base : per_batch;
-        batch_job jobs[256];
-        pthread_t th[256];
+        batch_job jobs[DC_MAX_THREADS];
         unsigned nt = w->threads < count ? w->threads : (unsigned)count;
-        for (unsigned t = 0; t < nt; t++) {
+        for (unsigned t = 0; t < nt; t++)
             jobs[t] = (batch_job){w->cctx[t], data + base * chunk,
                                   chunk,      size - base * chunk,
                                   t,          count,
                                   nt,         out,
                                   out_size,   DC_OK};
-            if (nt == 1 || pthread_create(&th[t], NULL, compress_batch, &jobs[t]) != 0) {
-                compress_batch(&jobs[t]); /* fall back to this thread */
-                th[t] = pthread_self();
-            }
-        }
-        for (unsigned t = 0; t < nt; t++) {
-            if (!pthread_equal(th[t], pthread_self())) pthread_join(th[t], NULL);
+        dc_run_parallel(nt, compress_batch, jobs, sizeof(jobs[0]));
+        for (unsigned t = 0; t < nt; t++)
             if (jobs[t].st != DC_OK) st = jobs[t].st;
-        }
         for (size_t k = 0; st == DC_OK && k < count; k++) {
             size_t raw;
             dc_codec codec;
@@ -1110,20 +1102,11 @@ dc_status dc_reader_decode_tensor(const dc_reader *r, size_t index, void *dst, s
     if (threads > 64) threads = 64;
     if (threads > n) threads = n ? (unsigned)n : 1;
     decode_job jobs[64];
-    pthread_t th[64];
-    int started[64] = {0};
-    /* threads 1.. start first; the calling thread does share 0 meanwhile */
     for (unsigned t = 0; t < threads; t++)
         jobs[t] = (decode_job){r, index, t, threads, n, (uint8_t *)dst, offsets, DC_OK, 0};
-    for (unsigned t = 1; t < threads; t++)
-        if (pthread_create(&th[t], NULL, decode_worker, &jobs[t]) == 0)
-            started[t] = 1;
-        else
-            decode_worker(&jobs[t]);
-    decode_worker(&jobs[0]);
+    dc_run_parallel(threads, decode_worker, jobs, sizeof(jobs[0]));
     dc_status st = DC_OK;
     for (unsigned t = 0; t < threads; t++) {
-        if (started[t]) pthread_join(th[t], NULL);
         if (jobs[t].st != DC_OK && st == DC_OK) {
             st = jobs[t].st;
             if (failed_chunk) *failed_chunk = jobs[t].failed;

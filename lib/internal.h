@@ -45,6 +45,15 @@ int dc_all_finite_f32(const void *v, size_t n);
  * no surrogates, nothing above U+10FFFF), else 0. */
 int dc_utf8_valid(const void *s, size_t n);
 
+/* --- threads (common.c) ---------------------------------------------------- */
+
+#define DC_MAX_THREADS 256
+/* Runs fn on each of n (<= DC_MAX_THREADS) jobs laid out `stride` bytes apart
+ * from `jobs`: jobs 1 .. n-1 on threads started for the call (on the calling
+ * thread where one cannot be started), job 0 on the calling thread meanwhile.
+ * Returns when all have finished. */
+void dc_run_parallel(unsigned n, void *(*fn)(void *), void *jobs, size_t stride);
+
 /* --- little-endian access ------------------------------------------------ */
 
 static inline uint16_t dc_load_le16(const void *p) {
