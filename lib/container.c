@@ -575,6 +575,7 @@ struct dc_reader {
     char *names;                /* all names, NUL-terminated, for desc->name */
     char *meta;
     uint64_t largest_tensor, largest_chunk; /* dc_reader_get_footprint */
+    uint64_t *raw_off; /* per chunk: offset of its first byte within its tensor */
 };
 
 static int cmp_rec_name(const void *a, const void *b) {
@@ -714,7 +715,9 @@ static dc_status parse(dc_reader *r, const char **detail) {
     r->names = (char *)dc_malloc(&r->alloc, (size_t)tsize + 1);
     r->by_name =
         (const tensor_rec **)dc_calloc(&r->alloc, (size_t)r->ntensors + 1, sizeof(*r->by_name));
-    if (!r->meta || !r->t || !r->names || !r->by_name) FAIL(DC_ERR_OUT_OF_MEMORY, "out of memory");
+    r->raw_off = (uint64_t *)dc_malloc(&r->alloc, (size_t)r->nchunks * 8 + 8);
+    if (!r->meta || !r->t || !r->names || !r->by_name || !r->raw_off)
+        FAIL(DC_ERR_OUT_OF_MEMORY, "out of memory");
     memcpy(r->meta, met, (size_t)msize);
     r->meta[msize] = '\0';
     if (memchr(r->meta, 0, (size_t)msize)) FAIL(DC_ERR_CORRUPT, "metadata: contains a NUL byte");
@@ -800,6 +803,7 @@ static dc_status parse(dc_reader *r, const char **detail) {
         uint64_t raw_total = 0;
         for (uint32_t k = 0; k < d->n_chunks; k++) {
             const uint8_t *e = r->index + (uint64_t)(d->first_chunk + k) * INDEX_ENTRY;
+            r->raw_off[d->first_chunk + k] = raw_total;
             raw_total += dc_load_le32(e + 12);
             if (dc_load_le32(e + 24) != i)
                 FAIL(DC_ERR_CORRUPT, "chunk index: chunk belongs to another tensor");
@@ -949,6 +953,7 @@ void dc_reader_close(dc_reader *r) {
     dc_free(&a, r->names);
     dc_free(&a, r->meta);
     dc_free(&a, r->sections);
+    dc_free(&a, r->raw_off);
     if (r->mapped && r->data) munmap((void *)r->data, r->size);
     if (r->fd >= 0) close(r->fd);
     dc_free(&a, r);
@@ -1022,6 +1027,30 @@ dc_status dc_reader_chunk(const dc_reader *r, size_t index, size_t chunk, const 
     if (raw_size) *raw_size = dc_load_le32(e + 12);
     if (r->data == NULL) return DC_ERR_UNSUPPORTED; /* DC_READER_NO_MMAP: no mapping */
     *data = r->data + dc_load_le64(e);
+    return DC_OK;
+}
+
+dc_status dc_reader_chunk_location(const dc_reader *r, size_t index, size_t chunk,
+                                   dc_chunk_location *out) {
+    if (r == NULL || out == NULL || index >= r->ntensors || out->struct_size < sizeof(size_t))
+        return DC_ERR_INVALID_ARGUMENT;
+    const dc_tensor_desc *d = &r->t[index].d;
+    if (chunk >= d->n_chunks) return DC_ERR_INVALID_ARGUMENT;
+    const uint64_t k = (uint64_t)d->first_chunk + chunk;
+    const uint8_t *e = r->index + k * INDEX_ENTRY;
+    /* chunk header tags (docs/format.md, section 2) as dc_codec values */
+    static const dc_codec by_tag[5] = {DC_CODEC_RAW, DC_CODEC_ANS, DC_CODEC_ZSTD, DC_CODEC_LZ4,
+                                       DC_CODEC_RUN};
+    dc_chunk_location l;
+    memset(&l, 0, sizeof(l));
+    l.struct_size = out->struct_size;
+    l.file_offset = dc_load_le64(e);
+    l.size = dc_load_le32(e + 8);
+    l.raw_offset = r->raw_off[k];
+    l.raw_size = dc_load_le32(e + 12);
+    l.checksum = dc_load_le32(e + 16);
+    l.codec = e[20] < 5 ? by_tag[e[20]] : DC_CODEC_DEFAULT;
+    memcpy(out, &l, out->struct_size < sizeof(l) ? out->struct_size : sizeof(l));
     return DC_OK;
 }
 

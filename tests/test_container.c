@@ -207,6 +207,91 @@ static void test_roundtrip(void **state) {
     }
 }
 
+/* dc_reader_chunk_location: where every chunk lies, in both reader modes;
+ * the bytes at file_offset decode to the tensor's [raw_offset, +raw_size). */
+static void test_chunk_location(void **state) {
+    (void)state;
+    static model m;
+    make_model(&m);
+    char path[512];
+    path_in(path, sizeof(path), "loc.dcz");
+    unlink(path);
+    assert_int_equal(write_model(path, &m, 1, 1), DC_OK);
+    size_t fsize;
+    uint8_t *file = gen_read_file(path, &fsize);
+    assert_non_null(file);
+    for (int mode = 0; mode < 2; mode++) {
+        dc_reader_options ro = {sizeof(ro), mode ? DC_READER_NO_MMAP : 0, NULL};
+        dc_reader *r;
+        const char *why;
+        assert_int_equal(dc_reader_open_file_ex(path, &ro, &r, &why), DC_OK);
+        size_t multi = 0;
+        for (size_t i = 0; i < dc_reader_tensor_count(r); i++) {
+            dc_tensor_desc d = {.struct_size = sizeof(d)};
+            assert_int_equal(dc_reader_tensor(r, i, &d), DC_OK);
+            uint8_t *all = malloc(d.data_size), *one = malloc(d.data_size);
+            assert_non_null(all);
+            assert_non_null(one);
+            assert_int_equal(dc_reader_decode_tensor(r, i, all, d.data_size, 1, NULL), DC_OK);
+            uint64_t next = 0;
+            for (size_t c = 0; c < d.n_chunks; c++) {
+                dc_chunk_location l = {.struct_size = sizeof(l)};
+                assert_int_equal(dc_reader_chunk_location(r, i, c, &l), DC_OK);
+                assert_int_equal(l.file_offset % 64, 0);
+                assert_true(l.file_offset + l.size <= fsize);
+                assert_int_equal(l.raw_offset, next);
+                next += l.raw_size;
+                size_t size, raw, got;
+                uint8_t copy[4096];
+                assert_int_equal(dc_reader_read_chunk(r, i, c, copy, sizeof copy, &size, &raw),
+                                 DC_OK);
+                assert_int_equal(size, l.size);
+                assert_int_equal(raw, l.raw_size);
+                assert_memory_equal(copy, file + l.file_offset, size);
+                size_t cb, rs;
+                dc_codec codec;
+                assert_int_equal(dc_chunk_info(file + l.file_offset, l.size, &cb, &rs, &codec),
+                                 DC_OK);
+                assert_int_equal(codec, l.codec);
+                assert_int_equal(dc_load_le32(file + l.file_offset + 16), l.checksum);
+                assert_int_equal(dc_chunk_decompress(NULL, file + l.file_offset, l.size, one,
+                                                     d.data_size, &got),
+                                 DC_OK);
+                assert_int_equal(got, l.raw_size);
+                assert_memory_equal(one, all + l.raw_offset, got);
+            }
+            assert_int_equal(next, d.data_size);
+            if (d.n_chunks > 1) multi++;
+            free(all);
+            free(one);
+            dc_chunk_location l = {.struct_size = sizeof(l)};
+            assert_int_equal(dc_reader_chunk_location(r, i, d.n_chunks, &l),
+                             DC_ERR_INVALID_ARGUMENT);
+        }
+        assert_true(multi >= 1); /* the INT8 tensor spans several 1 KiB chunks */
+        dc_chunk_location l = {.struct_size = sizeof(l)};
+        assert_int_equal(dc_reader_chunk_location(r, dc_reader_tensor_count(r), 0, &l),
+                         DC_ERR_INVALID_ARGUMENT);
+        assert_int_equal(dc_reader_chunk_location(r, 0, 0, NULL), DC_ERR_INVALID_ARGUMENT);
+        assert_int_equal(dc_reader_chunk_location(NULL, 0, 0, &l), DC_ERR_INVALID_ARGUMENT);
+        l.struct_size = 0;
+        assert_int_equal(dc_reader_chunk_location(r, 0, 0, &l), DC_ERR_INVALID_ARGUMENT);
+        /* an older, shorter struct: only its fields are written */
+        union {
+            dc_chunk_location l;
+            uint8_t b[sizeof(dc_chunk_location)];
+        } u;
+        memset(&u, 0xAB, sizeof u);
+        u.l.struct_size = sizeof(size_t) + 8; /* struct_size and file_offset */
+        assert_int_equal(dc_reader_chunk_location(r, 0, 0, &u.l), DC_OK);
+        for (size_t k = sizeof(size_t) + 8; k < sizeof u.b; k++)
+            assert_int_equal(u.b[k], 0xAB);
+        dc_reader_close(r);
+    }
+    free(file);
+    unlink(path);
+}
+
 /* A file truncated after it was opened: with DC_READER_NO_MMAP every read
  * gives DC_ERR_TRUNCATED (mapped, the same reads would raise SIGBUS). */
 static void test_truncated_while_open(void **state) {
@@ -724,6 +809,7 @@ static int teardown(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roundtrip),
+        cmocka_unit_test(test_chunk_location),
         cmocka_unit_test(test_no_overwrite_and_atomic),
         cmocka_unit_test(test_writer_rejects),
         cmocka_unit_test(test_writer_edges),

@@ -211,6 +211,32 @@ DC_API const char *dc_reader_metadata(const dc_reader *r);
 DC_API dc_status dc_reader_chunk(const dc_reader *r, size_t index, size_t chunk, const void **data,
                                  size_t *size, size_t *raw_size);
 
+/* Where one chunk of a tensor lies, in the file and in the tensor's data. */
+typedef struct dc_chunk_location {
+    size_t struct_size;   /* set to sizeof(dc_chunk_location) before the call */
+    uint64_t file_offset; /* the chunk (header included) starts here in the file: a
+                             multiple of 64 (docs/format.md, section 6.2) */
+    size_t size;          /* its length in bytes, header included */
+    uint64_t raw_offset;  /* its first decoded byte's offset in the tensor's data */
+    size_t raw_size;      /* its decoded size */
+    uint32_t checksum;    /* DC32 of its decoded bytes (as in the chunk header) */
+    dc_codec codec;       /* how it is coded (DC_CODEC_RUN for a run chunk) */
+} dc_chunk_location;
+
+/*
+ * Fills *out (the caller sets out->struct_size; only that many bytes are
+ * written) for chunk `chunk` (0-based within the tensor) of tensor `index`,
+ * from the chunk index read at open: O(1), no I/O, in every reader mode. An
+ * engine that reads chunks itself (pread with O_DIRECT into its own aligned
+ * buffers, io_uring) reads [file_offset, file_offset + size) and passes the
+ * bytes to dc_chunk_decompress, which verifies them. For a reader over
+ * memory (dc_reader_open_memory), file_offset is the offset in that region.
+ * Errors: DC_ERR_INVALID_ARGUMENT (NULL, index or chunk out of range,
+ * struct_size too small). Thread-safe.
+ */
+DC_API dc_status dc_reader_chunk_location(const dc_reader *r, size_t index, size_t chunk,
+                                          dc_chunk_location *out);
+
 /*
  * Copies chunk `chunk` of tensor `index` (header included, as dc_reader_chunk
  * points at it) into dst, in every reader mode. *size receives its length
