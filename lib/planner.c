@@ -25,7 +25,8 @@ typedef struct pchunk {
 
 struct dc_planner {
     dc_alloc alloc;
-    size_t nbuf; /* decode buffers counted in memory */
+    size_t nbuf;           /* decode buffers counted in memory */
+    size_t threads, cores; /* DC_LATENCY_THREADED */
     pchunk *chunks;
     size_t n, cap;
     uint64_t total_raw;
@@ -53,6 +54,8 @@ dc_status dc_planner_create(const dc_planner_options *options, dc_planner **out)
     if (!p) return DC_ERR_OUT_OF_MEMORY;
     p->alloc = a;
     p->nbuf = o.decode_buffers == 0 ? 1 : o.decode_buffers;
+    p->threads = o.decode_threads == 0 ? 1 : o.decode_threads;
+    p->cores = o.cores == 0 ? p->threads + 1 : o.cores;
     *out = p;
     return DC_OK;
 }
@@ -308,7 +311,8 @@ static double max3(double a, double b, double c) {
     return m > c ? m : c;
 }
 
-/* Cost of chunk c kept raw (*raw) and kept compressed (*cmp) in `mode`. */
+/* Cost of chunk c kept raw (*raw) and kept compressed (*cmp) in `mode`
+ * (sequential or pipelined). */
 static void chunk_costs(const dc_planner *p, const pchunk *c, dc_latency_mode mode, int need_cmp,
                         double *raw, double *cmp) {
     double b = p->bw[c->tier], s = (double)c->raw;
@@ -327,54 +331,238 @@ static void chunk_costs(const dc_planner *p, const pchunk *c, dc_latency_mode mo
         *cmp = max3(load_cmp, decode, compute);
 }
 
-/* Everything the model needs is set (the curve only if need_curve). */
-static dc_status check_model(const dc_planner *p, int need_curve) {
+/* A streamed chunk is decoded when it is stored smaller than raw (else copied). */
+static int stream_decodes(const pchunk *c) {
+    return c->comp < c->raw;
+}
+
+/* Everything the model needs is set (the curve only if need_curve, the
+ * storage bandwidth only if need_storage). */
+static dc_status check_model(const dc_planner *p, int need_curve, int need_storage) {
     if (p->n > 0 && !(p->compute > 0.0)) return DC_ERR_INVALID_ARGUMENT;
     for (size_t i = 0; i < p->n; i++)
         if (!(p->bw[p->chunks[i].tier] > 0.0)) return DC_ERR_INVALID_ARGUMENT;
     if (need_curve && p->n > 0 && p->ncurve == 0) return DC_ERR_INVALID_ARGUMENT;
+    if (need_storage && !(p->bw[DC_TIER_STORAGE] > 0.0)) return DC_ERR_INVALID_ARGUMENT;
     return DC_OK;
 }
 
-/* Latency and memory of a decision vector (validated); decisions NULL = all raw. */
-static void predict(const dc_planner *p, const uint8_t *dec, dc_latency_mode mode, double *lat,
-                    uint64_t *mem, uint64_t *bufbytes, size_t *ncomp) {
-    double l = 0.0;
-    uint64_t m = 0, maxs = 0;
-    size_t nc = 0;
+/* Alignment of read buffers: a streamed chunk is read into a buffer of its
+ * stored size rounded up to this, plus this (room to align an O_DIRECT read
+ * that starts inside a block). */
+#define PLAN_READ_ALIGN 4096u
+
+/* What a plan costs (docs/planner.md, "The latency model", "Threaded engines"). */
+typedef struct pred {
+    double lat;
+    uint64_t mem, buf, rbuf; /* resident bytes in all; decode and read buffers' part */
+    size_t ncomp, nstream;
+} pred;
+
+/* Latency and memory of a decision vector (validated); dec NULL = all raw. */
+static void predict_full(const dc_planner *p, const uint8_t *dec, dc_latency_mode mode, pred *o) {
+    double l = 0.0, io = 0.0, de = 0.0, cp = 0.0;
+    uint64_t m = 0, maxs = 0, maxr = 0;
+    size_t nc = 0, ns = 0;
     for (size_t i = 0; i < p->n; i++) {
         const pchunk *c = &p->chunks[i];
-        int z = dec && dec[i];
-        double r, a = 0.0;
-        chunk_costs(p, c, mode, z, &r, &a);
-        l += z ? a : r;
-        m += z ? c->comp : c->raw;
-        if (z) {
+        const int z = dec ? dec[i] : DC_PLACE_RAW;
+        const double s = (double)c->raw, b = p->bw[c->tier], compute = s / p->compute;
+        if (z != DC_PLACE_RAW && c->raw > maxs) maxs = c->raw;
+        if (z == DC_PLACE_RAW) {
+            m += c->raw;
+            if (mode == DC_LATENCY_THREADED) {
+                cp += fmax(s / b, compute);
+            } else {
+                double r, unused;
+                chunk_costs(p, c, mode, 0, &r, &unused);
+                l += r;
+            }
+        } else if (z == DC_PLACE_COMPRESSED) {
+            m += c->comp;
             nc++;
-            if (c->raw > maxs) maxs = c->raw;
+            if (mode == DC_LATENCY_THREADED) {
+                de += (double)c->comp / b + s / decode_rate(p, c->raw);
+                cp += compute;
+            } else {
+                double r, a;
+                chunk_costs(p, c, mode, 1, &r, &a);
+                l += a;
+            }
+        } else { /* streamed: read as stored from storage, then decoded or copied */
+            ns++;
+            if (c->comp > maxr) maxr = c->comp;
+            const double load = (double)c->comp / p->bw[DC_TIER_STORAGE];
+            const double decode = stream_decodes(c) ? s / decode_rate(p, c->raw) : s / b;
+            if (mode == DC_LATENCY_THREADED) {
+                io += load;
+                de += decode;
+                cp += compute;
+            } else if (mode == DC_LATENCY_SEQUENTIAL) {
+                l += load + decode + compute;
+            } else {
+                l += max3(load, decode, compute);
+            }
         }
     }
-    if (lat) *lat = l;
-    if (mem) *mem = m + (uint64_t)p->nbuf * maxs;
-    if (bufbytes) *bufbytes = (uint64_t)p->nbuf * maxs;
-    if (ncomp) *ncomp = nc;
+    if (mode == DC_LATENCY_THREADED)
+        l = fmax(fmax(io, de / (double)p->threads), fmax(cp, (de + cp) / (double)p->cores));
+    o->lat = l;
+    o->buf = (uint64_t)p->nbuf * maxs;
+    o->rbuf = ns ? (uint64_t)p->nbuf * ((maxr + PLAN_READ_ALIGN - 1) / PLAN_READ_ALIGN + 1) *
+                       PLAN_READ_ALIGN
+                 : 0;
+    o->mem = m + o->buf + o->rbuf;
+    o->ncomp = nc;
+    o->nstream = ns;
+}
+
+static void predict(const dc_planner *p, const uint8_t *dec, dc_latency_mode mode, double *lat,
+                    uint64_t *mem, uint64_t *bufbytes, size_t *ncomp) {
+    pred o;
+    predict_full(p, dec, mode, &o);
+    if (lat) *lat = o.lat;
+    if (mem) *mem = o.mem;
+    if (bufbytes) *bufbytes = o.buf;
+    if (ncomp) *ncomp = o.ncomp;
+}
+
+static int known_mode(dc_latency_mode mode) {
+    return mode == DC_LATENCY_SEQUENTIAL || mode == DC_LATENCY_PIPELINED ||
+           mode == DC_LATENCY_THREADED;
 }
 
 dc_status dc_planner_predict(const dc_planner *p, const uint8_t *decisions, dc_latency_mode mode,
                              double *latency_s, uint64_t *memory_bytes) {
     if (!p) return DC_ERR_INVALID_ARGUMENT;
-    if (mode != DC_LATENCY_SEQUENTIAL && mode != DC_LATENCY_PIPELINED)
-        return DC_ERR_INVALID_ARGUMENT;
-    int any = 0;
+    if (!known_mode(mode)) return DC_ERR_INVALID_ARGUMENT;
+    int decodes = 0, streams = 0;
     if (decisions)
         for (size_t i = 0; i < p->n; i++) {
-            if (decisions[i] > 1) return DC_ERR_INVALID_ARGUMENT;
-            any |= decisions[i];
+            if (decisions[i] > DC_PLACE_STREAMED) return DC_ERR_INVALID_ARGUMENT;
+            decodes |= decisions[i] == DC_PLACE_COMPRESSED ||
+                       (decisions[i] == DC_PLACE_STREAMED && stream_decodes(&p->chunks[i]));
+            streams |= decisions[i] == DC_PLACE_STREAMED;
         }
-    dc_status st = check_model(p, any);
+    dc_status st = check_model(p, decodes, streams);
     if (st != DC_OK) return st;
     predict(p, decisions, mode, latency_s, memory_bytes, NULL, NULL);
     return DC_OK;
+}
+
+/* ========================================================================== */
+/*                       Threaded plans (docs/planner.md)                     */
+/* ========================================================================== */
+
+/* Resident bytes of chunk c in place z. */
+static uint64_t place_mem(const pchunk *c, uint8_t z) {
+    return z == DC_PLACE_RAW ? c->raw : z == DC_PLACE_COMPRESSED ? c->comp : 0;
+}
+
+/*
+ * Moves chunks from place `from` to place `to` (only chunks stored smaller
+ * than raw become DC_PLACE_COMPRESSED), spread evenly over the execution
+ * order: each candidate's share of `budget` (extra resident bytes, as a
+ * fraction of what moving all candidates would cost) accumulates and the
+ * chunk moves when its share covers its cost (Bresenham). Returns the bytes
+ * used (<= budget).
+ */
+static double spread(const dc_planner *p, uint8_t *dec, uint8_t from, uint8_t to, double budget) {
+    double tot = 0.0;
+    for (size_t i = 0; i < p->n; i++) {
+        const pchunk *c = &p->chunks[i];
+        if (dec[i] != from || (to == DC_PLACE_COMPRESSED && !stream_decodes(c))) continue;
+        tot += (double)place_mem(c, to) - (double)place_mem(c, from);
+    }
+    if (!(tot > 0.0) || !(budget > 0.0)) return 0.0;
+    const double frac = budget >= tot ? 1.0 : budget / tot;
+    double acc = 0.0, used = 0.0;
+    for (size_t i = 0; i < p->n; i++) {
+        const pchunk *c = &p->chunks[i];
+        if (dec[i] != from || (to == DC_PLACE_COMPRESSED && !stream_decodes(c))) continue;
+        const double w = (double)place_mem(c, to) - (double)place_mem(c, from);
+        if (w <= 0.0) {
+            dec[i] = to;
+            continue;
+        }
+        acc += frac * w;
+        if (acc >= w * (1.0 - 1e-12) && used + w <= budget) {
+            dec[i] = to;
+            used += w;
+            acc -= w;
+        }
+    }
+    return used;
+}
+
+/*
+ * One candidate plan for a memory budget of `avail` bytes of chunks (the
+ * buffers excluded). Without streaming: every chunk stored smaller than raw
+ * compressed, then as many raw as fit. With streaming: everything streamed,
+ * then the share theta of avail spent on raw chunks and the rest on
+ * compressed ones.
+ */
+static void threaded_candidate(const dc_planner *p, int stream, double theta, double avail,
+                               uint8_t *dec) {
+    double base = 0.0;
+    for (size_t i = 0; i < p->n; i++) {
+        const pchunk *c = &p->chunks[i];
+        dec[i] = stream              ? DC_PLACE_STREAMED
+                 : stream_decodes(c) ? DC_PLACE_COMPRESSED
+                                     : DC_PLACE_RAW;
+        base += (double)place_mem(c, dec[i]);
+    }
+    if (!stream) {
+        spread(p, dec, DC_PLACE_COMPRESSED, DC_PLACE_RAW, avail - base);
+        return;
+    }
+    double used = spread(p, dec, DC_PLACE_STREAMED, DC_PLACE_RAW, theta * avail);
+    spread(p, dec, DC_PLACE_STREAMED, DC_PLACE_COMPRESSED, avail - used);
+}
+
+/* The least-latency threaded plan within mb bytes, into dec (work: scratch);
+ * 0 if none fits. */
+static int threaded_memory(const dc_planner *p, int stream, double mb, uint8_t *dec, uint8_t *work,
+                           pred *best) {
+    /* the buffers at their largest, then corrected from the exact figure */
+    uint64_t maxs = 0, maxc = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        if (p->chunks[i].raw > maxs) maxs = p->chunks[i].raw;
+        if (p->chunks[i].comp > maxc) maxc = p->chunks[i].comp;
+    }
+    double bufs = (double)p->nbuf * (double)maxs;
+    if (stream)
+        bufs += (double)p->nbuf *
+                (double)(((maxc + PLAN_READ_ALIGN - 1) / PLAN_READ_ALIGN + 1) * PLAN_READ_ALIGN);
+    int found = 0;
+    double best_theta = 0.0;
+    const int coarse = stream ? 32 : 0, fine = stream ? 16 : 0;
+    for (int pass = 0; pass < 2; pass++) {
+        const int steps = pass == 0 ? coarse : fine;
+        const double lo = pass == 0 ? 0.0 : best_theta - 1.0 / 32,
+                     step = pass == 0 ? 1.0 / 32 : 1.0 / 256;
+        if (pass == 1 && (!found || !stream)) break;
+        for (int k = 0; k <= steps; k++) {
+            const double theta = lo + step * k;
+            if (theta < 0.0 || theta > 1.0) continue;
+            double avail = mb - bufs;
+            pred o;
+            for (int tries = 0; tries < 4; tries++) {
+                threaded_candidate(p, stream, theta, avail, work);
+                predict_full(p, work, DC_LATENCY_THREADED, &o);
+                if ((double)o.mem <= mb) break;
+                avail -= (double)o.mem - mb;
+            }
+            if ((double)o.mem > mb) continue;
+            if (!found || o.lat < best->lat || (o.lat == best->lat && o.mem < best->mem)) {
+                found = 1;
+                *best = o;
+                best_theta = theta;
+                memcpy(dec, work, p->n);
+            }
+        }
+    }
+    return found;
 }
 
 /* ========================================================================== */
@@ -522,6 +710,82 @@ static dc_status check_budget(double b) {
     return DC_OK;
 }
 
+/* Writes the figures of plan dec into result (if not NULL). */
+static void fill_result(const dc_planner *p, dc_latency_mode mode, const uint8_t *dec,
+                        double budget, double bound, dc_plan_result *result) {
+    if (!result) return;
+    dc_plan_result l;
+    memset(&l, 0, sizeof(l));
+    l.struct_size = result->struct_size;
+    pred o;
+    predict_full(p, dec, mode, &o);
+    l.latency_s = o.lat;
+    l.memory_bytes = o.mem;
+    l.decode_buffer_bytes = o.buf;
+    l.compressed_chunks = o.ncomp;
+    l.streamed_chunks = o.nstream;
+    l.read_buffer_bytes = o.rbuf;
+    predict_full(p, NULL, mode, &o);
+    l.raw_latency_s = o.lat;
+    l.raw_memory_bytes = p->total_raw;
+    l.budget = budget;
+    l.bound = bound;
+    memcpy(result, &l, result->struct_size < sizeof(l) ? result->struct_size : sizeof(l));
+}
+
+/* The budget policies in DC_LATENCY_THREADED mode (docs/planner.md,
+ * "Threaded engines"); request validated. */
+static dc_status plan_threaded(const dc_planner *p, const dc_plan_request *rq,
+                               dc_plan_result *result, uint8_t *decisions) {
+    const size_t n = p->n;
+    const int stream = rq->allow_streaming != 0;
+    pred raw, o;
+    predict_full(p, NULL, DC_LATENCY_THREADED, &raw);
+    double budget;
+    if (n == 0) {
+        budget = rq->policy == DC_PLAN_MEMORY_BYTES ? floor(rq->budget) : rq->budget;
+        if (rq->policy == DC_PLAN_LATENCY_FACTOR) budget = 0.0;
+        fill_result(p, DC_LATENCY_THREADED, decisions, budget, 0.0, result);
+        return DC_OK;
+    }
+    uint8_t *work = (uint8_t *)dc_malloc(&p->alloc, 2 * n);
+    if (!work) return DC_ERR_OUT_OF_MEMORY;
+    uint8_t *dec = work + n;
+    int found;
+    if (rq->policy == DC_PLAN_MEMORY_BYTES) {
+        budget = floor(rq->budget);
+        found = threaded_memory(p, stream, budget, decisions, work, &o);
+    } else {
+        budget = rq->policy == DC_PLAN_LATENCY_FACTOR ? rq->budget * raw.lat : rq->budget;
+        const double lim = budget + PLAN_REL_TOL * (budget > raw.lat ? budget : raw.lat);
+        /* the least memory whose best plan meets the budget: bisection on
+         * the memory budget between the smallest plan and all raw */
+        double hi = (double)raw.mem, lo = 0.0;
+        found = threaded_memory(p, stream, hi, dec, work, &o) && o.lat <= lim;
+        if (!found) { /* is any plan fast enough? (all raw is not always the fastest) */
+            double big = (double)p->total_raw * 2.0 + (double)p->nbuf * 2.0 * (double)raw.mem;
+            found = threaded_memory(p, stream, big, dec, work, &o) && o.lat <= lim;
+            hi = big;
+        }
+        if (found) {
+            memcpy(decisions, dec, n);
+            for (int it = 0; it < 48 && hi - lo > 1.0; it++) {
+                const double mid = floor(0.5 * (lo + hi));
+                if (threaded_memory(p, stream, mid, dec, work, &o) && o.lat <= lim) {
+                    hi = mid;
+                    memcpy(decisions, dec, n);
+                } else {
+                    lo = mid;
+                }
+            }
+        }
+    }
+    dc_free(&p->alloc, work);
+    if (!found) return DC_ERR_INFEASIBLE;
+    fill_result(p, DC_LATENCY_THREADED, decisions, budget, 0.0, result);
+    return DC_OK;
+}
+
 dc_status dc_planner_plan(const dc_planner *p, const dc_plan_request *request,
                           dc_plan_result *result, uint8_t *decisions) {
     if (!p || !request) return DC_ERR_INVALID_ARGUMENT;
@@ -532,11 +796,13 @@ dc_status dc_planner_plan(const dc_planner *p, const dc_plan_request *request,
     if (rq.policy != DC_PLAN_EVERY_N && rq.policy != DC_PLAN_LATENCY_FACTOR &&
         rq.policy != DC_PLAN_LATENCY_SECONDS && rq.policy != DC_PLAN_MEMORY_BYTES)
         return DC_ERR_INVALID_ARGUMENT;
-    if (rq.mode != DC_LATENCY_SEQUENTIAL && rq.mode != DC_LATENCY_PIPELINED)
-        return DC_ERR_INVALID_ARGUMENT;
+    if (!known_mode(rq.mode)) return DC_ERR_INVALID_ARGUMENT;
+    if (rq.allow_streaming && rq.mode != DC_LATENCY_THREADED) return DC_ERR_INVALID_ARGUMENT;
     if (rq.policy != DC_PLAN_EVERY_N && (st = check_budget(rq.budget)) != DC_OK) return st;
     if (p->n > 0 && !decisions) return DC_ERR_INVALID_ARGUMENT;
-    if ((st = check_model(p, 1)) != DC_OK) return st;
+    if ((st = check_model(p, 1, rq.allow_streaming)) != DC_OK) return st;
+    if (rq.mode == DC_LATENCY_THREADED && rq.policy != DC_PLAN_EVERY_N)
+        return plan_threaded(p, &rq, result, decisions);
 
     const size_t n = p->n;
     double lraw = 0.0;
@@ -659,18 +925,7 @@ dc_status dc_planner_plan(const dc_planner *p, const dc_plan_request *request,
         dc_free(a, caps);
         dc_free(a, work);
         if (!found) return DC_ERR_INFEASIBLE;
-        if (result) {
-            dc_plan_result l;
-            memset(&l, 0, sizeof(l));
-            l.bound = bound;
-            l.budget = budget;
-            l.struct_size = result->struct_size;
-            predict(p, decisions, rq.mode, &l.latency_s, &l.memory_bytes, &l.decode_buffer_bytes,
-                    &l.compressed_chunks);
-            l.raw_latency_s = lraw;
-            l.raw_memory_bytes = p->total_raw;
-            memcpy(result, &l, result->struct_size < sizeof(l) ? result->struct_size : sizeof(l));
-        }
+        fill_result(p, rq.mode, decisions, budget, bound, result);
         return DC_OK;
     } else {
         budget = rq.policy == DC_PLAN_LATENCY_FACTOR ? 0.0 : rq.budget;
@@ -678,16 +933,6 @@ dc_status dc_planner_plan(const dc_planner *p, const dc_plan_request *request,
     }
 
     /* EVERY_N, or no chunks. */
-    if (result) {
-        dc_plan_result l;
-        memset(&l, 0, sizeof(l));
-        l.struct_size = result->struct_size;
-        predict(p, decisions, rq.mode, &l.latency_s, &l.memory_bytes, &l.decode_buffer_bytes,
-                &l.compressed_chunks);
-        l.raw_latency_s = lraw;
-        l.raw_memory_bytes = p->total_raw;
-        l.budget = budget;
-        memcpy(result, &l, result->struct_size < sizeof(l) ? result->struct_size : sizeof(l));
-    }
+    fill_result(p, rq.mode, decisions, budget, 0.0, result);
     return DC_OK;
 }

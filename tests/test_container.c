@@ -254,9 +254,9 @@ static void test_chunk_location(void **state) {
                                  DC_OK);
                 assert_int_equal(codec, l.codec);
                 assert_int_equal(dc_load_le32(file + l.file_offset + 16), l.checksum);
-                assert_int_equal(dc_chunk_decompress(NULL, file + l.file_offset, l.size, one,
-                                                     d.data_size, &got),
-                                 DC_OK);
+                assert_int_equal(
+                    dc_chunk_decompress(NULL, file + l.file_offset, l.size, one, d.data_size, &got),
+                    DC_OK);
                 assert_int_equal(got, l.raw_size);
                 assert_memory_equal(one, all + l.raw_offset, got);
             }

@@ -253,11 +253,14 @@ static void test_argument_errors(void **state) {
     dec = 1;
     assert_int_equal(dc_planner_predict(p, &dec, DC_LATENCY_SEQUENTIAL, &lat, NULL),
                      DC_ERR_INVALID_ARGUMENT);
-    dec = 2;
+    dec = 2; /* streamed: no storage bandwidth, no curve */
+    assert_int_equal(dc_planner_predict(p, &dec, DC_LATENCY_SEQUENTIAL, &lat, NULL),
+                     DC_ERR_INVALID_ARGUMENT);
+    dec = 3;
     assert_int_equal(dc_planner_predict(p, &dec, DC_LATENCY_SEQUENTIAL, &lat, NULL),
                      DC_ERR_INVALID_ARGUMENT);
     dec = 0;
-    assert_int_equal(dc_planner_predict(p, &dec, (dc_latency_mode)2, &lat, NULL),
+    assert_int_equal(dc_planner_predict(p, &dec, (dc_latency_mode)3, &lat, NULL),
                      DC_ERR_INVALID_ARGUMENT);
     dc_plan_request r = req(DC_PLAN_LATENCY_FACTOR, DC_LATENCY_SEQUENTIAL, 1.1);
     assert_int_equal(dc_planner_plan(p, &r, NULL, &dec), DC_ERR_INVALID_ARGUMENT); /* no curve */
@@ -841,6 +844,166 @@ static void test_allocator(void **state) {
     }
 }
 
+/* ------------------------------------------------------------------------ */
+/* Threaded engines and streamed chunks (docs/planner.md, "Threaded engines") */
+
+static dc_planner *threaded_planner(size_t n, size_t nbuf, size_t threads, size_t cores) {
+    dc_planner_options o;
+    memset(&o, 0, sizeof(o));
+    o.struct_size = sizeof(o);
+    o.decode_buffers = nbuf;
+    o.decode_threads = threads;
+    o.cores = cores;
+    dc_planner *p = NULL;
+    assert_int_equal(dc_planner_create(&o, &p), DC_OK);
+    /* n chunks of S = 1000, Sc = 600 (CR 1.67), host tier */
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(dc_planner_add_chunk(p, 1000, 600, DC_TIER_HOST, 0, NULL), DC_OK);
+    assert_int_equal(dc_planner_set_tier_bandwidth(p, DC_TIER_HOST, 1e6), DC_OK);
+    assert_int_equal(dc_planner_set_tier_bandwidth(p, DC_TIER_STORAGE, 1000.0), DC_OK);
+    assert_int_equal(dc_planner_set_compute_rate(p, 1e5), DC_OK);
+    size_t sz = 1000;
+    double d = 2000.0;
+    assert_int_equal(dc_planner_set_decode_curve(p, &sz, &d, 1), DC_OK);
+    return p;
+}
+
+static void test_threaded_formulas(void **state) {
+    (void)state;
+    /* 4 chunks, 2 buffers, 2 decode threads, 2 cores */
+    dc_planner *p = threaded_planner(4, 2, 2, 2);
+    double lat;
+    uint64_t mem;
+    /* all raw: compute thread max(S/B, S/I) = 0.01 s per chunk */
+    assert_int_equal(dc_planner_predict(p, NULL, DC_LATENCY_THREADED, &lat, &mem), DC_OK);
+    assert_close(lat, 0.04);
+    assert_int_equal(mem, 4000);
+    /* raw, compressed, streamed, streamed:
+     *   storage 2 x 600/1000 = 1.2 s; decode (600/1e6 + 0.5) + 2 x 0.5 = 1.5006 s
+     *   over 2 threads 0.7503; compute 4 x 0.01 = 0.04; (decode + compute) / 2
+     *   cores = 0.7703. max = 1.2 s.
+     *   memory 1000 + 600 + 2 buffers x 1000 + 2 read buffers x (4096 + 4096) */
+    uint8_t dec[4] = {DC_PLACE_RAW, DC_PLACE_COMPRESSED, DC_PLACE_STREAMED, DC_PLACE_STREAMED};
+    assert_int_equal(dc_planner_predict(p, dec, DC_LATENCY_THREADED, &lat, &mem), DC_OK);
+    assert_close(lat, 1.2);
+    assert_int_equal(mem, 1000 + 600 + 2 * 1000 + 2 * 8192);
+    /* sequential: raw 0.001 + 0.01; compressed 0.0006 + 0.5 + 0.01; streamed 2 x (0.6 + 0.5 + 0.01)
+     */
+    assert_int_equal(dc_planner_predict(p, dec, DC_LATENCY_SEQUENTIAL, &lat, NULL), DC_OK);
+    assert_close(lat, 0.011 + 0.5106 + 2 * 1.11);
+    /* pipelined: max per chunk */
+    assert_int_equal(dc_planner_predict(p, dec, DC_LATENCY_PIPELINED, &lat, NULL), DC_OK);
+    assert_close(lat, 0.01 + 0.5 + 2 * 0.6);
+    /* a decision above 2 is refused */
+    dec[0] = 3;
+    assert_int_equal(dc_planner_predict(p, dec, DC_LATENCY_THREADED, &lat, NULL),
+                     DC_ERR_INVALID_ARGUMENT);
+    assert_int_equal(dc_planner_predict(p, NULL, (dc_latency_mode)3, &lat, NULL),
+                     DC_ERR_INVALID_ARGUMENT);
+    dc_planner_free(p);
+    /* a streamed chunk stored no smaller than raw is copied, not decoded: no curve needed */
+    dc_planner *q = new_planner(1);
+    assert_int_equal(dc_planner_add_chunk(q, 1000, 1020, DC_TIER_HOST, 0, NULL), DC_OK);
+    assert_int_equal(dc_planner_set_tier_bandwidth(q, DC_TIER_HOST, 1e6), DC_OK);
+    assert_int_equal(dc_planner_set_compute_rate(q, 1e5), DC_OK);
+    uint8_t one = DC_PLACE_STREAMED;
+    /* storage bandwidth not set */
+    assert_int_equal(dc_planner_predict(q, &one, DC_LATENCY_THREADED, &lat, NULL),
+                     DC_ERR_INVALID_ARGUMENT);
+    assert_int_equal(dc_planner_set_tier_bandwidth(q, DC_TIER_STORAGE, 1000.0), DC_OK);
+    assert_int_equal(dc_planner_predict(q, &one, DC_LATENCY_THREADED, &lat, &mem), DC_OK);
+    assert_close(lat, 1.02); /* 1020 / 1000 B/s; copy 0.001 over 1 thread; compute 0.01 */
+    assert_int_equal(mem, 1000 + 8192);
+    dc_planner_free(q);
+}
+
+static void test_threaded_plans(void **state) {
+    (void)state;
+    const size_t n = 200;
+    dc_planner *p = threaded_planner(n, 4, 2, 3);
+    uint8_t *dec = malloc(n);
+    assert_non_null(dec);
+    dc_plan_result res = empty_result();
+    /* streaming needs the threaded mode */
+    dc_plan_request rq = req(DC_PLAN_MEMORY_BYTES, DC_LATENCY_PIPELINED, 1e5);
+    rq.allow_streaming = 1;
+    assert_int_equal(dc_planner_plan(p, &rq, &res, dec), DC_ERR_INVALID_ARGUMENT);
+    /* without streaming, below all compressed (200 x 600 + buffers) is infeasible */
+    rq = req(DC_PLAN_MEMORY_BYTES, DC_LATENCY_THREADED, 100000);
+    assert_int_equal(dc_planner_plan(p, &rq, &res, dec), DC_ERR_INFEASIBLE);
+    /* with streaming it is not; memory within budget, latency falls as it grows */
+    rq.allow_streaming = 1;
+    double prev = INFINITY;
+    size_t prev_stream = n + 1;
+    for (double b = 40000; b <= 260000; b += 20000) {
+        rq.budget = b;
+        res = empty_result();
+        assert_int_equal(dc_planner_plan(p, &rq, &res, dec), DC_OK);
+        assert_true((double)res.memory_bytes <= b);
+        assert_true(res.latency_s <= prev * (1 + 1e-9));
+        assert_true(res.streamed_chunks <= prev_stream);
+        double lat;
+        uint64_t mem;
+        assert_int_equal(dc_planner_predict(p, dec, DC_LATENCY_THREADED, &lat, &mem), DC_OK);
+        assert_close(lat, res.latency_s);
+        assert_int_equal(mem, res.memory_bytes);
+        size_t ns = 0, nc = 0;
+        for (size_t i = 0; i < n; i++) {
+            ns += dec[i] == DC_PLACE_STREAMED;
+            nc += dec[i] == DC_PLACE_COMPRESSED;
+        }
+        assert_int_equal(ns, res.streamed_chunks);
+        assert_int_equal(nc, res.compressed_chunks);
+        assert_int_equal(res.read_buffer_bytes, ns ? 4u * 8192u : 0u);
+        /* streamed chunks are spread: no run of them longer than needed */
+        if (ns > 0 && ns < n) {
+            size_t run = 0, longest = 0;
+            for (size_t i = 0; i < n; i++) {
+                run = dec[i] == DC_PLACE_STREAMED ? run + 1 : 0;
+                if (run > longest) longest = run;
+            }
+            assert_true(longest <= n / (n - ns) + 1);
+        }
+        prev = res.latency_s;
+        prev_stream = res.streamed_chunks;
+    }
+    /* with room for everything: all raw, fastest */
+    rq.budget = 1e9;
+    assert_int_equal(dc_planner_plan(p, &rq, &res, dec), DC_OK);
+    assert_int_equal(res.compressed_chunks + res.streamed_chunks, 0);
+    assert_close(res.latency_s, res.raw_latency_s);
+    /* latency budget: the least memory meeting it, and a budget below the
+     * fastest plan is infeasible */
+    rq = req(DC_PLAN_LATENCY_SECONDS, DC_LATENCY_THREADED, 30.0);
+    rq.allow_streaming = 1;
+    assert_int_equal(dc_planner_plan(p, &rq, &res, dec), DC_OK);
+    assert_true(res.latency_s <= 30.0 * (1 + 1e-9));
+    dc_plan_request m =
+        req(DC_PLAN_MEMORY_BYTES, DC_LATENCY_THREADED, (double)res.memory_bytes - 2000);
+    m.allow_streaming = 1;
+    dc_plan_result r2 = empty_result();
+    if (dc_planner_plan(p, &m, &r2, dec) == DC_OK) assert_true(r2.latency_s > 30.0 * (1 - 1e-9));
+    rq.budget = 1e-6;
+    assert_int_equal(dc_planner_plan(p, &rq, &res, dec), DC_ERR_INFEASIBLE);
+    /* streaming without the storage bandwidth */
+    dc_planner *q = new_planner(1);
+    assert_int_equal(dc_planner_add_chunk(q, 1000, 600, DC_TIER_HOST, 0, NULL), DC_OK);
+    assert_int_equal(dc_planner_set_tier_bandwidth(q, DC_TIER_HOST, 1e6), DC_OK);
+    assert_int_equal(dc_planner_set_compute_rate(q, 1e5), DC_OK);
+    size_t sz = 1000;
+    double d = 2000.0;
+    assert_int_equal(dc_planner_set_decode_curve(q, &sz, &d, 1), DC_OK);
+    rq = req(DC_PLAN_MEMORY_BYTES, DC_LATENCY_THREADED, 1e5);
+    rq.allow_streaming = 1;
+    assert_int_equal(dc_planner_plan(q, &rq, &res, dec), DC_ERR_INVALID_ARGUMENT);
+    rq.allow_streaming = 0; /* threaded without streaming: fine */
+    assert_int_equal(dc_planner_plan(q, &rq, &res, dec), DC_OK);
+    assert_int_equal(dec[0], DC_PLACE_RAW);
+    dc_planner_free(q);
+    free(dec);
+    dc_planner_free(p);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_formulas),        cmocka_unit_test(test_curve_interpolation),
@@ -848,7 +1011,8 @@ int main(void) {
         cmocka_unit_test(test_greedy_vs_exact), cmocka_unit_test(test_greedy_small_exact),
         cmocka_unit_test(test_free_chunks),     cmocka_unit_test(test_monotone),
         cmocka_unit_test(test_bad_budgets),     cmocka_unit_test(test_measure),
-        cmocka_unit_test(test_allocator),
+        cmocka_unit_test(test_allocator),       cmocka_unit_test(test_threaded_formulas),
+        cmocka_unit_test(test_threaded_plans),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -43,8 +43,23 @@ typedef enum dc_tier {
 /* How the three costs of a chunk combine; values never renumber. */
 typedef enum dc_latency_mode {
     DC_LATENCY_SEQUENTIAL = 0, /* sum over chunks of load + decode + compute */
-    DC_LATENCY_PIPELINED = 1   /* sum over chunks of max(load, decode, compute) */
+    DC_LATENCY_PIPELINED = 1,  /* sum over chunks of max(load, decode, compute) */
+    /* An engine whose decode threads (and, for streamed chunks, reader
+     * threads) work ahead of one compute thread through a ring of
+     * decode_buffers slots: a step takes as long as its busiest resource,
+     * max(storage reads, decoding / decode_threads, compute thread,
+     * (decoding + compute) / cores) (docs/planner.md, "Threaded engines"). */
+    DC_LATENCY_THREADED = 2
 } dc_latency_mode;
+
+/* Values of a decision byte (dc_planner_predict, dc_planner_plan); values
+ * never renumber. 0 and 1 are the only values of plans without streaming. */
+#define DC_PLACE_RAW        0 /* resident as raw bytes */
+#define DC_PLACE_COMPRESSED 1 /* resident compressed, decoded every step */
+/* Not resident: read as stored (its compressed size) from storage, tier
+ * DC_TIER_STORAGE, every step, then decoded (copied, if it is not smaller
+ * than raw). */
+#define DC_PLACE_STREAMED 2
 
 /* What dc_planner_plan() optimises; values never renumber. */
 typedef enum dc_plan_policy {
@@ -75,6 +90,10 @@ typedef struct dc_planner_options {
      * while computing on the current one. At most
      * DC_PLANNER_MAX_DECODE_BUFFERS. */
     size_t decode_buffers;
+    /* DC_LATENCY_THREADED: threads that decode (0 = 1), and CPU cores they
+     * share with the compute thread (0 = decode_threads + 1). */
+    size_t decode_threads;
+    size_t cores;
 } dc_planner_options;
 
 /* Opaque planner: the model of one inference step. */
@@ -201,14 +220,17 @@ DC_API dc_status dc_planner_measure_decode(dc_planner *p, const void *sample, si
                                            const dc_planner_measure_options *options);
 
 /*
- * Predicts one step of a given plan: decisions[i] is 1 if chunk i is kept
- * compressed, 0 if raw (decisions NULL = all raw). Any out-pointer may be
- * NULL. *latency_s gets the step latency in `mode`, *memory_bytes the
- * resident memory including the decode buffers (formulas in the header
- * comment and docs/planner.md). The sum runs over chunks in the order added.
- * Errors: DC_ERR_INVALID_ARGUMENT (p NULL, unknown mode, a decision other
- * than 0 or 1, a tier bandwidth or the compute rate not set, no decode
- * curve while some chunk is compressed). Reads p only.
+ * Predicts one step of a given plan: decisions[i] is DC_PLACE_COMPRESSED (1)
+ * if chunk i is kept compressed, DC_PLACE_RAW (0) if raw, DC_PLACE_STREAMED
+ * (2) if read from storage every step (decisions NULL = all raw). Any
+ * out-pointer may be NULL. *latency_s gets the step latency in `mode`,
+ * *memory_bytes the resident memory including the decode buffers and, when
+ * a chunk streams, the read buffers (formulas in the header comment and
+ * docs/planner.md). The sum runs over chunks in the order added.
+ * Errors: DC_ERR_INVALID_ARGUMENT (p NULL, unknown mode, a decision above
+ * 2, a tier bandwidth (DC_TIER_STORAGE's for streamed chunks) or the
+ * compute rate not set, no decode curve while some chunk is decoded). Reads
+ * p only.
  */
 DC_API dc_status dc_planner_predict(const dc_planner *p, const uint8_t *decisions,
                                     dc_latency_mode mode, double *latency_s,
@@ -224,6 +246,10 @@ typedef struct dc_plan_request {
      * Must be finite and > 0. Not used by EVERY_N. */
     double budget;
     size_t every_n; /* EVERY_N: block length N >= 1; 0 = 5 (1/5 compressed) */
+    /* Budget policies in DC_LATENCY_THREADED mode only: nonzero lets the plan
+     * stream chunks (DC_PLACE_STREAMED) from storage; DC_TIER_STORAGE's
+     * bandwidth must be set. */
+    int allow_streaming;
 } dc_plan_request;
 
 /* The outcome of dc_planner_plan() (set struct_size; only that many bytes
@@ -242,11 +268,14 @@ typedef struct dc_plan_result {
      * for MEMORY_BYTES a lower bound on the latency of any plan meeting the
      * budget; 0 for EVERY_N. The plan is within (value - bound) of optimal. */
     double bound;
+    size_t streamed_chunks;     /* decisions equal to DC_PLACE_STREAMED */
+    uint64_t read_buffer_bytes; /* the read buffers' part of memory_bytes */
 } dc_plan_result;
 
 /*
  * Chooses which chunks stay compressed. decisions (caller-owned, one byte
- * per chunk, written only on success) receives 1 for compressed, 0 for raw;
+ * per chunk, written only on success) receives 1 for compressed, 0 for raw
+ * (and 2 for streamed, with allow_streaming);
  * it may be NULL when there are no chunks. `result` may be NULL.
  * The budget policies take every chunk whose compression lowers both memory
  * and latency, then solve the remaining 0/1 knapsack greedily by saved
@@ -265,6 +294,15 @@ typedef struct dc_plan_result {
  * memory budget below the smallest plan's memory), DC_ERR_OUT_OF_MEMORY.
  * Reads p only; its scratch memory comes from the planner's allocator, which
  * must then be thread-safe for concurrent calls.
+ *
+ * In DC_LATENCY_THREADED mode the step is a maximum over resources, not a
+ * sum over chunks, so the knapsack above does not apply: the budget
+ * policies search how the budget is split between raw and compressed
+ * chunks (and, with allow_streaming, which stream), spreading each kind
+ * evenly over the execution order so the threads stay busy
+ * (docs/planner.md, "Threaded engines"); result->bound is 0 there (no
+ * certificate). Errors as above, plus DC_ERR_INVALID_ARGUMENT for
+ * allow_streaming in another mode or without DC_TIER_STORAGE's bandwidth.
  */
 DC_API dc_status dc_planner_plan(const dc_planner *p, const dc_plan_request *request,
                                  dc_plan_result *result, uint8_t *decisions);
