@@ -19,8 +19,12 @@
  * within FACTOR x all-resident), --memory-budget BYTES|P% (least latency
  * within BYTES, or P% of the INT8 weights); the planner's inputs are measured
  * unless given: --compute-rate B/s, --host-bandwidth B/s, --decode-rate B/s.
- * --prefetch K (K >= 2): a second thread decodes the compressed chunks up to
- * K buffers ahead of the compute (planner: pipelined model).
+ * --threads N: N decoder threads decode the compressed (and streamed) chunks
+ * up to --prefetch K (default 8) ring buffers ahead of the compute (planner:
+ * threaded model). --storage: chunks may also stream from the .dcz file
+ * every step, read by --io-threads N (default 2) threads with O_DIRECT where
+ * possible; the storage bandwidth is measured unless --storage-bandwidth is
+ * given; --storage alone streams every chunk (--policy all-streamed).
  *
  * Perplexity: the text is encoded (dummy-prefix space, no BOS), then cut into
  * consecutive windows of seq_len-1 tokens; every window is run as
@@ -61,10 +65,13 @@ static void usage(void) {
             "         [--temperature T] [--seed S] [quantization options]\n"
             "       dc-llama bench MODEL.dcz [-n T] [--tokens ID,ID,...] [--tokenizer TOK.bin]\n"
             "         [plan options]\n"
-            "plan options (.dcz models): --policy all-resident|all-compressed|every-N:N\n"
-            "         --latency-budget FACTOR | --memory-budget BYTES|P%%\n"
+            "plan options (.dcz models): --policy all-resident|all-compressed|all-streamed|\n"
+            "         every-N:N | --latency-budget FACTOR | --memory-budget BYTES|P%%\n"
+            "         [--threads N]  (decoder threads ahead of the compute; 0: decode inline)\n"
+            "         [--prefetch K]  (ring buffers they fill; default 8)\n"
+            "         [--storage]  (chunks may stream from the file every step; alone:\n"
+            "         all-streamed) [--io-threads N] [--storage-bandwidth B/s]\n"
             "         [--compute-rate B/s] [--host-bandwidth B/s] [--decode-rate B/s]\n"
-            "         [--prefetch K]  (K >= 2: decode on a second thread, K buffers ahead)\n"
             "every command: --max-memory BYTES|unlimited  (or DC_MAX_MEMORY): the most the\n"
             "         model may hold; default 4 x the model file + 48 MiB (docs/guide.md)\n");
 }
@@ -117,6 +124,10 @@ static int parse_args(int argc, char **argv, args *a) {
         long n;
         if (!strcmp(o, "--json")) {
             a->json = 1;
+            continue;
+        }
+        if (!strcmp(o, "--storage")) {
+            a->plan.storage = 1;
             continue;
         }
         if (!v) {
@@ -218,6 +229,8 @@ static int parse_args(int argc, char **argv, args *a) {
                 a->plan.kind = EL_PLAN_ALL_RESIDENT;
             } else if (!strcmp(v, "all-compressed")) {
                 a->plan.kind = EL_PLAN_ALL_COMPRESSED;
+            } else if (!strcmp(v, "all-streamed")) {
+                a->plan.kind = EL_PLAN_ALL_STREAMED;
             } else if (!strncmp(v, "every-N:", 8) && !parse_long(v + 8, &n) && n >= 1 &&
                        n < (1L << 30)) {
                 a->plan.kind = EL_PLAN_EVERY_N;
@@ -256,8 +269,14 @@ static int parse_args(int argc, char **argv, args *a) {
             a->plan.host_bw = d;
         } else if (!strcmp(o, "--decode-rate") && !parse_double(v, &d) && d > 0) {
             a->plan.decode_rate = d;
-        } else if (!strcmp(o, "--prefetch") && !parse_long(v, &n) && n >= 0 && n <= 64) {
+        } else if (!strcmp(o, "--prefetch") && !parse_long(v, &n) && n >= 0 && n <= 1024) {
             a->plan.prefetch = (int)n;
+        } else if (!strcmp(o, "--threads") && !parse_long(v, &n) && n >= 0 && n <= 64) {
+            a->plan.threads = (int)n;
+        } else if (!strcmp(o, "--io-threads") && !parse_long(v, &n) && n >= 1 && n <= 64) {
+            a->plan.io_threads = (int)n;
+        } else if (!strcmp(o, "--storage-bandwidth") && !parse_double(v, &d) && d > 0) {
+            a->plan.storage_bw = d;
         } else if (!strcmp(o, "--tokens")) {
             a->fixed_tokens = v;
         } else if (!strcmp(o, "--calib-text")) {
@@ -272,6 +291,15 @@ static int parse_args(int argc, char **argv, args *a) {
         }
     }
     if (a->q.sparsity > 0 && !prune_given) a->q.prune = EL_PRUNE_DC;
+    if (a->plan.storage && !a->use_plan) { /* --storage alone: stream every chunk */
+        a->use_plan = 1;
+        a->policy_name = "all-streamed";
+        a->plan.kind = EL_PLAN_ALL_STREAMED;
+    }
+    if (a->plan.kind == EL_PLAN_ALL_STREAMED && !a->plan.storage) {
+        fprintf(stderr, "dc-llama: --policy all-streamed needs --storage\n");
+        return -1;
+    }
     if (!a->tokenizer && strcmp(a->cmd, "bench") != 0) {
         fprintf(stderr, "dc-llama: --tokenizer is required\n");
         return -1;
@@ -551,6 +579,7 @@ static int cmd_bench(el_model *m, const args *a) {
     /* on the compute thread: decode (or, with prefetch, waiting for the
      * decoder thread), compute of the linears, and the rest */
     const double other_s = total / T - (ps.prefetch ? wait_s : dec_s) - comp_s;
+    const double read_s = ps.read_s / T;
     /* the planner's constants as this run measures them: I from an
      * all-resident step (S/B + S/I = median step per weight byte), D from the
      * decode time of the compressed chunks */
@@ -577,9 +606,14 @@ static int cmd_bench(el_model *m, const args *a) {
            "\"compressed_chunks\": %zu, \"decode_s_per_step\": %.6f, "
            "\"compute_s_per_step\": %.6f, \"other_s_per_step\": %.6f, \"decodes_per_step\": %.1f, "
            "\"prefetch\": %d, \"wait_s_per_step\": %.6f, \"predicted_sequential_step_s\": %.6f, "
-           "\"predicted_pipelined_step_s\": %.6f, \"predicted_overlap_step_s\": %.6f, "
+           "\"predicted_pipelined_step_s\": %.6f, \"predicted_threaded_step_s\": %.6f, "
            "\"host_bandwidth\": %.6g, \"compute_rate\": %.6g, \"decode_rate\": %.6g, "
            "\"measured_compute_rate\": %.6g, \"measured_decode_rate\": %.6g, \"load_s\": %.3f, "
+           "\"tok_s\": %.4f, \"measured_ms\": %.3f, \"predicted_ms\": %.3f, \"threads\": %d, "
+           "\"io_threads\": %d, \"cores\": %d, \"storage\": %d, \"direct_io\": %d, "
+           "\"storage_bandwidth\": %.6g, \"streamed_chunks\": %zu, \"streamed_bytes\": %llu, "
+           "\"read_buffer_bytes\": %llu, \"bytes_read_per_token\": %.0f, "
+           "\"read_s_per_step\": %.6f, "
            "\"tokens_hash\": \"%016llx\", \"logits_hash\": \"%016llx\"}\n",
            a->use_plan ? a->policy_name : "none",
            a->use_plan && a->plan.kind == EL_PLAN_EVERY_N ? a->plan.every_n : 0, budget,
@@ -591,9 +625,12 @@ static int cmd_bench(el_model *m, const args *a) {
            (unsigned long long)ps.compressed_bytes, (unsigned long long)ps.buffer_bytes,
            (unsigned long long)(ps.raw_bytes + ps.compressed_bytes + ps.buffer_bytes), ps.chunks,
            ps.compressed_chunks, dec_s, comp_s, other_s, (double)ps.decodes / T, ps.prefetch,
-           wait_s, ps.predicted_seq_step_s, ps.predicted_pipe_step_s, ps.predicted_overlap_step_s,
-           ps.host_bw, ps.compute_rate, ps.decode_rate_chunk, ir, dr, ps.load_s,
-           (unsigned long long)ht, (unsigned long long)hl);
+           wait_s, ps.predicted_seq_step_s, ps.predicted_pipe_step_s, ps.predicted_threaded_step_s,
+           ps.host_bw, ps.compute_rate, ps.decode_rate_chunk, ir, dr, ps.load_s, (double)T / total,
+           1e3 * med, 1e3 * ps.predicted_step_s, ps.threads, ps.io_threads, ps.cores,
+           a->plan.storage, ps.direct_io, ps.storage_bw, ps.streamed_chunks,
+           (unsigned long long)ps.streamed_bytes, (unsigned long long)ps.read_buffer_bytes,
+           (double)ps.bytes_read / T, read_s, (unsigned long long)ht, (unsigned long long)hl);
     free(logits), free(step), free(toks), free(fixed);
     return 0;
 }

@@ -22,6 +22,7 @@
 #endif
 
 #include "doublecomp.h"
+#include "feed.h"
 #include "pipeline.h"
 
 /* One chunk of a linear weight: raw bytes [off, off + raw_len) of the
@@ -32,28 +33,11 @@ typedef struct el_jit_chunk {
     const int8_t *raw;     /* resident raw INT8, or NULL when compressed */
     const uint8_t *comp;   /* resident compressed chunk when raw is NULL */
     const uint8_t *mapped; /* while loading: the chunk in the file mapping */
+    uint64_t file_off;     /* where the chunk lies in the file */
     uint32_t group;        /* the planner's label: layer x EL_NLIN + linear */
+    uint8_t place;         /* DC_PLACE_RAW, _COMPRESSED or _STREAMED */
+    size_t feed_idx;       /* compressed or streamed: its index in the feed's list */
 } el_jit_chunk;
-
-/* The prefetch thread: decodes the compressed chunks, in execution order and
- * round after round, into a ring of k buffers, at most k ahead of the
- * compute thread (which releases a buffer once it has used it). */
-typedef struct el_prefetch {
-    pthread_t th;
-    int started;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    uint64_t produced, consumed; /* chunks decoded / released, counted over all rounds */
-    int stop, failed;
-    dc_status err;
-    size_t k, slot_bytes;
-    uint8_t *ring;
-    const el_jit_chunk **order; /* the compressed chunks in execution order */
-    size_t n;
-    dc_dctx *dctx;
-    double decode_s;
-    uint64_t decodes;
-} el_prefetch;
 
 struct el_jit_lin {
     el_jit_chunk *chunks;
@@ -73,7 +57,7 @@ struct el_plan {
     int8_t *qx8;  /* [max_t x max in] activations as int8 */
     int32_t *acc; /* [max_t x max out x max groups] integer sums */
     int avx2;
-    el_prefetch *pf; /* NULL: decode on the compute thread */
+    el_feed *feed; /* NULL: decode on the compute thread */
     el_plan_stats st;
 };
 
@@ -199,26 +183,12 @@ void el_jit_apply(el_model *m, el_linear *lin, const float *x, int t, float *y) 
     for (size_t c = 0; c < jl->n_chunks; c++) {
         const el_jit_chunk *ch = &jl->chunks[c];
         const int8_t *w = ch->raw;
-        if (!w && p->pf) {
-            el_prefetch *pf = p->pf;
-            const double td = el_now();
-            pthread_mutex_lock(&pf->mu);
-            const uint64_t sq = pf->consumed;
-            if (pf->order[sq % pf->n] != ch) {
-                fprintf(stderr, "dc-llama: prefetch: linears applied out of execution order\n");
-                exit(1);
-            }
-            while (pf->produced <= sq && !pf->failed)
-                pthread_cond_wait(&pf->cv, &pf->mu);
-            if (pf->failed) fatal_decode(pf->err);
-            pthread_mutex_unlock(&pf->mu);
-            dec += el_now() - td; /* waiting for the decoder */
-            accumulate(fast, (const int8_t *)(pf->ring + (sq % pf->k) * pf->slot_bytes), ch->off,
-                       ch->raw_len, q8, t, in, out, G, ng, acc);
-            pthread_mutex_lock(&pf->mu);
-            pf->consumed = sq + 1;
-            pthread_cond_broadcast(&pf->cv);
-            pthread_mutex_unlock(&pf->mu);
+        if (!w && p->feed) {
+            double waited = 0.0;
+            w = (const int8_t *)el_feed_acquire(p->feed, ch->feed_idx, &waited);
+            dec += waited;
+            accumulate(fast, w, ch->off, ch->raw_len, q8, t, in, out, G, ng, acc);
+            el_feed_release(p->feed);
             continue;
         }
         if (!w) {
@@ -335,85 +305,9 @@ static void release_tensor(const dc_reader *r, size_t idx, uint32_t n_chunks) {
 
 /* ------------------------------------------------------------------------ */
 
-static void *prefetch_main(void *arg) {
-    el_prefetch *pf = arg;
-    pthread_mutex_lock(&pf->mu);
-    for (;;) {
-        while (!pf->stop && pf->produced - pf->consumed >= pf->k)
-            pthread_cond_wait(&pf->cv, &pf->mu);
-        if (pf->stop) break;
-        const uint64_t sq = pf->produced;
-        pthread_mutex_unlock(&pf->mu);
-        const el_jit_chunk *ch = pf->order[sq % pf->n];
-        const double t0 = el_now();
-        size_t got = 0;
-        dc_status st =
-            dc_chunk_decompress(pf->dctx, ch->comp, ch->comp_len,
-                                pf->ring + (sq % pf->k) * pf->slot_bytes, pf->slot_bytes, &got);
-        if (st == DC_OK && got != ch->raw_len) st = DC_ERR_CORRUPT;
-        const double e = el_now() - t0;
-        pthread_mutex_lock(&pf->mu);
-        pf->decode_s += e;
-        pf->decodes++;
-        if (st != DC_OK) {
-            pf->failed = 1;
-            pf->err = st;
-            pthread_cond_broadcast(&pf->cv);
-            break;
-        }
-        pf->produced = sq + 1;
-        pthread_cond_broadcast(&pf->cv);
-    }
-    pthread_mutex_unlock(&pf->mu);
-    return NULL;
-}
-
-static void prefetch_stop(el_prefetch *pf) {
-    if (!pf) return;
-    if (pf->started) {
-        pthread_mutex_lock(&pf->mu);
-        pf->stop = 1;
-        pthread_cond_broadcast(&pf->cv);
-        pthread_mutex_unlock(&pf->mu);
-        pthread_join(pf->th, NULL);
-        pthread_mutex_destroy(&pf->mu);
-        pthread_cond_destroy(&pf->cv);
-    }
-    dc_dctx_free(pf->dctx);
-    free(pf->order);
-    free(pf);
-}
-
-/* Starts the prefetch thread over the ring p->buf (k slots of slot bytes). */
-static int prefetch_start(struct el_plan *p, size_t k, size_t slot) {
-    el_prefetch *pf = calloc(1, sizeof(*pf));
-    if (!pf) return -1;
-    p->pf = pf;
-    pf->k = k, pf->slot_bytes = slot, pf->ring = p->buf;
-    for (size_t i = 0; i < p->n_chunks; i++)
-        if (!p->chunks[i].raw) pf->n++;
-    if (pf->n == 0) return 0; /* nothing to decode: no thread */
-    pf->order = malloc(pf->n * sizeof(*pf->order));
-    if (!pf->order || dc_dctx_create(NULL, &pf->dctx) != DC_OK) return -1;
-    for (size_t i = 0, j = 0; i < p->n_chunks; i++)
-        if (!p->chunks[i].raw) pf->order[j++] = &p->chunks[i];
-    if (pthread_mutex_init(&pf->mu, NULL) != 0) return -1;
-    if (pthread_cond_init(&pf->cv, NULL) != 0) {
-        pthread_mutex_destroy(&pf->mu);
-        return -1;
-    }
-    if (pthread_create(&pf->th, NULL, prefetch_main, pf) != 0) {
-        pthread_mutex_destroy(&pf->mu);
-        pthread_cond_destroy(&pf->cv);
-        return -1;
-    }
-    pf->started = 1;
-    return 0;
-}
-
 void el_plan_free(struct el_plan *p) {
     if (!p) return;
-    prefetch_stop(p->pf);
+    el_feed_stop(p->feed);
     free(p->lins);
     free(p->chunks);
     free(p->raw_arena);
@@ -431,13 +325,16 @@ void el_plan_get_stats(const el_model *m, el_plan_stats *st) {
         return;
     }
     *st = m->plan->st;
-    el_prefetch *pf = m->plan->pf;
-    if (pf && pf->started) {
-        pthread_mutex_lock(&pf->mu);
-        st->wait_s = st->decode_s; /* on the compute thread: waiting for the decoder */
-        st->decode_s = pf->decode_s;
-        st->decodes = pf->decodes;
-        pthread_mutex_unlock(&pf->mu);
+    if (m->plan->feed) {
+        el_feed_stats fs;
+        el_feed_get_stats(m->plan->feed, &fs);
+        st->wait_s = st->decode_s; /* on the compute thread: waiting for the feed */
+        st->decode_s = fs.decode_s;
+        st->decodes = fs.decodes;
+        st->read_s = fs.read_s;
+        st->reads = fs.reads;
+        st->bytes_read = fs.bytes_read;
+        st->direct_io = fs.direct;
     }
 }
 
@@ -445,13 +342,7 @@ void el_plan_reset_counters(el_model *m) {
     if (!m->plan) return;
     m->plan->st.decode_s = m->plan->st.compute_s = 0.0;
     m->plan->st.decodes = 0;
-    el_prefetch *pf = m->plan->pf;
-    if (pf && pf->started) {
-        pthread_mutex_lock(&pf->mu);
-        pf->decode_s = 0.0;
-        pf->decodes = 0;
-        pthread_mutex_unlock(&pf->mu);
-    }
+    el_feed_reset_stats(m->plan->feed);
 }
 
 static int has_m128(const int8_t *w, size_t n) {
@@ -466,13 +357,26 @@ typedef struct lin_src {
     dc_tensor_desc d;
 } lin_src;
 
+/* The engine's threads from the options: decoder threads (0: decode on the
+ * compute thread), ring buffers, reader threads. */
+static void feed_shape(const el_plan_opts *po, int *threads, int *ring, int *io) {
+    int t = po->threads;
+    if (t <= 0 && (po->prefetch > 1 || po->storage)) t = 1;
+    *threads = t > 0 ? t : 0;
+    *ring = t > 0 ? (po->prefetch > 0 ? po->prefetch : 8) : 1;
+    *io = po->storage ? (po->io_threads > 0 ? po->io_threads : 2) : 0;
+}
+
 static dc_latency_mode plan_mode(const el_plan_opts *po) {
-    return po->prefetch > 1 ? DC_LATENCY_PIPELINED : DC_LATENCY_SEQUENTIAL;
+    int t, k, io;
+    feed_shape(po, &t, &k, &io);
+    return t > 0 ? DC_LATENCY_THREADED : DC_LATENCY_SEQUENTIAL;
 }
 
 static int plan_decisions(struct el_plan *p, const el_plan_opts *po, dc_planner *pl, uint8_t *dec) {
     const size_t n = p->n_chunks;
     dc_plan_request rq = {.struct_size = sizeof rq, .mode = plan_mode(po)};
+    rq.allow_streaming = po->storage;
     dc_plan_result res = {.struct_size = sizeof res};
     dc_status st = DC_OK;
     switch (po->kind) {
@@ -480,7 +384,10 @@ static int plan_decisions(struct el_plan *p, const el_plan_opts *po, dc_planner 
         memset(dec, 0, n);
         return 0;
     case EL_PLAN_ALL_COMPRESSED:
-        memset(dec, 1, n);
+        memset(dec, DC_PLACE_COMPRESSED, n);
+        return 0;
+    case EL_PLAN_ALL_STREAMED:
+        memset(dec, DC_PLACE_STREAMED, n);
         return 0;
     case EL_PLAN_EVERY_N:
         rq.policy = DC_PLAN_EVERY_N;
@@ -504,12 +411,12 @@ static int plan_decisions(struct el_plan *p, const el_plan_opts *po, dc_planner 
             uint64_t mem = 0;
             double lat = 0;
             if (all) {
-                memset(all, 1, n);
+                memset(all, po->storage ? DC_PLACE_STREAMED : DC_PLACE_COMPRESSED, n);
                 dc_planner_predict(pl, all, plan_mode(po), &lat, &mem);
                 free(all);
             }
-            fprintf(stderr, " (all compressed needs %llu bytes, %.4f s per step)",
-                    (unsigned long long)mem, lat);
+            fprintf(stderr, " (all %s needs %llu bytes, %.4f s per step)",
+                    po->storage ? "streamed" : "compressed", (unsigned long long)mem, lat);
         }
         fputc('\n', stderr);
         return -1;
@@ -522,6 +429,12 @@ int el_model_load_dcz_plan(el_model *m, const char *path, const el_plan_opts *po
                            struct el_qopts *desc) {
     const double t_load = el_now();
     memset(m, 0, sizeof(*m));
+    int threads, ring, io_threads;
+    feed_shape(po, &threads, &ring, &io_threads);
+    if (po->kind == EL_PLAN_ALL_STREAMED && !po->storage) {
+        fprintf(stderr, "dc-llama: all-streamed needs --storage\n");
+        return -1;
+    }
     dc_reader *r;
     int32_t hdr[7];
     el_config c;
@@ -607,6 +520,12 @@ int el_model_load_dcz_plan(el_model *m, const char *path, const el_plan_opts *po
                     rc = -1;
                     break;
                 }
+                dc_chunk_location loc = {.struct_size = sizeof loc};
+                if (dc_reader_chunk_location(r, ls->idx, ci, &loc) != DC_OK) {
+                    rc = -1;
+                    break;
+                }
+                ch->file_off = loc.file_offset;
                 ch->mapped = dp;
                 ch->group = (uint32_t)li;
                 ch->off = off;
@@ -620,8 +539,15 @@ int el_model_load_dcz_plan(el_model *m, const char *path, const el_plan_opts *po
     p->st.chunks = p->n_chunks;
     /* the planner: chunks, host RAM bandwidth, compute rate, decode curve */
     if (rc == 0) {
+        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+        p->st.threads = threads;
+        p->st.io_threads = io_threads;
+        p->st.cores = ncpu > 0 ? (int)ncpu : 1;
         dc_planner_options popt = {.struct_size = sizeof popt,
-                                   .decode_buffers = po->prefetch > 1 ? (size_t)po->prefetch : 1};
+                                   .decode_buffers = (size_t)ring,
+                                   /* the compute thread decodes while it waits */
+                                   .decode_threads = threads > 0 ? (size_t)threads + 1 : 1,
+                                   .cores = (size_t)p->st.cores};
         if (dc_planner_create(&popt, &pl) != DC_OK) rc = -1;
         for (size_t i = 0; rc == 0 && i < p->n_chunks; i++) {
             const el_jit_chunk *ch = &p->chunks[i];
@@ -642,6 +568,27 @@ int el_model_load_dcz_plan(el_model *m, const char *path, const el_plan_opts *po
         if (rc == 0 && (dc_planner_set_tier_bandwidth(pl, DC_TIER_HOST, p->st.host_bw) != DC_OK ||
                         dc_planner_set_compute_rate(pl, p->st.compute_rate) != DC_OK))
             rc = -1;
+        if (rc == 0 && po->storage) {
+            if (po->storage_bw > 0) {
+                p->st.storage_bw = po->storage_bw;
+            } else {
+                /* read the file's chunks as the feed will: its reader
+                 * threads, aligned extents, cold */
+                el_feed_item *all = malloc(p->n_chunks * sizeof(*all));
+                for (size_t i = 0; all && i < p->n_chunks; i++)
+                    all[i] = (el_feed_item){NULL, p->chunks[i].file_off, p->chunks[i].comp_len,
+                                            p->chunks[i].raw_len};
+                p->st.storage_bw = all ? el_feed_measure_storage(path, all, p->n_chunks, io_threads,
+                                                                 0.25, (uint64_t)64 << 20)
+                                       : 0;
+                free(all);
+            }
+            if (!(p->st.storage_bw > 0) ||
+                dc_planner_set_tier_bandwidth(pl, DC_TIER_STORAGE, p->st.storage_bw) != DC_OK) {
+                fprintf(stderr, "dc-llama: %s: cannot measure the storage bandwidth\n", path);
+                rc = -1;
+            }
+        }
         if (rc == 0 && po->decode_rate > 0) {
             size_t sz = max_raw;
             if (dc_planner_set_decode_curve(pl, &sz, &po->decode_rate, 1) != DC_OK) rc = -1;
@@ -658,6 +605,7 @@ int el_model_load_dcz_plan(el_model *m, const char *path, const el_plan_opts *po
                 if (dc_chunk_decompress(NULL, ch->mapped, ch->comp_len, sample + ss, cap - ss,
                                         &got) != DC_OK)
                     rc = -1;
+                release_mapping(ch->mapped, ch->mapped + ch->comp_len);
                 ss += got;
             }
             static const size_t cand[] = {4096, 16384, 65536, 262144, 1048576};
@@ -706,44 +654,45 @@ int el_model_load_dcz_plan(el_model *m, const char *path, const el_plan_opts *po
             dc_planner_predict(pl, dec, DC_LATENCY_SEQUENTIAL, &p->st.predicted_seq_step_s, NULL) !=
                 DC_OK ||
             dc_planner_predict(pl, dec, DC_LATENCY_PIPELINED, &p->st.predicted_pipe_step_s, NULL) !=
-                DC_OK)
+                DC_OK ||
+            dc_planner_predict(pl, dec, DC_LATENCY_THREADED, &p->st.predicted_threaded_step_s,
+                               NULL) != DC_OK)
             rc = -1;
     }
     dc_planner_free(pl);
-    /* the plan's memory: raw INT8 and compressed chunks, one decode buffer */
-    size_t raw_total = 0, comp_total = 0;
+    /* the plan's memory: raw INT8 and compressed chunks, the decode buffers
+     * (the feed's ring, or one buffer) and the read buffers */
+    size_t raw_total = 0, comp_total = 0, max_stream = 0, n_feed = 0;
     for (size_t i = 0; rc == 0 && i < p->n_chunks; i++) {
-        const el_jit_chunk *ch = &p->chunks[i];
-        if (dec[i]) {
+        el_jit_chunk *ch = &p->chunks[i];
+        ch->place = dec[i];
+        if (dec[i] == DC_PLACE_RAW) {
+            raw_total += ch->raw_len;
+            continue;
+        }
+        n_feed++;
+        if (ch->raw_len > p->buf_bytes) p->buf_bytes = ch->raw_len;
+        if (dec[i] == DC_PLACE_COMPRESSED) {
             comp_total += ch->comp_len;
             p->st.compressed_raw += ch->raw_len;
             p->st.compressed_chunks++;
-            if (ch->raw_len > p->buf_bytes) p->buf_bytes = ch->raw_len;
         } else {
-            raw_total += ch->raw_len;
+            p->st.streamed_bytes += ch->comp_len;
+            p->st.streamed_chunks++;
+            if (ch->comp_len > max_stream) max_stream = ch->comp_len;
         }
     }
-    const size_t nbuf = po->prefetch > 1 ? (size_t)po->prefetch : 1;
-    /* a two-thread bound for the prefetch engine (not a planner model): the
-     * compute thread's time, each chunk costing max(load, compute), or the
-     * decoder thread's, whichever is larger */
-    if (rc == 0) {
-        double tc = 0.0, td = 0.0;
-        for (size_t i = 0; i < p->n_chunks; i++) {
-            const double sz = (double)p->chunks[i].raw_len;
-            tc += fmax(sz / p->st.host_bw, sz / p->st.compute_rate);
-            if (dec[i] && p->st.decode_rate_chunk > 0) td += sz / p->st.decode_rate_chunk;
-        }
-        p->st.predicted_overlap_step_s = fmax(tc, td);
-    }
+    const size_t nbuf = threads > 0 ? (size_t)ring : 1;
     p->st.raw_bytes = raw_total;
     p->st.compressed_bytes = comp_total;
-    p->st.buffer_bytes = nbuf * p->buf_bytes;
-    p->st.prefetch = po->prefetch > 1 ? po->prefetch : 0;
+    p->st.read_buffer_bytes =
+        max_stream ? (uint64_t)nbuf * ((max_stream + 4095) / 4096 * 4096 + 4096) : 0;
+    p->st.buffer_bytes = nbuf * p->buf_bytes + p->st.read_buffer_bytes;
+    p->st.prefetch = threads > 0 ? ring : 0;
     if (rc == 0) {
         p->raw_arena = malloc(raw_total ? raw_total : 1);
         p->comp_arena = malloc(comp_total ? comp_total : 1);
-        p->buf = p->buf_bytes ? malloc(nbuf * p->buf_bytes) : NULL;
+        p->buf = p->buf_bytes ? malloc(p->buf_bytes) : NULL;
         if (!p->raw_arena || !p->comp_arena || (p->buf_bytes && !p->buf) ||
             dc_dctx_create(NULL, &p->dctx) != DC_OK) {
             fprintf(stderr, "dc-llama: out of memory\n");
@@ -751,7 +700,9 @@ int el_model_load_dcz_plan(el_model *m, const char *path, const el_plan_opts *po
         }
     }
     /* fill: raw chunks decoded once, compressed ones copied (and decoded once
-     * into the buffer to check them); the mapping is released tensor by tensor */
+     * into the buffer to check them), streamed ones decoded once to check
+     * them (and whether the fast kernel is exact); the mapping is released
+     * tensor by tensor */
     size_t ro = 0, co = 0;
     for (size_t li = 0; rc == 0 && li < NL; li++) {
         struct el_jit_lin *jl = &p->lins[li];
@@ -761,7 +712,11 @@ int el_model_load_dcz_plan(el_model *m, const char *path, const el_plan_opts *po
             const size_t gi = (size_t)(ch - p->chunks);
             size_t got = 0;
             int8_t *dst;
-            if (dec[gi]) {
+            if (dec[gi] == DC_PLACE_STREAMED) {
+                dst = (int8_t *)p->buf;
+                st =
+                    dc_chunk_decompress(p->dctx, ch->mapped, ch->comp_len, dst, p->buf_bytes, &got);
+            } else if (dec[gi]) {
                 memcpy(p->comp_arena + co, ch->mapped, ch->comp_len);
                 ch->comp = p->comp_arena + co;
                 co += ch->comp_len;
@@ -843,10 +798,29 @@ int el_model_load_dcz_plan(el_model *m, const char *path, const el_plan_opts *po
         p->acc = malloc(T * max_out * max_ng * sizeof(int32_t));
         if (!p->qx8 || !p->acc) rc = -1;
     }
-    if (rc == 0 && po->prefetch > 1 && prefetch_start(p, nbuf, p->buf_bytes) != 0) {
-        fprintf(stderr, "dc-llama: cannot start the prefetch thread\n");
-        rc = -1;
+    /* the feed: compressed and streamed chunks in execution order */
+    if (rc == 0 && threads > 0 && n_feed > 0) {
+        el_feed_item *items = malloc(n_feed * sizeof(*items));
+        size_t j = 0;
+        for (size_t i = 0; items && i < p->n_chunks; i++) {
+            el_jit_chunk *ch = &p->chunks[i];
+            if (ch->place == DC_PLACE_RAW) continue;
+            ch->feed_idx = j;
+            items[j++] = (el_feed_item){ch->place == DC_PLACE_STREAMED ? NULL : ch->comp,
+                                        ch->file_off, ch->comp_len, ch->raw_len};
+        }
+        if (!items || el_feed_start(&p->feed, items, n_feed, (size_t)ring, p->buf_bytes, threads,
+                                    io_threads, path) != 0) {
+            fprintf(stderr, "dc-llama: cannot start the decoder threads\n");
+            rc = -1;
+        }
+        free(items);
+        if (rc == 0) { /* the compute thread decodes nothing itself */
+            free(p->buf);
+            p->buf = NULL;
+        }
     }
+    if (rc == 0 && po->storage) el_feed_drop_cache(path); /* every run starts cold */
     for (size_t li = 0; li < NL && scales; li++)
         free(scales[li]);
     for (size_t li = 0; li < NL && smooth; li++)
@@ -865,11 +839,12 @@ int el_model_load_dcz_plan(el_model *m, const char *path, const el_plan_opts *po
     p->st.load_s = el_now() - t_load;
     if (po->verbose)
         fprintf(stderr,
-                "dc-llama: plan: %zu of %zu chunks compressed; raw %llu + compressed %llu + "
-                "buffer %llu bytes (INT8 %llu); predicted step %.4f s (all resident %.4f s)\n",
-                p->st.compressed_chunks, p->st.chunks, (unsigned long long)p->st.raw_bytes,
-                (unsigned long long)p->st.compressed_bytes, (unsigned long long)p->st.buffer_bytes,
-                (unsigned long long)p->st.int8_bytes, p->st.predicted_step_s,
-                p->st.predicted_raw_step_s);
+                "dc-llama: plan: %zu of %zu chunks compressed, %zu streamed; raw %llu + "
+                "compressed %llu + buffers %llu bytes (INT8 %llu); predicted step %.4f s (all "
+                "resident %.4f s)\n",
+                p->st.compressed_chunks, p->st.chunks, p->st.streamed_chunks,
+                (unsigned long long)p->st.raw_bytes, (unsigned long long)p->st.compressed_bytes,
+                (unsigned long long)p->st.buffer_bytes, (unsigned long long)p->st.int8_bytes,
+                p->st.predicted_step_s, p->st.predicted_raw_step_s);
     return 0;
 }

@@ -10,15 +10,25 @@
  * file mapping is released as it is read and closed after loading, so the
  * process's resident memory reflects the plan.
  *
- * Which chunks stay compressed comes from libdoublecomp's planner
- * (dc_planner.h): each linear-weight chunk is added in execution order (tier
- * DC_TIER_HOST), with the host's memcpy bandwidth, a compute rate (measured,
- * or given), and a decode curve (measured with dc_planner_measure_decode on
- * the model's own weights, or given). By default the engine decodes, then
- * computes, on one thread: its step latency is the planner's sequential
- * model. With prefetch (el_plan_opts.prefetch = K >= 2) a second thread
- * decodes the compressed chunks in execution order into a ring of K buffers,
- * up to K chunks ahead of the compute, and the plan uses the pipelined model.
+ * With a storage tier (el_plan_opts.storage) a chunk may also be streamed:
+ * not resident at all, read from the .dcz file every step (O_DIRECT where
+ * the file system allows it, else buffered reads dropped from the page
+ * cache; feed.h) and decoded. The file is dropped from the page cache after
+ * loading, so every run starts cold.
+ *
+ * Which chunks stay compressed (or stream) comes from libdoublecomp's
+ * planner (dc_planner.h): each linear-weight chunk is added in execution
+ * order (tier DC_TIER_HOST), with the host's memcpy bandwidth, a compute
+ * rate (measured, or given), a decode curve (measured with
+ * dc_planner_measure_decode on the model's own weights, or given) and, with
+ * a storage tier, the storage bandwidth (measured by reading the file's
+ * chunks as the feed does, or given). With threads = 0 (and no prefetch,
+ * no storage) the engine decodes, then computes, on one thread: the
+ * planner's sequential model. Otherwise `threads` decoder threads (and
+ * io_threads reader threads for streamed chunks) work through the
+ * compressed and streamed chunks in execution order into a ring of
+ * `prefetch` buffers, ahead of the compute (feed.h), and the plan uses the
+ * planner's threaded model.
  *
  * The linears of a planned model multiply INT8 weights by INT8 activations
  * with exact int32 accumulation (AVX2 when the CPU has it), chunk by chunk.
@@ -43,7 +53,8 @@ typedef enum el_plan_kind {
     EL_PLAN_ALL_COMPRESSED,   /* every chunk compressed */
     EL_PLAN_EVERY_N,          /* the paper's rule: last chunk of every block of N */
     EL_PLAN_LATENCY,          /* least memory with latency <= budget x all-resident */
-    EL_PLAN_MEMORY            /* least latency with memory <= budget bytes */
+    EL_PLAN_MEMORY,           /* least latency with memory <= budget bytes */
+    EL_PLAN_ALL_STREAMED      /* every chunk read from the file every step (storage) */
 } el_plan_kind;
 
 typedef struct el_plan_opts {
@@ -54,36 +65,41 @@ typedef struct el_plan_opts {
     double compute_rate; /* I in weight bytes/s; 0 = measure (kernel probe) */
     double host_bw;      /* B of host RAM in bytes/s; 0 = measure (memcpy) */
     double decode_rate;  /* flat decode curve D in raw bytes/s; 0 = measure */
-    /* >= 2: a decoder thread fills a ring of this many buffers ahead of the
-     * compute (planner: pipelined model, that many decode buffers); 0 or 1:
-     * decode on the compute thread right before use (sequential model) */
+    /* ring buffers the decoder threads fill ahead of the compute (0 = 8);
+     * given >= 2 with threads 0, one decoder thread */
     int prefetch;
-    int verbose; /* print the plan to stderr */
+    int threads;       /* decoder threads; 0 = decode on the compute thread */
+    int io_threads;    /* reader threads for streamed chunks (0 = 2) */
+    int storage;       /* chunks may stream from the file (a storage tier) */
+    double storage_bw; /* storage bandwidth in stored bytes/s; 0 = measure */
+    int verbose;       /* print the plan to stderr */
 } el_plan_opts;
 
 /* What a plan looks like and how it ran (counters accumulate over steps). */
 typedef struct el_plan_stats {
-    size_t chunks, compressed_chunks;
-    uint64_t int8_bytes;       /* all linear weights as raw INT8 */
-    uint64_t raw_bytes;        /* resident raw INT8 */
-    uint64_t compressed_bytes; /* resident compressed chunk bytes (headers included) */
-    uint64_t compressed_raw;   /* raw size of the compressed chunks */
-    uint64_t buffer_bytes;     /* the decode buffer */
-    double budget;             /* seconds or bytes the planner was given; 0 if none */
-    double predicted_step_s;   /* planner, in the engine's model (sequential; pipelined
-                                  with prefetch) */
+    size_t chunks, compressed_chunks, streamed_chunks;
+    uint64_t int8_bytes;        /* all linear weights as raw INT8 */
+    uint64_t raw_bytes;         /* resident raw INT8 */
+    uint64_t compressed_bytes;  /* resident compressed chunk bytes (headers included) */
+    uint64_t compressed_raw;    /* raw size of the compressed chunks */
+    uint64_t buffer_bytes;      /* the decode buffers (the ring) and read buffers */
+    uint64_t read_buffer_bytes; /* the read buffers' part of buffer_bytes */
+    uint64_t streamed_bytes;    /* stored bytes of the streamed chunks (read per step) */
+    double budget;              /* seconds or bytes the planner was given; 0 if none */
+    double predicted_step_s;    /* planner, in the engine's model (sequential; threaded
+                                   with decoder threads) */
     double predicted_raw_step_s;
     double predicted_seq_step_s, predicted_pipe_step_s; /* the plan in both models */
-    /* max(sum over chunks of max(load, compute), sum of decode over the
-     * compressed ones): a bound for a decoder thread running ahead */
-    double predicted_overlap_step_s;
-    int prefetch;                                    /* ring buffers; 0 = none */
-    double compute_rate, host_bw, decode_rate_chunk; /* the planner's inputs */
+    double predicted_threaded_step_s;                   /* the plan in the threaded model */
+    int prefetch;                   /* ring buffers; 0 = none (no decoder threads) */
+    int threads, io_threads, cores; /* decoder and reader threads; CPU cores */
+    int direct_io;                  /* streamed reads use O_DIRECT */
+    double compute_rate, host_bw, decode_rate_chunk, storage_bw; /* the planner's inputs */
     double load_s;
-    /* run counters; with prefetch, decode_s is the decoder thread's time and
-     * wait_s the compute thread's time waiting for it */
-    double decode_s, compute_s, wait_s;
-    uint64_t decodes;
+    /* run counters; with decoder threads, decode_s is their time (summed)
+     * and wait_s the compute thread's time waiting for them */
+    double decode_s, compute_s, wait_s, read_s;
+    uint64_t decodes, reads, bytes_read;
 } el_plan_stats;
 
 struct el_plan;
