@@ -11,7 +11,7 @@
 #               reported (default 3)
 #   PLAN_DOCS   where the .md/.png go (default docs)
 #   PLAN_REUSE=1  keep the results already in WORK_DIR (rewrite the page only)
-#   PLAN_PREFETCH=0  skip the --prefetch 2 rows
+#   PLAN_PREFETCH=0  skip the --threads 1 rows (decoding ahead on both cores)
 set -euo pipefail
 build=${1:-build}
 work=${2:-$build/plan-bench}
@@ -87,7 +87,7 @@ if [ "${PLAN_REUSE:-0}" != 1 ]; then
   for _ in $(seq "$reps"); do
     run1 calib-resident --policy all-resident
     run1 calib-compressed --policy all-compressed
-    [ "$prefetch" = 1 ] && run1 pf-calib --policy all-compressed --prefetch 2
+    [ "$prefetch" = 1 ] && run1 pf-calib --policy all-compressed --threads 1
   done
 fi
 for c in $calib; do pick "$c"; done
@@ -102,13 +102,16 @@ Dcodec=$(jget decode_rate <"$work/calib-compressed.json")
 Dengine=$(jget measured_decode_rate <"$work/calib-compressed.json")
 consts=(--host-bandwidth "$B" --compute-rate "$I" --decode-rate "$D")
 echo "constants: B $B I $I D $D (decoder: measured $Dcodec, in the engine $Dengine)" >&2
-# for --prefetch 2, the pipelined view: I = INT8 bytes / all-resident step
-# (each raw chunk costs max(S/B, S/I) = S/I), D = INT8 bytes / all-compressed
-# prefetch step
+# for --threads 1 (a decoder thread, and the compute thread while it waits,
+# decode ahead into a ring of 8 buffers: the planner's threaded model): I =
+# INT8 bytes / all-resident step (each raw chunk costs max(S/B, S/I) = S/I on
+# the compute thread); D per thread from the all-compressed threaded step,
+# where both cores decode: step = (S/D + S/I) / 2 over the model
 if [ "$prefetch" = 1 ]; then
   Ip=$(awk -v w="$int8b" -v t="$t0" 'BEGIN { printf "%.6g", w / t }')
-  Dp=$(awk -v w="$int8b" -v t="$(jget median_step_s <"$work/pf-calib.json")" 'BEGIN { printf "%.6g", w / t }')
-  pconsts=(--prefetch 2 --host-bandwidth "$B" --compute-rate "$Ip" --decode-rate "$Dp")
+  Dp=$(awk -v w="$int8b" -v t="$(jget median_step_s <"$work/pf-calib.json")" -v i="$Ip" \
+    'BEGIN { r = 2 * t - w / i; printf "%.6g", (r > 0 ? w / r : w / t) }')
+  pconsts=(--threads 1 --host-bandwidth "$B" --compute-rate "$Ip" --decode-rate "$Dp")
 fi
 
 # 3. the policies; the planner also at every-N's memory and at every-N's
@@ -184,32 +187,25 @@ MD
 }
 prefetch_head() {
   cat <<'MD'
-### Extra: decoding on the second core (`--prefetch 2`)
+### Decoding ahead on both cores (`--threads 1`)
 
-With `--prefetch K` a second thread decodes the compressed chunks in
-execution order into a ring of K buffers (K x 256 KiB, counted in the
-planner's memory), at most K chunks ahead of the compute thread, round after
-round; the planner then plans in its *pipelined* model (per chunk
-`max(load, decode, compute)`). Logits are the same as without prefetch.
+With `--threads N` a feed of N decoder threads decodes the compressed
+chunks in execution order into a ring of buffers (8 by default, counted in
+the planner's memory), up to 8 chunks ahead of the compute thread, round
+after round; the compute thread, while the chunk it needs is not ready,
+decodes the next one itself (`examples/engine/feed.c`). The planner plans
+in its *threaded* model: a step takes as long as the busiest resource,
+`max(decode / decoders, compute, (decode + compute) / cores)`
+(docs/planner.md, "Threaded engines"). Logits are the same as without
+threads.
 MD
 }
 prefetch_tail() {
   cat <<'MD'
-The planner's pipelined model charges each compressed chunk its whole
-decode time, as if nothing else could run meanwhile; but the decoder thread
-works ahead while the compute thread multiplies the raw chunks in between,
-so plans whose compressed chunks are spread out (every-N) run much faster
-than it predicts. A two-thread bound, `max(sum of max(load, compute) over
-all chunks, sum of decode over the compressed ones)`, computed by the engine
-from the same constants, matches those within a few percent, and is
-optimistic for the planner's plans, which take whole runs of the best
-chunks (the same tensors), so a ring of 2 buffers cannot hide their decode
-and the pipelined model is the right one for them. The consequence: with
-prefetch, every-5 (364.6 MiB, about 63 ms per step) beats the planner at a
-2x budget (367.9 MiB, about 84 ms): the planner's model does not see what
-spreading buys. The library has no latency mode for a decoder running ahead
-(see the report of this change); the sequential rows above are the
-engine's default and the acceptance runs.
+The pipelined column is the older per-chunk model (`sum of max(load,
+decode, compute)`), shown for comparison: it charges each compressed chunk
+its whole decode time, as if nothing else could run meanwhile, and so
+over-predicts spread-out plans such as every-N.
 MD
 }
 prose_tail() {
@@ -243,9 +239,8 @@ prose_tail() {
 - Bit-identity: the planned linears sum integers exactly, so every plan gives
   the same logits; the stories260K perplexity under every plan equals the
   unplanned run from the same `.dcz` (`tests/test_plan_model.sh`, in ctest).
-- Decoding on the second core (`--prefetch 2`) is measured in the extra
-  section above: it hides most of the decode of spread-out plans (every-5:
-  98 -> 63 ms per step) but the planner's models do not describe it well.
+- Decoding ahead on both cores (`--threads 1`) is measured in the section
+  above, with the planner's threaded model.
 MD
 }
 names=$seqs
@@ -324,7 +319,7 @@ checks() {
 checks >"$work/checks.md"
 
 prefetch_table() {
-  echo "| policy (--prefetch 2) | compressed chunks | accounted weight bytes (MiB, % of INT8) | tokens/s | measured step (ms) | decoder thread busy (ms/step) | compute thread waiting (ms/step) | planner, pipelined (ms, error) | two-thread bound (ms, error) |"
+  echo "| policy (--threads 1) | compressed chunks | accounted weight bytes (MiB, % of INT8) | tokens/s | measured step (ms) | decoding, all threads (ms/step) | compute thread waiting (ms/step) | planner, threaded (ms, error) | pipelined model (ms, error) |"
   echo "|---|---|---|---|---|---|---|---|---|"
   local nm j acc meas
   for nm in pf-all-compressed pf-every-2 pf-every-5 pf-lat-1.25 pf-lat-2 pf-mem-75; do
@@ -339,8 +334,8 @@ prefetch_table() {
       "$(mib "$acc") ($(awk -v a="$acc" -v b="$int8" 'BEGIN { printf "%.1f%%", 100 * a / b }')) |" \
       "$(jget tokens_per_s <"$j") | $(awk -v q="$meas" 'BEGIN { printf "%.1f", 1e3 * q }') |" \
       "$(awk -v a="$(jget decode_s_per_step <"$j")" -v b="$(jget wait_s_per_step <"$j")" 'BEGIN { printf "%.1f | %.1f", 1e3 * a, 1e3 * b }') |" \
-      "$(awk -v p="$(jget predicted_pipelined_step_s <"$j")" -v q="$meas" 'BEGIN { printf "%.1f (%+.0f%%)", 1e3 * p, 100 * (p - q) / q }') |" \
-      "$(awk -v p="$(jget predicted_overlap_step_s <"$j")" -v q="$meas" 'BEGIN { printf "%.1f (%+.0f%%)", 1e3 * p, 100 * (p - q) / q }') |"
+      "$(awk -v p="$(jget predicted_threaded_step_s <"$j")" -v q="$meas" 'BEGIN { printf "%.1f (%+.0f%%)", 1e3 * p, 100 * (p - q) / q }') |" \
+      "$(awk -v p="$(jget predicted_pipelined_step_s <"$j")" -v q="$meas" 'BEGIN { printf "%.1f (%+.0f%%)", 1e3 * p, 100 * (p - q) / q }') |"
   done
 }
 if [ -f "$work/pf-all-compressed.json" ]; then prefetch_table >"$work/prefetch.md"; else : >"$work/prefetch.md"; fi
@@ -377,7 +372,7 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
     echo
     echo "Constants: B as above, I = $(awk -v b="$Ip" 'BEGIN { printf "%.2f", b / 1e9 }') GB/s" \
       "(INT8 bytes / all-resident step: a raw chunk costs max(S/B, S/I) = S/I)," \
-      "D = $(awk -v b="$Dp" 'BEGIN { printf "%.2f", b / 1e9 }') GB/s (INT8 bytes / all-compressed prefetch step, separate run)."
+      "D = $(awk -v b="$Dp" 'BEGIN { printf "%.2f", b / 1e9 }') GB/s per thread (from the all-compressed --threads 1 step, separate run: (S/D + S/I) / 2 cores)."
     echo
     cat "$work/prefetch.md"
     echo
