@@ -708,10 +708,29 @@ dc_status dc_st_read(dc_st_file *f, const dc_st_tensor *t, void *dst, size_t dst
     uint64_t n = t->end - t->begin;
     if (n > dst_capacity) return DC_ERR_DST_TOO_SMALL;
     if (n == 0) return DC_OK;
+#if defined(_WIN32)
+    /* (no pread: one thread at a time) */
     FILE *fp = (FILE *)f->fp;
     if (!st_seek(fp, f->data_offset + t->begin)) return DC_ERR_IO;
     if (fread(dst, 1, (size_t)n, fp) != (size_t)n) return DC_ERR_IO;
     return DC_OK;
+#else
+    /* pread on the descriptor, not fseek + fread on the shared FILE: reads
+     * from several threads at once (dcz compress --threads reading
+     * statistics) neither race on the file position nor interleave */
+    const int fd = fileno((FILE *)f->fp);
+    uint64_t off = f->data_offset + t->begin, got = 0;
+    while (got < n) {
+        ssize_t r = pread(fd, (unsigned char *)dst + got, (size_t)(n - got), (off_t)(off + got));
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) {
+            if (r == 0) errno = EIO; /* shorter than its header says */
+            return DC_ERR_IO;
+        }
+        got += (uint64_t)r;
+    }
+    return DC_OK;
+#endif
 }
 
 /* ========================================================================== */

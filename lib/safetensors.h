@@ -120,7 +120,8 @@ typedef struct dc_st_file {
  */
 dc_status dc_st_open(const dc_alloc *alloc, const char *path, dc_st_file **out);
 void dc_st_close(dc_st_file *f);
-/* Reads the raw bytes of tensor t (end - begin of them) into dst.
+/* Reads the raw bytes of tensor t (end - begin of them) into dst, with
+ * pread: any number of threads may read from one open file at once.
  * Errors: DC_ERR_DST_TOO_SMALL, DC_ERR_IO. */
 dc_status dc_st_read(dc_st_file *f, const dc_st_tensor *t, void *dst, size_t dst_capacity);
 
