@@ -54,9 +54,12 @@ static size_t block_rows(size_t in) {
     return b < 2 ? 2 : b & ~(size_t)1;
 }
 
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__)) && !defined(__clang__)
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__)) && !defined(__clang__) && \
+    !defined(__SANITIZE_THREAD__)
 /* The AVX2 clone runs the same lane-wise operations in 256-bit registers;
- * without FMA, each lane's result is the same IEEE operation either way. */
+ * without FMA, each lane's result is the same IEEE operation either way.
+ * (Not under ThreadSanitizer: its instrumented ifunc resolver runs before
+ * the runtime is up and crashes.) */
 __attribute__((target_clones("avx2", "default")))
 #endif
 void el_matmul(int t, int out, int in, int ld, const float *x, const float *w, float *y) {
