@@ -39,6 +39,7 @@
 #include "pipeline.h"
 #include "plan.h"
 #include "tokenizer.h"
+#include "gguf_load.h"
 #include "../limits.h"
 
 #include <doublecomp.h>
@@ -272,6 +273,7 @@ static int parse_args(int argc, char **argv, args *a) {
         }
     }
     if (a->q.sparsity > 0 && !prune_given) a->q.prune = EL_PRUNE_DC;
+    if (!a->tokenizer && el_tokenizer_in_model(a->model)) a->tokenizer = a->model; /* GGUF */
     if (!a->tokenizer && strcmp(a->cmd, "bench") != 0) {
         fprintf(stderr, "dc-llama: --tokenizer is required\n");
         return -1;
