@@ -359,8 +359,8 @@ dc_status dc_gguf_parse(const dc_alloc *alloc, const void *data, size_t n, uint6
     if (g->version < 2 || g->version > 3) FAIL(DC_ERR_UNSUPPORTED, "header: unknown GGUF version");
     uint64_t n_tensors = dc_load_le64(p + 8), n_kv = dc_load_le64(p + 16);
     size_t o = 24;
-    /* counts against the whole file: a tensor info takes at least 8+4+8+4+8 bytes */
-    if (n_kv > file_size / 13 || n_tensors > file_size / 32)
+    /* counts against the whole file: a tensor info takes at least 8+1+4+4+8 bytes */
+    if (n_kv > file_size / 13 || n_tensors > file_size / 25)
         FAIL(DC_ERR_FORMAT, "header: tensor or key/value count larger than the file");
     if ((st = parse_kv(g, p, n, &o, n_kv, more, detail)) != DC_OK) goto fail;
     st = DC_ERR_FORMAT;
@@ -373,7 +373,7 @@ dc_status dc_gguf_parse(const dc_alloc *alloc, const void *data, size_t n, uint6
             FAIL(DC_ERR_FORMAT, "general.alignment is not a power of two");
         g->alignment = v;
     }
-    if (n_tensors > (n - o) / 32) {
+    if (n_tensors > (n - o) / 25) {
         if (more) FAIL(DC_ERR_TRUNCATED, "tensor infos: past the end");
         FAIL(DC_ERR_FORMAT, "tensor infos: count larger than the data");
     }
@@ -857,7 +857,7 @@ dc_status dc_gguf_section_parse(const dc_alloc *alloc, const void *data, size_t 
     if (n - o < 8) FAIL(DC_ERR_CORRUPT, "key/value section: tensor count missing");
     uint64_t nt = dc_load_le64(p + o);
     o += 8;
-    if (nt > (n - o) / 21) FAIL(DC_ERR_CORRUPT, "key/value section: tensor count too large");
+    if (nt > (n - o) / 17) FAIL(DC_ERR_CORRUPT, "key/value section: tensor count too large");
     g->tensors = (dc_gguf_tensor *)dc_calloc(alloc, nt ? (size_t)nt : 1, sizeof(dc_gguf_tensor));
     if (!g->tensors) FAIL(DC_ERR_OUT_OF_MEMORY, "out of memory");
     for (uint64_t i = 0; i < nt; i++) {

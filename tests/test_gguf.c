@@ -383,6 +383,29 @@ static void test_hostile(void **state) {
     assert_int_equal(dc_gguf_open(&g_a, "/nonexistent/x.gguf", &g, NULL), DC_ERR_IO);
 }
 
+/* The smallest records (fuzz_gguf found the counts' lower bounds too high):
+ * a v2 file with one 0-dim F32 tensor named "a"; its section parses back. */
+static void test_smallest(void **state) {
+    (void)state;
+    uint8_t f[68] = {0}; /* header 24, tensor info 25, padding to 64, 4 data bytes */
+    dc_store_le32(f, DC_GGUF_MAGIC);
+    dc_store_le32(f + 4, 2);
+    dc_store_le64(f + 8, 1); /* tensors */
+    dc_store_le64(f + 24, 1);
+    f[32] = 'a'; /* name, then n_dims 0, type F32, offset 0 */
+    dc_gguf *g = NULL;
+    assert_int_equal(dc_gguf_parse(&g_a, f, 68, 68, &g, NULL), DC_OK);
+    assert_int_equal(g->n_tensors, 1);
+    assert_int_equal(g->tensors[0].nbytes, 4);
+    dc_gguf_buf b = {&g_a, NULL, 0, 0, 0, 0};
+    dc_gguf_section_encode(g, &b);
+    dc_gguf *s = NULL;
+    assert_int_equal(dc_gguf_section_parse(&g_a, b.p, b.len, &s, NULL), DC_OK);
+    dc_gguf_free(s);
+    dc_gguf_buf_free(&b);
+    dc_gguf_free(g);
+}
+
 static void test_f16(void **state) {
     (void)state;
     /* every binary16 value converts exactly and back (NaNs stay NaN) */
@@ -471,9 +494,8 @@ int main(void) {
     dc_alloc_init(&g_a, NULL);
     if (!mkdtemp(g_dir)) return 1;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_round_trip),
-        cmocka_unit_test(test_hostile),
-        cmocka_unit_test(test_f16),
+        cmocka_unit_test(test_round_trip),        cmocka_unit_test(test_hostile),
+        cmocka_unit_test(test_smallest),          cmocka_unit_test(test_f16),
         cmocka_unit_test(test_container_section),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
