@@ -44,7 +44,7 @@ echo "PPL .bin $p_bin, GGUF F32 $p_gguf"
 # 2. F32 GGUF -> .dcz -> GGUF
 "$DCZ" compress "$T/f32.gguf" -o "$T/f32.dcz" >/dev/null 2>&1 || fail "dcz compress f32.gguf"
 "$DCZ" export "$T/f32.dcz" --gguf -o "$T/f32.rt.gguf" >/dev/null || fail "dcz export f32.dcz"
-p_dcz=$("$LLAMA" ppl "$T/f32.dcz" $COMMON | ppl_of)
+p_dcz=$("$LLAMA" ppl "$T/f32.dcz" --tokenizer "$T/f32.dcz" $COMMON | ppl_of)
 p_rt=$("$LLAMA" ppl "$T/f32.rt.gguf" $COMMON --quant tensor --bits 8 | ppl_of)
 echo "PPL .dcz (from GGUF) $p_dcz, exported GGUF re-quantized in the engine $p_rt"
 [ -n "$p_dcz" ] && [ "$p_dcz" = "$p_rt" ] || fail "exported GGUF perplexity $p_rt != .dcz $p_dcz"

@@ -252,12 +252,7 @@ static dc_gguf *open_kv(const char *path, int quiet) {
 
 int el_tokenizer_in_model(const char *path) {
     size_t n = strlen(path);
-    if (n > 5 && !strcmp(path + n - 5, ".gguf")) return 1;
-    if (n <= 4 || strcmp(path + n - 4, ".dcz")) return 0;
-    dc_gguf *g = open_kv(path, 1);
-    int yes = g && dc_gguf_find(g, "tokenizer.ggml.tokens");
-    dc_gguf_free(g);
-    return yes;
+    return n > 5 && !strcmp(path + n - 5, ".gguf");
 }
 
 int el_tokenizer_load_gguf(el_tokenizer *tk, const char *path, int vocab_size) {

@@ -42,8 +42,10 @@ int el_gguf_header(const struct dc_gguf *g, int32_t hdr[7], char *why, size_t ca
  * dequantized to floats). Returns 0 or -1 (message on stderr). */
 int el_model_load_gguf(el_model *m, const char *path);
 
-/* 1 if path is a GGUF file, or a .dcz with a key/value section: a model
- * that carries its tokenizer (tokenizer.ggml.* keys). */
+/* 1 if path names a GGUF file (".gguf"): a model that carries its
+ * tokenizer (tokenizer.ggml.* keys). Opens nothing. A .dcz made from a GGUF
+ * carries it too: pass it as the tokenizer (el_tokenizer_load reads the
+ * key/value section of a path ending in ".dcz"). */
 int el_tokenizer_in_model(const char *path);
 
 /* Loads the tokenizer of a GGUF file or of a .dcz key/value section

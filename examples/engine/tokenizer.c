@@ -76,7 +76,9 @@ int el_tokenizer_set(el_tokenizer *tk, int i, const char *s, size_t len, float s
 
 int el_tokenizer_load(el_tokenizer *tk, const char *path, int vocab_size) {
     memset(tk, 0, sizeof(*tk));
-    if (el_tokenizer_in_model(path)) return el_tokenizer_load_gguf(tk, path, vocab_size);
+    size_t plen = strlen(path);
+    if (el_tokenizer_in_model(path) || (plen > 4 && !strcmp(path + plen - 4, ".dcz")))
+        return el_tokenizer_load_gguf(tk, path, vocab_size);
     FILE *f = fopen(path, "rb");
     if (!f) {
         fprintf(stderr, "dc-llama: cannot open tokenizer %s: %s\n", path, strerror(errno));
