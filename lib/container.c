@@ -10,6 +10,7 @@
  */
 #define _GNU_SOURCE /* mkstemp, fsync, fileno, sync_file_range */
 #include "internal.h"
+#include "gguf.h" /* the key/value section (dc_gguf_section_parse) */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -61,6 +62,7 @@ static int expected_size(const dc_tensor_desc *d, uint64_t *size) {
     else {
         uint64_t es = d->dtype == DC_DTYPE_F32                                ? 4
                       : d->dtype == DC_DTYPE_F16 || d->dtype == DC_DTYPE_BF16 ? 2
+                      : d->dtype == DC_DTYPE_I8                               ? 1
                                                                               : 0;
         if (es == 0 || cols > UINT64_MAX / es) return 0;
         row_bytes = cols * es;
@@ -102,8 +104,8 @@ static const char *check_desc(const dc_tensor_desc *d) {
     if (d->bits != 0 && d->bits != 4 && d->bits != 8) return "tensor: bits must be 0, 4 or 8";
     if ((unsigned)d->source_dtype > DC_DTYPE_I8) return "tensor: unknown source dtype";
     if (d->bits == 0 && d->dtype != DC_DTYPE_F32 && d->dtype != DC_DTYPE_F16 &&
-        d->dtype != DC_DTYPE_BF16)
-        return "tensor: unquantized tensors must be F32, F16 or BF16";
+        d->dtype != DC_DTYPE_BF16 && d->dtype != DC_DTYPE_I8)
+        return "tensor: unquantized tensors must be F32, F16, BF16 or I8 (opaque bytes)";
     if (d->bits != 0 && d->dtype != DC_DTYPE_I8) return "tensor: quantized tensors must be I8";
     uint64_t size, n_scales;
     if (!expected_size(d, &size)) return "tensor: bad shape (overflowing dimension)";
@@ -145,6 +147,7 @@ struct dc_writer {
     uint64_t pos;     /* bytes written so far */
     uint64_t flushed; /* bytes handed to early writeback (start_writeback) */
     buf table, index, names, meta;
+    buf kv;               /* the key/value section (dc_writer_set_kv_section); empty: none */
     uint64_t *name_slots; /* hash set of names: offset into `names` + 1, 0 = empty */
     size_t name_cap;      /* slots (a power of two, at most half full) */
     uint64_t tensors, chunks;
@@ -229,6 +232,7 @@ static void writer_free(dc_writer *w) {
     dc_free(&a, w->index.p);
     dc_free(&a, w->names.p);
     dc_free(&a, w->meta.p);
+    dc_free(&a, w->kv.p);
     dc_free(&a, w->name_slots);
     dc_free(&a, w);
     errno = e;
@@ -488,6 +492,18 @@ dc_status dc_writer_set_metadata(dc_writer *w, const char *json) {
     return buf_put(&w->alloc, &w->meta, json, strlen(json)) ? DC_OK : DC_ERR_OUT_OF_MEMORY;
 }
 
+dc_status dc_writer_set_kv_section(dc_writer *w, const void *data, size_t size) {
+    if (w == NULL || (data == NULL && size != 0)) return DC_ERR_INVALID_ARGUMENT;
+    if (size != 0) {
+        dc_gguf *g = NULL;
+        dc_status st = dc_gguf_section_parse(&w->alloc, data, size, &g, NULL);
+        dc_gguf_free(g);
+        if (st != DC_OK) return st == DC_ERR_OUT_OF_MEMORY ? st : DC_ERR_INVALID_ARGUMENT;
+    }
+    w->kv.len = 0;
+    return size == 0 || buf_put(&w->alloc, &w->kv, data, size) ? DC_OK : DC_ERR_OUT_OF_MEMORY;
+}
+
 static dc_status write_section(dc_writer *w, const buf *b, uint64_t *off) {
     dc_status st = write_pad(w);
     if (st != DC_OK) return st;
@@ -505,12 +521,13 @@ dc_status dc_writer_finish(dc_writer *w) {
         errno = err;
         return DC_ERR_INVALID_ARGUMENT;
     }
-    uint64_t table_off, index_off, meta_off;
+    uint64_t table_off, index_off, meta_off, kv_off = 0;
     dc_status st = write_section(w, &w->table, &table_off);
     if (st == DC_OK) st = write_section(w, &w->index, &index_off);
     if (st == DC_OK) st = write_section(w, &w->meta, &meta_off);
+    if (st == DC_OK && w->kv.len) st = write_section(w, &w->kv, &kv_off);
     if (st == DC_OK) {
-        uint8_t h[HEADER_SIZE] = {0};
+        uint8_t h[DATA_START] = {0}; /* the header, and the key/value section's place at 96 */
         memcpy(h, FILE_MAGIC, 8);
         dc_store_le32(h + 8, FILE_VERSION);
         dc_store_le64(h + 16, w->pos);
@@ -525,8 +542,14 @@ dc_status dc_writer_finish(dc_writer *w) {
         dc_store_le32(h + 84, dc_checksum32(w->index.p, w->index.len));
         dc_store_le32(h + 88, dc_checksum32(w->meta.p, w->meta.len));
         dc_store_le32(h + 92, dc_checksum32(h, 92));
+        if (w->kv.len) {
+            dc_store_le64(h + 96, kv_off);
+            dc_store_le64(h + 104, w->kv.len);
+            dc_store_le32(h + 112, dc_checksum32(w->kv.p, w->kv.len));
+            dc_store_le32(h + 116, dc_checksum32(h + 96, 20));
+        }
         if (fflush(w->f) != 0 || fseek(w->f, 0, SEEK_SET) != 0 ||
-            fwrite(h, 1, HEADER_SIZE, w->f) != HEADER_SIZE || fflush(w->f) != 0 ||
+            fwrite(h, 1, DATA_START, w->f) != DATA_START || fflush(w->f) != 0 ||
             (!w->direct && fsync(fileno(w->f)) != 0))
             st = io_error(w);
     }
@@ -574,6 +597,8 @@ struct dc_reader {
     const tensor_rec **by_name; /* the tensors sorted by name (dc_reader_find) */
     char *names;                /* all names, NUL-terminated, for desc->name */
     char *meta;
+    uint8_t *kv; /* the key/value section (checked at open), NULL if none */
+    uint64_t kv_size;
     uint64_t largest_tensor, largest_chunk; /* dc_reader_get_footprint */
     uint64_t *raw_off; /* per chunk: offset of its first byte within its tensor */
 };
@@ -626,6 +651,44 @@ static float *load_floats(const dc_alloc *a, const uint8_t *p, uint64_t n) {
         if (detail) *detail = msg;                                                                 \
         return code;                                                                               \
     } while (0)
+
+static dc_status read_at(const dc_reader *r, void *dst, size_t n, uint64_t off);
+
+/* The key/value section (docs/format.md, 6.7): its place in header bytes
+ * 96..119 (all zero: none, as in files written before it existed), then
+ * bounds, checksums and contents checked, and a copy kept. */
+static dc_status load_kv_section(dc_reader *r, uint64_t size, const char **detail) {
+    uint8_t e[24];
+    if (r->data) {
+        memcpy(e, r->data + 96, 24);
+    } else if (read_at(r, e, 24, 96) != DC_OK) {
+        FAIL(DC_ERR_IO, "cannot read the file");
+    }
+    uint64_t off = dc_load_le64(e), len = dc_load_le64(e + 8);
+    if (off == 0 && len == 0 && dc_load_le64(e + 16) == 0) return DC_OK;
+    if (dc_checksum32(e, 20) != dc_load_le32(e + 20))
+        FAIL(DC_ERR_CHECKSUM, "key/value section: header entry checksum mismatch");
+    if (off < DATA_START || off > size || len > size - off || len == 0 || len > SIZE_MAX - 1)
+        FAIL(DC_ERR_CORRUPT, "key/value section: offset or size outside the file");
+    r->kv = (uint8_t *)dc_malloc(&r->alloc, (size_t)len);
+    if (!r->kv) FAIL(DC_ERR_OUT_OF_MEMORY, "out of memory");
+    if (r->data) {
+        memcpy(r->kv, r->data + off, (size_t)len);
+    } else {
+        dc_status st = read_at(r, r->kv, (size_t)len, off);
+        if (st == DC_ERR_IO) FAIL(st, "cannot read the file");
+        if (st != DC_OK) FAIL(st, "file shrank while being read (truncated)");
+    }
+    r->kv_size = len;
+    if (dc_checksum32(r->kv, (size_t)len) != dc_load_le32(e + 16))
+        FAIL(DC_ERR_CHECKSUM, "key/value section: checksum mismatch");
+    dc_gguf *g = NULL;
+    const char *why = NULL;
+    dc_status st = dc_gguf_section_parse(&r->alloc, r->kv, (size_t)len, &g, &why);
+    dc_gguf_free(g);
+    if (st != DC_OK) FAIL(st, why ? why : "key/value section: malformed");
+    return DC_OK;
+}
 
 /* Reads exactly n bytes at off from the reader's file (DC_READER_NO_MMAP).
  * DC_ERR_IO (errno set) on a read error, DC_ERR_TRUNCATED if the file ends
@@ -722,6 +785,8 @@ static dc_status parse(dc_reader *r, const char **detail) {
     r->meta[msize] = '\0';
     if (memchr(r->meta, 0, (size_t)msize)) FAIL(DC_ERR_CORRUPT, "metadata: contains a NUL byte");
     if (!dc_utf8_valid(r->meta, (size_t)msize)) FAIL(DC_ERR_CORRUPT, "metadata: not valid UTF-8");
+    dc_status kst = load_kv_section(r, size, detail);
+    if (kst != DC_OK) return kst;
 
     /* chunk index entries: in the data region, aligned, non-overlapping, in order */
     uint64_t prev_end = DATA_START;
@@ -952,6 +1017,7 @@ void dc_reader_close(dc_reader *r) {
     dc_free(&a, r->by_name);
     dc_free(&a, r->names);
     dc_free(&a, r->meta);
+    dc_free(&a, r->kv);
     dc_free(&a, r->sections);
     dc_free(&a, r->raw_off);
     if (r->mapped && r->data) munmap((void *)r->data, r->size);
@@ -1013,6 +1079,11 @@ dc_status dc_reader_tensor(const dc_reader *r, size_t index, dc_tensor_desc *des
 
 const char *dc_reader_metadata(const dc_reader *r) {
     return r && r->meta ? r->meta : "";
+}
+
+const void *dc_reader_kv_section(const dc_reader *r, size_t *size) {
+    if (size) *size = r && r->kv ? (size_t)r->kv_size : 0;
+    return r ? r->kv : NULL;
 }
 
 dc_status dc_reader_chunk(const dc_reader *r, size_t index, size_t chunk, const void **data,

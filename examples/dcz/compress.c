@@ -22,6 +22,7 @@
 #include "../limits.h"
 #include "calib.h"
 #include "dcz.h"
+#include "gguf.h"     /* DC_GGML_Q8_0 */
 #include "internal.h" /* dc_utf8_valid */
 #include "source.h"
 
@@ -37,7 +38,9 @@ static int usage_error(const char *msg, const char *arg) {
 
 static const char kHelp[] =
     "usage: dcz compress MODEL -o OUT.dcz [options]\n"
-    "MODEL: .safetensors (F32, F16, BF16; I8 stored as already quantized, with its scales\n"
+    "MODEL: .gguf (F32/F16/BF16 as below; Q8_0 re-coded bit-exactly; other types kept as\n"
+    "       bytes; every key/value kept), .safetensors (F32, F16, BF16; I8 stored as already\n"
+    "       quantized, with its scales\n"
     "       from '<name>.scales' if present) or a llama2.c .bin. A file written by\n"
     "       dcz extract is stored as it was (tensors, scales and metadata kept)\n"
     "  --stats FILE           activation statistics (dcz calibrate), keyed by tensor name\n"
@@ -200,6 +203,32 @@ static void import_prequantized(const model_source *src, const src_tensor *t, pr
     dc_qtensor_free(check);
 }
 
+/* A GGUF Q8_0 tensor as int8 codes with its block scales (bits 8, per group
+ * of 32: exactly the values llama.cpp computes), or a tensor of another
+ * type (or a Q8_0 with a NaN/Inf scale) kept as opaque bytes. */
+static void gguf_prepare(const src_tensor *t, prepared *p) {
+    dc_tensor_desc *d = &p->d;
+    d->source_dtype = d->dtype = DC_DTYPE_I8;
+    int8_t *codes = NULL;
+    float *scales = NULL;
+    uint64_t ns = 0;
+    if (t->gguf_type == DC_GGML_Q8_0 &&
+        gguf_split_q8_0(p->raw, t->nbytes, &codes, &scales, &ns) == 0) {
+        free(p->raw);
+        p->raw = codes;
+        p->scales = scales;
+        p->data = codes, p->size = (size_t)(ns * DC_Q8_0_BLOCK);
+        d->bits = 8;
+        d->granularity = DC_QUANT_PER_GROUP;
+        d->group_size = DC_Q8_0_BLOCK;
+        d->scales = scales, d->n_scales = ns;
+        return;
+    }
+    free(codes), free(scales);
+    d->ndim = 1; /* opaque bytes, described by the key/value section */
+    d->dims[0] = t->nbytes;
+}
+
 /* Reads tensor i and, for a linear weight, scales, quantizes and prunes it. */
 static void prepare(const job_ctx *c, size_t i, prepared *p) {
     memset(p, 0, sizeof(*p));
@@ -227,6 +256,10 @@ static void prepare(const job_ctx *c, size_t i, prepared *p) {
         return;
     }
     p->data = p->raw, p->size = t->nbytes;
+    if (t->gguf_type >= 0 && t->dtype == DC_DTYPE_I8) { /* GGUF Q8_0, or opaque bytes */
+        gguf_prepare(t, p);
+        return;
+    }
     if (t->dtype == DC_DTYPE_I8 && t->q) { /* quantized by the host, with its scales */
         import_prequantized(c->src, t, p);
         return;
@@ -239,7 +272,7 @@ static void prepare(const job_ctx *c, size_t i, prepared *p) {
         return;
     }
     if (!is_linear(t, c->quant_emb) || (c->calib && c->src->is_llama2c) || t->nbytes == 0 ||
-        c->src->dcz_metadata)
+        c->src->dcz_metadata || c->src->gguf_quantized)
         return; /* stored as is (a dcz extract: as it was stored) */
     size_t rows = t->dims[0], cols = t->dims[1];
     float *f32 = (float *)p->raw; /* F32 sources are used in place: no second copy */
@@ -264,7 +297,10 @@ static void prepare(const job_ctx *c, size_t i, prepared *p) {
         if (st == DC_OK) st = dc_scaler_get_scales(sc, p->smooth, cols);
     }
     dc_quant_options qo = {sizeof(qo), c->gran, c->group, (unsigned)c->bits, NULL, c->qmax};
-    if (st == DC_OK) st = dc_quantize(f32, rows, cols, &qo, &p->q);
+    /* GGUF: binary16 scales, so that dcz export --gguf gives exact Q8_0 */
+    if (st == DC_OK)
+        st = c->src->gguf && c->bits == 8 ? gguf_quantize_f16_scales(f32, rows, cols, &qo, &p->q)
+                                          : dc_quantize(f32, rows, cols, &qo, &p->q);
     free(p->raw); /* the float weights are no longer needed */
     p->raw = NULL;
     int method = sst ? c->prune : DC_PRUNE_MAGNITUDE;
@@ -598,6 +634,18 @@ int dcz_compress(int argc, char **argv) {
              group, bits, qmax ? qmax : (bits == 8 ? 127u : 7u), dc_codec_name(codec), calib_desc,
              note, l2c, stats.calib ? "," : "", calib_metadata(stats.calib));
     int err = 0;
+    void *kvsec = NULL;
+    size_t kvsize = 0;
+    /* GGUF: every key/value and tensor info, typed (docs/format.md, 6.7) */
+    if ((st = source_kv_section(&src, &kvsec, &kvsize)) == DC_OK && kvsec)
+        st = dc_writer_set_kv_section(w, kvsec, kvsize);
+    free(kvsec);
+    if (st != DC_OK) {
+        dc_writer_abort(w);
+        fprintf(stderr, "dcz compress: cannot write %s: %s\n", out, dc_status_string(st));
+        rc = st == DC_ERR_OUT_OF_MEMORY ? 4 : 2;
+        goto done;
+    }
     /* A dcz extract keeps the metadata it came with: the tensors are the same
      * as in that .dcz (extract -> compress -> extract gives the same bytes). */
     if ((st = dc_writer_set_metadata(w, src.dcz_metadata ? src.dcz_metadata : meta)) == DC_OK) {

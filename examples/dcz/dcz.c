@@ -630,7 +630,9 @@ static void usage(FILE *f) {
             "  info FILE.dcz [--json]      per-tensor sizes, ratios and totals\n"
             "  verify FILE.dcz             decode every chunk and check every checksum\n"
             "  extract FILE.dcz -o OUT.safetensors\n"
-            "                              the stored (quantized) weights and their scales\n\n"
+            "                              the stored (quantized) weights and their scales\n"
+            "  export FILE.dcz --gguf -o OUT.gguf\n"
+            "                              a .dcz made from a GGUF file, as a GGUF file\n\n"
             "  --max-memory BYTES|unlimited (any command; or DC_MAX_MEMORY): the most decoded\n"
             "                              data held at once; default 4 x the input + 48 MiB\n\n"
             "exit codes: 0 ok, 1 usage, 2 damaged or invalid input (or over the memory\n"
@@ -666,6 +668,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "info") == 0) return cmd_info(argc - 2, argv + 2);
     if (strcmp(cmd, "verify") == 0) return cmd_verify(argc - 2, argv + 2);
     if (strcmp(cmd, "extract") == 0) return cmd_extract(argc - 2, argv + 2);
+    if (strcmp(cmd, "export") == 0) return dcz_export(argc - 2, argv + 2);
     fprintf(stderr, "dcz: unknown command '%s'\n", cmd);
     usage(stderr);
     return EXIT_USAGE;

@@ -26,5 +26,7 @@ int dcz_sha256_file(const char *path, char hex[65]);
 /* Commands implemented outside dcz.c. Each returns an exit code. */
 int dcz_compress(int argc, char **argv);
 int dcz_calibrate(int argc, char **argv);
+/* dcz export FILE.dcz --gguf -o OUT.gguf (export.c). */
+int dcz_export(int argc, char **argv);
 
 #endif

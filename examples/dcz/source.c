@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../engine/model.h"
+#include "gguf.h"
 #include "safetensors.h"
 
 static char *xstrdup(const char *s) {
@@ -35,6 +36,7 @@ static int add(model_source *s, const char *name, dc_dtype dtype, unsigned ndim,
     src_tensor *t = s->t;
     src_tensor *x = &t[s->n];
     memset(x, 0, sizeof(*x));
+    x->gguf_type = -1;
     if (!(x->name = xstrdup(name))) return 0;
     x->dtype = dtype;
     x->ndim = ndim;
@@ -397,8 +399,10 @@ dc_status source_open(const char *path, model_source *s, const char **why) {
         st = open_safetensors(path, s, why);
     else if (n > 4 && strcmp(path + n - 4, ".bin") == 0)
         st = open_llama2c(path, s, why);
+    else if (n > 5 && strcmp(path + n - 5, ".gguf") == 0)
+        st = source_open_gguf(path, s, why);
     else {
-        *why = "unknown model type (expected .safetensors or a llama2.c .bin)";
+        *why = "unknown model type (expected .safetensors, .gguf or a llama2.c .bin)";
         st = DC_ERR_FORMAT;
     }
     if (st != DC_OK) {
@@ -415,6 +419,7 @@ void source_close(model_source *s) {
     free(s->t);
     free(s->path);
     free(s->dcz_metadata);
+    dc_gguf_free(s->gguf);
     memset(s, 0, sizeof(*s));
 }
 

@@ -35,6 +35,10 @@ typedef struct src_tensor {
     uint64_t nbytes;
     src_quant *q; /* quantized by the host, with scales; NULL otherwise (kept out of
                    * line: the list costs little per tensor, see dcz compress's limit) */
+    /* GGUF sources: the ggml type; Q8_0 is split into int8 codes and fp16
+     * block scales (gguf_split_q8_0), types other than F32/F16/BF16/Q8_0
+     * are stored as opaque bytes (dtype I8, bits 0, dims {nbytes}). */
+    int gguf_type; /* -1: not from a GGUF file */
 } src_tensor;
 
 typedef struct model_source {
@@ -48,6 +52,12 @@ typedef struct model_source {
      * "dcz.metadata" entry); NULL otherwise. Such a model is stored as it was:
      * no tensor is quantized again. */
     char *dcz_metadata;
+    /* GGUF: the parsed header (a dc_gguf *, lib/gguf.h), whose key/values
+     * and tensor infos go to the .dcz key/value section; NULL otherwise. */
+    void *gguf;
+    /* GGUF holding quantized tensors (Q8_0, K-quants...): its float tensors
+     * were kept float on purpose and are stored as they were. */
+    int gguf_quantized;
 } model_source;
 
 /* Opens a model; on error returns a status and sets *why (static text). */
@@ -57,6 +67,30 @@ void source_close(model_source *s);
 dc_status source_read(const model_source *s, size_t i, void *dst);
 /* Reads n little-endian F32 values at byte offset `offset` into dst. */
 dc_status source_read_f32(const model_source *s, uint64_t offset, uint64_t n, float *dst);
+/* Opens a GGUF file (source_gguf.c). As source_open. */
+dc_status source_open_gguf(const char *path, model_source *s, const char **why);
+/* The .dcz key/value section of a GGUF source into *data (malloc'd, *size
+ * bytes); DC_OK with *data NULL for other sources. */
+dc_status source_kv_section(const model_source *s, void **data, size_t *size);
+/*
+ * Splits Q8_0 blocks raw[0..nbytes) (34 bytes: fp16 d, 32 int8 q) into the
+ * int8 codes (row-major, what the .dcz stores with bits 8, per-group G=32)
+ * and the scales d as floats (exact). Returns 0, or -1 if a scale is NaN or
+ * infinite (the tensor is then kept as opaque bytes) or memory runs out.
+ */
+int gguf_split_q8_0(const void *raw, uint64_t nbytes, int8_t **codes, float **scales,
+                    uint64_t *n_scales);
+/*
+ * Symmetric quantization of w[rows x cols] with binary16 scales, for
+ * tensors of GGUF sources that dcz export --gguf writes back as Q8_0:
+ * per scale group (per tensor: all; per channel: a row; per group: G
+ * columns of a row) d = the binary16 value at or above max|w| / qmax,
+ * q = clamp(round(w / d), -qmax, qmax). Returns a dc_qtensor like
+ * dc_quantize's (DC_OK), or an error status.
+ */
+dc_status gguf_quantize_f16_scales(const float *w, size_t rows, size_t cols,
+                                   const dc_quant_options *qo, dc_qtensor **out);
+
 /* Total bytes of all tensors. */
 uint64_t source_bytes(const model_source *s);
 

@@ -20,6 +20,8 @@
 #include "model.h"
 #include "pipeline.h"
 #include "plan.h"
+#include "gguf.h"
+#include "gguf_load.h"
 
 int el_dcz_header(const char *meta, int32_t hdr[7]) {
     const char *p = strstr(meta, "\"llama2c_header\":[");
@@ -46,8 +48,24 @@ static int dims2(const dc_reader *r, const char *name, uint64_t *d0, uint64_t *d
     return 0;
 }
 
+/* A .dcz made from a llama GGUF: the header from its key/value section. */
+static int gguf_section_header(const dc_reader *r, int32_t hdr[7]) {
+    size_t n;
+    const void *p = dc_reader_kv_section(r, &n);
+    if (!p) return -1;
+    dc_alloc a;
+    dc_alloc_init(&a, NULL);
+    dc_gguf *g = NULL;
+    if (dc_gguf_section_parse(&a, p, n, &g, NULL) != DC_OK) return -1;
+    char why[160];
+    int rc = el_gguf_header(g, hdr, why, sizeof why);
+    dc_gguf_free(g);
+    return rc;
+}
+
 int el_dcz_read_header(const dc_reader *r, int32_t hdr[7]) {
     if (el_dcz_header(dc_reader_metadata(r), hdr) == 0) return 0;
+    if (gguf_section_header(r, hdr) == 0) return 0;
     /* Written without calibration: dcz compress stores no llama2c_header,
      * but the tensors of a llama2.c checkpoint determine it. */
     uint64_t V, D, KV, D2, H, D3, S, hs2;
@@ -75,15 +93,20 @@ int el_dcz_read_header(const dc_reader *r, int32_t hdr[7]) {
 
 int el_dcz_slot(const dc_reader *r, const char *path, const el_slot *s, size_t *idx,
                 dc_tensor_desc *d) {
-    if (dc_reader_find(r, s->name, idx) != DC_OK || dc_reader_tensor(r, *idx, d) != DC_OK) {
+    char gname[96]; /* a .dcz made from a GGUF file has llama.cpp's names */
+    int found =
+        dc_reader_find(r, s->name, idx) == DC_OK ||
+        (el_gguf_name(s->name, gname, sizeof gname) && dc_reader_find(r, gname, idx) == DC_OK);
+    if (!found || dc_reader_tensor(r, *idx, d) != DC_OK) {
         fprintf(stderr, "dc-llama: %s: tensor %s missing\n", path, s->name);
         return -1;
     }
     uint64_t numel = 1;
     for (unsigned k = 0; k < d->ndim; k++)
         numel *= d->dims[k];
+    /* a quantized non-linear (a GGUF's Q8_0 token_embd) is dequantized */
     if (numel != s->rows * (s->cols ? s->cols : 1) || (d->bits == 0 && d->dtype != DC_DTYPE_F32) ||
-        (d->bits != 0 && (s->linear < 0 || d->ndim != 2))) {
+        (d->bits != 0 && (d->ndim != 2 || (s->linear < 0 && d->n_smooth)))) {
         fprintf(stderr, "dc-llama: %s: tensor %s has an unexpected shape or type\n", path, s->name);
         return -1;
     }
@@ -95,7 +118,8 @@ static int describe(const dc_reader *r, const char *path, el_qopts *q) {
     size_t idx;
     dc_tensor_desc d = {.struct_size = sizeof(d)};
     int rc = -1;
-    if (dc_reader_find(r, "layers.0.attention.wo.weight", &idx) == DC_OK &&
+    if ((dc_reader_find(r, "layers.0.attention.wo.weight", &idx) == DC_OK ||
+         dc_reader_find(r, "blk.0.attn_output.weight", &idx) == DC_OK) &&
         dc_reader_tensor(r, idx, &d) == DC_OK && d.bits) {
         q->quantize = 1;
         q->bits = (int)d.bits;
@@ -136,7 +160,8 @@ int el_dcz_open(const char *path, dc_reader **out, int32_t hdr[7], el_config *c,
         return -1;
     }
     /* what the file claims must fit the memory limit before anything else is read */
-    if (el_dcz_check_memory(*out, path, c, plan) != 0 || (desc && describe(*out, path, desc) != 0)) {
+    if (el_dcz_check_memory(*out, path, c, plan) != 0 ||
+        (desc && describe(*out, path, desc) != 0)) {
         dc_reader_close(*out);
         *out = NULL;
         return -1;
@@ -186,6 +211,10 @@ int el_model_load_dcz(el_model *m, const char *path, struct el_qreport *rep_out,
         const el_slot *s = &slots[i];
         size_t idx, n = s->rows * (s->cols ? s->cols : 1);
         dc_tensor_desc d = {.struct_size = sizeof(d)};
+        char gname[96];
+        if (!el_gguf_name(s->name, gname, sizeof gname) &&
+            dc_reader_find(r, s->name, &idx) != DC_OK)
+            continue; /* RoPE tables: a GGUF has none; el_model_init computes them */
         if (el_dcz_slot(r, path, s, &idx, &d) != 0) {
             rc = -1;
             break;
@@ -199,11 +228,16 @@ int el_model_load_dcz(el_model *m, const char *path, struct el_qreport *rep_out,
             break;
         }
         if (d.bits) {
-            dc_quant_options qo = {sizeof(qo), d.granularity, (size_t)d.group_size, d.bits, NULL, 0};
+            dc_quant_options qo = {sizeof(qo), d.granularity, (size_t)d.group_size,
+                                   d.bits,     NULL,          0};
             st = dc_qtensor_import(buf, d.data_size, d.scales, (size_t)d.n_scales, s->rows, s->cols,
                                    &qo, &qts[i]);
             if (st == DC_OK) st = dc_qtensor_dequantize(qts[i], data + s->offset, n);
             free(buf);
+            if (s->linear < 0) { /* not a linear: used as the floats */
+                dc_qtensor_free(qts[i]);
+                qts[i] = NULL;
+            }
             if (st == DC_OK && d.n_smooth) {
                 if (d.n_smooth != s->cols || !(smooth[i] = malloc(s->cols * sizeof(float))))
                     st = DC_ERR_SIZE_MISMATCH;

@@ -43,6 +43,7 @@
 #include "pipeline.h"
 #include "plan.h"
 #include "tokenizer.h"
+#include "gguf_load.h"
 #include "../limits.h"
 
 #include <doublecomp.h>
@@ -300,6 +301,7 @@ static int parse_args(int argc, char **argv, args *a) {
         fprintf(stderr, "dc-llama: --policy all-streamed needs --storage\n");
         return -1;
     }
+    if (!a->tokenizer && el_tokenizer_in_model(a->model)) a->tokenizer = a->model; /* GGUF */
     if (!a->tokenizer && strcmp(a->cmd, "bench") != 0) {
         fprintf(stderr, "dc-llama: --tokenizer is required\n");
         return -1;

@@ -9,6 +9,7 @@
  * Copyright (c) 2026 The libdoublecomp authors. SPDX-License-Identifier: MIT
  */
 #include "model.h"
+#include "gguf_load.h"
 #include "../limits.h"
 #include "plan.h"
 
@@ -145,6 +146,7 @@ int el_model_load(el_model *m, const char *path) {
     memset(m, 0, sizeof(*m));
     size_t plen = strlen(path);
     if (plen > 4 && !strcmp(path + plen - 4, ".dcz")) return el_model_load_dcz(m, path, NULL, NULL);
+    if (plen > 5 && !strcmp(path + plen - 5, ".gguf")) return el_model_load_gguf(m, path);
     FILE *f = fopen(path, "rb");
     if (!f) {
         fprintf(stderr, "dc-llama: cannot open %s: %s\n", path, strerror(errno));

@@ -9,6 +9,7 @@
  * Copyright (c) 2026 The libdoublecomp authors. SPDX-License-Identifier: MIT
  */
 #include "tokenizer.h"
+#include "gguf_load.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -34,8 +35,50 @@ int el_tokenizer_lookup(const el_tokenizer *tk, const char *s, size_t n) {
     }
 }
 
+int el_tokenizer_init(el_tokenizer *tk, int vocab_size, int max_token_length) {
+    memset(tk, 0, sizeof(*tk));
+    tk->vocab_size = vocab_size;
+    tk->max_token_length = max_token_length;
+    tk->vocab = calloc((size_t)vocab_size, sizeof(char *));
+    tk->vlen = calloc((size_t)vocab_size, sizeof(int));
+    tk->scores = calloc((size_t)vocab_size, sizeof(float));
+    tk->hash_cap = 16;
+    while (tk->hash_cap < (size_t)vocab_size * 2)
+        tk->hash_cap <<= 1;
+    tk->hash = malloc(tk->hash_cap * sizeof(int));
+    if (!tk->vocab || !tk->vlen || !tk->scores || !tk->hash) {
+        el_tokenizer_free(tk);
+        return -1;
+    }
+    for (size_t i = 0; i < tk->hash_cap; i++)
+        tk->hash[i] = -1;
+    return 0;
+}
+
+int el_tokenizer_set(el_tokenizer *tk, int i, const char *s, size_t len, float score) {
+    if (i < 0 || i >= tk->vocab_size || tk->vocab[i] || len > 1 << 16) return -1;
+    tk->vocab[i] = malloc(len + 1);
+    if (!tk->vocab[i]) return -1;
+    if (len) memcpy(tk->vocab[i], s, len);
+    tk->vocab[i][len] = 0;
+    tk->vlen[i] = (int)len;
+    tk->scores[i] = score;
+    /* first occurrence wins on duplicates */
+    if (el_tokenizer_lookup(tk, tk->vocab[i], len) < 0) {
+        size_t mask = tk->hash_cap - 1;
+        size_t h = (size_t)fnv1a(tk->vocab[i], len) & mask;
+        while (tk->hash[h] >= 0)
+            h = (h + 1) & mask;
+        tk->hash[h] = i;
+    }
+    return 0;
+}
+
 int el_tokenizer_load(el_tokenizer *tk, const char *path, int vocab_size) {
     memset(tk, 0, sizeof(*tk));
+    size_t plen = strlen(path);
+    if (el_tokenizer_in_model(path) || (plen > 4 && !strcmp(path + plen - 4, ".dcz")))
+        return el_tokenizer_load_gguf(tk, path, vocab_size);
     FILE *f = fopen(path, "rb");
     if (!f) {
         fprintf(stderr, "dc-llama: cannot open tokenizer %s: %s\n", path, strerror(errno));
@@ -56,36 +99,22 @@ int el_tokenizer_load(el_tokenizer *tk, const char *path, int vocab_size) {
         fclose(f);
         return -1;
     }
-    tk->vocab_size = vocab_size;
-    tk->max_token_length = mtl;
-    tk->vocab = calloc((size_t)vocab_size, sizeof(char *));
-    tk->vlen = calloc((size_t)vocab_size, sizeof(int));
-    tk->scores = calloc((size_t)vocab_size, sizeof(float));
-    tk->hash_cap = 16;
-    while (tk->hash_cap < (size_t)vocab_size * 2)
-        tk->hash_cap <<= 1;
-    tk->hash = malloc(tk->hash_cap * sizeof(int));
-    if (!tk->vocab || !tk->vlen || !tk->scores || !tk->hash) goto fail;
-    for (size_t i = 0; i < tk->hash_cap; i++)
-        tk->hash[i] = -1;
+    if (el_tokenizer_init(tk, vocab_size, mtl) != 0) goto fail;
     for (int i = 0; i < vocab_size; i++) {
         int32_t len;
-        if (fread(&tk->scores[i], sizeof(float), 1, f) != 1 ||
-            fread(&len, sizeof(len), 1, f) != 1 || len < 0 || len > 1 << 16)
+        float score;
+        if (fread(&score, sizeof(float), 1, f) != 1 || fread(&len, sizeof(len), 1, f) != 1 ||
+            len < 0 || len > 1 << 16)
             goto fail;
-        tk->vocab[i] = malloc((size_t)len + 1);
-        if (!tk->vocab[i]) goto fail;
-        if (len && fread(tk->vocab[i], 1, (size_t)len, f) != (size_t)len) goto fail;
-        tk->vocab[i][len] = 0;
-        tk->vlen[i] = len;
-        /* first occurrence wins on duplicates */
-        if (el_tokenizer_lookup(tk, tk->vocab[i], (size_t)len) < 0) {
-            size_t mask = tk->hash_cap - 1;
-            size_t h = (size_t)fnv1a(tk->vocab[i], (size_t)len) & mask;
-            while (tk->hash[h] >= 0)
-                h = (h + 1) & mask;
-            tk->hash[h] = i;
+        char *str = malloc((size_t)len + 1);
+        if (!str) goto fail;
+        if (len && fread(str, 1, (size_t)len, f) != (size_t)len) {
+            free(str);
+            goto fail;
         }
+        int rc = el_tokenizer_set(tk, i, str, (size_t)len, score);
+        free(str);
+        if (rc != 0) goto fail;
     }
     fclose(f);
     return 0;

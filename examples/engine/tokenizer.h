@@ -32,6 +32,12 @@ typedef struct el_tokenizer {
 int el_tokenizer_load(el_tokenizer *tk, const char *path, int vocab_size);
 void el_tokenizer_free(el_tokenizer *tk);
 
+/* An empty tokenizer of vocab_size tokens, to be filled with
+ * el_tokenizer_set (0 or -1: out of memory). */
+int el_tokenizer_init(el_tokenizer *tk, int vocab_size, int max_token_length);
+/* Sets token i (once) to s[0..len) with merge score `score`. 0 or -1. */
+int el_tokenizer_set(el_tokenizer *tk, int i, const char *s, size_t len, float score);
+
 /* Id of the exact byte string s[0..n), or -1. */
 int el_tokenizer_lookup(const el_tokenizer *tk, const char *s, size_t n);
 

@@ -35,7 +35,8 @@ extern "C" {
  * struct_size = sizeof(dc_tensor_desc) before either use.
  *
  * Stored bytes: bits == 0: the tensor as it was, in `dtype` (F32, F16 or
- * BF16, little-endian); bits == 8: INT8 (dtype DC_DTYPE_I8), row-major;
+ * BF16, little-endian; or I8: opaque bytes, e.g. a GGUF K-quant kept as it
+ * was, described by the key/value section); bits == 8: INT8 (dtype DC_DTYPE_I8), row-major;
  * bits == 4: packed as dc_quant.h describes, rows = product of all dims but
  * the last, cols = the last dim. scales follow dc_quant.h's layout.
  */
@@ -109,6 +110,17 @@ DC_API dc_status dc_writer_add_tensor(dc_writer *w, const dc_tensor_desc *desc, 
 
 /* Sets the file's JSON metadata text (copied; replaces any earlier value). */
 DC_API dc_status dc_writer_set_metadata(dc_writer *w, const char *json);
+
+/*
+ * Sets the file's key/value section (copied; replaces any earlier one; size
+ * 0 removes it): typed key/values and tensor descriptions in GGUF's binary
+ * encoding (docs/format.md, 6.7), as `dcz compress` writes them for a GGUF
+ * source so that `dcz export --gguf` can give every key/value back
+ * bit-exactly. The bytes are checked before they are taken.
+ * Errors: DC_ERR_INVALID_ARGUMENT (NULL writer, malformed section),
+ * DC_ERR_OUT_OF_MEMORY. Since 0.1.0.
+ */
+DC_API dc_status dc_writer_set_kv_section(dc_writer *w, const void *data, size_t size);
 
 /*
  * Writes the tables, flushes, and atomically renames the file into place.
@@ -199,6 +211,14 @@ DC_API dc_status dc_reader_tensor(const dc_reader *r, size_t index, dc_tensor_de
 
 /* The JSON metadata text (NUL-terminated, owned by the reader), or "" if none. */
 DC_API const char *dc_reader_metadata(const dc_reader *r);
+
+/*
+ * The key/value section (dc_writer_set_kv_section), owned by the reader and
+ * valid until dc_reader_close, with its length in *size (may be NULL); NULL
+ * and *size = 0 if the file has none (every file written without one).
+ * dc_reader_open_* checked its checksum and structure. Thread-safe.
+ */
+DC_API const void *dc_reader_kv_section(const dc_reader *r, size_t *size);
 
 /*
  * Locates chunk `chunk` (0-based within the tensor) of tensor `index`:

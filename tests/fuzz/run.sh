@@ -12,14 +12,14 @@ build=${2:-build-fuzz}
 shift $(($# < 2 ? $# : 2))
 src=$(cd "$(dirname "$0")/../.." && pwd)
 all="fuzz_chunk_decode fuzz_roundtrip fuzz_container fuzz_container_fixed fuzz_safetensors
-  fuzz_stats fuzz_llama2c fuzz_tokenizer"
+  fuzz_stats fuzz_gguf fuzz_llama2c fuzz_tokenizer"
 targets=${*:-$all}
 CC=clang cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDC_BUILD_FUZZ=ON \
   -DDC_BUILD_BENCH=OFF -DDC_BUILD_EXAMPLES=ON >/dev/null
 # shellcheck disable=SC2086
 cmake --build "$build" -j2 --target $targets dc-benchgen-seeds >/dev/null
 corpus="$build/corpus-chunk"
-mkdir -p "$corpus" "$build/corpus-rt" "$build/corpus-dcz" "$build/corpus-st"
+mkdir -p "$corpus" "$build/corpus-rt" "$build/corpus-dcz" "$build/corpus-st" "$build/corpus-gguf"
 "$build/tests/fuzz/dc-benchgen-seeds" "$corpus"
 cp "$src/tests/data/chunks_v1.dcc" "$corpus/seed-v1" # chunk format v1, as the previous release wrote it
 shared="$src/../shared/models"
@@ -35,6 +35,7 @@ for t in $targets; do
     fuzz_chunk_decode) c="$corpus" ;;
     fuzz_container | fuzz_container_fixed) c="$build/corpus-dcz" ;;
     fuzz_safetensors) c="$build/corpus-st" ;;
+    fuzz_gguf) c="$build/corpus-gguf" ;;
     fuzz_stats) c="$build/corpus-stats" ;;
     fuzz_llama2c) c="$build/corpus-l2c" opts="-close_fd_mask=2" ;;
     fuzz_tokenizer) c="$build/corpus-tok" opts="-close_fd_mask=2" ;;

@@ -1,0 +1,95 @@
+#!/bin/sh
+# test_gguf.sh DCZ DC_LLAMA L2C_GGUF GGUF_CHECK SRC_DIR SHARED_DIR -- GGUF in and out.
+#
+# With stories260K (../shared) converted by dc-l2c-gguf:
+#   - the F32 GGUF runs in dc-llama with the .bin's perplexity, exactly
+#   - dcz compress of it, then dcz export --gguf: the exported GGUF, quantized
+#     in the engine (--quant tensor), has the .dcz's perplexity, exactly
+#   - a Q8_0 GGUF: compress -> export gives identical key/values and
+#     bit-identical tensor data (gguf_check same)
+#   - damaged GGUF files get a clear error from dcz compress and dc-llama
+#   - the independent parser @huggingface/gguf (npm) reads every written
+#     file as gguf_check does (skipped, with a message, without npm/network;
+#     DC_GGUF_NODE_DIR may name a folder that already has it in node_modules)
+# Skips (exit 0) only when the shared data directory is absent.
+set -u
+DCZ=$1 LLAMA=$2 L2C=$3 CHECK=$4 SRC=$5 SHARED=$6
+if [ ! -d "$SHARED" ]; then
+    echo "SKIP: ../shared absent ($SHARED)"
+    exit 0
+fi
+MODEL=$SHARED/models/stories260K.bin
+TOK=$SHARED/models/tok512.bin
+TEXT=$SHARED/text/tinystories-valid-head.txt
+T=$(mktemp -d /tmp/dc_test_gguf_sh.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+fail() {
+    echo "FAIL: $*"
+    exit 1
+}
+ppl_of() {
+    tail -n 1 | sed -n 's/.*"ppl": *\([0-9.eE+-]*\).*/\1/p'
+}
+COMMON="--text $TEXT --max-chars 4000 --json"
+
+"$L2C" "$MODEL" "$TOK" -o "$T/f32.gguf" >/dev/null || fail "dc-l2c-gguf f32"
+"$L2C" "$MODEL" "$TOK" -o "$T/q8.gguf" --type q8_0 >/dev/null || fail "dc-l2c-gguf q8_0"
+
+# 1. the F32 GGUF (tokenizer from its tokenizer.ggml.* keys) = the .bin
+p_bin=$("$LLAMA" ppl "$MODEL" --tokenizer "$TOK" $COMMON | ppl_of)
+p_gguf=$("$LLAMA" ppl "$T/f32.gguf" $COMMON | ppl_of)
+echo "PPL .bin $p_bin, GGUF F32 $p_gguf"
+[ -n "$p_bin" ] && [ "$p_bin" = "$p_gguf" ] || fail "GGUF F32 perplexity $p_gguf != .bin $p_bin"
+
+# 2. F32 GGUF -> .dcz -> GGUF
+"$DCZ" compress "$T/f32.gguf" -o "$T/f32.dcz" >/dev/null 2>&1 || fail "dcz compress f32.gguf"
+"$DCZ" export "$T/f32.dcz" --gguf -o "$T/f32.rt.gguf" >/dev/null || fail "dcz export f32.dcz"
+p_dcz=$("$LLAMA" ppl "$T/f32.dcz" --tokenizer "$T/f32.dcz" $COMMON | ppl_of)
+p_rt=$("$LLAMA" ppl "$T/f32.rt.gguf" $COMMON --quant tensor --bits 8 | ppl_of)
+echo "PPL .dcz (from GGUF) $p_dcz, exported GGUF re-quantized in the engine $p_rt"
+[ -n "$p_dcz" ] && [ "$p_dcz" = "$p_rt" ] || fail "exported GGUF perplexity $p_rt != .dcz $p_dcz"
+
+# 3. Q8_0 GGUF -> .dcz -> GGUF: bit-identical tensors, same key/values
+"$DCZ" compress "$T/q8.gguf" -o "$T/q8.dcz" >/dev/null 2>&1 || fail "dcz compress q8.gguf"
+"$DCZ" export "$T/q8.dcz" --gguf -o "$T/q8.rt.gguf" >/dev/null || fail "dcz export q8.dcz"
+"$CHECK" same "$T/q8.gguf" "$T/q8.rt.gguf" || fail "Q8_0 round trip differs"
+"$DCZ" verify "$T/q8.dcz" >/dev/null || fail "dcz verify q8.dcz"
+echo "sizes: Q8_0 GGUF $(wc -c <"$T/q8.gguf") -> .dcz $(wc -c <"$T/q8.dcz"); F32 GGUF $(wc -c <"$T/f32.gguf") -> .dcz $(wc -c <"$T/f32.dcz")"
+
+# 4. damaged files: a clear error (exit 2 or 3), never a crash
+head -c 1000 "$T/q8.gguf" >"$T/trunc.gguf"
+head -c 300000 "$T/q8.gguf" >"$T/short.gguf"
+printf 'GGUF\003\000\000\000\377\377\377\377\377\377\377\377\001\000\000\000\000\000\000\000' >"$T/huge.gguf"
+for f in trunc short huge; do
+    "$DCZ" compress "$T/$f.gguf" -o "$T/$f.dcz" >"$T/out" 2>&1
+    rc=$?
+    [ $rc -eq 2 ] || [ $rc -eq 3 ] || { cat "$T/out"; fail "dcz compress $f.gguf: exit $rc"; }
+    grep -q "GGUF" "$T/out" || { cat "$T/out"; fail "dcz compress $f.gguf: no clear message"; }
+    "$LLAMA" ppl "$T/$f.gguf" $COMMON >"$T/out" 2>&1
+    rc=$?
+    [ $rc -eq 1 ] || { cat "$T/out"; fail "dc-llama $f.gguf: exit $rc"; }
+done
+"$DCZ" export "$T/f32.dcz" -o "$T/x.gguf" >/dev/null 2>&1 && fail "export without --gguf accepted"
+
+# 5. the independent parser
+node_dir=${DC_GGUF_NODE_DIR:-}
+if [ -z "$node_dir" ] && command -v npm >/dev/null 2>&1 && command -v node >/dev/null 2>&1; then
+    node_dir=$T/npm
+    mkdir -p "$node_dir"
+    (cd "$node_dir" && timeout 120 npm install --silent --no-audit --no-fund @huggingface/gguf \
+        >/dev/null 2>&1) || node_dir=""
+fi
+if [ -z "$node_dir" ] || [ ! -d "$node_dir/node_modules/@huggingface/gguf" ]; then
+    echo "SKIP (part): @huggingface/gguf not available (no npm, node or network)"
+else
+    cp "$SRC/tests/gguf_check.mjs" "$node_dir/gguf_check.mjs"
+    for f in f32 q8 f32.rt q8.rt; do
+        "$CHECK" list "$T/$f.gguf" >"$T/ours.txt" || fail "gguf_check list $f.gguf"
+        node "$node_dir/gguf_check.mjs" "$T/$f.gguf" >"$T/theirs.txt" 2>&1 ||
+            { cat "$T/theirs.txt"; fail "@huggingface/gguf refused $f.gguf"; }
+        diff "$T/ours.txt" "$T/theirs.txt" >/dev/null ||
+            { diff "$T/ours.txt" "$T/theirs.txt" | head; fail "@huggingface/gguf reads $f.gguf differently"; }
+    done
+    echo "@huggingface/gguf: accepted f32, q8, f32.rt, q8.rt (names, shapes, types, key/values agree)"
+fi
+echo "PASS"
