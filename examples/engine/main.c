@@ -20,9 +20,9 @@
  * within BYTES, or P% of the INT8 weights); the planner's inputs are measured
  * unless given: --compute-rate B/s, --host-bandwidth B/s, --decode-rate B/s.
  * --threads N: N decoder threads decode the compressed (and streamed) chunks
- * up to --prefetch K (default 8; 16 with --storage) ring buffers ahead of the compute (planner:
+ * up to --prefetch K (default 8; 32 with --storage) ring buffers ahead of the compute (planner:
  * threaded model). --storage: chunks may also stream from the .dcz file
- * every step, read by --io-threads N (default 4) threads with O_DIRECT where
+ * every step, read by --io-threads N (default 8) threads with O_DIRECT where
  * possible; the storage bandwidth is measured unless --storage-bandwidth is
  * given; --storage alone streams every chunk (--policy all-streamed).
  *
@@ -69,9 +69,9 @@ static void usage(void) {
             "plan options (.dcz models): --policy all-resident|all-compressed|all-streamed|\n"
             "         every-N:N | --latency-budget FACTOR | --memory-budget BYTES|P%%\n"
             "         [--threads N]  (decoder threads ahead of the compute; 0: decode inline)\n"
-            "         [--prefetch K]  (ring buffers they fill; default 8, 16 with --storage)\n"
+            "         [--prefetch K]  (ring buffers they fill; default 8, 32 with --storage)\n"
             "         [--storage]  (chunks may stream from the file every step; alone:\n"
-            "         all-streamed) [--io-threads N (default 4)] [--storage-bandwidth B/s]\n"
+            "         all-streamed) [--io-threads N (default 8)] [--storage-bandwidth B/s]\n"
             "         [--compute-rate B/s] [--host-bandwidth B/s] [--decode-rate B/s]\n"
             "every command: --max-memory BYTES|unlimited  (or DC_MAX_MEMORY): the most the\n"
             "         model may hold; default 4 x the model file + 48 MiB (docs/guide.md)\n");

@@ -365,8 +365,8 @@ static void feed_shape(const el_plan_opts *po, int *threads, int *ring, int *io)
     *threads = t > 0 ? t : 0;
     /* streamed chunks: a deeper ring, so reads of later chunks are in flight
      * while the decoders are busy */
-    *ring = t > 0 ? (po->prefetch > 0 ? po->prefetch : po->storage ? 16 : 8) : 1;
-    *io = po->storage ? (po->io_threads > 0 ? po->io_threads : 4) : 0;
+    *ring = t > 0 ? (po->prefetch > 0 ? po->prefetch : po->storage ? 32 : 8) : 1;
+    *io = po->storage ? (po->io_threads > 0 ? po->io_threads : 8) : 0;
 }
 
 static dc_latency_mode plan_mode(const el_plan_opts *po) {
