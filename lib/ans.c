@@ -381,6 +381,8 @@ static uint8_t *encode_states(const uint8_t *src, size_t n, const enc_sym sym[25
             enc[s] = sym[s].freq | (uint32_t)sym[s].cum << 16;
         return dc_ans2_encode_avx512(enc, src, i, ns, sym[0].bits, x, p);
     }
+#else
+    (void)enc_simd;
 #endif
     /* whole groups, last state first: one index, four states an iteration */
     const unsigned mask = ns - 1;

@@ -169,7 +169,6 @@ TARGET size_t dc_ans2_decode_avx512_sw(const dc_ans_table *t, uint32_t *st, unsi
                                        size_t n) {
     DECODE_V2(gather_sw);
 }
-#endif
 
 /* --- format v2 encoder ---------------------------------------------------- */
 
@@ -239,3 +238,4 @@ dc_ans2_encode_avx512(const uint32_t enc[256], const uint8_t *src, size_t n, uns
         _mm512_storeu_si512((void *)(st + 16 * k), x[k]);
     return p;
 }
+#endif /* DC_X86 */
