@@ -529,12 +529,100 @@ size_t dc_ans1_decode_scalar(const dc_ans_table *t, uint32_t *st, unsigned ns, c
                   x = (e & 0xFFFFu) * (x >> DC_ANS1_PROB_BITS) + (e >> 16));
 }
 
+/*
+ * The v2 scalar kernel. The word stream is read by index (k words past p), so
+ * the only serial chain between symbols is k += (x < L), one add (adc on
+ * x86-64, cinc on AArch64); each group of four states does its four table
+ * lookups first, then the four refills in stream order. B is a constant in
+ * each instance (shifts and masks by immediates). The refill select is asm on
+ * x86-64 and AArch64: GCC turns the ?: into a branch (a coin flip per symbol)
+ * and, on x86, merges the byte stores with shifts and vectorises the state
+ * stores, all slower than the plain instructions. Words are loaded
+ * unconditionally; the caller checks that a whole group of ns symbols (at
+ * most ns words) cannot read past the end.
+ */
+#if defined(__x86_64__) && defined(__GNUC__)
+typedef uint16_t __attribute__((may_alias)) dc_u16_alias;
+#endif
+
+/* *s = x, or x << 16 | the word at w[*k] (then ++*k) if x < L. */
+static inline void renorm_at(uint32_t x, const uint8_t *restrict w, size_t *k, uint32_t *s) {
+#if defined(__x86_64__) && defined(__GNUC__)
+    uint32_t r = x;
+    size_t kk = *k;
+    __asm__("shll $16, %k[r]\n\t"
+            "orw %[m], %w[r]\n\t"
+            "cmpl $0x10000, %k[x]\n\t"
+            "cmovb %k[r], %k[x]\n\t"
+            "adcq $0, %[k]\n\t"
+            "movl %k[x], %[s]"
+            : [x] "+r"(x), [r] "+r"(r), [k] "+r"(kk), [s] "=m"(*s)
+            : [m] "m"(*(const dc_u16_alias *)(w + 2 * kk))
+            : "cc");
+    *k = kk;
+#elif defined(__aarch64__) && defined(__GNUC__)
+    const uint32_t r = x << 16 | dc_load_le16(w + 2 * *k);
+    uint32_t y;
+    size_t k1;
+    __asm__("cmp %w[x], #0x10000\n\t"
+            "cinc %[k1], %[k], lo\n\t"
+            "csel %w[y], %w[r], %w[x], lo"
+            : [y] "=r"(y), [k1] "=&r"(k1)
+            : [x] "r"(x), [r] "r"(r), [k] "r"(*k)
+            : "cc");
+    *s = y;
+    *k = k1;
+#else
+    const uint32_t r = x << 16 | dc_load_le16(w + 2 * *k);
+    const unsigned need = x < STATE_LOW;
+    *s = need ? r : x;
+    *k += need;
+#endif
+}
+
+/* *o = the symbol of entry e (a plain byte store on x86-64, see above). */
+static inline void put_sym(uint8_t *o, uint32_t e) {
+#if defined(__x86_64__) && defined(__GNUC__)
+    __asm__("movb %b[e], %[o]" : [o] "=m"(*o) : [e] "q"(e));
+#else
+    *o = (uint8_t)e;
+#endif
+}
+
+static inline size_t decode2_scalar(const uint32_t *restrict tab, uint32_t *restrict st,
+                                    unsigned ns, const uint8_t **pp, const uint8_t *end,
+                                    uint8_t *restrict out, size_t n, const unsigned B) {
+    const uint32_t mask = (1u << B) - 1u;
+    const uint8_t *const p = *pp;
+    size_t i = 0, k = 0;
+    for (; i + ns <= n && (size_t)(end - p) / 2 - k >= ns; i += ns) {
+        uint8_t *restrict o = out + i;
+        for (uint32_t *s = st; s != st + ns; s += 4, o += 4) {
+            uint32_t x0 = s[0], x1 = s[1], x2 = s[2], x3 = s[3];
+            const uint32_t e0 = tab[x0 & mask], e1 = tab[x1 & mask], e2 = tab[x2 & mask],
+                           e3 = tab[x3 & mask];
+            put_sym(o, e0);
+            x0 = ((e0 >> 8) & 0xFFFu) * (x0 >> B) + (e0 >> 20);
+            put_sym(o + 1, e1);
+            x1 = ((e1 >> 8) & 0xFFFu) * (x1 >> B) + (e1 >> 20);
+            put_sym(o + 2, e2);
+            x2 = ((e2 >> 8) & 0xFFFu) * (x2 >> B) + (e2 >> 20);
+            put_sym(o + 3, e3);
+            x3 = ((e3 >> 8) & 0xFFFu) * (x3 >> B) + (e3 >> 20);
+            renorm_at(x0, p, &k, s);
+            renorm_at(x1, p, &k, s + 1);
+            renorm_at(x2, p, &k, s + 2);
+            renorm_at(x3, p, &k, s + 3);
+        }
+    }
+    *pp = p + 2 * k;
+    return i;
+}
+
 size_t dc_ans2_decode_scalar(const dc_ans_table *t, uint32_t *st, unsigned ns, const uint8_t **pp,
                              const uint8_t *end, uint8_t *out, size_t n) {
-    const unsigned bits = t->bits;
-    const uint32_t mask = (1u << bits) - 1u;
-    SCALAR_GROUPS(uint32_t e = t->u.packed[x & mask]; out[i + j] = (uint8_t)e;
-                  x = ((e >> 8) & 0xFFFu) * (x >> bits) + (e >> 20));
+    if (t->bits == 12) return decode2_scalar(t->u.packed, st, ns, pp, end, out, n, 12);
+    return decode2_scalar(t->u.packed, st, ns, pp, end, out, n, 13);
 }
 
 /* The kernel for (format version, state count, path). */
