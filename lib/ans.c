@@ -59,6 +59,35 @@ void dc_histogram(const uint8_t *src, size_t n, uint32_t counts[256]) {
  * unit at a time where it costs the least code length: removing a unit from
  * symbol s costs about c_s / (f_s - 1/2) bits, adding one gains c_s / (f_s + 1/2).
  */
+
+/* Tournament tree over cost[256]: node 1 is the root, node 256 + s leaf s,
+ * each inner node the winner of its two children. The winner is the lowest
+ * (min) or highest (max) cost, the lower symbol on a tie: the symbol a linear
+ * scan with a strict comparison finds, in 8 steps per update instead of 256. */
+typedef struct cost_tree {
+    const double *cost;
+    int max;
+    uint8_t node[256];
+} cost_tree;
+
+static inline unsigned tree_winner(const cost_tree *t, unsigned a, unsigned b) { /* a < b */
+    return (t->max ? t->cost[b] > t->cost[a] : t->cost[b] < t->cost[a]) ? b : a;
+}
+
+static void tree_build(cost_tree *t) {
+    for (unsigned v = 255; v >= 128; v--) /* parents of the leaves */
+        t->node[v] = (uint8_t)tree_winner(t, 2 * v - 256, 2 * v + 1 - 256);
+    for (unsigned v = 127; v >= 1; v--)
+        t->node[v] = (uint8_t)tree_winner(t, t->node[2 * v], t->node[2 * v + 1]);
+}
+
+static void tree_update(cost_tree *t, unsigned s) { /* after cost[s] changed */
+    unsigned v = (256 + s) >> 1;
+    t->node[v] = (uint8_t)tree_winner(t, 2 * v - 256, 2 * v + 1 - 256);
+    for (v >>= 1; v >= 1; v >>= 1)
+        t->node[v] = (uint8_t)tree_winner(t, t->node[2 * v], t->node[2 * v + 1]);
+}
+
 static void normalize_freqs(const uint32_t counts[256], size_t n, uint32_t scale,
                             uint32_t freq[256]) {
     uint32_t sum = 0;
@@ -72,28 +101,30 @@ static void normalize_freqs(const uint32_t counts[256], size_t n, uint32_t scale
     /* cost[s]: bits lost by taking a unit from s (down) / gained by adding
      * one (up); only the symbol that changed needs its cost recomputed */
     double cost[256];
+    cost_tree t = {cost, 0, {0}};
     if (sum > scale) {
         for (int s = 0; s < 256; s++)
             cost[s] = freq[s] > 1 ? (double)counts[s] / ((double)freq[s] - 0.5) : 1e300;
+        tree_build(&t);
         while (sum > scale) {
-            int best = 0;
-            for (int s = 1; s < 256; s++)
-                if (cost[s] < cost[best]) best = s;
+            const unsigned best = t.node[1];
             freq[best]--;
             sum--;
             cost[best] = freq[best] > 1 ? (double)counts[best] / ((double)freq[best] - 0.5) : 1e300;
+            tree_update(&t, best);
         }
     }
     if (sum < scale) {
         for (int s = 0; s < 256; s++)
             cost[s] = counts[s] ? (double)counts[s] / ((double)freq[s] + 0.5) : -1.0;
+        t.max = 1;
+        tree_build(&t);
         while (sum < scale) {
-            int best = 0;
-            for (int s = 1; s < 256; s++)
-                if (cost[s] > cost[best]) best = s;
+            const unsigned best = t.node[1];
             freq[best]++;
             sum++;
             cost[best] = (double)counts[best] / ((double)freq[best] + 0.5);
+            tree_update(&t, best);
         }
     }
 }
@@ -129,10 +160,14 @@ static void bw_put(bitwriter *w, uint32_t v, unsigned n) { /* n <= 32 */
 }
 
 static unsigned floor_log2(uint32_t v) { /* v >= 1 */
+#if defined(__GNUC__)
+    return 31u - (unsigned)__builtin_clz(v);
+#else
     unsigned r = 0;
     while (v >>= 1)
         r++;
     return r;
+#endif
 }
 
 static uint32_t zigzag(int32_t d) {
@@ -274,9 +309,12 @@ int dc_ans_encode_simd = 1;
  * frequencies. Chunks above 64 KiB keep full precision: there the table is a
  * small part of the chunk and the search would only cost encode time. */
 static unsigned choose_precision(const uint32_t counts[256], size_t n, unsigned B,
-                                 uint32_t freq[256]) {
+                                 const uint32_t f13[256], uint32_t freq[256]) {
     if (n > (64u << 10)) {
-        normalize_freqs(counts, n, 1u << B, freq);
+        if (B == DC_ANS2_PROB_BITS_MAX)
+            memcpy(freq, f13, 256 * sizeof(uint32_t));
+        else
+            normalize_freqs(counts, n, 1u << B, freq);
         return B;
     }
     unsigned best = B;
@@ -284,7 +322,10 @@ static unsigned choose_precision(const uint32_t counts[256], size_t n, unsigned 
     for (unsigned b = B + 1; b-- > DC_ANS_TABLE_BITS_MIN;) {
         uint32_t f[256], zz[256];
         unsigned k;
-        normalize_freqs(counts, n, 1u << b, f);
+        if (b == DC_ANS2_PROB_BITS_MAX)
+            memcpy(f, f13, sizeof(f));
+        else
+            normalize_freqs(counts, n, 1u << b, f);
         /* scaled to B bits, every frequency must still fit the packed entry */
         int fits = 1;
         for (int s = 0; s < 256; s++)
@@ -304,12 +345,12 @@ static unsigned choose_precision(const uint32_t counts[256], size_t n, unsigned 
 
 /* The coder's probability bits: 13 where every frequency fits the packed
  * entry's 12 bits at that precision (no symbol near half the chunk), which
- * brings the ratio about 0.1% closer to the order-0 bound; else 12. */
-static unsigned choose_coder_bits(const uint32_t counts[256], size_t n) {
-    uint32_t f[256];
-    normalize_freqs(counts, n, 1u << DC_ANS2_PROB_BITS_MAX, f);
+ * brings the ratio about 0.1% closer to the order-0 bound; else 12. f13 gets
+ * the 13-bit frequencies (choose_precision reuses them). */
+static unsigned choose_coder_bits(const uint32_t counts[256], size_t n, uint32_t f13[256]) {
+    normalize_freqs(counts, n, 1u << DC_ANS2_PROB_BITS_MAX, f13);
     for (int s = 0; s < 256; s++)
-        if (f[s] >= (1u << 12)) return DC_ANS2_PROB_BITS;
+        if (f13[s] >= (1u << 12)) return DC_ANS2_PROB_BITS;
     return DC_ANS2_PROB_BITS_MAX;
 }
 
@@ -397,9 +438,9 @@ static uint8_t *encode_states(const uint8_t *src, size_t n, const enc_sym sym[25
 
 size_t dc_ans_encode(const uint8_t *src, size_t n, const uint32_t counts[256], uint8_t *dst,
                      size_t dst_capacity, void *scratch, unsigned states, unsigned *param) {
-    uint32_t freq[256];
-    const unsigned B = choose_coder_bits(counts, n);
-    unsigned tb = choose_precision(counts, n, B, freq);
+    uint32_t freq[256], f13[256];
+    const unsigned B = choose_coder_bits(counts, n, f13);
+    unsigned tb = choose_precision(counts, n, B, f13, freq);
     if (states == 0) states = auto_states(counts, n);
     unsigned code = 0;
     while ((4u << code) < states && code < 5)
