@@ -580,8 +580,8 @@ size_t dc_ans1_decode_scalar(const dc_ans_table *t, uint32_t *st, unsigned ns, c
 /*
  * The v2 scalar kernel. The word stream is read by index (k words past p), so
  * the only serial chain between symbols is k += (x < L), one add (adc on
- * x86-64, cinc on AArch64); each group of four states does its four table
- * lookups first, then the four refills in stream order. B is a constant in
+ * x86-64, cinc on AArch64); the states go in groups of four, table lookups
+ * first, then the four refills in stream order. B is a constant in
  * each instance (shifts and masks by immediates). The refill select is asm on
  * x86-64 and AArch64: GCC turns the ?: into a branch (a coin flip per symbol)
  * and, on x86, merges the byte stores with shifts and vectorises the state
@@ -637,6 +637,18 @@ static inline void put_sym(uint8_t *o, uint32_t e) {
 #endif
 }
 
+/* One decode step's table part for the state x at slot d of the group:
+ * symbol out, x = freq * (x >> B) + bias (renormalised later). */
+#define LOOKUP2(d, x)                                                                              \
+    do {                                                                                           \
+        const uint32_t e_ = tab[(x)&mask];                                                         \
+        put_sym(o + (d), e_);                                                                      \
+        (x) = ((e_ >> 8) & 0xFFFu) * ((x) >> B) + (e_ >> 20);                                      \
+    } while (0)
+
+/* Software-pipelined by one group of four: the table lookups of group g + 1
+ * come before the refills of group g in program order (they do not depend on
+ * each other), which lets the refills' word loads overlap more work. */
 static inline size_t decode2_scalar(const uint32_t *restrict tab, uint32_t *restrict st,
                                     unsigned ns, const uint8_t **pp, const uint8_t *end,
                                     uint8_t *restrict out, size_t n, const unsigned B) {
@@ -645,27 +657,34 @@ static inline size_t decode2_scalar(const uint32_t *restrict tab, uint32_t *rest
     size_t i = 0, k = 0;
     for (; i + ns <= n && (size_t)(end - p) / 2 - k >= ns; i += ns) {
         uint8_t *restrict o = out + i;
-        for (uint32_t *s = st; s != st + ns; s += 4, o += 4) {
-            uint32_t x0 = s[0], x1 = s[1], x2 = s[2], x3 = s[3];
-            const uint32_t e0 = tab[x0 & mask], e1 = tab[x1 & mask], e2 = tab[x2 & mask],
-                           e3 = tab[x3 & mask];
-            put_sym(o, e0);
-            x0 = ((e0 >> 8) & 0xFFFu) * (x0 >> B) + (e0 >> 20);
-            put_sym(o + 1, e1);
-            x1 = ((e1 >> 8) & 0xFFFu) * (x1 >> B) + (e1 >> 20);
-            put_sym(o + 2, e2);
-            x2 = ((e2 >> 8) & 0xFFFu) * (x2 >> B) + (e2 >> 20);
-            put_sym(o + 3, e3);
-            x3 = ((e3 >> 8) & 0xFFFu) * (x3 >> B) + (e3 >> 20);
-            renorm_at(x0, p, &k, s);
-            renorm_at(x1, p, &k, s + 1);
-            renorm_at(x2, p, &k, s + 2);
-            renorm_at(x3, p, &k, s + 3);
+        uint32_t *s = st;
+        uint32_t a0 = s[0], a1 = s[1], a2 = s[2], a3 = s[3];
+        LOOKUP2(0, a0);
+        LOOKUP2(1, a1);
+        LOOKUP2(2, a2);
+        LOOKUP2(3, a3);
+        for (; s + 4 != st + ns; s += 4) {
+            o += 4;
+            uint32_t b0 = s[4], b1 = s[5], b2 = s[6], b3 = s[7];
+            LOOKUP2(0, b0);
+            LOOKUP2(1, b1);
+            LOOKUP2(2, b2);
+            LOOKUP2(3, b3);
+            renorm_at(a0, p, &k, s);
+            renorm_at(a1, p, &k, s + 1);
+            renorm_at(a2, p, &k, s + 2);
+            renorm_at(a3, p, &k, s + 3);
+            a0 = b0, a1 = b1, a2 = b2, a3 = b3;
         }
+        renorm_at(a0, p, &k, s);
+        renorm_at(a1, p, &k, s + 1);
+        renorm_at(a2, p, &k, s + 2);
+        renorm_at(a3, p, &k, s + 3);
     }
     *pp = p + 2 * k;
     return i;
 }
+#undef LOOKUP2
 
 size_t dc_ans2_decode_scalar(const dc_ans_table *t, uint32_t *st, unsigned ns, const uint8_t **pp,
                              const uint8_t *end, uint8_t *out, size_t n) {
