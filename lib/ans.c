@@ -589,13 +589,17 @@ size_t dc_ans1_decode_scalar(const dc_ans_table *t, uint32_t *st, unsigned ns, c
  * unconditionally; the caller checks that a whole group of ns symbols (at
  * most ns words) cannot read past the end.
  */
-#if defined(__x86_64__) && defined(__GNUC__)
+/* DC_ANS_NO_ASM (tests/test_aarch64.sh) builds the plain C refill instead. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(DC_ANS_NO_ASM)
+#define DC_ANS_ASM_X86 1
 typedef uint16_t __attribute__((may_alias)) dc_u16_alias;
+#elif defined(__aarch64__) && defined(__GNUC__) && !defined(DC_ANS_NO_ASM)
+#define DC_ANS_ASM_A64 1
 #endif
 
 /* *s = x, or x << 16 | the word at w[*k] (then ++*k) if x < L. */
 static inline void renorm_at(uint32_t x, const uint8_t *restrict w, size_t *k, uint32_t *s) {
-#if defined(__x86_64__) && defined(__GNUC__)
+#if defined(DC_ANS_ASM_X86)
     uint32_t r = x;
     size_t kk = *k;
     __asm__("shll $16, %k[r]\n\t"
@@ -608,7 +612,7 @@ static inline void renorm_at(uint32_t x, const uint8_t *restrict w, size_t *k, u
             : [m] "m"(*(const dc_u16_alias *)(w + 2 * kk))
             : "cc");
     *k = kk;
-#elif defined(__aarch64__) && defined(__GNUC__)
+#elif defined(DC_ANS_ASM_A64)
     const uint32_t r = x << 16 | dc_load_le16(w + 2 * *k);
     uint32_t y;
     size_t k1;
@@ -630,7 +634,7 @@ static inline void renorm_at(uint32_t x, const uint8_t *restrict w, size_t *k, u
 
 /* *o = the symbol of entry e (a plain byte store on x86-64, see above). */
 static inline void put_sym(uint8_t *o, uint32_t e) {
-#if defined(__x86_64__) && defined(__GNUC__)
+#if defined(DC_ANS_ASM_X86)
     __asm__("movb %b[e], %[o]" : [o] "=m"(*o) : [e] "q"(e));
 #else
     *o = (uint8_t)e;
