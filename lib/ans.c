@@ -641,18 +641,34 @@ static inline void put_sym(uint8_t *o, uint32_t e) {
 #endif
 }
 
-/* One decode step's table part for the state x at slot d of the group:
- * symbol out, x = freq * (x >> B) + bias (renormalised later). */
-#define LOOKUP2(d, x)                                                                              \
+/* The table part of a decode step for four states: x0..x3 = ss[0..3], their
+ * symbols to oo[0..3], x = freq * (x >> B) + bias (renormalised by REFILL4). */
+#define LOOKUP4(oo, ss, x0, x1, x2, x3)                                                            \
+    do {                                                                                           \
+        x0 = (ss)[0], x1 = (ss)[1], x2 = (ss)[2], x3 = (ss)[3];                                    \
+        LOOKUP1((oo), x0);                                                                         \
+        LOOKUP1((oo) + 1, x1);                                                                     \
+        LOOKUP1((oo) + 2, x2);                                                                     \
+        LOOKUP1((oo) + 3, x3);                                                                     \
+    } while (0)
+#define LOOKUP1(oo, x)                                                                             \
     do {                                                                                           \
         const uint32_t e_ = tab[(x)&mask];                                                         \
-        put_sym(o + (d), e_);                                                                      \
+        put_sym((oo), e_);                                                                         \
         (x) = ((e_ >> 8) & 0xFFFu) * ((x) >> B) + (e_ >> 20);                                      \
     } while (0)
+#define REFILL4(ss, x0, x1, x2, x3)                                                                \
+    do {                                                                                           \
+        renorm_at(x0, p, &k, (ss));                                                                \
+        renorm_at(x1, p, &k, (ss) + 1);                                                            \
+        renorm_at(x2, p, &k, (ss) + 2);                                                            \
+        renorm_at(x3, p, &k, (ss) + 3);                                                            \
+    } while (0)
 
-/* Software-pipelined by one group of four: the table lookups of group g + 1
- * come before the refills of group g in program order (they do not depend on
- * each other), which lets the refills' word loads overlap more work. */
+/* Software-pipelined by one group of four states: the table lookups of group
+ * g + 1 come before the refills of group g in program order (they do not
+ * depend on each other), which lets the refills' word loads overlap more
+ * work; unrolled by two groups (a, b), so no registers are copied. */
 static inline size_t decode2_scalar(const uint32_t *restrict tab, uint32_t *restrict st,
                                     unsigned ns, const uint8_t **pp, const uint8_t *end,
                                     uint8_t *restrict out, size_t n, const unsigned B) {
@@ -661,34 +677,29 @@ static inline size_t decode2_scalar(const uint32_t *restrict tab, uint32_t *rest
     size_t i = 0, k = 0;
     for (; i + ns <= n && (size_t)(end - p) / 2 - k >= ns; i += ns) {
         uint8_t *restrict o = out + i;
-        uint32_t *s = st;
-        uint32_t a0 = s[0], a1 = s[1], a2 = s[2], a3 = s[3];
-        LOOKUP2(0, a0);
-        LOOKUP2(1, a1);
-        LOOKUP2(2, a2);
-        LOOKUP2(3, a3);
-        for (; s + 4 != st + ns; s += 4) {
-            o += 4;
-            uint32_t b0 = s[4], b1 = s[5], b2 = s[6], b3 = s[7];
-            LOOKUP2(0, b0);
-            LOOKUP2(1, b1);
-            LOOKUP2(2, b2);
-            LOOKUP2(3, b3);
-            renorm_at(a0, p, &k, s);
-            renorm_at(a1, p, &k, s + 1);
-            renorm_at(a2, p, &k, s + 2);
-            renorm_at(a3, p, &k, s + 3);
-            a0 = b0, a1 = b1, a2 = b2, a3 = b3;
+        uint32_t *s = st, *const last = st + ns - 4; /* the last group */
+        uint32_t a0, a1, a2, a3, b0, b1, b2, b3;
+        LOOKUP4(o, s, a0, a1, a2, a3);
+        if (s == last) { /* 4 states */
+            REFILL4(s, a0, a1, a2, a3);
+            continue;
         }
-        renorm_at(a0, p, &k, s);
-        renorm_at(a1, p, &k, s + 1);
-        renorm_at(a2, p, &k, s + 2);
-        renorm_at(a3, p, &k, s + 3);
+        for (; s + 8 <= last; s += 8, o += 8) {
+            LOOKUP4(o + 4, s + 4, b0, b1, b2, b3);
+            REFILL4(s, a0, a1, a2, a3);
+            LOOKUP4(o + 8, s + 8, a0, a1, a2, a3);
+            REFILL4(s + 4, b0, b1, b2, b3);
+        }
+        LOOKUP4(o + 4, s + 4, b0, b1, b2, b3); /* s + 4 == last: ns / 4 groups is even */
+        REFILL4(s, a0, a1, a2, a3);
+        REFILL4(s + 4, b0, b1, b2, b3);
     }
     *pp = p + 2 * k;
     return i;
 }
-#undef LOOKUP2
+#undef LOOKUP4
+#undef LOOKUP1
+#undef REFILL4
 
 size_t dc_ans2_decode_scalar(const dc_ans_table *t, uint32_t *st, unsigned ns, const uint8_t **pp,
                              const uint8_t *end, uint8_t *out, size_t n) {
