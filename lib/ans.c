@@ -30,6 +30,7 @@
 #include "internal.h"
 
 #include <math.h>
+#include <stdatomic.h>
 
 #define STATE_LOW DC_ANS_L
 
@@ -101,7 +102,10 @@ static void normalize_freqs(const uint32_t counts[256], size_t n, uint32_t scale
     for (int s = 0; s < 256; s++) {
         freq[s] = 0;
         if (counts[s] == 0) continue;
-        uint64_t f = ((uint64_t)counts[s] * scale + n / 2) / n;
+        /* (c * scale + n/2) / n, in double: both integers are exact (below
+         * 2^53) and the rounded quotient cannot cross an integer (its error
+         * is below 2^-39, the distance at least 1/n), so floor is exact */
+        const uint64_t f = (uint64_t)(((double)counts[s] * scale + (double)(n / 2)) / (double)n);
         freq[s] = f == 0 ? 1u : (uint32_t)f;
         sum += freq[s];
     }
@@ -181,11 +185,6 @@ static uint32_t zigzag(int32_t d) {
     return d < 0 ? (uint32_t)(-d) * 2u - 1u : (uint32_t)d * 2u;
 }
 
-static unsigned eg_len(uint32_t v, unsigned k) {
-    unsigned q = floor_log2(v + (1u << k)) - k;
-    return 2 * q + 1 + k;
-}
-
 static void eg_put(bitwriter *w, uint32_t v, unsigned k) {
     uint32_t u = v + (1u << k);
     unsigned q = floor_log2(u) - k;
@@ -199,13 +198,27 @@ static void freq_deltas(const uint32_t freq[256], uint32_t zz[256]) {
         zz[s] = zigzag((int32_t)freq[s] - (s ? (int32_t)freq[s - 1] : 0));
 }
 
-/* Bits of the table whose deltas are zz, and its best Exp-Golomb order in *k. */
+/* Sum over s of floor(log2(zz[s] + add)): every term is below 2^24, so it is
+ * exact as a float, whose exponent field is the floor of its log2 (a loop
+ * the compiler vectorises, where a clz per value would not be). */
+static uint32_t sum_floor_log2(const uint32_t zz[256], uint32_t add) {
+    uint32_t acc = 0;
+    for (int s = 0; s < 256; s++) {
+        const float v = (float)(int32_t)(zz[s] + add);
+        uint32_t b;
+        memcpy(&b, &v, sizeof(b));
+        acc += b >> 23;
+    }
+    return acc - 256u * 127u;
+}
+
+/* Bits of the table whose deltas are zz, and its best Exp-Golomb order in *k:
+ * 4 + the sum over s of the code lengths 2 (floor(log2(zz[s] + 2^k)) - k) + 1 + k.
+ * (Values are zigzagged differences of frequencies below 2^13, so below 2^15.) */
 static size_t table_bits(const uint32_t zz[256], unsigned *k) {
     size_t best_bits = SIZE_MAX;
     for (unsigned kk = 0; kk < 14; kk++) {
-        size_t bits = 4;
-        for (int s = 0; s < 256; s++)
-            bits += eg_len(zz[s], kk);
+        const size_t bits = 4 + 2 * (size_t)sum_floor_log2(zz, 1u << kk) + 256 - 256 * (size_t)kk;
         if (bits < best_bits) best_bits = bits, *k = kk;
     }
     return best_bits;
@@ -311,6 +324,26 @@ size_t dc_ans_scratch_size(size_t n) {
 
 int dc_ans_encode_simd = 1;
 
+/* log2(f) for f = 1 .. 2^13 - 1, as libm's log2() gives it (so the estimates
+ * below are bit for bit those of calling log2), filled at first use. */
+static double log2_tab[1u << DC_ANS2_PROB_BITS_MAX];
+static atomic_int log2_state; /* 0 empty, 1 being filled, 2 ready */
+
+static const double *log2_table(void) {
+    if (atomic_load_explicit(&log2_state, memory_order_acquire) != 2) {
+        int expected = 0;
+        if (atomic_compare_exchange_strong(&log2_state, &expected, 1)) {
+            for (unsigned f = 1; f < (1u << DC_ANS2_PROB_BITS_MAX); f++)
+                log2_tab[f] = log2((double)f);
+            atomic_store_explicit(&log2_state, 2, memory_order_release);
+        } else {
+            while (atomic_load_explicit(&log2_state, memory_order_acquire) != 2)
+                ; /* another thread is filling it (about 0.1 ms, once) */
+        }
+    }
+    return log2_tab;
+}
+
 /* The table precision (DC_ANS_TABLE_BITS_MIN .. B) that minimises table bits
  * + coded bits (estimated from the counts) for this chunk, and its
  * frequencies. Chunks above 64 KiB keep full precision: there the table is a
@@ -324,6 +357,7 @@ static unsigned choose_precision(const uint32_t counts[256], size_t n, unsigned 
             normalize_freqs(counts, n, 1u << B, freq);
         return B;
     }
+    const double *lg = log2_table();
     unsigned best = B;
     double best_bits = 0;
     for (unsigned b = B + 1; b-- > DC_ANS_TABLE_BITS_MIN;) {
@@ -341,7 +375,7 @@ static unsigned choose_precision(const uint32_t counts[256], size_t n, unsigned 
         freq_deltas(f, zz);
         double bits = (double)table_bits(zz, &k);
         for (int s = 0; s < 256; s++)
-            if (counts[s]) bits += (double)counts[s] * ((double)b - log2((double)f[s]));
+            if (counts[s]) bits += (double)counts[s] * ((double)b - lg[f[s]]);
         if (b == B || bits < best_bits) {
             best_bits = bits, best = b;
             memcpy(freq, f, sizeof(f));
