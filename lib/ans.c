@@ -703,9 +703,14 @@ static inline void put_sym(uint8_t *o, uint32_t e) {
  * g + 1 come before the refills of group g in program order (they do not
  * depend on each other), which lets the refills' word loads overlap more
  * work; unrolled by two groups (a, b), so no registers are copied. */
-static inline size_t decode2_scalar(const uint32_t *restrict tab, uint32_t *restrict st,
-                                    unsigned ns, const uint8_t **pp, const uint8_t *end,
-                                    uint8_t *restrict out, size_t n, const unsigned B) {
+#if defined(__GNUC__)
+#define DC_ANS_INLINE inline __attribute__((always_inline)) /* one copy per B */
+#else
+#define DC_ANS_INLINE inline
+#endif
+static DC_ANS_INLINE size_t decode2_scalar(const uint32_t *restrict tab, uint32_t *restrict st,
+                                           unsigned ns, const uint8_t **pp, const uint8_t *end,
+                                           uint8_t *restrict out, size_t n, const unsigned B) {
     const uint32_t mask = (1u << B) - 1u;
     const uint8_t *const p = *pp;
     size_t i = 0, k = 0;
