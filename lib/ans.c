@@ -34,6 +34,21 @@
 
 #define STATE_LOW DC_ANS_L
 
+#if defined(__GNUC__)
+#define DC_ANS_INLINE inline __attribute__((always_inline)) /* one copy per B */
+#else
+#define DC_ANS_INLINE inline
+#endif
+/* The encoder's and the scalar decoder's renormalisation selects are asm on
+ * x86-64 and AArch64 (see decode2_scalar); DC_ANS_NO_ASM
+ * (tests/test_aarch64.sh) builds the plain C instead. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(DC_ANS_NO_ASM)
+#define DC_ANS_ASM_X86 1
+typedef uint16_t __attribute__((may_alias)) dc_u16_alias;
+#elif defined(__aarch64__) && defined(__GNUC__) && !defined(DC_ANS_NO_ASM)
+#define DC_ANS_ASM_A64 1
+#endif
+
 /* --- histogram -------------------------------------------------------------- */
 
 /* Eight partial histograms: a run of one symbol updates eight counters in
@@ -303,19 +318,68 @@ static size_t read_freqs(const uint8_t *src, size_t size, unsigned bits, uint32_
 
 /* --- encoder --------------------------------------------------------------- */
 
-typedef struct enc_sym {
-    uint64_t rcp;   /* ceil(2^45 / freq): x / freq == (x * rcp) >> 45 for x < 2^32 */
-    uint32_t x_max; /* renormalise (emit a word) while x >= x_max */
-    uint16_t freq, cum;
-    uint32_t bits; /* B */
-} enc_sym;
+/* The encoder's per-symbol constants, one array each (so every field is one
+ * load by symbol index from one base register). */
+typedef struct enc_table {
+    uint64_t rcp[256];   /* ceil(2^45 / freq): x / freq == (x * rcp) >> 45 for x < 2^32 */
+    uint32_t x_max[256]; /* renormalise (emit a word) while x >= x_max */
+    uint32_t fc[256];    /* 2^B - freq: C(s, x) = (x / freq) * fc + x + cum */
+    uint32_t cum[256];
+    uint32_t freq[256];
+} enc_table;
 
-static inline uint32_t div_by_freq(uint32_t x, const enc_sym *s) {
+static inline uint32_t div_by_freq(uint32_t x, const enc_table *t, unsigned s) {
 #if defined(__SIZEOF_INT128__)
-    return (uint32_t)(((unsigned __int128)x * s->rcp) >> 45);
+    return (uint32_t)(((unsigned __int128)x * t->rcp[s]) >> 45);
 #else
-    return x / s->freq;
+    return x / t->freq[s];
 #endif
+}
+
+/* One encoder step for symbol s: renormalise, then x = C(s, x) = (x / f) << B
+ * + x mod f + cum, written (x / f) (2^B - f) + x + cum. The words go below p:
+ * the low 16 bits of x are always stored at p - 2 - 2k (k words kept so far,
+ * *kn = -k) and kept (k + 1) only if x >= x_max. Branch-free: whether a word
+ * is emitted is a coin flip per symbol; the only chain between symbols is the
+ * add to kn (adc on x86-64). */
+static inline uint32_t encode_step(uint32_t x, const enc_table *t, unsigned s, uint8_t *p,
+                                   ptrdiff_t *kn) {
+    dc_store_le16(p + 2 * *kn - 2, (uint16_t)x);
+#if defined(DC_ANS_ASM_X86)
+    uint32_t r;
+    ptrdiff_t k = *kn;
+    __asm__("movl %k[x], %k[r]\n\t"
+            "shrl $16, %k[r]\n\t"
+            "cmpl %[xm], %k[x]\n\t"
+            "cmovae %k[r], %k[x]\n\t"
+            "adcq $-1, %[k]" /* k - 1 if x >= x_max (no carry) */
+            : [x] "+r"(x), [r] "=&r"(r), [k] "+r"(k)
+            : [xm] "m"(t->x_max[s])
+            : "cc");
+    *kn = k;
+#elif defined(DC_ANS_ASM_A64)
+    uint32_t r, y;
+    ptrdiff_t k1;
+    __asm__("cmp %w[x], %w[xm]\n\t"
+            "lsr %w[r], %w[x], #16\n\t"
+            "sub %[k1], %[k], #1\n\t"
+            "csel %w[y], %w[r], %w[x], hs\n\t"
+            "csel %[k1], %[k1], %[k], hs"
+            : [y] "=&r"(y), [r] "=&r"(r), [k1] "=&r"(k1)
+            : [x] "r"(x), [xm] "r"(t->x_max[s]), [k] "r"(*kn)
+            : "cc");
+    x = y;
+    *kn = k1;
+#else
+    const unsigned emit = x >= t->x_max[s];
+    x = emit ? x >> 16 : x;
+    *kn -= emit;
+#endif
+    uint32_t c = div_by_freq(x, t, s) * t->fc[s] + x + t->cum[s];
+#if defined(DC_ANS_ASM_A64)
+    __asm__("" : "+r"(c)); /* else GCC gathers four states' multiply-adds into lanes */
+#endif
+    return c;
 }
 
 size_t dc_ans_scratch_size(size_t n) {
@@ -416,65 +480,42 @@ int dc_ans_param_valid(unsigned version, unsigned param) {
     return version == 2 && c <= 5 && tb <= (param & 128u ? 13u : 12u);
 }
 
-/* One encoder step: renormalise (the word is always stored below *pp and
- * kept only if x >= x_max), then x = C(s, x). Branch-free: whether a word is
- * emitted is a coin flip per symbol. */
-static inline uint32_t encode_one(uint32_t x, const enc_sym *s, uint8_t **pp) {
-    uint8_t *p = *pp;
-    dc_store_le16(p - 2, (uint16_t)x);
-#if DC_X86 && defined(__GNUC__)
-    uint8_t *q;
-    uint32_t t;
-    __asm__("lea -2(%1), %2\n\t"
-            "mov %k0, %k3\n\t"
-            "shr $16, %k3\n\t"
-            "cmpl %k4, %k0\n\t"
-            "cmovae %2, %1\n\t"
-            "cmovae %k3, %k0"
-            : "+&r"(x), "+&r"(p), "=&r"(q), "=&r"(t)
-            : "r"(s->x_max)
-            : "cc");
-#else
-    const unsigned emit = x >= s->x_max;
-    p -= 2 * emit;
-    x >>= 16 * emit;
-#endif
-    *pp = p;
-    const uint32_t q32 = div_by_freq(x, s);
-    return (q32 << s->bits) + (x - q32 * s->freq) + s->cum;
-}
-
 /* Encodes with ns interleaved states (a power of two, at most 128), from the
- * initial states in x. The
- * branch-free loop always writes a word below p (the scratch has room for
- * one word per symbol) and keeps it only if the state needed renormalising. */
-static uint8_t *encode_states(const uint8_t *src, size_t n, const enc_sym sym[256], unsigned ns,
-                              uint32_t x[DC_ANS_MAX_STATES], uint8_t *p, int enc_simd) {
+ * initial states in x, into the word stream growing down from p (the scratch
+ * has room for one word per symbol); returns its new start. */
+static DC_ANS_INLINE uint8_t *encode_states(const uint8_t *src, size_t n, const enc_table *t,
+                                            unsigned ns, uint32_t x[DC_ANS_MAX_STATES], uint8_t *p,
+                                            int enc_simd, const unsigned B) {
+    const unsigned mask = ns - 1;
     size_t i = n;
+    ptrdiff_t kn = 0;
     /* the partial group at the end first, so the rest is whole groups */
     for (; i % ns;) {
         i--;
-        x[i & (ns - 1)] = encode_one(x[i & (ns - 1)], &sym[src[i]], &p);
+        x[i & mask] = encode_step(x[i & mask], t, src[i], p, &kn);
     }
 #if DC_X86
     if (ns >= 32 && i > 0 && enc_simd && dc_cpu_avx512_encoder()) {
         uint32_t enc[256];
         for (int s = 0; s < 256; s++)
-            enc[s] = sym[s].freq | (uint32_t)sym[s].cum << 16;
-        return dc_ans2_encode_avx512(enc, src, i, ns, sym[0].bits, x, p);
+            enc[s] = t->freq[s] | t->cum[s] << 16;
+        return dc_ans2_encode_avx512(enc, src, i, ns, B, x, p + 2 * kn);
     }
 #else
     (void)enc_simd;
+    (void)B;
 #endif
-    /* whole groups, last state first: one index, four states an iteration */
-    const unsigned mask = ns - 1;
+    /* whole groups (i is a multiple of ns), last state first, four states an
+     * iteration: x[j .. j + 3] for symbols i - 4 .. i - 1 */
     for (; i >= 4; i -= 4) {
-        x[(i - 1) & mask] = encode_one(x[(i - 1) & mask], &sym[src[i - 1]], &p);
-        x[(i - 2) & mask] = encode_one(x[(i - 2) & mask], &sym[src[i - 2]], &p);
-        x[(i - 3) & mask] = encode_one(x[(i - 3) & mask], &sym[src[i - 3]], &p);
-        x[(i - 4) & mask] = encode_one(x[(i - 4) & mask], &sym[src[i - 4]], &p);
+        uint32_t *xs = x + ((i - 4) & mask);
+        const uint8_t *s = src + i - 4;
+        xs[3] = encode_step(xs[3], t, s[3], p, &kn);
+        xs[2] = encode_step(xs[2], t, s[2], p, &kn);
+        xs[1] = encode_step(xs[1], t, s[1], p, &kn);
+        xs[0] = encode_step(xs[0], t, s[0], p, &kn);
     }
-    return p;
+    return p + 2 * kn;
 }
 
 size_t dc_ans_encode(const uint8_t *src, size_t n, const uint32_t counts[256], uint8_t *dst,
@@ -493,15 +534,15 @@ size_t dc_ans_encode(const uint8_t *src, size_t n, const uint32_t counts[256], u
     for (int s = 0; s < 256; s++) /* the coder runs at B bits */
         freq[s] <<= B - tb;
 
-    enc_sym sym[256];
+    enc_table t;
     uint32_t cum = 0;
     for (int s = 0; s < 256; s++) {
-        sym[s].freq = (uint16_t)freq[s];
-        sym[s].cum = (uint16_t)cum;
+        t.freq[s] = freq[s];
+        t.cum[s] = cum;
         /* ((L >> B) << 16) * freq: the largest state that stays < 2^32 */
-        sym[s].x_max = freq[s] << (32 - B);
-        sym[s].bits = B;
-        sym[s].rcp = freq[s] ? ((1ull << 45) + freq[s] - 1) / freq[s] : 0;
+        t.x_max[s] = freq[s] << (32 - B);
+        t.fc[s] = (1u << B) - freq[s];
+        t.rcp[s] = freq[s] ? ((1ull << 45) + freq[s] - 1) / freq[s] : 0;
         cum += freq[s];
     }
 
@@ -519,7 +560,8 @@ size_t dc_ans_encode(const uint8_t *src, size_t n, const uint32_t counts[256], u
         for (unsigned k = 0; k < ns; k++)
             x[(m + k) & (ns - 1)] = STATE_LOW | (uint32_t)src[m + k] << 8 | src[m + ns + k];
     }
-    uint8_t *p = encode_states(src, m, sym, ns, x, words_end, dc_ans_encode_simd);
+    uint8_t *p = B == 12 ? encode_states(src, m, &t, ns, x, words_end, dc_ans_encode_simd, 12)
+                         : encode_states(src, m, &t, ns, x, words_end, dc_ans_encode_simd, 13);
     size_t words = (size_t)(words_end - p);
     size_t total = table_bytes + 4 * ns + words;
     if (total > dst_capacity) return 0;
@@ -623,13 +665,6 @@ size_t dc_ans1_decode_scalar(const dc_ans_table *t, uint32_t *st, unsigned ns, c
  * unconditionally; the caller checks that a whole group of ns symbols (at
  * most ns words) cannot read past the end.
  */
-/* DC_ANS_NO_ASM (tests/test_aarch64.sh) builds the plain C refill instead. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(DC_ANS_NO_ASM)
-#define DC_ANS_ASM_X86 1
-typedef uint16_t __attribute__((may_alias)) dc_u16_alias;
-#elif defined(__aarch64__) && defined(__GNUC__) && !defined(DC_ANS_NO_ASM)
-#define DC_ANS_ASM_A64 1
-#endif
 
 /* *s = x, or x << 16 | the word at w[*k] (then ++*k) if x < L. */
 static inline void renorm_at(uint32_t x, const uint8_t *restrict w, size_t *k, uint32_t *s) {
@@ -703,11 +738,6 @@ static inline void put_sym(uint8_t *o, uint32_t e) {
  * g + 1 come before the refills of group g in program order (they do not
  * depend on each other), which lets the refills' word loads overlap more
  * work; unrolled by two groups (a, b), so no registers are copied. */
-#if defined(__GNUC__)
-#define DC_ANS_INLINE inline __attribute__((always_inline)) /* one copy per B */
-#else
-#define DC_ANS_INLINE inline
-#endif
 static DC_ANS_INLINE size_t decode2_scalar(const uint32_t *restrict tab, uint32_t *restrict st,
                                            unsigned ns, const uint8_t **pp, const uint8_t *end,
                                            uint8_t *restrict out, size_t n, const unsigned B) {
