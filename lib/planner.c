@@ -26,6 +26,7 @@ typedef struct pchunk {
 struct dc_planner {
     dc_alloc alloc;
     size_t nbuf;           /* decode buffers counted in memory */
+    size_t nread;          /* read buffers counted when chunks stream */
     size_t threads, cores; /* DC_LATENCY_THREADED */
     pchunk *chunks;
     size_t n, cap;
@@ -49,11 +50,14 @@ dc_status dc_planner_create(const dc_planner_options *options, dc_planner **out)
     if (st != DC_OK) return st;
     dc_alloc a;
     if ((st = dc_alloc_init(&a, o.allocator)) != DC_OK) return st;
-    if (o.decode_buffers > DC_PLANNER_MAX_DECODE_BUFFERS) return DC_ERR_RANGE;
+    if (o.decode_buffers > DC_PLANNER_MAX_DECODE_BUFFERS ||
+        o.read_buffers > DC_PLANNER_MAX_READ_BUFFERS)
+        return DC_ERR_RANGE;
     dc_planner *p = (dc_planner *)dc_calloc(&a, 1, sizeof(*p));
     if (!p) return DC_ERR_OUT_OF_MEMORY;
     p->alloc = a;
     p->nbuf = o.decode_buffers == 0 ? 1 : o.decode_buffers;
+    p->nread = o.read_buffers == 0 ? p->nbuf : o.read_buffers;
     p->threads = o.decode_threads == 0 ? 1 : o.decode_threads;
     p->cores = o.cores == 0 ? p->threads + 1 : o.cores;
     *out = p;
@@ -409,7 +413,7 @@ static void predict_full(const dc_planner *p, const uint8_t *dec, dc_latency_mod
         l = fmax(fmax(io, de / (double)p->threads), fmax(cp, (de + cp) / (double)p->cores));
     o->lat = l;
     o->buf = (uint64_t)p->nbuf * maxs;
-    o->rbuf = ns ? (uint64_t)p->nbuf * ((maxr + PLAN_READ_ALIGN - 1) / PLAN_READ_ALIGN + 1) *
+    o->rbuf = ns ? (uint64_t)p->nread * ((maxr + PLAN_READ_ALIGN - 1) / PLAN_READ_ALIGN + 1) *
                        PLAN_READ_ALIGN
                  : 0;
     o->mem = m + o->buf + o->rbuf;
@@ -532,7 +536,7 @@ static int threaded_memory(const dc_planner *p, int stream, double mb, uint8_t *
     }
     double bufs = (double)p->nbuf * (double)maxs;
     if (stream)
-        bufs += (double)p->nbuf *
+        bufs += (double)p->nread *
                 (double)(((maxc + PLAN_READ_ALIGN - 1) / PLAN_READ_ALIGN + 1) * PLAN_READ_ALIGN);
     int found = 0;
     double best_theta = 0.0;

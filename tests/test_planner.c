@@ -894,6 +894,33 @@ static void test_threaded_formulas(void **state) {
     /* pipelined: max per chunk */
     assert_int_equal(dc_planner_predict(p, dec, DC_LATENCY_PIPELINED, &lat, NULL), DC_OK);
     assert_close(lat, 0.01 + 0.5 + 2 * 0.6);
+    dc_planner_free(p);
+    /* read buffers counted separately when given */
+    {
+        dc_planner_options o;
+        memset(&o, 0, sizeof(o));
+        o.struct_size = sizeof(o);
+        o.decode_buffers = 2;
+        o.read_buffers = 5;
+        o.decode_threads = 2;
+        o.cores = 2;
+        assert_int_equal(dc_planner_create(&o, &p), DC_OK);
+        for (int i = 0; i < 4; i++)
+            assert_int_equal(dc_planner_add_chunk(p, 1000, 600, DC_TIER_HOST, 0, NULL), DC_OK);
+        assert_int_equal(dc_planner_set_tier_bandwidth(p, DC_TIER_HOST, 1e6), DC_OK);
+        assert_int_equal(dc_planner_set_tier_bandwidth(p, DC_TIER_STORAGE, 1000.0), DC_OK);
+        assert_int_equal(dc_planner_set_compute_rate(p, 1e5), DC_OK);
+        size_t sz = 1000;
+        double d = 2000.0;
+        assert_int_equal(dc_planner_set_decode_curve(p, &sz, &d, 1), DC_OK);
+        dec[0] = DC_PLACE_RAW;
+        assert_int_equal(dc_planner_predict(p, dec, DC_LATENCY_THREADED, &lat, &mem), DC_OK);
+        assert_int_equal(mem, 1000 + 600 + 2 * 1000 + 5 * 8192);
+        o.read_buffers = DC_PLANNER_MAX_READ_BUFFERS + 1;
+        dc_planner *bad = NULL;
+        assert_int_equal(dc_planner_create(&o, &bad), DC_ERR_RANGE);
+        assert_null(bad);
+    }
     /* a decision above 2 is refused */
     dec[0] = 3;
     assert_int_equal(dc_planner_predict(p, dec, DC_LATENCY_THREADED, &lat, NULL),

@@ -3,12 +3,16 @@
  * compute thread (feed.h).
  *
  * Chunks are numbered by sequence s = 0, 1, 2, ... over the rounds (item
- * s % n, ring slot s % ring). Three counters, under one mutex, order the
- * work: io_next (next chunk a reader claims; readers skip resident
- * chunks), dec_next (next chunk a decoder claims, once it is read if it
- * streams) and consumed (chunks the compute has given back). A chunk s may
- * be claimed only while s < consumed + ring, so its slot's previous user,
- * s - ring, is done with. read_seq[slot] and ready_seq[slot] hold the last
+ * s % n, raw slot s % ring, read slot s % rd_ring). Counters under one
+ * mutex order the work: io_next (next chunk a reader claims; readers skip
+ * resident chunks), dec_next (next chunk a decoder claims, once it is read
+ * if it streams), dec_done (every chunk below it is decoded: its read slot
+ * is free) and consumed (chunks the compute has given back: their raw slots
+ * are free). A reader may claim s only while s < dec_done + rd_ring, a
+ * decoder only while s < consumed + ring, so a slot's previous user is done
+ * with it. The read ring is deeper than the raw ring: reads run far ahead
+ * (covering the storage's latency spikes) for the price of compressed-size
+ * buffers. read_seq[read slot] and ready_seq[raw slot] hold the last
  * sequence read into / decoded into each slot.
  *
  * Copyright (c) 2026 The libdoublecomp authors. SPDX-License-Identifier: MIT
@@ -32,8 +36,8 @@
 
 struct el_feed {
     el_feed_item *items;
-    size_t n, ring, raw_slot, io_slot;
-    uint8_t *raw, *io; /* ring x raw_slot, ring x io_slot (ALIGN-aligned) */
+    size_t n, ring, rd_ring, raw_slot, io_slot;
+    uint8_t *raw, *io; /* ring x raw_slot, rd_ring x io_slot (ALIGN-aligned) */
     uint64_t *read_seq, *ready_seq;
     int fd, direct;
     pthread_mutex_t mu;
@@ -43,7 +47,7 @@ struct el_feed {
      * a woken thread that claims work wakes the next of its kind if more is
      * claimable), not every thread of the feed */
     pthread_cond_t cv_rd, cv_dec, cv_use;
-    uint64_t io_next, dec_next, consumed;
+    uint64_t io_next, dec_next, dec_done, consumed;
     int stop, failed;
     char err[256];
     pthread_t th[2 * MAX_THREADS];
@@ -68,15 +72,16 @@ static void fail_locked(el_feed *f, const char *msg) {
 
 /* A reader could claim a chunk now (skipping resident ones). */
 static int read_claimable(el_feed *f) {
-    while (f->io_next < f->consumed + f->ring && f->items[f->io_next % f->n].comp)
+    while (f->io_next < f->dec_done + f->rd_ring && f->items[f->io_next % f->n].comp)
         f->io_next++; /* resident: nothing to read */
-    return f->io_next < f->consumed + f->ring;
+    return f->io_next < f->dec_done + f->rd_ring;
 }
 
 /* A decoder could claim a chunk now. */
 static int decode_claimable(const el_feed *f) {
     const uint64_t s = f->dec_next;
-    return s < f->consumed + f->ring && (f->items[s % f->n].comp || f->read_seq[s % f->ring] == s);
+    return s < f->consumed + f->ring &&
+           (f->items[s % f->n].comp || f->read_seq[s % f->rd_ring] == s);
 }
 
 /* Opens path for chunk reads: O_DIRECT if the file system takes it. */
@@ -148,7 +153,7 @@ static void *reader_main(void *arg) {
         pthread_mutex_unlock(&f->mu);
         const el_feed_item *it = &f->items[s % f->n];
         const double t0 = now_s();
-        long got = read_item(f->fd, &direct, it, f->io + (s % f->ring) * f->io_slot);
+        long got = read_item(f->fd, &direct, it, f->io + (s % f->rd_ring) * f->io_slot);
         const double e = now_s() - t0;
         const int err = errno;
         pthread_mutex_lock(&f->mu);
@@ -163,7 +168,7 @@ static void *reader_main(void *arg) {
         }
         f->st.reads++;
         f->st.bytes_read += (uint64_t)got;
-        f->read_seq[s % f->ring] = s;
+        f->read_seq[s % f->rd_ring] = s;
         if (s == f->dec_next) pthread_cond_signal(&f->cv_dec);
     }
     pthread_mutex_unlock(&f->mu);
@@ -184,7 +189,7 @@ static int decode_one_locked(el_feed *f, dc_dctx *dctx) {
     pthread_mutex_unlock(&f->mu);
     const el_feed_item *it = &f->items[s % f->n];
     const uint8_t *src =
-        it->comp ? it->comp : f->io + (s % f->ring) * f->io_slot + it->file_off % ALIGN;
+        it->comp ? it->comp : f->io + (s % f->rd_ring) * f->io_slot + it->file_off % ALIGN;
     const double t0 = now_s();
     size_t got = 0;
     dc_status st = dc_chunk_decompress(dctx, src, it->comp_len,
@@ -202,6 +207,11 @@ static int decode_one_locked(el_feed *f, dc_dctx *dctx) {
     f->st.decodes++;
     f->ready_seq[s % f->ring] = s;
     if (s == f->consumed) pthread_cond_signal(&f->cv_use);
+    if (s == f->dec_done) { /* read slots below the new floor are free */
+        while (f->dec_done < f->dec_next && f->ready_seq[f->dec_done % f->ring] == f->dec_done)
+            f->dec_done++;
+        pthread_cond_signal(&f->cv_rd);
+    }
     return 0;
 }
 
@@ -246,18 +256,18 @@ void el_feed_stop(el_feed *f) {
     free(f);
 }
 
-int el_feed_start(el_feed **out, const el_feed_item *items, size_t n, size_t ring, size_t raw_slot,
-                  int threads, int io_threads, const char *path) {
+int el_feed_start(el_feed **out, const el_feed_item *items, size_t n, size_t ring, size_t read_ring,
+                  size_t raw_slot, int threads, int io_threads, const char *path) {
     *out = NULL;
-    if (n == 0 || ring == 0 || threads < 1 || threads > MAX_THREADS || io_threads < 0 ||
-        io_threads > MAX_THREADS) {
+    if (n == 0 || ring == 0 || read_ring == 0 || threads < 1 || threads > MAX_THREADS ||
+        io_threads < 0 || io_threads > MAX_THREADS) {
         fprintf(stderr, "dc-llama: feed: bad arguments\n");
         return -1;
     }
     el_feed *f = calloc(1, sizeof(*f));
     if (!f) return -1;
     f->fd = -1;
-    f->n = n, f->ring = ring, f->raw_slot = raw_slot;
+    f->n = n, f->ring = ring, f->rd_ring = read_ring, f->raw_slot = raw_slot;
     f->items = malloc(n * sizeof(*items));
     size_t max_stream = 0;
     for (size_t i = 0; f->items && i < n; i++) {
@@ -266,8 +276,9 @@ int el_feed_start(el_feed **out, const el_feed_item *items, size_t n, size_t rin
     }
     if (max_stream) f->io_slot = (max_stream + ALIGN - 1) / ALIGN * ALIGN + ALIGN;
     f->raw = malloc(ring * raw_slot);
-    if (f->io_slot && posix_memalign((void **)&f->io, ALIGN, ring * f->io_slot) != 0) f->io = NULL;
-    f->read_seq = malloc(ring * sizeof(uint64_t));
+    if (f->io_slot && posix_memalign((void **)&f->io, ALIGN, read_ring * f->io_slot) != 0)
+        f->io = NULL;
+    f->read_seq = malloc(read_ring * sizeof(uint64_t));
     f->ready_seq = malloc(ring * sizeof(uint64_t));
     if (!f->items || !f->raw || (f->io_slot && !f->io) || !f->read_seq || !f->ready_seq) {
         fprintf(stderr, "dc-llama: feed: out of memory\n");
@@ -275,7 +286,9 @@ int el_feed_start(el_feed **out, const el_feed_item *items, size_t n, size_t rin
         return -1;
     }
     for (size_t i = 0; i < ring; i++)
-        f->read_seq[i] = f->ready_seq[i] = UINT64_MAX;
+        f->ready_seq[i] = UINT64_MAX;
+    for (size_t i = 0; i < read_ring; i++)
+        f->read_seq[i] = UINT64_MAX;
     if (max_stream) {
         if (!path || (f->fd = open_for_reads(path, &f->direct)) < 0) {
             fprintf(stderr, "dc-llama: %s: %s\n", path ? path : "(no file)", strerror(errno));
@@ -325,7 +338,7 @@ int el_feed_start(el_feed **out, const el_feed_item *items, size_t n, size_t rin
 
 void el_feed_memory(const el_feed *f, uint64_t *raw_bytes, uint64_t *read_bytes) {
     *raw_bytes = f ? (uint64_t)f->ring * f->raw_slot : 0;
-    *read_bytes = f ? (uint64_t)f->ring * f->io_slot : 0;
+    *read_bytes = f ? (uint64_t)f->rd_ring * f->io_slot : 0;
 }
 
 const uint8_t *el_feed_acquire(el_feed *f, size_t item, double *waited) {

@@ -10,10 +10,12 @@
  * of `ring` slots; the compute thread takes the slots in order and gives
  * each back when it has used it, and while the chunk it needs is not ready
  * it decodes the next one itself (so `threads` decoder threads plus the
- * compute thread decode). Readers and decoders run at most `ring`
- * chunks ahead of the compute. Memory: ring x (raw slot + read slot), where
- * a read slot is the largest streamed chunk rounded up to 4096 bytes, plus
- * 4096 (what dc_planner counts as read buffers).
+ * compute thread decode). Decoders run at most `ring` chunks ahead of the
+ * compute, readers at most `read_ring` chunks ahead of the decoders (a
+ * deeper read-ahead rides out the storage's latency spikes at the cost of
+ * compressed-size buffers). Memory: ring raw slots + read_ring read slots,
+ * where a read slot is the largest streamed chunk rounded up to 4096
+ * bytes, plus 4096 (what dc_planner counts as read buffers).
  *
  * Copyright (c) 2026 The libdoublecomp authors. SPDX-License-Identifier: MIT
  */
@@ -46,12 +48,13 @@ typedef struct el_feed_stats {
 /*
  * Starts a feed over items[0..n) (copied; comp pointers must stay valid),
  * with `threads` >= 1 decoder threads, `io_threads` reader threads (used
- * only if some item is streamed; then path names the file they read) and a
- * ring of `ring` >= 1 slots of raw_slot bytes (>= every raw_len). Returns 0
- * and *out, or -1 after a message on stderr.
+ * only if some item is streamed; then path names the file they read), a
+ * ring of `ring` >= 1 slots of raw_slot bytes (>= every raw_len) and
+ * `read_ring` >= 1 read slots. Returns 0 and *out, or -1 after a message on
+ * stderr.
  */
-int el_feed_start(el_feed **out, const el_feed_item *items, size_t n, size_t ring, size_t raw_slot,
-                  int threads, int io_threads, const char *path);
+int el_feed_start(el_feed **out, const el_feed_item *items, size_t n, size_t ring, size_t read_ring,
+                  size_t raw_slot, int threads, int io_threads, const char *path);
 
 /* Bytes of the ring (raw slots) and of the read slots. */
 void el_feed_memory(const el_feed *f, uint64_t *raw_bytes, uint64_t *read_bytes);

@@ -20,11 +20,11 @@
  * within BYTES, or P% of the INT8 weights); the planner's inputs are measured
  * unless given: --compute-rate B/s, --host-bandwidth B/s, --decode-rate B/s.
  * --threads N: N decoder threads decode the compressed (and streamed) chunks
- * up to --prefetch K (default 8; 32 with --storage) ring buffers ahead of the compute (planner:
+ * up to --prefetch K (default 8; 16 with --storage) ring buffers ahead of the compute (planner:
  * threaded model). --storage: chunks may also stream from the .dcz file
- * every step, read by --io-threads N (default 8) threads with O_DIRECT where
- * possible; the storage bandwidth is measured unless --storage-bandwidth is
- * given; --storage alone streams every chunk (--policy all-streamed).
+ * every step, read by --io-threads N (default 8) threads up to --read-ahead R (default 96) chunks
+ * ahead with O_DIRECT where possible; the storage bandwidth is measured unless --storage-bandwidth
+ * is given; --storage alone streams every chunk (--policy all-streamed).
  *
  * Perplexity: the text is encoded (dummy-prefix space, no BOS), then cut into
  * consecutive windows of seq_len-1 tokens; every window is run as
@@ -69,9 +69,10 @@ static void usage(void) {
             "plan options (.dcz models): --policy all-resident|all-compressed|all-streamed|\n"
             "         every-N:N | --latency-budget FACTOR | --memory-budget BYTES|P%%\n"
             "         [--threads N]  (decoder threads ahead of the compute; 0: decode inline)\n"
-            "         [--prefetch K]  (ring buffers they fill; default 8, 32 with --storage)\n"
+            "         [--prefetch K]  (ring buffers they fill; default 8, 16 with --storage)\n"
             "         [--storage]  (chunks may stream from the file every step; alone:\n"
-            "         all-streamed) [--io-threads N (default 8)] [--storage-bandwidth B/s]\n"
+            "         all-streamed) [--io-threads N (default 8)] [--read-ahead R (read\n"
+            "         buffers, default 96)] [--storage-bandwidth B/s]\n"
             "         [--compute-rate B/s] [--host-bandwidth B/s] [--decode-rate B/s]\n"
             "every command: --max-memory BYTES|unlimited  (or DC_MAX_MEMORY): the most the\n"
             "         model may hold; default 4 x the model file + 48 MiB (docs/guide.md)\n");
@@ -270,10 +271,12 @@ static int parse_args(int argc, char **argv, args *a) {
             a->plan.host_bw = d;
         } else if (!strcmp(o, "--decode-rate") && !parse_double(v, &d) && d > 0) {
             a->plan.decode_rate = d;
-        } else if (!strcmp(o, "--prefetch") && !parse_long(v, &n) && n >= 0 && n <= 1024) {
+        } else if (!strcmp(o, "--prefetch") && !parse_long(v, &n) && n >= 0 && n <= 64) {
             a->plan.prefetch = (int)n;
         } else if (!strcmp(o, "--threads") && !parse_long(v, &n) && n >= 0 && n <= 64) {
             a->plan.threads = (int)n;
+        } else if (!strcmp(o, "--read-ahead") && !parse_long(v, &n) && n >= 1 && n <= 4096) {
+            a->plan.read_ahead = (int)n;
         } else if (!strcmp(o, "--io-threads") && !parse_long(v, &n) && n >= 1 && n <= 64) {
             a->plan.io_threads = (int)n;
         } else if (!strcmp(o, "--storage-bandwidth") && !parse_double(v, &d) && d > 0) {

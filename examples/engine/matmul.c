@@ -41,7 +41,8 @@ static inline __attribute__((always_inline)) float hsum8(v8f a) {
     return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
 }
 
-static inline __attribute__((always_inline)) float tail(float s, const float *x, const float *w, size_t j, size_t in) {
+static inline __attribute__((always_inline)) float tail(float s, const float *x, const float *w,
+                                                        size_t j, size_t in) {
     for (; j < in; j++)
         s += x[j] * w[j];
     return s;
@@ -54,7 +55,7 @@ static size_t block_rows(size_t in) {
     return b < 2 ? 2 : b & ~(size_t)1;
 }
 
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__)) && !defined(__clang__) && \
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__)) && !defined(__clang__) &&      \
     !defined(__SANITIZE_THREAD__)
 /* The AVX2 clone runs the same lane-wise operations in 256-bit registers;
  * without FMA, each lane's result is the same IEEE operation either way.

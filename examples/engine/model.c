@@ -528,7 +528,6 @@ int el_forward(el_model *m, const int *tokens, int t, int pos0, float *logits) {
     }
     for (int r = 0; r < t; r++)
         rmsnorm(m->x + (size_t)r * D, m->x + (size_t)r * D, m->rms_final, D);
-    if (logits)
-        el_matmul(t, c->vocab_size, D, D, m->x, m->wcls, logits);
+    if (logits) el_matmul(t, c->vocab_size, D, D, m->x, m->wcls, logits);
     return 0;
 }

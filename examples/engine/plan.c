@@ -358,20 +358,21 @@ typedef struct lin_src {
 } lin_src;
 
 /* The engine's threads from the options: decoder threads (0: decode on the
- * compute thread), ring buffers, reader threads. */
-static void feed_shape(const el_plan_opts *po, int *threads, int *ring, int *io) {
+ * compute thread), raw ring buffers, read buffers, reader threads. */
+static void feed_shape(const el_plan_opts *po, int *threads, int *ring, int *rd_ring, int *io) {
     int t = po->threads;
     if (t <= 0 && (po->prefetch > 1 || po->storage)) t = 1;
     *threads = t > 0 ? t : 0;
-    /* streamed chunks: a deeper ring, so reads of later chunks are in flight
-     * while the decoders are busy */
-    *ring = t > 0 ? (po->prefetch > 0 ? po->prefetch : po->storage ? 32 : 8) : 1;
+    *ring = t > 0 ? (po->prefetch > 0 ? po->prefetch : po->storage ? 16 : 8) : 1;
+    /* streamed chunks: reads run far ahead of the decoders (the storage's
+     * latency varies), in compressed-size buffers */
+    *rd_ring = po->storage ? (po->read_ahead > 0 ? po->read_ahead : 96) : *ring;
     *io = po->storage ? (po->io_threads > 0 ? po->io_threads : 8) : 0;
 }
 
 static dc_latency_mode plan_mode(const el_plan_opts *po) {
-    int t, k, io;
-    feed_shape(po, &t, &k, &io);
+    int t, k, r, io;
+    feed_shape(po, &t, &k, &r, &io);
     return t > 0 ? DC_LATENCY_THREADED : DC_LATENCY_SEQUENTIAL;
 }
 
@@ -431,8 +432,8 @@ int el_model_load_dcz_plan(el_model *m, const char *path, const el_plan_opts *po
                            struct el_qopts *desc) {
     const double t_load = el_now();
     memset(m, 0, sizeof(*m));
-    int threads, ring, io_threads;
-    feed_shape(po, &threads, &ring, &io_threads);
+    int threads, ring, rd_ring, io_threads;
+    feed_shape(po, &threads, &ring, &rd_ring, &io_threads);
     if (po->kind == EL_PLAN_ALL_STREAMED && !po->storage) {
         fprintf(stderr, "dc-llama: all-streamed needs --storage\n");
         return -1;
@@ -547,6 +548,7 @@ int el_model_load_dcz_plan(el_model *m, const char *path, const el_plan_opts *po
         p->st.cores = ncpu > 0 ? (int)ncpu : 1;
         dc_planner_options popt = {.struct_size = sizeof popt,
                                    .decode_buffers = (size_t)ring,
+                                   .read_buffers = (size_t)rd_ring,
                                    /* the compute thread decodes while it waits */
                                    .decode_threads = threads > 0 ? (size_t)threads + 1 : 1,
                                    .cores = (size_t)p->st.cores};
@@ -688,7 +690,7 @@ int el_model_load_dcz_plan(el_model *m, const char *path, const el_plan_opts *po
     p->st.raw_bytes = raw_total;
     p->st.compressed_bytes = comp_total;
     p->st.read_buffer_bytes =
-        max_stream ? (uint64_t)nbuf * ((max_stream + 4095) / 4096 * 4096 + 4096) : 0;
+        max_stream ? (uint64_t)rd_ring * ((max_stream + 4095) / 4096 * 4096 + 4096) : 0;
     p->st.buffer_bytes = nbuf * p->buf_bytes + p->st.read_buffer_bytes;
     p->st.prefetch = threads > 0 ? ring : 0;
     if (rc == 0) {
@@ -811,8 +813,8 @@ int el_model_load_dcz_plan(el_model *m, const char *path, const el_plan_opts *po
             items[j++] = (el_feed_item){ch->place == DC_PLACE_STREAMED ? NULL : ch->comp,
                                         ch->file_off, ch->comp_len, ch->raw_len};
         }
-        if (!items || el_feed_start(&p->feed, items, n_feed, (size_t)ring, p->buf_bytes, threads,
-                                    io_threads, path) != 0) {
+        if (!items || el_feed_start(&p->feed, items, n_feed, (size_t)ring, (size_t)rd_ring,
+                                    p->buf_bytes, threads, io_threads, path) != 0) {
             fprintf(stderr, "dc-llama: cannot start the decoder threads\n");
             rc = -1;
         }

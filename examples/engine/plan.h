@@ -66,8 +66,9 @@ typedef struct el_plan_opts {
     double host_bw;      /* B of host RAM in bytes/s; 0 = measure (memcpy) */
     double decode_rate;  /* flat decode curve D in raw bytes/s; 0 = measure */
     /* ring buffers the decoder threads fill ahead of the compute (0 = 8, or
-     * 32 with storage); given >= 2 with threads 0, one decoder thread */
+     * 16 with storage); given >= 2 with threads 0, one decoder thread */
     int prefetch;
+    int read_ahead;    /* read buffers for streamed chunks (0 = 96) */
     int threads;       /* decoder threads; 0 = decode on the compute thread */
     int io_threads;    /* reader threads for streamed chunks (0 = 8) */
     int storage;       /* chunks may stream from the file (a storage tier) */

@@ -79,6 +79,8 @@ typedef enum dc_plan_policy {
 #define DC_PLANNER_MAX_CURVE_POINTS 64
 /* Most decode buffers dc_planner_options.decode_buffers may ask for. */
 #define DC_PLANNER_MAX_DECODE_BUFFERS 64
+/* Most read buffers dc_planner_options.read_buffers may ask for. */
+#define DC_PLANNER_MAX_READ_BUFFERS 4096
 
 /* Options of dc_planner_create(); same conventions as dc_compress_options. */
 typedef struct dc_planner_options {
@@ -94,6 +96,10 @@ typedef struct dc_planner_options {
      * share with the compute thread (0 = decode_threads + 1). */
     size_t decode_threads;
     size_t cores;
+    /* Read buffers counted in memory when some chunk streams
+     * (DC_PLACE_STREAMED; docs/planner.md): 0 = decode_buffers; at most
+     * DC_PLANNER_MAX_READ_BUFFERS. */
+    size_t read_buffers;
 } dc_planner_options;
 
 /* Opaque planner: the model of one inference step. */
@@ -105,7 +111,7 @@ typedef struct dc_planner dc_planner;
  * owned by the caller and freed with dc_planner_free().
  * Errors: DC_ERR_INVALID_ARGUMENT (out NULL, bad struct_size, incomplete
  * allocator), DC_ERR_UNSUPPORTED (options from a newer header with nonzero
- * unknown fields), DC_ERR_RANGE (decode_buffers too large),
+ * unknown fields), DC_ERR_RANGE (decode_buffers or read_buffers too large),
  * DC_ERR_OUT_OF_MEMORY.
  * A planner must not be modified by one thread while another thread uses it;
  * dc_planner_predict(), dc_planner_plan() and the getters only read it, so
