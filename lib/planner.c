@@ -524,11 +524,8 @@ static void threaded_candidate(const dc_planner *p, int stream, double theta, do
     spread(p, dec, DC_PLACE_STREAMED, DC_PLACE_COMPRESSED, avail - used);
 }
 
-/* The least-latency threaded plan within mb bytes, into dec (work: scratch);
- * 0 if none fits. */
-static int threaded_memory(const dc_planner *p, int stream, double mb, uint8_t *dec, uint8_t *work,
-                           pred *best) {
-    /* the buffers at their largest, then corrected from the exact figure */
+/* The decode (and, with streaming, read) buffers at their largest. */
+static double buffers_max(const dc_planner *p, int stream) {
     uint64_t maxs = 0, maxc = 0;
     for (size_t i = 0; i < p->n; i++) {
         if (p->chunks[i].raw > maxs) maxs = p->chunks[i].raw;
@@ -538,6 +535,15 @@ static int threaded_memory(const dc_planner *p, int stream, double mb, uint8_t *
     if (stream)
         bufs += (double)p->nread *
                 (double)(((maxc + PLAN_READ_ALIGN - 1) / PLAN_READ_ALIGN + 1) * PLAN_READ_ALIGN);
+    return bufs;
+}
+
+/* The least-latency threaded plan within mb bytes, into dec (work: scratch
+ * of 2 n bytes with streaming, n without); 0 if none fits. */
+static int threaded_memory(const dc_planner *p, int stream, double mb, uint8_t *dec, uint8_t *work,
+                           pred *best) {
+    /* the buffers at their largest, then corrected from the exact figure */
+    const double bufs = buffers_max(p, stream);
     int found = 0;
     double best_theta = 0.0;
     const int coarse = stream ? 32 : 0, fine = stream ? 16 : 0;
@@ -564,6 +570,15 @@ static int threaded_memory(const dc_planner *p, int stream, double mb, uint8_t *
                 best_theta = theta;
                 memcpy(dec, work, p->n);
             }
+        }
+    }
+    if (stream) { /* nothing streamed (no read buffers) may be better, or all that fits */
+        pred o;
+        if (threaded_memory(p, 0, mb, work + p->n, work, &o) &&
+            (!found || o.lat < best->lat || (o.lat == best->lat && o.mem < best->mem))) {
+            found = 1;
+            *best = o;
+            memcpy(dec, work + p->n, p->n);
         }
     }
     return found;
@@ -752,9 +767,9 @@ static dc_status plan_threaded(const dc_planner *p, const dc_plan_request *rq,
         fill_result(p, DC_LATENCY_THREADED, decisions, budget, 0.0, result);
         return DC_OK;
     }
-    uint8_t *work = (uint8_t *)dc_malloc(&p->alloc, 2 * n);
+    uint8_t *work = (uint8_t *)dc_malloc(&p->alloc, 3 * n); /* scratch (2 n), a plan (n) */
     if (!work) return DC_ERR_OUT_OF_MEMORY;
-    uint8_t *dec = work + n;
+    uint8_t *dec = work + 2 * n;
     int found;
     if (rq->policy == DC_PLAN_MEMORY_BYTES) {
         budget = floor(rq->budget);
@@ -764,13 +779,9 @@ static dc_status plan_threaded(const dc_planner *p, const dc_plan_request *rq,
         const double lim = budget + PLAN_REL_TOL * (budget > raw.lat ? budget : raw.lat);
         /* the least memory whose best plan meets the budget: bisection on
          * the memory budget between the smallest plan and all raw */
-        double hi = (double)raw.mem, lo = 0.0;
+        /* all raw plus every buffer: room for any plan */
+        double hi = (double)raw.mem + buffers_max(p, stream), lo = 0.0;
         found = threaded_memory(p, stream, hi, dec, work, &o) && o.lat <= lim;
-        if (!found) { /* is any plan fast enough? (all raw is not always the fastest) */
-            double big = (double)p->total_raw * 2.0 + (double)p->nbuf * 2.0 * (double)raw.mem;
-            found = threaded_memory(p, stream, big, dec, work, &o) && o.lat <= lim;
-            hi = big;
-        }
         if (found) {
             memcpy(decisions, dec, n);
             for (int it = 0; it < 48 && hi - lo > 1.0; it++) {

@@ -37,8 +37,8 @@ for m in "$dir/cal.dcz" "$dir/grp.dcz" "$dir/raw.dcz"; do
   for plan in "--policy all-resident" "--policy all-compressed" "--policy every-N:2" \
     "--policy every-N:5" "--latency-budget 1.25" "--latency-budget 3" "--memory-budget 100%" "--policy every-N:3 --prefetch 2" \
     "--policy all-compressed --prefetch 3" "--policy all-compressed --threads 2" \
-    "--storage" "--storage --threads 2 --prefetch 2 --io-threads 3" "--storage --memory-budget 60% --prefetch 4" \
-    "--storage --threads 1 --prefetch 1 --latency-budget 400"; do
+    "--storage" "--storage --threads 2 --prefetch 2 --io-threads 3" "--storage --memory-budget 60% --prefetch 4 --read-ahead 4" \
+    "--storage --threads 1 --prefetch 1 --read-ahead 2 --latency-budget 400"; do
     # shellcheck disable=SC2086
     got=$(ppl "$m" $plan)
     if [ "$got" = "$ref" ]; then
