@@ -77,6 +77,15 @@ static int read_claimable(el_feed *f) {
     return f->io_next < f->dec_done + f->rd_ring;
 }
 
+/* A chunk became claimable for decoding: wakes a decoder thread, and the
+ * compute thread, which decodes while it waits (it would otherwise sleep
+ * until its own chunk is ready, leaving its core idle while reads gate the
+ * decoders). */
+static void wake_decoders(el_feed *f) {
+    pthread_cond_signal(&f->cv_dec);
+    pthread_cond_signal(&f->cv_use);
+}
+
 /* A decoder could claim a chunk now. */
 static int decode_claimable(const el_feed *f) {
     const uint64_t s = f->dec_next;
@@ -169,7 +178,7 @@ static void *reader_main(void *arg) {
         f->st.reads++;
         f->st.bytes_read += (uint64_t)got;
         f->read_seq[s % f->rd_ring] = s;
-        if (s == f->dec_next) pthread_cond_signal(&f->cv_dec);
+        if (s == f->dec_next) wake_decoders(f);
     }
     pthread_mutex_unlock(&f->mu);
     return NULL;
@@ -185,7 +194,7 @@ typedef struct dec_arg {
  * failing the feed. */
 static int decode_one_locked(el_feed *f, dc_dctx *dctx) {
     const uint64_t s = f->dec_next++;
-    if (decode_claimable(f)) pthread_cond_signal(&f->cv_dec);
+    if (decode_claimable(f)) wake_decoders(f);
     pthread_mutex_unlock(&f->mu);
     const el_feed_item *it = &f->items[s % f->n];
     const uint8_t *src =
