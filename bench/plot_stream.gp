@@ -5,11 +5,12 @@ set terminal pngcairo size 1000,650 noenhanced font ",10"
 set output out
 set title "Streaming a generated llama from storage: INT8 vs double compression"
 set xlabel "linear weights in memory: raw + compressed + ring and read buffers (MiB, log scale)"
-set ylabel "tokens/s (one-token steps)"
+set ylabel "tokens/s (one-token steps, log scale)"
+set logscale y 2
 set grid
 set key top left
 set logscale x 2
-set offsets 0, 0, 0.5, 0
+set xrange [16:4096]
 set arrow from budget, graph 0 to budget, graph 1 nohead dt 2 lc rgb "#888888"
 set label "budget" at budget, graph 0.95 left offset 0.5, 0 tc rgb "#888888"
 isdc(s) = (substr(s, 1, 3) eq "dc-")
