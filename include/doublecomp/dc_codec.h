@@ -89,6 +89,15 @@ DC_API const char *dc_simd_name(dc_simd simd);
 /* Static name of a codec ("ans", "zstd", "lz4", "raw", "run"; "unknown"). */
 DC_API const char *dc_codec_name(dc_codec codec);
 
+/*
+ * Returns 1 if this build of the library can compress and decompress with
+ * `codec`, else 0. ANS, raw and run (and DC_CODEC_DEFAULT) always can; zstd
+ * and lz4 are optional at build time (CMake DC_WITH_ZSTD / DC_WITH_LZ4).
+ * Without one, dc_cctx_create refuses it and decoding one of its chunks
+ * gives DC_ERR_UNSUPPORTED. Unknown values give 0. Pure, thread-safe.
+ */
+DC_API int dc_codec_supported(dc_codec codec);
+
 /* ========================================================================== */
 /*                                 Compression                                */
 /* ========================================================================== */
