@@ -1224,6 +1224,21 @@ dc_status dc_reader_chunk_rows(const dc_reader *r, size_t index, uint64_t *rows_
     return DC_OK;
 }
 
+dc_status dc_reader_chunk_raw_view(const dc_reader *r, size_t index, size_t chunk,
+                                   const void **data, size_t *size) {
+    if (data) *data = NULL;
+    if (r == NULL || index >= r->ntensors || data == NULL || size == NULL)
+        return DC_ERR_INVALID_ARGUMENT;
+    const dc_tensor_desc *d = &r->t[index].d;
+    if (chunk >= d->n_chunks) return DC_ERR_INVALID_ARGUMENT;
+    const uint8_t *e = r->index + ((uint64_t)d->first_chunk + chunk) * INDEX_ENTRY;
+    *size = dc_load_le32(e + 12);
+    /* codec tag 0: raw; open checked that its payload is exactly its raw size */
+    if (e[20] != 0 || r->data == NULL) return DC_ERR_UNSUPPORTED;
+    *data = r->data + dc_load_le64(e) + DC_CHUNK_HEADER_SIZE;
+    return DC_OK;
+}
+
 dc_status dc_reader_chunk_location(const dc_reader *r, size_t index, size_t chunk,
                                    dc_chunk_location *out) {
     if (r == NULL || out == NULL || index >= r->ntensors || out->struct_size < sizeof(size_t))

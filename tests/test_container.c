@@ -1000,6 +1000,22 @@ static void test_find_and_footprint(void **state) {
     assert_int_equal(fp.largest_tensor, 2400);
     assert_int_equal(fp.largest_chunk, 1024);
     assert_int_equal(fp.largest_stored_chunk, 1024 + DC_CHUNK_HEADER_SIZE); /* raw chunks */
+    /* raw chunks: seen in place, zero-copy */
+    const void *view = NULL;
+    size_t vsize = 0;
+    /* tensor 0 is one float 0.0f: a run chunk, not raw */
+    assert_int_equal(dc_reader_chunk_raw_view(r, 0, 0, &view, &vsize), DC_ERR_UNSUPPORTED);
+    assert_null(view);
+    for (int i = 1; i < 4; i++) {
+        dc_tensor_desc d = {.struct_size = sizeof(d)};
+        assert_int_equal(dc_reader_tensor(r, (size_t)i, &d), DC_OK);
+        assert_int_equal(dc_reader_chunk_raw_view(r, (size_t)i, 0, &view, &vsize), DC_OK);
+        assert_int_equal(vsize, d.data_size); /* small tensors: one chunk */
+        assert_memory_equal(view, data, vsize);
+        assert_int_equal((uintptr_t)view % 4, 0);
+        assert_int_equal(dc_reader_chunk_raw_view(r, (size_t)i, 1, &view, &vsize),
+                         DC_ERR_INVALID_ARGUMENT);
+    }
     assert_true(fp.file_size > total);
     dc_reader_footprint small = {.struct_size = sizeof(size_t) + sizeof(uint64_t)};
     assert_int_equal(dc_reader_get_footprint(r, &small), DC_OK);

@@ -307,6 +307,23 @@ DC_API dc_status dc_reader_chunk_location(const dc_reader *r, size_t index, size
  * Thread-safe.
  */
 DC_API dc_status dc_reader_chunk_rows(const dc_reader *r, size_t index, uint64_t *rows_per_chunk);
+
+/*
+ * Experimental. Zero-copy access to a chunk stored raw (codec DC_CODEC_RAW:
+ * its bytes are the tensor's bytes): sets *data to its first decoded byte
+ * inside the file mapping (or the caller's memory of
+ * dc_reader_open_memory) and *size to its decoded size, so an engine uses
+ * the bytes in place, without a copy. The pointer stays valid until
+ * dc_reader_close. In this file format the payload follows the 20-byte
+ * chunk header, so it is aligned to 4 (the header to 64), not to 64.
+ * Nothing is verified: compare dc_checksum32(*data, *size) with
+ * dc_chunk_location.checksum where that matters.
+ * Errors: DC_ERR_UNSUPPORTED (the chunk is not stored raw, or the reader
+ * has no mapping: DC_READER_NO_MMAP; *data = NULL), DC_ERR_INVALID_ARGUMENT.
+ * Thread-safe.
+ */
+DC_API dc_status dc_reader_chunk_raw_view(const dc_reader *r, size_t index, size_t chunk,
+                                          const void **data, size_t *size);
 #endif /* DC_EXPERIMENTAL */
 
 /*
