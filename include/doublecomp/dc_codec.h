@@ -209,8 +209,9 @@ DC_API dc_status dc_chunk_info(const void *src, size_t src_size, size_t *chunk_b
  * number of threads may decode different (or the same) chunks at once with
  * NULL or with one context each.
  * Errors: DC_ERR_INVALID_ARGUMENT, DC_ERR_TRUNCATED, DC_ERR_CORRUPT,
- * DC_ERR_UNSUPPORTED, DC_ERR_DST_TOO_SMALL (dst_capacity < raw size; nothing
- * is written), DC_ERR_CHECKSUM, DC_ERR_OUT_OF_MEMORY. On error the contents
+ * DC_ERR_UNSUPPORTED (newer format, or a zstd/lz4 chunk in a build without
+ * that codec: dc_codec_supported), DC_ERR_DST_TOO_SMALL (dst_capacity < raw
+ * size; nothing is written), DC_ERR_CHECKSUM, DC_ERR_OUT_OF_MEMORY. On error the contents
  * of dst are unspecified (but nothing outside dst[0..dst_capacity) is written).
  */
 DC_API dc_status dc_chunk_decompress(dc_dctx *dctx, const void *src, size_t src_size, void *dst,
