@@ -14,10 +14,21 @@
  */
 #include "internal.h"
 
+/* The optional codecs (CMake DC_WITH_ZSTD / DC_WITH_LZ4 define these). */
+#ifndef DC_HAVE_ZSTD
+#define DC_HAVE_ZSTD 0
+#endif
+#ifndef DC_HAVE_LZ4
+#define DC_HAVE_LZ4 0
+#endif
+#if DC_HAVE_LZ4
 #include <lz4.h>
 #include <lz4hc.h>
+#endif
+#if DC_HAVE_ZSTD
 #include <zstd.h>
 #include <zstd_errors.h>
+#endif
 
 #define HDR            DC_CHUNK_HEADER_SIZE
 #define FORMAT_VERSION 2
@@ -47,6 +58,21 @@ const char *dc_codec_name(dc_codec codec) {
     return "unknown";
 }
 
+int dc_codec_supported(dc_codec codec) {
+    switch (codec) {
+    case DC_CODEC_DEFAULT:
+    case DC_CODEC_ANS:
+    case DC_CODEC_RAW:
+    case DC_CODEC_RUN:
+        return 1;
+    case DC_CODEC_ZSTD:
+        return DC_HAVE_ZSTD;
+    case DC_CODEC_LZ4:
+        return DC_HAVE_LZ4;
+    }
+    return 0;
+}
+
 /* ========================================================================== */
 /*                                 Compression                                */
 /* ========================================================================== */
@@ -58,7 +84,9 @@ struct dc_cctx {
     size_t chunk_size;
     uint8_t *scratch; /* ANS word buffer */
     size_t scratch_size;
+#if DC_HAVE_ZSTD
     ZSTD_CCtx *zstd;
+#endif
 };
 
 dc_status dc_cctx_create(const dc_compress_options *options, dc_cctx **out) {
@@ -71,13 +99,18 @@ dc_status dc_cctx_create(const dc_compress_options *options, dc_cctx **out) {
     if (o.codec != DC_CODEC_ANS && o.codec != DC_CODEC_ZSTD && o.codec != DC_CODEC_LZ4 &&
         o.codec != DC_CODEC_RAW)
         return DC_ERR_INVALID_ARGUMENT;
+    if (!dc_codec_supported(o.codec)) return DC_ERR_UNSUPPORTED; /* built without it */
     if (o.chunk_size == 0) o.chunk_size = DC_CHUNK_SIZE_DEFAULT;
     if (o.chunk_size < DC_CHUNK_SIZE_MIN || o.chunk_size > DC_CHUNK_SIZE_MAX) return DC_ERR_RANGE;
     if (o.codec == DC_CODEC_ZSTD) {
+#if DC_HAVE_ZSTD
         if (o.level == 0) o.level = 3;
         if (o.level < 1 || o.level > ZSTD_maxCLevel()) return DC_ERR_RANGE;
+#endif
     } else if (o.codec == DC_CODEC_LZ4) {
+#if DC_HAVE_LZ4
         if (o.level < 0 || o.level > LZ4HC_CLEVEL_MAX) return DC_ERR_RANGE;
+#endif
     } else if (o.level != 0) {
         return DC_ERR_RANGE;
     }
@@ -89,10 +122,12 @@ dc_status dc_cctx_create(const dc_compress_options *options, dc_cctx **out) {
     c->codec = o.codec;
     c->level = o.level;
     c->chunk_size = o.chunk_size;
+#if DC_HAVE_ZSTD
     if (o.codec == DC_CODEC_ZSTD && (c->zstd = ZSTD_createCCtx()) == NULL) {
         dc_cctx_free(c);
         return DC_ERR_OUT_OF_MEMORY;
     }
+#endif
     *out = c;
     return DC_OK;
 }
@@ -100,7 +135,9 @@ dc_status dc_cctx_create(const dc_compress_options *options, dc_cctx **out) {
 void dc_cctx_free(dc_cctx *cctx) {
     if (cctx == NULL) return;
     dc_alloc a = cctx->alloc;
+#if DC_HAVE_ZSTD
     ZSTD_freeCCtx(cctx->zstd);
+#endif
     dc_free(&a, cctx->scratch);
     dc_free(&a, cctx);
 }
@@ -150,6 +187,7 @@ static dc_status code_payload(dc_cctx *c, const uint8_t *src, size_t n, uint8_t 
         h->payload_size = dc_ans_encode(src, n, counts, payload, limit, c->scratch, 0, &h->param);
         return DC_OK;
     }
+#if DC_HAVE_ZSTD
     case DC_CODEC_ZSTD: {
         size_t r = ZSTD_compressCCtx(c->zstd, payload, limit, src, n, c->level);
         if (ZSTD_isError(r)) {
@@ -160,6 +198,8 @@ static dc_status code_payload(dc_cctx *c, const uint8_t *src, size_t n, uint8_t 
         h->payload_size = r;
         return DC_OK;
     }
+#endif
+#if DC_HAVE_LZ4
     case DC_CODEC_LZ4: {
         int cap =
             limit > (size_t)LZ4_compressBound((int)n) ? LZ4_compressBound((int)n) : (int)limit;
@@ -170,6 +210,7 @@ static dc_status code_payload(dc_cctx *c, const uint8_t *src, size_t n, uint8_t 
         h->payload_size = r > 0 ? (size_t)r : 0;
         return DC_OK;
     }
+#endif
     default:
         return DC_OK; /* DC_CODEC_RAW */
     }
@@ -258,7 +299,9 @@ struct dc_dctx {
     dc_alloc alloc;
     dc_simd simd;
     unsigned threads; /* dc_decompress only */
-    ZSTD_DCtx *zstd;  /* created on first zstd chunk */
+#if DC_HAVE_ZSTD
+    ZSTD_DCtx *zstd; /* created on first zstd chunk */
+#endif
     dc_ans_table table;
 };
 
@@ -284,7 +327,9 @@ dc_status dc_dctx_create(const dc_decompress_options *options, dc_dctx **out) {
 void dc_dctx_free(dc_dctx *dctx) {
     if (dctx == NULL) return;
     dc_alloc a = dctx->alloc;
+#if DC_HAVE_ZSTD
     ZSTD_freeDCtx(dctx->zstd);
+#endif
     dc_free(&a, dctx);
 }
 
@@ -342,6 +387,10 @@ static dc_status decode_payload(dc_dctx *d, const chunk_header *h, const uint8_t
         return dc_ans_decode(h->version, payload, ps, h->param, dst, n, dc_simd_best(), &table);
     }
     case TAG_ZSTD: {
+#if !DC_HAVE_ZSTD
+        (void)ps;
+        return DC_ERR_UNSUPPORTED; /* built without zstd */
+#else
         if (d != NULL && d->zstd == NULL && (d->zstd = ZSTD_createDCtx()) == NULL)
             return DC_ERR_OUT_OF_MEMORY;
         size_t r = d != NULL ? ZSTD_decompressDCtx(d->zstd, dst, n, payload, ps)
@@ -351,11 +400,16 @@ static dc_status decode_payload(dc_dctx *d, const chunk_header *h, const uint8_t
                                                                         : DC_ERR_CORRUPT;
         }
         return r == n ? DC_OK : DC_ERR_CORRUPT;
+#endif
     }
     case TAG_LZ4: {
+#if !DC_HAVE_LZ4
+        return DC_ERR_UNSUPPORTED; /* built without lz4 */
+#else
         if (ps > (size_t)INT32_MAX) return DC_ERR_CORRUPT;
         int r = LZ4_decompress_safe((const char *)payload, (char *)dst, (int)ps, (int)n);
         return r >= 0 && (size_t)r == n ? DC_OK : DC_ERR_CORRUPT;
+#endif
     }
     }
     return DC_ERR_UNSUPPORTED;

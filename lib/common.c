@@ -50,6 +50,8 @@ const char *dc_status_string(dc_status status) {
         return "unrecognised file format";
     case DC_ERR_LIMIT:
         return "resource limit exceeded";
+    case DC_ERR_NOT_FOUND:
+        return "not found";
     }
     return "unknown status";
 }

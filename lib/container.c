@@ -375,8 +375,22 @@ static void start_writeback(dc_writer *w) {
 }
 
 /* Compresses and writes the tensor's chunks; appends their index entries. */
-static dc_status write_chunks(dc_writer *w, const uint8_t *data, size_t size, uint32_t tensor) {
+/* The raw bytes of each of a tensor's chunks (the last may be shorter): the
+ * writer's chunk size, or with chunk_rows whole rows (dc_writer_options). */
+static size_t tensor_chunk_bytes(const dc_writer *w, const dc_tensor_desc *d, uint64_t size) {
     size_t chunk = w->opt.chunk_size ? w->opt.chunk_size : DC_CHUNK_SIZE_DEFAULT;
+    uint64_t rows;
+    if (w->opt.chunk_rows == 0 || size == 0 || !tensor_rows(d, &rows) || rows == 0) return chunk;
+    uint64_t row_bytes = size / rows; /* check_desc: size = rows x row bytes */
+    if (row_bytes == 0 || row_bytes > DC_CHUNK_SIZE_MAX) return chunk; /* rows too long */
+    uint64_t n = w->opt.chunk_rows == DC_CHUNK_ROWS_FIT ? chunk / row_bytes : w->opt.chunk_rows;
+    if (n == 0) n = 1;
+    if (n > DC_CHUNK_SIZE_MAX / row_bytes) n = DC_CHUNK_SIZE_MAX / row_bytes;
+    return (size_t)(n * row_bytes);
+}
+
+static dc_status write_chunks(dc_writer *w, const uint8_t *data, size_t size, uint32_t tensor,
+                              size_t chunk) {
     size_t nchunks = (size + chunk - 1) / chunk;
     size_t per_batch = 4 * (size_t)w->threads; /* bounds memory: a few chunks per thread */
     if (per_batch > nchunks) per_batch = nchunks ? nchunks : 1;
@@ -451,7 +465,8 @@ dc_status dc_writer_add_tensor(dc_writer *w, const dc_tensor_desc *desc, const v
     if (w->name_slots[slot]) return DC_ERR_INVALID_ARGUMENT;
 
     uint32_t first = (uint32_t)w->chunks;
-    dc_status st = write_chunks(w, (const uint8_t *)data, size, (uint32_t)w->tensors);
+    dc_status st = write_chunks(w, (const uint8_t *)data, size, (uint32_t)w->tensors,
+                                tensor_chunk_bytes(w, desc, size));
     if (st != DC_OK) {
         w->failed = 1;
         if (st == DC_ERR_IO) errno = w->err;
@@ -594,12 +609,14 @@ struct dc_reader {
     uint64_t ntensors, nchunks;
     const uint8_t *index; /* nchunks * 32 bytes */
     tensor_rec *t;
-    const tensor_rec **by_name; /* the tensors sorted by name (dc_reader_find) */
+    uint32_t *name_slots;       /* hash set of tensor numbers + 1 by name, 0 = empty */
+    size_t name_mask;           /* slots - 1 (a power of two, at most half full) */
+    const tensor_rec **by_name; /* sorted by name, if name_slots could not be built */
     char *names;                /* all names, NUL-terminated, for desc->name */
     char *meta;
     uint8_t *kv; /* the key/value section (checked at open), NULL if none */
     uint64_t kv_size;
-    uint64_t largest_tensor, largest_chunk; /* dc_reader_get_footprint */
+    uint64_t largest_tensor, largest_chunk, largest_stored; /* dc_reader_get_footprint */
     uint64_t *raw_off; /* per chunk: offset of its first byte within its tensor */
 };
 
@@ -731,6 +748,39 @@ static dc_status load_sections(dc_reader *r, const uint64_t off[3], const uint64
     return DC_OK;
 }
 
+/* Most slots a name may be from its home slot in the reader's hash set: a
+ * file whose names collide more than this (crafted, since FNV-1a spreads
+ * real names well) gets the sorted index instead, so neither open nor a
+ * lookup can be driven quadratic. */
+#define NAME_PROBES 32
+
+/* Builds the reader's hash set of names (O(n), as the writer's). Returns 0,
+ * leaving none, if a name lies more than NAME_PROBES slots from home or
+ * memory is short; sets *dup if two tensors have the same name. */
+static int build_name_slots(dc_reader *r, int *dup) {
+    if (r->ntensors >= UINT32_MAX / 4) return 0;
+    size_t cap = 16;
+    while (cap < 2 * (size_t)r->ntensors)
+        cap *= 2;
+    uint32_t *slots = (uint32_t *)dc_calloc(&r->alloc, cap, sizeof(uint32_t));
+    if (!slots) return 0;
+    for (uint64_t i = 0; i < r->ntensors; i++) {
+        const char *name = r->t[i].d.name;
+        size_t k = (size_t)name_hash(name) & (cap - 1);
+        for (unsigned probe = 0; slots[k]; probe++, k = (k + 1) & (cap - 1)) {
+            if (probe == NAME_PROBES) {
+                dc_free(&r->alloc, slots);
+                return 0;
+            }
+            if (strcmp(r->t[slots[k] - 1].d.name, name) == 0) *dup = 1;
+        }
+        slots[k] = (uint32_t)i + 1;
+    }
+    r->name_slots = slots;
+    r->name_mask = cap - 1;
+    return 1;
+}
+
 static dc_status parse(dc_reader *r, const char **detail) {
     const uint8_t *h = r->data ? r->data : r->head;
     uint64_t size = r->size;
@@ -807,6 +857,7 @@ static dc_status parse(dc_reader *r, const char **detail) {
             (e[20] == 3 && raw > 255 * payload + 16))
             FAIL(DC_ERR_CORRUPT, "chunk index: decoded size impossible for the chunk's codec");
         if (raw > r->largest_chunk) r->largest_chunk = raw;
+        if (csize > r->largest_stored) r->largest_stored = csize;
         prev_end = off + csize;
     }
 
@@ -890,7 +941,13 @@ static dc_status parse(dc_reader *r, const char **detail) {
     if (c.p != c.end) FAIL(DC_ERR_CORRUPT, "tensor table: trailing bytes");
     if (next_chunk != r->nchunks)
         FAIL(DC_ERR_CORRUPT, "chunk index: chunks not owned by any tensor");
-    /* sorted by name: duplicates are neighbours, and dc_reader_find bisects */
+    int dup = 0;
+    if (build_name_slots(r, &dup)) {
+        if (dup) FAIL(DC_ERR_CORRUPT, "tensor table: duplicate tensor name");
+        return DC_OK;
+    }
+    /* no hash set (names collide too often, or no memory for it): sorted by
+     * name, duplicates are neighbours, and dc_reader_find bisects */
     qsort(r->by_name, (size_t)r->ntensors, sizeof(*r->by_name), cmp_rec_name);
     for (uint64_t i = 1; i < r->ntensors; i++)
         if (strcmp(r->by_name[i - 1]->d.name, r->by_name[i]->d.name) == 0)
@@ -938,6 +995,30 @@ dc_status dc_reader_open_memory(const void *data, size_t size, const dc_allocato
     return reader_open(data ? data : empty, size, 0, -1, allocator, out, detail);
 }
 
+/* The reader's access hints (DC_READER_SEQUENTIAL, DC_READER_WILLNEED) for a
+ * mapping: madvise. Hints only: a failure (or a system without them) is
+ * ignored. */
+static void advise_map(void *map, size_t size, unsigned flags) {
+#if defined(MADV_SEQUENTIAL) && defined(MADV_WILLNEED)
+    if (flags & DC_READER_SEQUENTIAL) (void)madvise(map, size, MADV_SEQUENTIAL);
+    if (flags & DC_READER_WILLNEED) (void)madvise(map, size, MADV_WILLNEED);
+#else
+    (void)map, (void)size, (void)flags;
+#endif
+}
+
+/* The same hints for a file read with pread (DC_READER_NO_MMAP):
+ * posix_fadvise on the descriptor. */
+static void advise_file(int fd, size_t size, unsigned flags) {
+#if defined(POSIX_FADV_SEQUENTIAL) && defined(POSIX_FADV_WILLNEED)
+    if (flags & DC_READER_SEQUENTIAL)
+        (void)posix_fadvise(fd, 0, (off_t)size, POSIX_FADV_SEQUENTIAL);
+    if (flags & DC_READER_WILLNEED) (void)posix_fadvise(fd, 0, (off_t)size, POSIX_FADV_WILLNEED);
+#else
+    (void)fd, (void)size, (void)flags;
+#endif
+}
+
 dc_status dc_reader_open_file_ex(const char *path, const dc_reader_options *options,
                                  dc_reader **out, const char **detail) {
     if (detail) *detail = "";
@@ -946,7 +1027,11 @@ dc_status dc_reader_open_file_ex(const char *path, const dc_reader_options *opti
     dc_reader_options o;
     dc_status st = dc_copy_options(&o, sizeof(o), options);
     if (st != DC_OK) return st;
-    if (o.flags & ~(unsigned)DC_READER_NO_MMAP) return DC_ERR_INVALID_ARGUMENT;
+    const unsigned known =
+        DC_READER_NO_MMAP | DC_READER_SEQUENTIAL | DC_READER_WILLNEED | DC_READER_POPULATE;
+    if (o.flags & ~known) return DC_ERR_INVALID_ARGUMENT;
+    if ((o.flags & DC_READER_NO_MMAP) && (o.flags & DC_READER_POPULATE))
+        return DC_ERR_INVALID_ARGUMENT; /* nothing mapped to populate */
     /* O_NONBLOCK: opening a FIFO must not wait for a writer (refused below) */
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
@@ -970,6 +1055,7 @@ dc_status dc_reader_open_file_ex(const char *path, const dc_reader_options *opti
     }
     size_t size = (size_t)sb.st_size;
     if (o.flags & DC_READER_NO_MMAP) {
+        advise_file(fd, size, o.flags);
         st = reader_open(NULL, size, 0, fd, o.allocator, out, detail);
         if (st != DC_OK) {
             int e = errno;
@@ -980,7 +1066,11 @@ dc_status dc_reader_open_file_ex(const char *path, const dc_reader_options *opti
     }
     void *map = NULL;
     if (size > 0) {
-        map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+        int mflags = MAP_PRIVATE;
+#ifdef MAP_POPULATE
+        if (o.flags & DC_READER_POPULATE) mflags |= MAP_POPULATE;
+#endif
+        map = mmap(NULL, size, PROT_READ, mflags, fd, 0);
         if (map == MAP_FAILED) {
             int e = errno;
             close(fd);
@@ -989,6 +1079,7 @@ dc_status dc_reader_open_file_ex(const char *path, const dc_reader_options *opti
             return DC_ERR_IO;
         }
     }
+    if (map) advise_map(map, size, o.flags);
     close(fd);
     static const uint8_t empty[1] = {0};
     st = reader_open(map ? map : empty, size, map != NULL, -1, o.allocator, out, detail);
@@ -1015,6 +1106,7 @@ void dc_reader_close(dc_reader *r) {
     }
     dc_free(&a, r->t);
     dc_free(&a, r->by_name);
+    dc_free(&a, r->name_slots);
     dc_free(&a, r->names);
     dc_free(&a, r->meta);
     dc_free(&a, r->kv);
@@ -1031,6 +1123,18 @@ size_t dc_reader_tensor_count(const dc_reader *r) {
 
 dc_status dc_reader_find(const dc_reader *r, const char *name, size_t *index) {
     if (r == NULL || name == NULL || index == NULL) return DC_ERR_INVALID_ARGUMENT;
+    if (r->name_slots) { /* every name is within NAME_PROBES slots of home */
+        size_t k = (size_t)name_hash(name) & r->name_mask;
+        for (unsigned probe = 0; probe <= NAME_PROBES && r->name_slots[k]; probe++) {
+            const uint32_t v = r->name_slots[k];
+            if (strcmp(r->t[v - 1].d.name, name) == 0) {
+                *index = v - 1;
+                return DC_OK;
+            }
+            k = (k + 1) & r->name_mask;
+        }
+        return DC_ERR_NOT_FOUND;
+    }
     size_t lo = 0, hi = (size_t)r->ntensors; /* bisect the sorted index */
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
@@ -1044,7 +1148,7 @@ dc_status dc_reader_find(const dc_reader *r, const char *name, size_t *index) {
         else
             hi = mid;
     }
-    return DC_ERR_INVALID_ARGUMENT;
+    return DC_ERR_NOT_FOUND;
 }
 
 dc_status dc_reader_get_footprint(const dc_reader *r, dc_reader_footprint *out) {
@@ -1058,6 +1162,7 @@ dc_status dc_reader_get_footprint(const dc_reader *r, dc_reader_footprint *out) 
         f.decoded_size += r->t[i].d.data_size;
     f.largest_tensor = r->largest_tensor;
     f.largest_chunk = r->largest_chunk;
+    f.largest_stored_chunk = r->largest_stored;
     memcpy(out, &f, out->struct_size < sizeof(f) ? out->struct_size : sizeof(f));
     return DC_OK;
 }
@@ -1098,6 +1203,39 @@ dc_status dc_reader_chunk(const dc_reader *r, size_t index, size_t chunk, const 
     if (raw_size) *raw_size = dc_load_le32(e + 12);
     if (r->data == NULL) return DC_ERR_UNSUPPORTED; /* DC_READER_NO_MMAP: no mapping */
     *data = r->data + dc_load_le64(e);
+    return DC_OK;
+}
+
+dc_status dc_reader_chunk_rows(const dc_reader *r, size_t index, uint64_t *rows_per_chunk) {
+    if (r == NULL || index >= r->ntensors || rows_per_chunk == NULL) return DC_ERR_INVALID_ARGUMENT;
+    *rows_per_chunk = 0;
+    const dc_tensor_desc *d = &r->t[index].d;
+    uint64_t rows;
+    if (!tensor_rows(d, &rows) || rows == 0 || d->data_size == 0 || d->n_chunks == 0)
+        return DC_ERR_UNSUPPORTED;
+    const uint64_t row_bytes = d->data_size / rows;
+    const uint64_t first = dc_load_le32(r->index + (uint64_t)d->first_chunk * INDEX_ENTRY + 12);
+    if (first % row_bytes != 0) return DC_ERR_UNSUPPORTED;
+    for (uint32_t k = 1; k < d->n_chunks; k++) { /* the first's size; the last no more */
+        uint64_t raw = dc_load_le32(r->index + (uint64_t)(d->first_chunk + k) * INDEX_ENTRY + 12);
+        if (k + 1 < d->n_chunks ? raw != first : raw > first) return DC_ERR_UNSUPPORTED;
+    }
+    *rows_per_chunk = first / row_bytes; /* the last chunk: the rest, whole rows too */
+    return DC_OK;
+}
+
+dc_status dc_reader_chunk_raw_view(const dc_reader *r, size_t index, size_t chunk,
+                                   const void **data, size_t *size) {
+    if (data) *data = NULL;
+    if (r == NULL || index >= r->ntensors || data == NULL || size == NULL)
+        return DC_ERR_INVALID_ARGUMENT;
+    const dc_tensor_desc *d = &r->t[index].d;
+    if (chunk >= d->n_chunks) return DC_ERR_INVALID_ARGUMENT;
+    const uint8_t *e = r->index + ((uint64_t)d->first_chunk + chunk) * INDEX_ENTRY;
+    *size = dc_load_le32(e + 12);
+    /* codec tag 0: raw; open checked that its payload is exactly its raw size */
+    if (e[20] != 0 || r->data == NULL) return DC_ERR_UNSUPPORTED;
+    *data = r->data + dc_load_le64(e) + DC_CHUNK_HEADER_SIZE;
     return DC_OK;
 }
 
@@ -1152,6 +1290,31 @@ typedef struct decode_job {
     size_t failed;
 } decode_job;
 
+/* Decodes chunk k of tensor `index` to dst + raw_off and verifies it, with
+ * context d. Without a mapping the chunk is read into *copy (grown as
+ * needed, *cap bytes; the caller frees it). */
+static dc_status decode_chunk_at(const dc_reader *r, size_t index, size_t k, dc_dctx *d,
+                                 uint8_t *dst, uint8_t **copy, size_t *cap) {
+    const void *src;
+    size_t size, raw, w, hdr_raw;
+    dc_status st = dc_reader_chunk(r, index, k, &src, &size, &raw);
+    if (st == DC_ERR_UNSUPPORTED) {
+        st = DC_OK;
+        if (size > *cap) {
+            dc_free(&r->alloc, *copy);
+            *cap = 0;
+            if (!(*copy = (uint8_t *)dc_malloc(&r->alloc, size))) return DC_ERR_OUT_OF_MEMORY;
+            *cap = size;
+        }
+        st = dc_reader_read_chunk(r, index, k, *copy, *cap, &size, &raw);
+        src = *copy;
+    }
+    if (st == DC_OK) st = dc_chunk_info(src, size, NULL, &hdr_raw, NULL);
+    if (st == DC_OK && hdr_raw != raw) st = DC_ERR_SIZE_MISMATCH;
+    if (st == DC_OK) st = dc_chunk_decompress(d, src, size, dst, raw, &w);
+    return st;
+}
+
 static void *decode_worker(void *arg) {
     decode_job *j = (decode_job *)arg;
     dc_dctx *d = NULL;
@@ -1159,24 +1322,8 @@ static void *decode_worker(void *arg) {
     size_t copy_cap = 0;
     j->st = dc_dctx_create(NULL, &d);
     for (size_t k = j->first; j->st == DC_OK && k < j->count; k += j->step) {
-        const void *src;
-        size_t size, raw, w, hdr_raw;
-        dc_status st = dc_reader_chunk(j->r, j->index, k, &src, &size, &raw);
-        if (st == DC_ERR_UNSUPPORTED) {
-            st = DC_OK;
-            if (size > copy_cap) {
-                dc_free(&j->r->alloc, copy);
-                copy_cap = 0;
-                if (!(copy = (uint8_t *)dc_malloc(&j->r->alloc, size))) st = DC_ERR_OUT_OF_MEMORY;
-                if (st == DC_OK) copy_cap = size;
-            }
-            if (st == DC_OK)
-                st = dc_reader_read_chunk(j->r, j->index, k, copy, copy_cap, &size, &raw);
-            src = copy;
-        }
-        if (st == DC_OK) st = dc_chunk_info(src, size, NULL, &hdr_raw, NULL);
-        if (st == DC_OK && hdr_raw != raw) st = DC_ERR_SIZE_MISMATCH;
-        if (st == DC_OK) st = dc_chunk_decompress(d, src, size, j->dst + j->offsets[k], raw, &w);
+        dc_status st =
+            decode_chunk_at(j->r, j->index, k, d, j->dst + j->offsets[k], &copy, &copy_cap);
         if (st != DC_OK) j->st = st, j->failed = k;
     }
     dc_free(&j->r->alloc, copy);
@@ -1213,5 +1360,82 @@ dc_status dc_reader_decode_tensor(const dc_reader *r, size_t index, void *dst, s
         }
     }
     dc_free(&r->alloc, offsets);
+    return st;
+}
+
+/* dc_reader_decode_tensor_pool: what every job of one call shares. Each job
+ * writes only its own chunk's status and its worker's buffer. */
+typedef struct pool_call {
+    const dc_reader *r;
+    size_t index, first; /* tensor, its first chunk in the file's index */
+    uint8_t *dst;
+    dc_dctx *const *dctx;
+    unsigned n_workers;
+    int *status;    /* per chunk: -1 until its job ran, then a dc_status */
+    uint8_t **copy; /* per worker (DC_READER_NO_MMAP only), else NULL */
+    size_t *copy_cap;
+} pool_call;
+
+static void pool_job(void *arg, size_t k, unsigned worker) {
+    pool_call *c = (pool_call *)arg;
+    const dc_tensor_desc *d = &c->r->t[c->index].d;
+    if (k >= d->n_chunks) return; /* not a job of ours: reported as a job not run */
+    if (worker >= c->n_workers) {
+        c->status[k] = DC_ERR_INVALID_ARGUMENT;
+        return;
+    }
+    uint8_t *none = NULL; /* a mapped reader: decode_chunk_at copies nothing */
+    size_t none_cap = 0;
+    uint8_t **copy = c->copy ? &c->copy[worker] : &none;
+    size_t *cap = c->copy ? &c->copy_cap[worker] : &none_cap;
+    c->status[k] = (int)decode_chunk_at(c->r, c->index, k, c->dctx[worker],
+                                        c->dst + c->r->raw_off[c->first + k], copy, cap);
+    dc_free(&c->r->alloc, none);
+}
+
+dc_status dc_reader_decode_tensor_pool(const dc_reader *r, size_t index, void *dst,
+                                       size_t dst_capacity, dc_dctx *const *dctx,
+                                       unsigned n_workers, dc_parallel_for_fn parallel_for,
+                                       void *pool, size_t *failed_chunk) {
+    if (r == NULL || index >= r->ntensors || (dst == NULL && dst_capacity) || dctx == NULL ||
+        n_workers == 0)
+        return DC_ERR_INVALID_ARGUMENT;
+    const dc_tensor_desc *d = &r->t[index].d;
+    size_t n = d->n_chunks;
+    if (failed_chunk) *failed_chunk = n;
+    for (unsigned w = 0; w < n_workers; w++)
+        if (dctx[w] == NULL) return DC_ERR_INVALID_ARGUMENT;
+    if (dst_capacity < d->data_size) return DC_ERR_DST_TOO_SMALL;
+    pool_call c = {r, index, d->first_chunk, (uint8_t *)dst, dctx, n_workers, NULL, NULL, NULL};
+    c.status = (int *)dc_malloc(&r->alloc, (n + 1) * sizeof(int));
+    if (!c.status) return DC_ERR_OUT_OF_MEMORY;
+    for (size_t k = 0; k < n; k++)
+        c.status[k] = -1;
+    if (r->data == NULL) { /* DC_READER_NO_MMAP: a chunk buffer per worker */
+        c.copy = (uint8_t **)dc_calloc(&r->alloc, n_workers, sizeof(uint8_t *));
+        c.copy_cap = (size_t *)dc_calloc(&r->alloc, n_workers, sizeof(size_t));
+        if (!c.copy || !c.copy_cap) {
+            dc_free(&r->alloc, c.copy);
+            dc_free(&r->alloc, c.copy_cap);
+            dc_free(&r->alloc, c.status);
+            return DC_ERR_OUT_OF_MEMORY;
+        }
+    }
+    if (parallel_for)
+        parallel_for(pool, n, pool_job, &c);
+    else
+        for (size_t k = 0; k < n; k++)
+            pool_job(&c, k, 0);
+    dc_status st = DC_OK;
+    for (size_t k = 0; k < n && st == DC_OK; k++) {
+        if (c.status[k] == DC_OK) continue;
+        st = c.status[k] < 0 ? DC_ERR_INVALID_ARGUMENT : (dc_status)c.status[k];
+        if (failed_chunk) *failed_chunk = k;
+    }
+    for (unsigned w = 0; c.copy && w < n_workers; w++)
+        dc_free(&r->alloc, c.copy[w]);
+    dc_free(&r->alloc, c.copy);
+    dc_free(&r->alloc, c.copy_cap);
+    dc_free(&r->alloc, c.status);
     return st;
 }

@@ -63,6 +63,7 @@ static void decode_all_paths(const uint8_t *comp, size_t csize, const uint8_t *s
 static void roundtrip(const uint8_t *src, size_t n, size_t chunk) {
     for (size_t c = 0; c < sizeof(kCodecs) / sizeof(kCodecs[0]); c++) {
         size_t csize;
+        if (!dc_codec_supported(kCodecs[c])) continue; /* built without it */
         uint8_t *comp = compress_with(kCodecs[c], chunk, src, n, &csize);
         decode_all_paths(comp, csize, src, n);
         free(comp);
@@ -409,6 +410,7 @@ static void test_corruption(void **state) {
     gen_laplace(src, n, 4.2, 0.2, 11);
     for (size_t c = 0; c < 3; c++) {
         size_t csize;
+        if (!dc_codec_supported(kCodecs[c])) continue; /* built without it */
         uint8_t *comp = compress_with(kCodecs[c], 0, src, n, &csize);
         size_t w;
         for (size_t len = 0; len < csize; len++)
@@ -522,7 +524,8 @@ static void test_bad_arguments(void **state) {
     assert_int_equal(dc_cctx_create(&o, &c), DC_ERR_INVALID_ARGUMENT);
     o.codec = DC_CODEC_ZSTD;
     o.level = 99;
-    assert_int_equal(dc_cctx_create(&o, &c), DC_ERR_RANGE);
+    assert_int_equal(dc_cctx_create(&o, &c),
+                     dc_codec_supported(DC_CODEC_ZSTD) ? DC_ERR_RANGE : DC_ERR_UNSUPPORTED);
     o.struct_size = 3;
     o.level = 0;
     assert_int_equal(dc_cctx_create(&o, &c), DC_ERR_INVALID_ARGUMENT);

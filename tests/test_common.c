@@ -27,7 +27,8 @@ static void test_status_strings(void **state) {
     assert_int_equal(DC_ERR_CHECKSUM, 5);
     assert_int_equal(DC_ERR_FORMAT, 15);
     assert_int_equal(DC_ERR_LIMIT, 16);
-    for (int s = 0; s <= DC_ERR_LIMIT; s++) {
+    assert_int_equal(DC_ERR_NOT_FOUND, 17);
+    for (int s = 0; s <= DC_ERR_NOT_FOUND; s++) {
         const char *m = dc_status_string((dc_status)s);
         assert_non_null(m);
         assert_string_not_equal(m, "unknown status");

@@ -68,7 +68,7 @@ static dc_tensor_desc desc_base(const char *name, unsigned ndim, uint64_t d0, ui
 
 /* Writes the test model; returns DC_OK or the first error. */
 static dc_status write_model(const char *path, const model *m, unsigned threads, int overwrite) {
-    dc_writer_options o = {sizeof(o), DC_CODEC_ANS, 0, 1024, threads, overwrite, NULL};
+    dc_writer_options o = {sizeof(o), DC_CODEC_ANS, 0, 1024, threads, overwrite, NULL, 0};
     dc_writer *w;
     dc_status st = dc_writer_create(path, &o, &w);
     if (st != DC_OK) return st;
@@ -132,7 +132,7 @@ static void check_model(dc_reader *r, const model *m) {
     assert_int_equal(idx, 2);
     assert_int_equal(dc_reader_find(r, "emb\xc3\xa9.\xe2\x9c\x93", &idx), DC_OK);
     assert_int_equal(idx, 1);
-    assert_int_equal(dc_reader_find(r, "nope", &idx), DC_ERR_INVALID_ARGUMENT);
+    assert_int_equal(dc_reader_find(r, "nope", &idx), DC_ERR_NOT_FOUND);
     dc_tensor_desc d = {.struct_size = sizeof(d)};
     assert_int_equal(dc_reader_tensor(r, 2, &d), DC_OK);
     assert_int_equal(d.bits, 8);
@@ -202,7 +202,7 @@ static void test_roundtrip(void **state) {
         assert_int_equal(dc_reader_open_file_ex(path, &ro, &r, &why), DC_OK);
         check_model(r, &m);
         dc_reader_close(r);
-        ro.flags = 2; /* unknown */
+        ro.flags = 16; /* unknown */
         assert_int_equal(dc_reader_open_file_ex(path, &ro, &r, &why), DC_ERR_INVALID_ARGUMENT);
     }
 }
@@ -354,7 +354,7 @@ static void test_files_and_errors(void **state) {
     assert_int_equal(write_model(path, &m, 1, 0), DC_ERR_IO);
     assert_int_equal(errno, EEXIST);
     errno = 0;
-    dc_writer_options force = {sizeof(force), DC_CODEC_ANS, 0, 0, 1, 1, NULL};
+    dc_writer_options force = {sizeof(force), DC_CODEC_ANS, 0, 0, 1, 1, NULL, 0};
     assert_int_equal(dc_writer_create(g_dir, &force, &w), DC_ERR_IO); /* a directory */
     assert_int_equal(errno, EISDIR);
     dc_stats *st;
@@ -667,7 +667,7 @@ static void test_small_tensor_scratch(void **state) {
     path_in(path, sizeof(path), "small.dcz");
     meter m = {0, 0};
     dc_allocator al = {sizeof(al), meter_alloc, meter_free, &m};
-    dc_writer_options o = {sizeof(o), DC_CODEC_ANS, 0, 0, 1, 1, &al};
+    dc_writer_options o = {sizeof(o), DC_CODEC_ANS, 0, 0, 1, 1, &al, 0};
     dc_writer *w;
     assert_int_equal(dc_writer_create(path, &o, &w), DC_OK);
     for (int i = 0; i < 200; i++) {
@@ -684,13 +684,284 @@ static void test_small_tensor_scratch(void **state) {
     assert_int_equal(m.live, 0);
 }
 
-/* Many names: every tensor is found by dc_reader_find (a sorted index);
+/* FNV-1a, as the reader hashes names. */
+static uint64_t fnv1a(const char *s) {
+    uint64_t h = 14695981039346656037ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+/* Names crafted to share one home slot in the reader's hash set (40 names:
+ * 128 slots) go past its probe limit: the reader falls back to its sorted
+ * index, and every name is still found, and a duplicate still refused. */
+static void test_find_colliding_names(void **state) {
+    (void)state;
+    enum { N = 40 };
+    static char names[N][24];
+    int got = 0;
+    for (unsigned c = 0; got < N; c++) {
+        snprintf(names[got], sizeof names[got], "c.%u", c);
+        if ((fnv1a(names[got]) & 127) == 0) got++;
+    }
+    for (int dup = 0; dup < 2; dup++) {
+        uint8_t *file = NULL;
+        size_t fsize = 0;
+        char path[512];
+        path_in(path, sizeof(path), "collide.dcz");
+        dc_writer_options o = {sizeof(o), DC_CODEC_RAW, 0, 1024, 1, 1, NULL, 0};
+        dc_writer *w;
+        assert_int_equal(dc_writer_create(path, &o, &w), DC_OK);
+        static const float v[2] = {1.0f, 2.0f};
+        for (int i = 0; i < N; i++) {
+            dc_tensor_desc d = desc_base(names[i], 1, 2, 0);
+            d.source_dtype = d.dtype = DC_DTYPE_F32;
+            assert_int_equal(dc_writer_add_tensor(w, &d, v, sizeof v), DC_OK);
+        }
+        assert_int_equal(dc_writer_finish(w), DC_OK);
+        dc_reader *r;
+        if (dup) {
+            /* the writer refuses duplicates, so forge one: rename the last
+             * tensor as an earlier one of the same name length, then fix
+             * the table's and the header's checksums */
+            FILE *f = fopen(path, "rb");
+            assert_non_null(f);
+            fseek(f, 0, SEEK_END);
+            fsize = (size_t)ftell(f);
+            fseek(f, 0, SEEK_SET);
+            file = malloc(fsize);
+            assert_int_equal(fread(file, 1, fsize, f), fsize);
+            fclose(f);
+            size_t l1 = strlen(names[N - 1]), j = 0;
+            while (strlen(names[j]) != l1)
+                j++;
+            assert_true(j < N - 1);
+            uint8_t *p = NULL;
+            for (size_t k = 0; k + l1 < fsize; k++)
+                if (memcmp(file + k, names[N - 1], l1) == 0) p = file + k;
+            assert_non_null(p);
+            memcpy(p, names[j], l1);
+            /* the table checksum (header byte 80) over the changed table */
+            uint64_t toff = 0, tlen = 0;
+            for (int b = 7; b >= 0; b--) {
+                toff = toff << 8 | file[32 + b];
+                tlen = tlen << 8 | file[40 + b];
+            }
+            uint32_t ck = dc_checksum32(file + toff, (size_t)tlen);
+            for (int b = 0; b < 4; b++)
+                file[80 + b] = (uint8_t)(ck >> (8 * b));
+            uint32_t hk = dc_checksum32(file, 92);
+            for (int b = 0; b < 4; b++)
+                file[92 + b] = (uint8_t)(hk >> (8 * b));
+            const char *why = NULL;
+            assert_int_equal(dc_reader_open_memory(file, fsize, NULL, &r, &why), DC_ERR_CORRUPT);
+            assert_string_equal(why, "tensor table: duplicate tensor name");
+            free(file);
+            continue;
+        }
+        assert_int_equal(dc_reader_open_file(path, NULL, &r, NULL), DC_OK);
+        for (int i = 0; i < N; i++) {
+            size_t idx = 99;
+            assert_int_equal(dc_reader_find(r, names[i], &idx), DC_OK);
+            assert_int_equal(idx, i);
+        }
+        size_t idx;
+        assert_int_equal(dc_reader_find(r, "c.none", &idx), DC_ERR_NOT_FOUND);
+        assert_int_equal(dc_reader_find(r, NULL, &idx), DC_ERR_INVALID_ARGUMENT);
+        dc_reader_close(r);
+    }
+}
+
+/* Parallel fors for dc_reader_decode_tensor_pool: all jobs backwards on two
+ * alternating workers; all but one job; a worker out of range. */
+typedef struct pf_mode {
+    int skip;       /* job not run, or -1 */
+    unsigned bad_w; /* nonzero: worker given to job 0 */
+} pf_mode;
+static void pf_backwards(void *pool, size_t n, dc_job_fn job, void *arg) {
+    const pf_mode *m = (const pf_mode *)pool;
+    for (size_t k = n; k-- > 0;) {
+        if ((int)k == m->skip) continue;
+        job(arg, k, k == 0 && m->bad_w ? m->bad_w : (unsigned)(k % 2));
+    }
+}
+
+/* Whole-tensor decodes on the caller's "threads" and contexts. */
+static void test_decode_pool(void **state) {
+    (void)state;
+    static model m;
+    make_model(&m);
+    char path[512];
+    path_in(path, sizeof(path), "pool.dcz");
+    assert_int_equal(write_model(path, &m, 1, 1), DC_OK);
+    const void *want[4] = {m.f32, m.f16, m.i8, m.i4};
+    dc_dctx *dctx[2];
+    assert_int_equal(dc_dctx_create(NULL, &dctx[0]), DC_OK);
+    assert_int_equal(dc_dctx_create(NULL, &dctx[1]), DC_OK);
+    static uint8_t out[sizeof(m.i8)];
+    for (int mode = 0; mode < 2; mode++) {
+        dc_reader_options ro = {sizeof(ro), mode ? DC_READER_NO_MMAP : 0, NULL};
+        dc_reader *r;
+        assert_int_equal(dc_reader_open_file_ex(path, &ro, &r, NULL), DC_OK);
+        for (size_t i = 0; i < 4; i++) {
+            dc_tensor_desc d = {.struct_size = sizeof(d)};
+            assert_int_equal(dc_reader_tensor(r, i, &d), DC_OK);
+            size_t n = (size_t)d.data_size, failed = 99;
+            memset(out, 0, n);
+            assert_int_equal(
+                dc_reader_decode_tensor_pool(r, i, out, n, dctx, 1, NULL, NULL, &failed), DC_OK);
+            assert_memory_equal(out, want[i], n);
+            pf_mode pm = {-1, 0};
+            memset(out, 0, n);
+            assert_int_equal(
+                dc_reader_decode_tensor_pool(r, i, out, n, dctx, 2, pf_backwards, &pm, &failed),
+                DC_OK);
+            assert_memory_equal(out, want[i], n);
+            pm.skip = (int)d.n_chunks - 1; /* a pool that drops a job */
+            assert_int_equal(
+                dc_reader_decode_tensor_pool(r, i, out, n, dctx, 2, pf_backwards, &pm, &failed),
+                DC_ERR_INVALID_ARGUMENT);
+            assert_int_equal(failed, d.n_chunks - 1);
+            pm = (pf_mode){-1, 2}; /* a worker out of range */
+            assert_int_equal(
+                dc_reader_decode_tensor_pool(r, i, out, n, dctx, 2, pf_backwards, &pm, &failed),
+                DC_ERR_INVALID_ARGUMENT);
+            assert_int_equal(failed, 0);
+            assert_int_equal(
+                dc_reader_decode_tensor_pool(r, i, out, n - 1, dctx, 1, NULL, NULL, &failed),
+                DC_ERR_DST_TOO_SMALL);
+        }
+        dc_dctx *none[1] = {NULL};
+        assert_int_equal(
+            dc_reader_decode_tensor_pool(r, 0, out, sizeof out, dctx, 0, NULL, NULL, NULL),
+            DC_ERR_INVALID_ARGUMENT);
+        assert_int_equal(
+            dc_reader_decode_tensor_pool(r, 0, out, sizeof out, none, 1, NULL, NULL, NULL),
+            DC_ERR_INVALID_ARGUMENT);
+        assert_int_equal(
+            dc_reader_decode_tensor_pool(r, 4, out, sizeof out, dctx, 1, NULL, NULL, NULL),
+            DC_ERR_INVALID_ARGUMENT);
+        dc_reader_close(r);
+    }
+    /* a damaged chunk: its index comes back */
+    size_t fsize;
+    uint8_t *file = gen_read_file(path, &fsize);
+    assert_non_null(file);
+    dc_reader *r;
+    assert_int_equal(dc_reader_open_memory(file, fsize, NULL, &r, NULL), DC_OK);
+    dc_chunk_location l = {.struct_size = sizeof(l)};
+    assert_int_equal(dc_reader_chunk_location(r, 2, 5, &l), DC_OK);
+    dc_reader_close(r);
+    file[l.file_offset + l.size - 1] ^= 0x55; /* last payload byte */
+    assert_int_equal(dc_reader_open_memory(file, fsize, NULL, &r, NULL), DC_OK);
+    size_t failed = 0;
+    pf_mode pm = {-1, 0};
+    assert_int_not_equal(
+        dc_reader_decode_tensor_pool(r, 2, out, sizeof out, dctx, 2, pf_backwards, &pm, &failed),
+        DC_OK);
+    assert_int_equal(failed, 5);
+    dc_reader_close(r);
+    free(file);
+    dc_dctx_free(dctx[0]);
+    dc_dctx_free(dctx[1]);
+}
+
+/* chunk_rows: chunks cut on row boundaries, and read back by
+ * dc_reader_chunk_rows; rows then decode from their own chunks. */
+static void test_chunk_rows(void **state) {
+    (void)state;
+    static uint8_t v[100 * 300], out[100 * 300];
+    gen_laplace(v, sizeof v, 5.0, 0.1, 3);
+    const uint64_t modes[4] = {0, DC_CHUNK_ROWS_FIT, 7, 1000};
+    const uint64_t want_2d[4] = {0, 3, 7, 100}; /* 1024-byte chunks, 300-byte rows */
+    for (int m = 0; m < 4; m++) {
+        char path[512];
+        path_in(path, sizeof(path), "rows.dcz");
+        dc_writer_options o = {sizeof(o), DC_CODEC_ANS, 0, 1024, 2, 1, NULL, modes[m]};
+        dc_writer *w;
+        assert_int_equal(dc_writer_create(path, &o, &w), DC_OK);
+        dc_tensor_desc a = desc_base("m", 2, 100, 300);
+        a.source_dtype = a.dtype = DC_DTYPE_I8;
+        dc_tensor_desc b = desc_base("v", 1, 5000, 0);
+        b.source_dtype = b.dtype = DC_DTYPE_I8;
+        assert_int_equal(dc_writer_add_tensor(w, &a, v, sizeof v), DC_OK);
+        assert_int_equal(dc_writer_add_tensor(w, &b, v, 5000), DC_OK);
+        assert_int_equal(dc_writer_finish(w), DC_OK);
+        dc_reader *r;
+        assert_int_equal(dc_reader_open_file(path, NULL, &r, NULL), DC_OK);
+        uint64_t rpc = 99;
+        assert_int_equal(dc_reader_chunk_rows(r, 0, &rpc), m == 0 ? DC_ERR_UNSUPPORTED : DC_OK);
+        assert_int_equal(rpc, want_2d[m]);
+        const uint64_t rows_per_chunk = rpc;
+        assert_int_equal(dc_reader_chunk_rows(r, 1, &rpc), m == 0 ? DC_ERR_UNSUPPORTED : DC_OK);
+        assert_int_equal(rpc, m == 0 ? 0 : 1); /* one row: one chunk */
+        assert_int_equal(dc_reader_chunk_rows(r, 2, &rpc), DC_ERR_INVALID_ARGUMENT);
+        if (m > 0) { /* rows 10 .. 19 from their chunks alone */
+            dc_dctx *d;
+            assert_int_equal(dc_dctx_create(NULL, &d), DC_OK);
+            const uint64_t rpc0 = rows_per_chunk;
+            for (uint64_t c = 10 / rpc0; c <= 19 / rpc0; c++) {
+                dc_chunk_location l = {.struct_size = sizeof(l)};
+                assert_int_equal(dc_reader_chunk_location(r, 0, c, &l), DC_OK);
+                assert_int_equal(l.raw_offset, c * rpc0 * 300);
+                const void *p;
+                size_t size, raw, got;
+                assert_int_equal(dc_reader_chunk(r, 0, c, &p, &size, &raw), DC_OK);
+                assert_int_equal(dc_chunk_decompress(d, p, size, out + l.raw_offset, raw, &got),
+                                 DC_OK);
+            }
+            assert_memory_equal(out + 10 * 300, v + 10 * 300, 10 * 300);
+            dc_dctx_free(d);
+        }
+        memset(out, 0, sizeof out);
+        assert_int_equal(dc_reader_decode_tensor(r, 0, out, sizeof out, 2, NULL), DC_OK);
+        assert_memory_equal(out, v, sizeof v);
+        dc_reader_close(r);
+    }
+}
+
+/* The open flags: access hints and MAP_POPULATE change nothing but timing. */
+static void test_open_hints(void **state) {
+    (void)state;
+    char path[512];
+    path_in(path, sizeof(path), "hints.dcz");
+    dc_writer_options o = {sizeof(o), DC_CODEC_ANS, 0, 4096, 1, 1, NULL, 0};
+    dc_writer *w;
+    assert_int_equal(dc_writer_create(path, &o, &w), DC_OK);
+    static uint8_t v[20000], out[20000];
+    for (size_t i = 0; i < sizeof v; i++)
+        v[i] = (uint8_t)((i * 31) % 7);
+    dc_tensor_desc d = desc_base("t", 2, 100, 200);
+    d.source_dtype = d.dtype = DC_DTYPE_I8;
+    assert_int_equal(dc_writer_add_tensor(w, &d, v, sizeof v), DC_OK);
+    assert_int_equal(dc_writer_finish(w), DC_OK);
+    const unsigned ok[] = {DC_READER_SEQUENTIAL, DC_READER_WILLNEED, DC_READER_POPULATE,
+                           DC_READER_SEQUENTIAL | DC_READER_WILLNEED | DC_READER_POPULATE,
+                           DC_READER_NO_MMAP | DC_READER_SEQUENTIAL | DC_READER_WILLNEED};
+    for (size_t k = 0; k < sizeof ok / sizeof ok[0]; k++) {
+        dc_reader_options ro = {sizeof(ro), ok[k], NULL};
+        dc_reader *r;
+        assert_int_equal(dc_reader_open_file_ex(path, &ro, &r, NULL), DC_OK);
+        memset(out, 0, sizeof out);
+        assert_int_equal(dc_reader_decode_tensor(r, 0, out, sizeof out, 2, NULL), DC_OK);
+        assert_memory_equal(out, v, sizeof v);
+        dc_reader_close(r);
+    }
+    dc_reader_options bad = {sizeof(bad), DC_READER_NO_MMAP | DC_READER_POPULATE, NULL};
+    dc_reader *r = NULL;
+    assert_int_equal(dc_reader_open_file_ex(path, &bad, &r, NULL), DC_ERR_INVALID_ARGUMENT);
+    bad.flags = 16u;
+    assert_int_equal(dc_reader_open_file_ex(path, &bad, &r, NULL), DC_ERR_INVALID_ARGUMENT);
+    assert_null(r);
+}
+
+/* Many names: every tensor is found by dc_reader_find (a hash set);
  * the footprint adds up what the tables claim. */
 static void test_find_and_footprint(void **state) {
     (void)state;
     char path[512];
     path_in(path, sizeof(path), "names.dcz");
-    dc_writer_options o = {sizeof(o), DC_CODEC_RAW, 0, 1024, 1, 1, NULL};
+    dc_writer_options o = {sizeof(o), DC_CODEC_RAW, 0, 1024, 1, 1, NULL, 0};
     dc_writer *w;
     assert_int_equal(dc_writer_create(path, &o, &w), DC_OK);
     enum { N = 3000 };
@@ -721,13 +992,30 @@ static void test_find_and_footprint(void **state) {
         assert_int_equal(idx, i);
     }
     size_t idx;
-    assert_int_equal(dc_reader_find(r, "n.", &idx), DC_ERR_INVALID_ARGUMENT);
-    assert_int_equal(dc_reader_find(r, "n.99999", &idx), DC_ERR_INVALID_ARGUMENT);
+    assert_int_equal(dc_reader_find(r, "n.", &idx), DC_ERR_NOT_FOUND);
+    assert_int_equal(dc_reader_find(r, "n.99999", &idx), DC_ERR_NOT_FOUND);
     dc_reader_footprint fp = {.struct_size = sizeof(fp)};
     assert_int_equal(dc_reader_get_footprint(r, &fp), DC_OK);
     assert_int_equal(fp.decoded_size, total);
     assert_int_equal(fp.largest_tensor, 2400);
     assert_int_equal(fp.largest_chunk, 1024);
+    assert_int_equal(fp.largest_stored_chunk, 1024 + DC_CHUNK_HEADER_SIZE); /* raw chunks */
+    /* raw chunks: seen in place, zero-copy */
+    const void *view = NULL;
+    size_t vsize = 0;
+    /* tensor 0 is one float 0.0f: a run chunk, not raw */
+    assert_int_equal(dc_reader_chunk_raw_view(r, 0, 0, &view, &vsize), DC_ERR_UNSUPPORTED);
+    assert_null(view);
+    for (int i = 1; i < 4; i++) {
+        dc_tensor_desc d = {.struct_size = sizeof(d)};
+        assert_int_equal(dc_reader_tensor(r, (size_t)i, &d), DC_OK);
+        assert_int_equal(dc_reader_chunk_raw_view(r, (size_t)i, 0, &view, &vsize), DC_OK);
+        assert_int_equal(vsize, d.data_size); /* small tensors: one chunk */
+        assert_memory_equal(view, data, vsize);
+        assert_int_equal((uintptr_t)view % 4, 0);
+        assert_int_equal(dc_reader_chunk_raw_view(r, (size_t)i, 1, &view, &vsize),
+                         DC_ERR_INVALID_ARGUMENT);
+    }
     assert_true(fp.file_size > total);
     dc_reader_footprint small = {.struct_size = sizeof(size_t) + sizeof(uint64_t)};
     assert_int_equal(dc_reader_get_footprint(r, &small), DC_OK);
@@ -754,7 +1042,7 @@ static void test_forged_claims(void **state) {
     (void)state;
     char path[512];
     path_in(path, sizeof(path), "forge.dcz");
-    dc_writer_options o = {sizeof(o), DC_CODEC_ANS, 0, 0, 1, 1, NULL};
+    dc_writer_options o = {sizeof(o), DC_CODEC_ANS, 0, 0, 1, 1, NULL, 0};
     dc_writer *w;
     assert_int_equal(dc_writer_create(path, &o, &w), DC_OK);
     static float zeros[1024], ramp[1024];
@@ -818,6 +1106,10 @@ int main(void) {
         cmocka_unit_test(test_hostile),
         cmocka_unit_test(test_small_tensor_scratch),
         cmocka_unit_test(test_find_and_footprint),
+        cmocka_unit_test(test_find_colliding_names),
+        cmocka_unit_test(test_open_hints),
+        cmocka_unit_test(test_decode_pool),
+        cmocka_unit_test(test_chunk_rows),
         cmocka_unit_test(test_forged_claims),
         cmocka_unit_test(test_truncated_while_open),
         cmocka_unit_test(test_files_and_errors),

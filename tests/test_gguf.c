@@ -438,7 +438,7 @@ static void test_container_section(void **state) {
     dc_gguf_free(g);
     snprintf(path, sizeof path, "%s/kv.dcz", g_dir);
     for (int with = 0; with < 2; with++) {
-        dc_writer_options wo = {sizeof(wo), DC_CODEC_ANS, 0, 0, 1, 1, NULL};
+        dc_writer_options wo = {sizeof(wo), DC_CODEC_ANS, 0, 0, 1, 1, NULL, 0};
         dc_writer *w = NULL;
         assert_int_equal(dc_writer_create(path, &wo, &w), DC_OK);
         uint8_t bytes[100];

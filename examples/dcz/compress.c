@@ -539,7 +539,7 @@ int dcz_compress(int argc, char **argv) {
         if (rc != 0) goto done;
     }
 
-    dc_writer_options wo = {sizeof(wo), codec, 0, chunk, threads, force, NULL};
+    dc_writer_options wo = {sizeof(wo), codec, 0, chunk, threads, force, NULL, 0};
     dc_writer *w = NULL;
     if ((st = dc_writer_create(out, &wo, &w)) != DC_OK) {
         fprintf(stderr, "dcz compress: cannot create %s: %s\n", out, why_failed(st, errno));

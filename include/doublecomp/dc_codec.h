@@ -89,6 +89,15 @@ DC_API const char *dc_simd_name(dc_simd simd);
 /* Static name of a codec ("ans", "zstd", "lz4", "raw", "run"; "unknown"). */
 DC_API const char *dc_codec_name(dc_codec codec);
 
+/*
+ * Returns 1 if this build of the library can compress and decompress with
+ * `codec`, else 0. ANS, raw and run (and DC_CODEC_DEFAULT) always can; zstd
+ * and lz4 are optional at build time (CMake DC_WITH_ZSTD / DC_WITH_LZ4).
+ * Without one, dc_cctx_create refuses it and decoding one of its chunks
+ * gives DC_ERR_UNSUPPORTED. Unknown values give 0. Pure, thread-safe.
+ */
+DC_API int dc_codec_supported(dc_codec codec);
+
 /* ========================================================================== */
 /*                                 Compression                                */
 /* ========================================================================== */
@@ -200,8 +209,9 @@ DC_API dc_status dc_chunk_info(const void *src, size_t src_size, size_t *chunk_b
  * number of threads may decode different (or the same) chunks at once with
  * NULL or with one context each.
  * Errors: DC_ERR_INVALID_ARGUMENT, DC_ERR_TRUNCATED, DC_ERR_CORRUPT,
- * DC_ERR_UNSUPPORTED, DC_ERR_DST_TOO_SMALL (dst_capacity < raw size; nothing
- * is written), DC_ERR_CHECKSUM, DC_ERR_OUT_OF_MEMORY. On error the contents
+ * DC_ERR_UNSUPPORTED (newer format, or a zstd/lz4 chunk in a build without
+ * that codec: dc_codec_supported), DC_ERR_DST_TOO_SMALL (dst_capacity < raw
+ * size; nothing is written), DC_ERR_CHECKSUM, DC_ERR_OUT_OF_MEMORY. On error the contents
  * of dst are unspecified (but nothing outside dst[0..dst_capacity) is written).
  */
 DC_API dc_status dc_chunk_decompress(dc_dctx *dctx, const void *src, size_t src_size, void *dst,

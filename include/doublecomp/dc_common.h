@@ -39,6 +39,29 @@ extern "C" {
 #endif
 
 /* ========================================================================== */
+/*                          Stable and experimental API                       */
+/* ========================================================================== */
+
+/*
+ * The ABI promise (README, "ABI"): every function, type and constant these
+ * headers declare by default is the stable API. Within one SONAME
+ * (libdoublecomp.so.0) none of it is removed or changes signature, layout
+ * or meaning, and enum and status values never renumber: a program built
+ * against an older header runs against a newer library. Options and
+ * description structs only grow at their end (struct_size says how much the
+ * caller knows). CI checks this against a committed abidiff baseline.
+ *
+ * New API that is not settled yet is declared only when the program defines
+ * DC_EXPERIMENTAL before including <doublecomp.h> (as with zstd's
+ * ZSTD_STATIC_LINKING_ONLY); its symbols carry the version
+ * DOUBLECOMP_EXPERIMENTAL. It may change or be removed in any release, so a
+ * program that uses it should require the exact library version it was
+ * built with (dc_version_number()). Calls graduate to the stable API, and
+ * their symbols to the stable version node, in a release that freezes them.
+ * Experimental declarations are marked "Experimental" where they appear.
+ */
+
+/* ========================================================================== */
 /*                                  Version                                   */
 /* ========================================================================== */
 
@@ -87,7 +110,8 @@ typedef enum dc_status {
     DC_ERR_INFEASIBLE = 13,      /* no solution satisfies the given budget */
     DC_ERR_CODEC = 14,           /* an external codec (zstd, lz4) reported an error */
     DC_ERR_FORMAT = 15,          /* a file is not in the expected format */
-    DC_ERR_LIMIT = 16            /* a resource limit (e.g. a memory limit) would be exceeded */
+    DC_ERR_LIMIT = 16,           /* a resource limit (e.g. a memory limit) would be exceeded */
+    DC_ERR_NOT_FOUND = 17        /* no such item (e.g. no tensor of that name); since 0.1.0 */
 } dc_status;
 
 /*

@@ -75,7 +75,19 @@ typedef struct dc_writer_options {
     unsigned threads;  /* chunks compressed in parallel; 0 or 1 = calling thread only */
     int overwrite;     /* nonzero: replace an existing file; else DC_ERR_IO if it exists */
     const dc_allocator *allocator;
+    /* Since 0.1.0: cut every tensor's chunks on row boundaries (a row: the
+     * last dimension; a 1-D tensor is one row), so that a range of rows
+     * decodes from whole chunks alone. 0: chunks of chunk_size bytes (rows
+     * may straddle them). N: N rows a chunk. DC_CHUNK_ROWS_FIT: as many
+     * whole rows as fit in chunk_size, at least one. Either way a chunk
+     * holds at most DC_CHUNK_SIZE_MAX bytes of whole rows; a tensor whose
+     * one row is longer than that is cut by chunk_size. The last chunk of a
+     * tensor holds the rows left. dc_reader_chunk_rows reads it back. */
+    uint64_t chunk_rows;
 } dc_writer_options;
+
+/* dc_writer_options.chunk_rows: as many whole rows as fit in chunk_size. */
+#define DC_CHUNK_ROWS_FIT UINT64_MAX
 
 typedef struct dc_writer dc_writer;
 
@@ -111,6 +123,9 @@ DC_API dc_status dc_writer_add_tensor(dc_writer *w, const dc_tensor_desc *desc, 
 /* Sets the file's JSON metadata text (copied; replaces any earlier value). */
 DC_API dc_status dc_writer_set_metadata(dc_writer *w, const char *json);
 
+#ifdef DC_EXPERIMENTAL
+/* Experimental (DC_EXPERIMENTAL, symbol version DOUBLECOMP_EXPERIMENTAL):
+ * may change or go in any release (see dc_common.h). */
 /*
  * Sets the file's key/value section (copied; replaces any earlier one; size
  * 0 removes it): typed key/values and tensor descriptions in GGUF's binary
@@ -121,6 +136,7 @@ DC_API dc_status dc_writer_set_metadata(dc_writer *w, const char *json);
  * DC_ERR_OUT_OF_MEMORY. Since 0.1.0.
  */
 DC_API dc_status dc_writer_set_kv_section(dc_writer *w, const void *data, size_t size);
+#endif /* DC_EXPERIMENTAL */
 
 /*
  * Writes the tables, flushes, and atomically renames the file into place.
@@ -167,12 +183,25 @@ DC_API dc_status dc_reader_open_file(const char *path, const dc_allocator *alloc
  * available (use dc_reader_read_chunk). The reader keeps the file open
  * until dc_reader_close. */
 #define DC_READER_NO_MMAP 1u
+/* dc_reader_options.flags: access hints, for the whole file, given at open
+ * (madvise on the mapping; posix_fadvise with DC_READER_NO_MMAP). Hints
+ * only: where the system lacks them, or refuses, nothing changes.
+ * SEQUENTIAL: the tensors will be read about once, in file order (more
+ * read-ahead, pages dropped sooner). WILLNEED: start reading the whole file
+ * into the page cache now, in the background. Since 0.1.0. */
+#define DC_READER_SEQUENTIAL 2u
+#define DC_READER_WILLNEED   4u
+/* dc_reader_options.flags: map with MAP_POPULATE (Linux): the open reads the
+ * whole file into memory before it returns, so no later access faults or
+ * waits for storage. Ignored where MAP_POPULATE does not exist; refused
+ * (DC_ERR_INVALID_ARGUMENT) with DC_READER_NO_MMAP. Since 0.1.0. */
+#define DC_READER_POPULATE 8u
 
 /* Options of dc_reader_open_file_ex; same conventions as dc_compress_options
  * (struct_size first; NULL options = all zero). */
 typedef struct dc_reader_options {
     size_t struct_size;
-    unsigned flags;                /* 0 or DC_READER_NO_MMAP */
+    unsigned flags;                /* 0, or DC_READER_* flags or'ed */
     const dc_allocator *allocator; /* NULL = malloc/free */
 } dc_reader_options;
 
@@ -199,10 +228,14 @@ DC_API void dc_reader_close(dc_reader *r);
 DC_API size_t dc_reader_tensor_count(const dc_reader *r);
 
 /*
- * Index of the tensor called `name`, or DC_ERR_INVALID_ARGUMENT if none.
- * O(log n): dc_reader_open_* sorts the names once (also how duplicates are
- * refused), so opening and looking up every tensor of a file costs
- * O(n log n) in all. Thread-safe, as every reader call.
+ * Sets *index to the index of the tensor called `name` (an exact, byte-wise
+ * match). Errors: DC_ERR_NOT_FOUND (no such tensor; before 0.1.0 this was
+ * DC_ERR_INVALID_ARGUMENT), DC_ERR_INVALID_ARGUMENT (a NULL argument).
+ * O(1) expected: dc_reader_open_* builds a hash set of the names once, O(n)
+ * (also how duplicates are refused), so opening a file and looking up every
+ * tensor costs O(n) in all (bench/dc_find_bench: 60,000 tensors). A file
+ * whose names collide abnormally (crafted) gets a sorted index instead:
+ * O(log n) a lookup, never worse. Thread-safe, as every reader call.
  */
 DC_API dc_status dc_reader_find(const dc_reader *r, const char *name, size_t *index);
 
@@ -212,6 +245,9 @@ DC_API dc_status dc_reader_tensor(const dc_reader *r, size_t index, dc_tensor_de
 /* The JSON metadata text (NUL-terminated, owned by the reader), or "" if none. */
 DC_API const char *dc_reader_metadata(const dc_reader *r);
 
+#ifdef DC_EXPERIMENTAL
+/* Experimental (DC_EXPERIMENTAL, symbol version DOUBLECOMP_EXPERIMENTAL):
+ * may change or go in any release (see dc_common.h). */
 /*
  * The key/value section (dc_writer_set_kv_section), owned by the reader and
  * valid until dc_reader_close, with its length in *size (may be NULL); NULL
@@ -219,6 +255,7 @@ DC_API const char *dc_reader_metadata(const dc_reader *r);
  * dc_reader_open_* checked its checksum and structure. Thread-safe.
  */
 DC_API const void *dc_reader_kv_section(const dc_reader *r, size_t *size);
+#endif /* DC_EXPERIMENTAL */
 
 /*
  * Locates chunk `chunk` (0-based within the tensor) of tensor `index`:
@@ -231,6 +268,9 @@ DC_API const void *dc_reader_kv_section(const dc_reader *r, size_t *size);
 DC_API dc_status dc_reader_chunk(const dc_reader *r, size_t index, size_t chunk, const void **data,
                                  size_t *size, size_t *raw_size);
 
+#ifdef DC_EXPERIMENTAL
+/* Experimental (DC_EXPERIMENTAL, symbol version DOUBLECOMP_EXPERIMENTAL):
+ * may change or go in any release (see dc_common.h). */
 /* Where one chunk of a tensor lies, in the file and in the tensor's data. */
 typedef struct dc_chunk_location {
     size_t struct_size;   /* set to sizeof(dc_chunk_location) before the call */
@@ -258,6 +298,35 @@ DC_API dc_status dc_reader_chunk_location(const dc_reader *r, size_t index, size
                                           dc_chunk_location *out);
 
 /*
+ * Experimental. Whether tensor `index`'s chunks are cut on row boundaries
+ * (dc_writer_options.chunk_rows, or by chance): sets *rows_per_chunk to R if
+ * every chunk holds R whole rows (the last: the R or fewer left), so rows
+ * [i, j) decode from chunks i / R .. (j - 1) / R alone, chunk c starting at
+ * row c * R. Errors: DC_ERR_UNSUPPORTED (not cut on rows, or an empty
+ * tensor; *rows_per_chunk = 0), DC_ERR_INVALID_ARGUMENT. O(chunks), no I/O.
+ * Thread-safe.
+ */
+DC_API dc_status dc_reader_chunk_rows(const dc_reader *r, size_t index, uint64_t *rows_per_chunk);
+
+/*
+ * Experimental. Zero-copy access to a chunk stored raw (codec DC_CODEC_RAW:
+ * its bytes are the tensor's bytes): sets *data to its first decoded byte
+ * inside the file mapping (or the caller's memory of
+ * dc_reader_open_memory) and *size to its decoded size, so an engine uses
+ * the bytes in place, without a copy. The pointer stays valid until
+ * dc_reader_close. In this file format the payload follows the 20-byte
+ * chunk header, so it is aligned to 4 (the header to 64), not to 64.
+ * Nothing is verified: compare dc_checksum32(*data, *size) with
+ * dc_chunk_location.checksum where that matters.
+ * Errors: DC_ERR_UNSUPPORTED (the chunk is not stored raw, or the reader
+ * has no mapping: DC_READER_NO_MMAP; *data = NULL), DC_ERR_INVALID_ARGUMENT.
+ * Thread-safe.
+ */
+DC_API dc_status dc_reader_chunk_raw_view(const dc_reader *r, size_t index, size_t chunk,
+                                          const void **data, size_t *size);
+#endif /* DC_EXPERIMENTAL */
+
+/*
  * Copies chunk `chunk` of tensor `index` (header included, as dc_reader_chunk
  * points at it) into dst, in every reader mode. *size receives its length
  * and *raw_size (may be NULL) its decoded size, also on DC_ERR_DST_TOO_SMALL
@@ -281,6 +350,51 @@ DC_API dc_status dc_reader_read_chunk(const dc_reader *r, size_t index, size_t c
 DC_API dc_status dc_reader_decode_tensor(const dc_reader *r, size_t index, void *dst,
                                          size_t dst_capacity, unsigned threads,
                                          size_t *failed_chunk);
+
+#ifdef DC_EXPERIMENTAL
+/* Experimental (DC_EXPERIMENTAL, symbol version DOUBLECOMP_EXPERIMENTAL):
+ * may change or go in any release (see dc_common.h). */
+
+/* One job of a parallel for: decode job number `job` on the caller's
+ * thread number `worker` (0 <= worker < the n_workers the caller promised). */
+typedef void (*dc_job_fn)(void *job_arg, size_t job, unsigned worker);
+
+/*
+ * The caller's "parallel for": calls job(job_arg, i, worker) once for every
+ * i in [0, n_jobs), on any of its threads, in any order, and returns when
+ * all n_jobs calls have returned. `worker` tells which thread runs a call:
+ * two calls that may run at the same time must have different workers, and
+ * every worker must be below the n_workers given with the call (e.g. ggml's
+ * ith, or a pool thread's index). `pool` is the caller's own pointer,
+ * passed through.
+ */
+typedef void (*dc_parallel_for_fn)(void *pool, size_t n_jobs, dc_job_fn job, void *job_arg);
+
+/*
+ * As dc_reader_decode_tensor, but on the caller's threads with the caller's
+ * contexts: dctx[0 .. n_workers) (created with dc_dctx_create and owned by
+ * the caller; dctx[w] is used only by jobs run as worker w, so no context is
+ * used by two threads at once) and parallel_for(pool, ...), which runs one
+ * job per chunk of the tensor. parallel_for NULL: the jobs run on the
+ * calling thread, as worker 0. The library starts no thread and, with a
+ * mapped reader, allocates O(chunks) bytes; with DC_READER_NO_MMAP also one
+ * chunk buffer per worker. Every chunk is verified, as by
+ * dc_reader_decode_tensor.
+ * Errors: DC_ERR_INVALID_ARGUMENT (NULL reader, dctx or a dctx[w], index
+ * out of range, n_workers 0, a job run with worker >= n_workers, or a job
+ * not run at all by parallel_for), DC_ERR_DST_TOO_SMALL,
+ * DC_ERR_OUT_OF_MEMORY, and those of dc_reader_decode_tensor. On error
+ * *failed_chunk (may be NULL) receives the lowest failing chunk's index
+ * within the tensor, or n_chunks when the failure is not a chunk's (not
+ * set when `r`, `index`, `dst`, `dctx` or n_workers is invalid).
+ * Thread-safe: any number of calls may run at once on one reader, each
+ * with its own contexts.
+ */
+DC_API dc_status dc_reader_decode_tensor_pool(const dc_reader *r, size_t index, void *dst,
+                                              size_t dst_capacity, dc_dctx *const *dctx,
+                                              unsigned n_workers, dc_parallel_for_fn parallel_for,
+                                              void *pool, size_t *failed_chunk);
+#endif /* DC_EXPERIMENTAL */
 
 /* ========================================================================== */
 /*                               Memory limits                                */
@@ -307,6 +421,10 @@ typedef struct dc_reader_footprint {
     uint64_t decoded_size;   /* sum of data_size over all tensors */
     uint64_t largest_tensor; /* the largest data_size of one tensor (0 if none) */
     uint64_t largest_chunk;  /* the largest decoded size of one chunk (0 if none) */
+    /* Since 0.1.0: the largest stored size of one chunk, header included (0 if
+     * none): the buffer an engine that reads chunks itself (dc_reader_read_chunk,
+     * pread) needs, as largest_chunk is the one it decodes into. */
+    uint64_t largest_stored_chunk;
 } dc_reader_footprint;
 
 /*

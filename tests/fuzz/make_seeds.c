@@ -41,7 +41,7 @@ static int dcz_seed2(const char *dir) {
         smooth[i] = 1.0f + (float)i;
     for (int i = 0; i < 10; i++)
         h[i] = (uint16_t)(0x3C00 + i);
-    dc_writer_options wo = {sizeof(wo), DC_CODEC_ZSTD, 0, 0, 1, 1, NULL};
+    dc_writer_options wo = {sizeof(wo), DC_CODEC_ZSTD, 0, 0, 1, 1, NULL, 0};
     dc_tensor_desc a = {.struct_size = sizeof(a),
                         .name = "layers.0.w",
                         .ndim = 2,
@@ -196,7 +196,7 @@ int main(int argc, char **argv) {
         snprintf(path, sizeof(path), "%s/../corpus-dcz", argv[1]);
         mkdir(path, 0755);
         snprintf(path, sizeof(path), "%s/../corpus-dcz/seed.dcz", argv[1]);
-        dc_writer_options wo = {sizeof(wo), DC_CODEC_ANS, 0, 1024, 1, 1, NULL};
+        dc_writer_options wo = {sizeof(wo), DC_CODEC_ANS, 0, 1024, 1, 1, NULL, 0};
         dc_writer *w;
         float scale = 0.5f, v[40];
         for (int i = 0; i < 40; i++)
