@@ -31,8 +31,10 @@ extern "C" {
  * as elements of `level` bytes (2: BF16 or F16, the default; 4: F32; 1: not
  * floats, plain ANS), split into byte planes (optionally after rotating each
  * element left by one bit, so that the BF16/F32 exponent fills one byte), and
- * each plane is ANS-coded or stored; a chunk whose size is not a multiple of
- * the element size keeps its last bytes as they are. Whatever the
+ * each plane is ANS-coded, zstd-coded (a plane that repeats itself; such
+ * chunks encode slowly, at zstd level 19) or stored; a chunk whose size is
+ * not a multiple of the element size keeps its last bytes as they are.
+ * Whatever the
  * codec, a chunk whose coded form would not be smaller is stored raw, and a
  * chunk of one repeated byte is stored as a run. Values never renumber.
  */
