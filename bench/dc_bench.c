@@ -341,7 +341,7 @@ static inline void bg_join(const uint8_t *const *pl, size_t m, unsigned w, int r
     for (size_t i = 0; i < m; i++)
         for (unsigned k = 0; k < w; k++) {
             uint8_t b = pl[k][i];
-            out[w * i + k] = rot ? (uint8_t)(b >> 1 | pl[(k + 1) % w][i] << 7) : b;
+            out[w * i + k] = (uint8_t)(rot ? (b >> 1 | pl[(k + 1) % w][i] << 7) : b);
         }
 }
 

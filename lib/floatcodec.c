@@ -246,7 +246,7 @@ static void interleave4(const uint8_t *const p[4], size_t m, int rot, uint8_t *r
     for (; i < m; i++) {
         uint8_t b[4] = {p[0][i], p[1][i], p[2][i], p[3][i]};
         for (unsigned k = 0; k < 4; k++)
-            out[4 * i + k] = rot ? (uint8_t)(b[k] >> 1 | b[(k + 1) & 3] << 7) : b[k];
+            out[4 * i + k] = (uint8_t)(rot ? (b[k] >> 1 | b[(k + 1) & 3] << 7) : b[k]);
     }
 }
 

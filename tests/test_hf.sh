@@ -57,6 +57,21 @@ rc=0; "$dcz" extract "$d/a.dcz" --hf "$d/out" 2> "$d/err" || rc=$?
 cmp "$d/hf/config.json" "$d/q/config.json"
 "$dcz" compress "$d/q" -o "$d/q2.dcz" --lossless > /dev/null
 
+# dc-llama runs Hugging Face checkpoints: an F32 conversion gives exactly the
+# llama2.c checkpoint's perplexity (q/k permutation undone), the BF16
+# directory exactly what its lossless .dcz gives, and the quantized .dcz runs
+C="--tokenizer $shared/models/tok512.bin --text $shared/text/tinystories-valid-head.txt"
+C="$C --max-chars 2000 --max-tokens 256 --json"
+ppl() { "$llama" ppl "$1" $C | tail -n 1 | sed -n 's/.*"ppl": *\([0-9.eE+-]*\).*/\1/p'; }
+"$l2c" "$model" "$d/hf32" --shards 3 --dtype f32 > /dev/null
+"$dcz" compress "$d/hf32" -o "$d/hf32.dcz" --lossless > /dev/null
+p_bin=$(ppl "$model") p_hf32=$(ppl "$d/hf32") p_hf32z=$(ppl "$d/hf32.dcz")
+p_hf=$(ppl "$d/hf") p_hfz=$(ppl "$d/a.dcz") p_q=$(ppl "$d/q.dcz")
+echo "ppl: bin $p_bin, hf f32 $p_hf32 (.dcz $p_hf32z), hf bf16 $p_hf (.dcz $p_hfz), int8 .dcz $p_q"
+[ -n "$p_bin" ] && [ "$p_bin" = "$p_hf32" ] && [ "$p_bin" = "$p_hf32z" ]
+[ -n "$p_hf" ] && [ "$p_hf" = "$p_hfz" ]
+awk -v a="$p_q" -v b="$p_hf" 'BEGIN { exit !(a > 0 && a < 1.05 * b) }'
+
 # hostile index files: a clear error (exit 2, or 3 for a missing file)
 bad() { # NAME EXPECTED_RC PATTERN: compress $d/NAME, check rc and message
   rc=0; "$dcz" compress "$d/$1" -o "$d/$1.dcz" --lossless 2> "$d/err" > /dev/null || rc=$?

@@ -34,6 +34,8 @@ const char *el_hf_name(const el_config *c, const char *l2c, char *out, size_t ca
  * back (unpermute), through tmp (rows x cols floats). */
 void el_hf_permute(float *w, size_t rows, size_t cols, int heads, float *tmp);
 void el_hf_unpermute(float *w, size_t rows, size_t cols, int heads, float *tmp);
+/* The same for rows of row_bytes bytes each (quantized codes, scales). */
+void el_hf_unpermute_rows(void *w, size_t rows, size_t row_bytes, int heads, void *tmp);
 
 /*
  * The llama2.c header of a Hugging Face config.json (parsed): hidden_size,
@@ -45,5 +47,19 @@ void el_hf_unpermute(float *w, size_t rows, size_t cols, int heads, float *tmp);
  */
 int el_hf_header(const hj_value *config, int32_t hdr[7], double *eps, double *theta, char *why,
                  size_t cap);
+
+/* 0 if the engine's fixed constants (RMSNorm eps 1e-5, RoPE theta 10000)
+ * are the config's, else -1 with a reason. */
+int el_hf_check_constants(double eps, double theta, char *why, size_t cap);
+
+/* 1 if path is a directory or ends in ".safetensors.index.json". */
+int el_is_hf_path(const char *path);
+
+/* Loads a Hugging Face Llama checkpoint (its directory, or its index file):
+ * config.json for the hyper-parameters, F32/F16/BF16 tensors from the shards
+ * the index names (plain file names in the directory only), q_proj and
+ * k_proj rows un-permuted to llama2.c's order, so the run equals the
+ * llama2.c checkpoint's. Returns 0 or -1 (message on stderr). */
+int el_model_load_hf(el_model *m, const char *path);
 
 #endif /* DC_ENGINE_HF_LOAD_H */
