@@ -301,7 +301,7 @@ static void bg_split(const uint8_t *src, size_t m, unsigned w, int rot, uint8_t 
     for (size_t i = 0; i < m; i++)
         for (unsigned k = 0; k < w; k++) {
             const uint8_t *b = src + w * i;
-            planes[k * m + i] = rot ? (uint8_t)(b[k] << 1 | b[(k + w - 1) % w] >> 7) : b[k];
+            planes[k * m + i] = (uint8_t)(rot ? (b[k] << 1 | b[(k + w - 1) % w] >> 7) : b[k]);
         }
 }
 
@@ -669,7 +669,7 @@ static void float_bounds(const char *file, const uint8_t *src, size_t n, size_t 
             for (unsigned k = 0; k < w; k++) {
                 for (size_t i = 0; i < m; i++) {
                     const uint8_t *b = c + w * i;
-                    v[i] = r ? (uint8_t)(b[k] << 1 | b[(k + w - 1) % w] >> 7) : b[k];
+                    v[i] = (uint8_t)(r ? (b[k] << 1 | b[(k + w - 1) % w] >> 7) : b[k]);
                 }
                 plane[r][k] += entropy_of(v, m, 8, hist);
             }
