@@ -72,6 +72,15 @@ echo "ppl: bin $p_bin, hf f32 $p_hf32 (.dcz $p_hf32z), hf bf16 $p_hf (.dcz $p_hf
 [ -n "$p_hf" ] && [ "$p_hf" = "$p_hfz" ]
 awk -v a="$p_q" -v b="$p_hf" 'BEGIN { exit !(a > 0 && a < 1.05 * b) }'
 
+# --token-file: evaluation from token ids (no tokenizer), checked against the vocabulary
+printf '\001\000\000\000\100\000\000\000\041\001\000\000\007\000\000\000' > "$d/ids"
+t1=$("$llama" ppl "$d/hf" --token-file "$d/ids" --json | tail -n 1)
+t2=$("$llama" ppl "$d/a.dcz" --token-file "$d/ids" --json | tail -n 1)
+[ "$t1" = "$t2" ] && echo "$t1" | grep -q '"tokens": 4'
+printf '\001\000\000\000\377\377\000\000' > "$d/badids"
+rc=0; "$llama" ppl "$d/hf" --token-file "$d/badids" 2> "$d/err" || rc=$?
+[ $rc -ne 0 ] && grep -q 'not below the vocabulary size' "$d/err"
+
 # hostile index files: a clear error (exit 2, or 3 for a missing file)
 bad() { # NAME EXPECTED_RC PATTERN: compress $d/NAME, check rc and message
   rc=0; "$dcz" compress "$d/$1" -o "$d/$1.dcz" --lossless 2> "$d/err" > /dev/null || rc=$?

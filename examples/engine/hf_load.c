@@ -225,8 +225,10 @@ int el_model_load_hf(el_model *m, const char *path) {
             break;
         }
         if (!safe_shard(shard)) {
-            snprintf(why, sizeof why, "tensor %s: shard \"%.100s\" is not a file name in the "
-                     "directory", hn, shard);
+            snprintf(why, sizeof why,
+                     "tensor %s: shard \"%.100s\" is not a file name in the "
+                     "directory",
+                     hn, shard);
             rc = -1;
             break;
         }
@@ -242,7 +244,7 @@ int el_model_load_hf(el_model *m, const char *path) {
         const dc_st_tensor *t = dc_st_find(f->hdr, hn);
         size_t rows = s->cols ? s->rows : 1, cols = s->cols ? s->cols : s->rows;
         size_t cnt = rows * cols;
-        dc_dtype dt = t && t->dtype == DC_ST_F32 ? DC_DTYPE_F32
+        dc_dtype dt = t && t->dtype == DC_ST_F32   ? DC_DTYPE_F32
                       : t && t->dtype == DC_ST_F16 ? DC_DTYPE_F16
                                                    : DC_DTYPE_BF16;
         int ok = t && (t->dtype == DC_ST_F32 || t->dtype == DC_ST_F16 || t->dtype == DC_ST_BF16) &&
@@ -251,8 +253,10 @@ int el_model_load_hf(el_model *m, const char *path) {
         void *raw = ok ? malloc((size_t)(t->end - t->begin) + 1) : NULL;
         if (!ok || !raw || dc_st_read(f, t, raw, (size_t)(t->end - t->begin)) != DC_OK ||
             dc_convert_to_f32(data + s->offset, raw, dt, cnt) != DC_OK) {
-            snprintf(why, sizeof why, "tensor %s: missing, of an unexpected shape or dtype, or "
-                     "unreadable", hn);
+            snprintf(why, sizeof why,
+                     "tensor %s: missing, of an unexpected shape or dtype, or "
+                     "unreadable",
+                     hn);
             rc = -1;
         }
         free(raw);
