@@ -3,7 +3,20 @@
  * Huff0 (the Huffman coder inside libzstd), htscodecs' order-0 rANS and memcpy,
  * on the same chunks, in one run.
  *
- *   dc-bench [--chunk-size N]... [--reps R] [--threads T] [--codecs LIST] FILE...
+ *   dc-bench [--chunk-size N]... [--reps R] [--threads T] [--codecs LIST]
+ *            [--float bf16|f16|f32] FILE...
+ *
+ * --float: FILE holds IEEE floats of that type (dc-benchgen llama2c-float
+ * writes real weights so). Adds the library's lossless float codec ("float",
+ * DC_CODEC_FLOAT through dc_chunk_decompress) and byte-grouped baselines
+ * rebuilt from ZipNN's published description (each chunk split into byte
+ * planes, each plane compressed alone and stored raw if that does not make it
+ * smaller): "zstd1-bg", "zstd19-bg" (planes as they are), "zstd19-bgrot"
+ * (each element first rotated left by one bit, so that the BF16/F32 exponent
+ * is one plane) and, with Huff0, "huf-bg" (Huff0 per plane, ZipNN's own
+ * entropy coder; decoded with X1). Also prints the order-0 bounds of the
+ * planes, of the exponent alone (DFloat11: exponent coded, the rest stored)
+ * and, for 2-byte types, of whole elements (65536 symbols), per chunk.
  *
  * One JSON object per line on stdout (one per coder per file and chunk size;
  * "kernel" is the decode path that ran, for ANS auto dc_simd_best();
@@ -131,8 +144,13 @@ static const char *hts_kernel(size_t chunk) {
     return "32x16";
 }
 
-typedef enum { K_ANS, K_ZSTD, K_LZ4, K_MEMCPY, K_HUF, K_HTS } kind;
-static const char *kind_names[] = {"ans", "zstd", "lz4", "memcpy", "huf", "htscodecs"};
+typedef enum { K_ANS, K_ZSTD, K_LZ4, K_MEMCPY, K_HUF, K_HTS, K_FLOAT, K_BG } kind;
+static const char *kind_names[] = {"ans", "zstd",      "lz4",   "memcpy",
+                                   "huf", "htscodecs", "float", "bytegroup"};
+
+/* --float: element bytes (0: not floats) and the type's name */
+static unsigned float_width;
+static const char *float_type = "";
 
 #define MAX_REPS   32
 #define LOOP_BYTES ((size_t)16 << 20)
@@ -141,6 +159,7 @@ static const char *kind_names[] = {"ans", "zstd", "lz4", "memcpy", "huf", "htsco
 typedef struct encset {
     kind k;
     int level, reps, loops;
+    int rot;         /* K_BG: rotate elements left by one bit first; level 0: Huff0 planes */
     uint8_t **cdata; /* compressed chunk i */
     size_t *csize, total;
     double t[MAX_REPS];
@@ -176,6 +195,14 @@ static size_t bound(kind k, size_t len) {
         return (size_t)LZ4_compressBound((int)len);
     case K_MEMCPY:
         return len;
+    case K_FLOAT:
+        return dc_compress_bound(len);
+    case K_BG:
+#ifdef DC_BENCH_HUF
+        return 16 + 2 * len + 4 * (4 + HUF_compressBound(HUF_BLOCKSIZE_MAX));
+#else
+        return 16 + 2 * len + ZSTD_compressBound(len);
+#endif
     case K_HUF:
 #ifdef DC_BENCH_HUF
         return (len / HUF_BLOCKSIZE_MAX + 1) * (4 + HUF_compressBound(HUF_BLOCKSIZE_MAX));
@@ -258,16 +285,115 @@ static int huf_decompress(uint8_t *dst, size_t len, const uint8_t *src, size_t c
 }
 #endif
 
+/* --- byte grouping (ZipNN's approach, rebuilt) --------------------------- */
+
+static void bg_put32(uint8_t *p, size_t v) {
+    for (int b = 0; b < 4; b++)
+        p[b] = (uint8_t)(v >> (8 * b));
+}
+
+static size_t bg_get32(const uint8_t *p) {
+    return (size_t)p[0] | (size_t)p[1] << 8 | (size_t)p[2] << 16 | (size_t)p[3] << 24;
+}
+
+/* Planes of src[0..n) (m elements of w bytes; rot: rotated left by one bit). */
+static void bg_split(const uint8_t *src, size_t m, unsigned w, int rot, uint8_t *planes) {
+    for (size_t i = 0; i < m; i++)
+        for (unsigned k = 0; k < w; k++) {
+            const uint8_t *b = src + w * i;
+            planes[k * m + i] = (uint8_t)(rot ? (b[k] << 1 | b[(k + w - 1) % w] >> 7) : b[k]);
+        }
+}
+
+/* A chunk as w planes, each [u32 size (0: stored)][bytes], then the tail. */
+static size_t bg_compress(const encset *e, ZSTD_CCtx *zc, const uint8_t *src, size_t n,
+                          uint8_t *dst, uint8_t *planes) {
+    const unsigned w = float_width;
+    const size_t m = n / w, tail = n % w;
+    bg_split(src, m, w, e->rot, planes);
+    size_t o = 0;
+    for (unsigned k = 0; k < w; k++) {
+        const uint8_t *pl = planes + k * m;
+        size_t c = 0;
+        if (e->level > 0) {
+            c = ZSTD_compressCCtx(zc, dst + o + 4, ZSTD_compressBound(m), pl, m, e->level);
+            if (ZSTD_isError(c)) die("zstd compress");
+        } else {
+#ifdef DC_BENCH_HUF
+            c = huf_compress(dst + o + 4, pl, m, huf_flags());
+#endif
+        }
+        if (c == 0 || c >= m) {
+            c = 0;
+            memcpy(dst + o + 4, pl, m);
+        }
+        bg_put32(dst + o, c);
+        o += 4 + (c ? c : m);
+    }
+    memcpy(dst + o, src + m * w, tail);
+    return o + tail;
+}
+
+/* Planes back to elements; inlined with w a constant (2 or 4), so the
+ * compiler unrolls and vectorises it (the baseline must not lose on a loop
+ * written badly). */
+static inline void bg_join(const uint8_t *const *pl, size_t m, unsigned w, int rot, uint8_t *out) {
+    for (size_t i = 0; i < m; i++)
+        for (unsigned k = 0; k < w; k++) {
+            uint8_t b = pl[k][i];
+            out[w * i + k] = (uint8_t)(rot ? (b >> 1 | pl[(k + 1) % w][i] << 7) : b);
+        }
+}
+
+static int bg_decompress(const encset *e, ZSTD_DCtx *zd, const uint8_t *src, size_t csize,
+                         uint8_t *out, size_t n, uint8_t *planes) {
+    const unsigned w = float_width;
+    const size_t m = n / w, tail = n % w;
+    const uint8_t *pl[4];
+    size_t r = 0;
+    for (unsigned k = 0; k < w; k++) {
+        if (r + 4 > csize) return 0;
+        size_t c = bg_get32(src + r);
+        r += 4;
+        if (c == 0) {
+            pl[k] = src + r;
+            r += m;
+            continue;
+        }
+        if (r + c > csize) return 0;
+        if (e->level > 0) {
+            size_t d = ZSTD_decompressDCtx(zd, planes + k * m, m, src + r, c);
+            if (ZSTD_isError(d) || d != m) return 0;
+        } else {
+#ifdef DC_BENCH_HUF
+            if (!huf_decompress(planes + k * m, m, src + r, c, 1, huf_flags())) return 0;
+#endif
+        }
+        pl[k] = planes + k * m;
+        r += c;
+    }
+    if (r + tail != csize) return 0;
+    if (w == 2)
+        bg_join(pl, m, 2, e->rot, out);
+    else
+        bg_join(pl, m, 4, e->rot, out);
+    memcpy(out + m * w, src + r, tail);
+    return 1;
+}
+
 static void compress_all(encset *e, const input *in) {
     dc_cctx *cc = NULL;
     ZSTD_CCtx *zc = NULL;
     int hflags = huf_flags();
     (void)hflags;
-    if (e->k == K_ANS) {
-        dc_compress_options o = {sizeof(o), DC_CODEC_ANS, 0, in->chunk, NULL};
+    uint8_t *planes = NULL;
+    if (e->k == K_ANS || e->k == K_FLOAT) {
+        dc_compress_options o = {sizeof(o), e->k == K_ANS ? DC_CODEC_ANS : DC_CODEC_FLOAT,
+                                 e->k == K_FLOAT ? (int)float_width : 0, in->chunk, NULL};
         if (dc_cctx_create(&o, &cc) != DC_OK) die("cctx");
     }
-    if (e->k == K_ZSTD) zc = ZSTD_createCCtx();
+    if (e->k == K_ZSTD || e->k == K_BG) zc = ZSTD_createCCtx();
+    if (e->k == K_BG && !(planes = malloc(in->chunk))) die("out of memory");
     e->total = 0;
     for (size_t i = 0; i < in->nchunks; i++) {
         const uint8_t *s = in->src + i * in->chunk;
@@ -275,8 +401,12 @@ static void compress_all(encset *e, const input *in) {
         uint8_t *d = e->cdata[i];
         switch (e->k) {
         case K_ANS:
+        case K_FLOAT:
             if (dc_chunk_compress(cc, s, len, d, dc_compress_bound(len), &w) != DC_OK)
                 die("ans compress");
+            break;
+        case K_BG:
+            w = bg_compress(e, zc, s, len, d, planes);
             break;
         case K_ZSTD:
             w = ZSTD_compressCCtx(zc, d, ZSTD_compressBound(len), s, len, e->level);
@@ -315,6 +445,7 @@ static void compress_all(encset *e, const input *in) {
     }
     dc_cctx_free(cc);
     ZSTD_freeCCtx(zc);
+    free(planes);
 }
 
 typedef struct range {
@@ -332,11 +463,13 @@ static void *decode_range(void *arg) {
     ZSTD_DCtx *zd = NULL;
     int hflags = huf_flags();
     (void)hflags;
-    if (e->k == K_ANS) {
+    uint8_t *planes = NULL;
+    if (e->k == K_ANS || e->k == K_FLOAT) {
         dc_decompress_options o = {sizeof(o), r->c->simd, NULL, 0};
         if (dc_dctx_create(&o, &dd) != DC_OK) return NULL;
     }
-    if (e->k == K_ZSTD) zd = ZSTD_createDCtx();
+    if (e->k == K_ZSTD || e->k == K_BG) zd = ZSTD_createDCtx();
+    if (e->k == K_BG && !(planes = malloc(in->chunk))) return NULL;
     r->ok = 1;
     for (int l = 0; l < in->loops; l++)
         for (size_t i = r->first; i < r->last; i++) {
@@ -345,7 +478,11 @@ static void *decode_range(void *arg) {
             size_t len = chunk_len(in, i), w = 0;
             switch (e->k) {
             case K_ANS:
+            case K_FLOAT:
                 if (dc_chunk_decompress(dd, s, e->csize[i], o, len, &w) != DC_OK) r->ok = 0;
+                break;
+            case K_BG:
+                if (bg_decompress(e, zd, s, e->csize[i], o, len, planes)) w = len;
                 break;
             case K_ZSTD:
                 w = ZSTD_decompressDCtx(zd, o, len, s, e->csize[i]);
@@ -376,6 +513,7 @@ static void *decode_range(void *arg) {
         }
     dc_dctx_free(dd);
     ZSTD_freeDCtx(zd);
+    free(planes);
     return NULL;
 }
 
@@ -413,6 +551,7 @@ static void speeds(double *t, int reps, size_t n, double *best, double *med) {
 static const char *coder_simd(const coder *c) {
     switch (c->e->k) {
     case K_ANS:
+    case K_FLOAT:
         return dc_simd_name(c->simd);
     case K_HUF:
         return c->variant == 1 ? "x1" : "x2";
@@ -427,6 +566,7 @@ static const char *coder_simd(const coder *c) {
 static const char *coder_kernel(const coder *c, size_t chunk) {
     switch (c->e->k) {
     case K_ANS:
+    case K_FLOAT:
         return dc_simd_name(c->simd == DC_SIMD_AUTO ? dc_simd_best() : c->simd);
     case K_HUF:
         return huf_flags() ? (c->variant == 1 ? "4X1-bmi2" : "4X2-bmi2")
@@ -471,7 +611,8 @@ static void print_table(const char *file, const input *in, int threads, int reps
         if (!c) continue;
         char label[48], vz[16] = "-", vh[16] = "-";
         const char *lab = label;
-        if ((c->e->k == K_ANS && c->simd == DC_SIMD_AUTO) || c->e->k == K_HTS)
+        if (((c->e->k == K_ANS || c->e->k == K_FLOAT) && c->simd == DC_SIMD_AUTO) ||
+            c->e->k == K_HTS)
             snprintf(label, sizeof(label), "%.24s (%.12s)", c->name, coder_kernel(c, in->chunk));
         else if (c == huf_best)
             snprintf(label, sizeof(label), "huf-best (%.12s)", coder_simd(c));
@@ -497,6 +638,86 @@ static int wanted(const char *list, const char *name) {
     return 0;
 }
 
+/* Order-0 entropy in bits of the m values v[0..m) below 2^bits (bits <= 16). */
+static double entropy_of(const uint16_t *v, size_t m, unsigned bits, uint32_t *hist) {
+    memset(hist, 0, sizeof(uint32_t) << bits);
+    for (size_t i = 0; i < m; i++)
+        hist[v[i]]++;
+    double h = 0;
+    for (size_t s = 0; s < ((size_t)1 << bits); s++)
+        if (hist[s]) h -= (double)hist[s] * log2((double)hist[s] / (double)m);
+    return h;
+}
+
+/* --float: order-0 bounds per chunk, as ratios (raw bits / bound bits):
+ * each byte plane, as it is and rotated; the exponent coded and everything
+ * else stored (DFloat11); for 2-byte types whole elements. */
+static void float_bounds(const char *file, const uint8_t *src, size_t n, size_t chunk) {
+    const unsigned w = float_width;
+    const unsigned ebits = !strcmp(float_type, "f16") ? 5 : 8;
+    const unsigned eshift = w == 4 ? 23 : ebits == 5 ? 10 : 7;
+    double plane[2][4] = {{0}}, expo = 0, elem = 0, raw_bits = 8.0 * (double)n;
+    size_t tails = 0;
+    uint16_t *v = malloc((chunk / w + 1) * sizeof(uint16_t));
+    uint32_t *hist = malloc(sizeof(uint32_t) << 16);
+    if (!v || !hist) die("out of memory");
+    for (size_t off = 0; off < n; off += chunk) {
+        size_t len = n - off < chunk ? n - off : chunk, m = len / w;
+        const uint8_t *c = src + off;
+        tails += len - m * w;
+        for (int r = 0; r < 2; r++)
+            for (unsigned k = 0; k < w; k++) {
+                for (size_t i = 0; i < m; i++) {
+                    const uint8_t *b = c + w * i;
+                    v[i] = (uint8_t)(r ? (b[k] << 1 | b[(k + w - 1) % w] >> 7) : b[k]);
+                }
+                plane[r][k] += entropy_of(v, m, 8, hist);
+            }
+        for (size_t i = 0; i < m; i++) {
+            uint32_t x = 0;
+            for (unsigned k = 0; k < w; k++)
+                x |= (uint32_t)c[w * i + k] << (8 * k);
+            v[i] = (uint16_t)((x >> eshift) & ((1u << ebits) - 1));
+        }
+        expo += entropy_of(v, m, ebits, hist) + (double)m * (8.0 * w - ebits);
+        if (w == 2) {
+            for (size_t i = 0; i < m; i++)
+                v[i] = (uint16_t)(c[2 * i] | c[2 * i + 1] << 8);
+            elem += entropy_of(v, m, 16, hist);
+        }
+    }
+    free(v), free(hist);
+    double t8 = 8.0 * (double)tails, sum[2] = {t8, t8};
+    printf("{\"file\":\"%s\",\"float\":\"%s\",\"chunk_size\":%zu,\"bounds\":{", file, float_type,
+           chunk);
+    for (int r = 0; r < 2; r++) {
+        printf("%s\"%s\":[", r ? "," : "", r ? "planes_rotated" : "planes");
+        for (unsigned k = 0; k < w; k++) {
+            sum[r] += plane[r][k];
+            printf("%s%.4f", k ? "," : "", plane[r][k] / ((double)(n - tails) / w));
+        }
+        printf("]");
+    }
+    printf(",\"planes_ratio\":%.4f,\"planes_rotated_ratio\":%.4f,\"exponent_bits\":%.4f,"
+           "\"exponent_only_ratio\":%.4f",
+           raw_bits / sum[0], raw_bits / sum[1],
+           (expo / ((double)(n - tails) / w)) - (8.0 * w - ebits), raw_bits / (expo + t8));
+    if (w == 2) printf(",\"element_order0_ratio\":%.4f", raw_bits / (elem + t8));
+    printf("}}\n");
+    fprintf(stderr, "\n# %s as %s, chunk %zu: order-0 bounds (bits per plane byte; ratios)\n", file,
+            float_type, chunk);
+    for (int r = 0; r < 2; r++) {
+        fprintf(stderr, "%-24s", r ? "planes, rotated" : "planes (byte groups)");
+        for (unsigned k = 0; k < w; k++)
+            fprintf(stderr, " %.3f", plane[r][k] / ((double)(n - tails) / w));
+        fprintf(stderr, "  -> ratio %.4f\n", raw_bits / sum[r]);
+    }
+    fprintf(stderr, "%-24s %.3f bits -> ratio %.4f\n", "exponent only (DFloat11)",
+            expo / ((double)(n - tails) / w) - (8.0 * w - ebits), raw_bits / (expo + t8));
+    if (w == 2)
+        fprintf(stderr, "%-24s ratio %.4f\n", "whole elements (2^16)", raw_bits / (elem + t8));
+}
+
 static void run_file(const char *file, const uint8_t *src, size_t n, size_t chunk,
                      const char *codecs, int reps, int threads) {
     /* Inputs under 16 MiB are passed over several times per timed repetition. */
@@ -510,8 +731,9 @@ static void run_file(const char *file, const uint8_t *src, size_t n, size_t chun
     }
 
     /* Encoders, then the decoders that read each one's output. */
-    encset es[16];
-    coder cs[24];
+    if (float_width) float_bounds(file, src, n, chunk);
+    encset es[24];
+    coder cs[32];
     int ne = 0, nc = 0;
 #define ADD_ENC(kk, lvl) (es[ne] = (encset){.k = (kk), .level = (lvl)}, &es[ne++])
 #define ADD_DEC(nm, ee, sm, var)                                                                   \
@@ -542,6 +764,30 @@ static void run_file(const char *file, const uint8_t *src, size_t n, size_t chun
     for (size_t s = 0; s < sizeof(simple) / sizeof(simple[0]); s++)
         if (wanted(codecs, simple[s].name))
             ADD_DEC(simple[s].name, ADD_ENC(simple[s].k, simple[s].level), 0, 0);
+    if (float_width) {
+        if (wanted(codecs, "float")) {
+            encset *e = ADD_ENC(K_FLOAT, 0);
+            ADD_DEC("float-auto", e, DC_SIMD_AUTO, 0);
+            if (dc_simd_supported(DC_SIMD_SCALAR)) ADD_DEC("float-scalar", e, DC_SIMD_SCALAR, 0);
+        }
+        static const struct {
+            const char *name;
+            int level, rot;
+        } bg[] = {{"zstd1-bg", 1, 0},
+                  {"zstd19-bg", 19, 0},
+                  {"zstd19-bgrot", 19, 1},
+#ifdef DC_BENCH_HUF
+                  {"huf-bg", 0, 0},
+                  {"huf-bgrot", 0, 1}
+#endif
+        };
+        for (size_t b = 0; b < sizeof(bg) / sizeof(bg[0]); b++)
+            if (wanted(codecs, bg[b].name)) {
+                encset *e = ADD_ENC(K_BG, bg[b].level);
+                e->rot = bg[b].rot;
+                ADD_DEC(bg[b].name, e, 0, 0);
+            }
+    }
 #ifdef DC_BENCH_HUF
     if (wanted(codecs, "huf")) {
         encset *e = ADD_ENC(K_HUF, 0);
@@ -560,7 +806,7 @@ static void run_file(const char *file, const uint8_t *src, size_t n, size_t chun
     if (!in.out) die("out of memory");
     for (int k = 0; k < ne; k++) {
         encset *e = &es[k];
-        int slow = e->k == K_ZSTD && e->level >= 19; /* zstd -19: one pass will do */
+        int slow = (e->k == K_ZSTD || e->k == K_BG) && e->level >= 19; /* zstd -19: one pass */
         e->reps = slow ? 1 : reps;
         e->loops = slow ? 1 : in.loops;
         e->cdata = calloc(in.nchunks, sizeof(*e->cdata));
@@ -619,12 +865,16 @@ static void run_file(const char *file, const uint8_t *src, size_t n, size_t chun
 
 static void usage(void) {
     fprintf(stderr,
-            "usage: dc-bench [--chunk-size N]... [--reps R] [--threads T] [--codecs LIST] FILE...\n"
+            "usage: dc-bench [--chunk-size N]... [--reps R] [--threads T] [--codecs LIST]\n"
+            "                [--float bf16|f16|f32] FILE...\n"
             "  --chunk-size N  chunk size in bytes (repeatable; default %zu)\n"
             "  --reps R        interleaved repetitions, best and median reported (default 5)\n"
             "  --threads T     decode chunks on T threads (default 1)\n"
             "  --codecs LIST   comma list of ans,zstd1,zstd3,zstd19,lz4,memcpy,huf,htscodecs\n"
-            "                  (default all built in:%s%s)\n",
+            "                  (default all built in:%s%s); with --float also float,\n"
+            "                  zstd1-bg,zstd19-bg,zstd19-bgrot,huf-bg,huf-bgrot (byte grouped)\n"
+            "  --float T       FILE holds floats of type T (bf16, f16, f32): the lossless\n"
+            "                  float codec, byte-grouped baselines and order-0 bounds\n",
             (size_t)DC_CHUNK_SIZE_DEFAULT,
 #ifdef DC_BENCH_HUF
             " huf",
@@ -655,7 +905,16 @@ int main(int argc, char **argv) {
             threads = atoi(argv[++i]);
         else if (strcmp(argv[i], "--codecs") == 0)
             codecs = argv[++i];
-        else
+        else if (strcmp(argv[i], "--float") == 0) {
+            float_type = argv[++i];
+            float_width = !strcmp(float_type, "f32")                                  ? 4
+                          : !strcmp(float_type, "bf16") || !strcmp(float_type, "f16") ? 2
+                                                                                      : 0;
+            if (!float_width) usage();
+            if (!strcmp(codecs, "ans,zstd1,zstd3,zstd19,lz4,memcpy,huf,htscodecs"))
+                codecs = "float,ans,zstd1,zstd19,zstd1-bg,zstd19-bg,zstd19-bgrot,huf-bg,huf-bgrot,"
+                         "memcpy";
+        } else
             usage();
     }
     if (i >= argc || reps < 1 || reps > MAX_REPS || threads < 1 || threads > 64) usage();

@@ -6,6 +6,11 @@
  *       with a fraction ZEROS (default 0) of positions set to 0.
  *   dc-benchgen llama2c MODEL.bin OUT
  *       the linear weights of a llama2.c checkpoint, INT8 per tensor.
+ *   dc-benchgen llama2c-float MODEL.bin OUT bf16|f16|f32
+ *       every weight of a llama2.c checkpoint (embedding, norms, linear
+ *       weights, classifier; not the RoPE tables) in file order, rounded to
+ *       BF16 or F16 (nearest even), or as the F32 values: real weights for
+ *       the lossless float codec's benchmark (dc-bench --float).
  *   dc-benchgen safetensors OUT DIM HIDDEN LAYERS VOCAB [DTYPE [SEED]]
  *       a llama-shaped model (HF tensor names) with heavy-tailed weights,
  *       written as it is generated (never held in memory). DTYPE: f32, f16,
@@ -301,6 +306,52 @@ static int gen_llama2c(const char *path, const uint64_t shape[7], uint64_t seed)
     return 0;
 }
 
+/* Every weight of a llama2.c checkpoint (not its RoPE tables) as BF16, F16
+ * or F32, little-endian, in file order. */
+static int llama2c_float(const char *path, const char *out, const char *dtype) {
+    int kind = !strcmp(dtype, "bf16")  ? 2
+               : !strcmp(dtype, "f16") ? 1
+               : !strcmp(dtype, "f32") ? 0
+                                       : -1;
+    if (kind < 0) return fprintf(stderr, "llama2c-float: dtype bf16, f16 or f32\n"), 2;
+    size_t size;
+    uint8_t *file = gen_read_file(path, &size);
+    if (!file) return perror(path), 1;
+    int32_t h[7];
+    if (size < sizeof(h)) return free(file), fprintf(stderr, "%s: too short\n", path), 2;
+    memcpy(h, file, sizeof(h));
+    if (h[0] <= 0 || h[1] <= 0 || h[2] <= 0 || h[3] <= 0 || h[4] <= 0 || h[6] <= 0 || h[0] % h[3] ||
+        h[5] == 0 || h[5] == INT32_MIN)
+        return free(file), fprintf(stderr, "%s: not a llama2.c checkpoint\n", path), 2;
+    uint64_t D = (uint64_t)h[0], H = (uint64_t)h[1], L = (uint64_t)h[2], NH = (uint64_t)h[3];
+    uint64_t KV = (uint64_t)h[4] * (D / NH), V = (uint64_t)(h[5] < 0 ? -h[5] : h[5]);
+    uint64_t S = (uint64_t)h[6], hs = D / NH;
+    uint64_t w = V * D + L * (2 * D + 2 * D * D + 2 * D * KV + 3 * H * D) + D; /* to rms_final */
+    uint64_t rope = S * hs, cls = h[5] < 0 ? V * D : 0; /* freq_cis real + imag; wcls */
+    if ((w + rope + cls) * 4 + 28 > size)
+        return free(file), fprintf(stderr, "%s: shorter than its header says\n", path), 2;
+    uint64_t n = w + cls;
+    uint8_t *buf = malloc(n * (kind ? 2 : 4) + 1);
+    if (!buf) return free(file), fprintf(stderr, "out of memory\n"), 1;
+    for (uint64_t i = 0; i < n; i++) {
+        float f;
+        memcpy(&f, file + 28 + 4 * (i < w ? i : i + rope), 4);
+        if (kind == 0) {
+            memcpy(buf + 4 * i, &f, 4);
+        } else {
+            uint16_t v = kind == 1 ? to_f16(f) : to_bf16(f);
+            buf[2 * i] = (uint8_t)v, buf[2 * i + 1] = (uint8_t)(v >> 8);
+        }
+    }
+    free(file);
+    size_t bytes = (size_t)(n * (kind ? 2 : 4));
+    fprintf(stderr, "%s: %llu weights as %s, %zu bytes\n", out, (unsigned long long)n, dtype,
+            bytes);
+    int rc = write_atomic(out, buf, bytes);
+    free(buf);
+    return rc;
+}
+
 /* The stored INT8 weights (bits == 8 tensors, decoded) of a .dcz, concatenated:
  * the DC-quantized tensors as the codec sees them. */
 static int dcz_int8(const char *path, const char *out) {
@@ -335,6 +386,8 @@ static int dcz_int8(const char *path, const char *out) {
 
 int main(int argc, char **argv) {
     if (argc == 4 && strcmp(argv[1], "dcz-int8") == 0) return dcz_int8(argv[2], argv[3]);
+    if (argc == 5 && strcmp(argv[1], "llama2c-float") == 0)
+        return llama2c_float(argv[2], argv[3], argv[4]);
     if ((argc == 10 || argc == 11) && strcmp(argv[1], "llama2c-gen") == 0) {
         uint64_t shape[7];
         for (int i = 0; i < 7; i++)
@@ -372,6 +425,7 @@ int main(int argc, char **argv) {
     fprintf(stderr,
             "usage: dc-benchgen laplace OUT SIZE [B [ZEROS [SEED]]]\n"
             "       dc-benchgen llama2c MODEL.bin OUT\n"
+            "       dc-benchgen llama2c-float MODEL.bin OUT bf16|f16|f32\n"
             "       dc-benchgen dcz-int8 FILE.dcz OUT   (its stored INT8 weights)\n"
             "       dc-benchgen safetensors OUT DIM HIDDEN LAYERS VOCAB [f32|f16|bf16|mixed "
             "[SEED]]\n"

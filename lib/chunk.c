@@ -4,8 +4,9 @@
  * Chunk = 20-byte header + payload (docs/format.md):
  *   0  'D' 'C' 'K'   magic
  *   3  u8  version (2 written; 1 still read: it differs only in the ANS payload)
- *   4  u8  codec tag: 0 raw, 1 ans, 2 zstd, 3 lz4, 4 run
- *   5  u8  codec parameter (ans: table precision and state count, see ans.c; others 0)
+ *   4  u8  codec tag: 0 raw, 1 ans, 2 zstd, 3 lz4, 4 run, 5 float
+ *   5  u8  codec parameter (ans: table precision and state count, see ans.c;
+ *          float: element size and layout, see floatcodec.c; others 0)
  *   6  u16 reserved, 0
  *   8  u32 raw size
  *  12  u32 payload size
@@ -21,6 +22,8 @@
 #ifndef DC_HAVE_LZ4
 #define DC_HAVE_LZ4 0
 #endif
+#include <stdlib.h>
+
 #if DC_HAVE_LZ4
 #include <lz4.h>
 #include <lz4hc.h>
@@ -33,7 +36,7 @@
 #define HDR            DC_CHUNK_HEADER_SIZE
 #define FORMAT_VERSION 2
 
-enum { TAG_RAW = 0, TAG_ANS = 1, TAG_ZSTD = 2, TAG_LZ4 = 3, TAG_RUN = 4 };
+enum { TAG_RAW = 0, TAG_ANS = 1, TAG_ZSTD = 2, TAG_LZ4 = 3, TAG_RUN = 4, TAG_FLOAT = 5 };
 
 typedef struct chunk_header {
     unsigned version, tag, param;
@@ -54,6 +57,8 @@ const char *dc_codec_name(dc_codec codec) {
         return "raw";
     case DC_CODEC_RUN:
         return "run";
+    case DC_CODEC_FLOAT:
+        return "float";
     }
     return "unknown";
 }
@@ -64,6 +69,7 @@ int dc_codec_supported(dc_codec codec) {
     case DC_CODEC_ANS:
     case DC_CODEC_RAW:
     case DC_CODEC_RUN:
+    case DC_CODEC_FLOAT: /* (its zstd-coded planes need zstd: DC_ERR_UNSUPPORTED without) */
         return 1;
     case DC_CODEC_ZSTD:
         return DC_HAVE_ZSTD;
@@ -84,6 +90,9 @@ struct dc_cctx {
     size_t chunk_size;
     uint8_t *scratch; /* ANS word buffer */
     size_t scratch_size;
+    uint8_t *planes; /* float: the chunk's byte planes */
+    size_t planes_size;
+    unsigned elem; /* float: element bytes (1: plain ANS) */
 #if DC_HAVE_ZSTD
     ZSTD_CCtx *zstd;
 #endif
@@ -97,7 +106,7 @@ dc_status dc_cctx_create(const dc_compress_options *options, dc_cctx **out) {
     if (st != DC_OK) return st;
     if (o.codec == DC_CODEC_DEFAULT) o.codec = DC_CODEC_ANS;
     if (o.codec != DC_CODEC_ANS && o.codec != DC_CODEC_ZSTD && o.codec != DC_CODEC_LZ4 &&
-        o.codec != DC_CODEC_RAW)
+        o.codec != DC_CODEC_RAW && o.codec != DC_CODEC_FLOAT)
         return DC_ERR_INVALID_ARGUMENT;
     if (!dc_codec_supported(o.codec)) return DC_ERR_UNSUPPORTED; /* built without it */
     if (o.chunk_size == 0) o.chunk_size = DC_CHUNK_SIZE_DEFAULT;
@@ -111,6 +120,9 @@ dc_status dc_cctx_create(const dc_compress_options *options, dc_cctx **out) {
 #if DC_HAVE_LZ4
         if (o.level < 0 || o.level > LZ4HC_CLEVEL_MAX) return DC_ERR_RANGE;
 #endif
+    } else if (o.codec == DC_CODEC_FLOAT) {
+        if (o.level == 0) o.level = 2; /* the element size */
+        if (o.level != 1 && o.level != 2 && o.level != 4) return DC_ERR_RANGE;
     } else if (o.level != 0) {
         return DC_ERR_RANGE;
     }
@@ -122,6 +134,7 @@ dc_status dc_cctx_create(const dc_compress_options *options, dc_cctx **out) {
     c->codec = o.codec;
     c->level = o.level;
     c->chunk_size = o.chunk_size;
+    c->elem = o.codec == DC_CODEC_FLOAT ? (unsigned)o.level : 1;
 #if DC_HAVE_ZSTD
     if (o.codec == DC_CODEC_ZSTD && (c->zstd = ZSTD_createCCtx()) == NULL) {
         dc_cctx_free(c);
@@ -139,7 +152,23 @@ void dc_cctx_free(dc_cctx *cctx) {
     ZSTD_freeCCtx(cctx->zstd);
 #endif
     dc_free(&a, cctx->scratch);
+    dc_free(&a, cctx->planes);
     dc_free(&a, cctx);
+}
+
+void dc_cctx_set_element_size(dc_cctx *cctx, unsigned bytes) {
+    if (cctx != NULL && cctx->codec == DC_CODEC_FLOAT && (bytes == 1 || bytes == 2 || bytes == 4))
+        cctx->elem = bytes;
+}
+
+/* Grows *buf (of *size bytes) to at least need bytes; 0 on failure. */
+static int grow(const dc_alloc *a, uint8_t **buf, size_t *size, size_t need) {
+    if (need <= *size) return 1;
+    dc_free(a, *buf);
+    *size = 0;
+    if ((*buf = (uint8_t *)dc_malloc(a, need)) == NULL) return 0;
+    *size = need;
+    return 1;
 }
 
 size_t dc_compress_bound(size_t src_size) {
@@ -171,16 +200,27 @@ static dc_status code_payload(dc_cctx *c, const uint8_t *src, size_t n, uint8_t 
                               size_t limit, chunk_header *h) {
     h->payload_size = 0;
     if (limit == 0) return DC_OK;
-    switch (c->codec) {
+    dc_codec codec = c->codec;
+    if (codec == DC_CODEC_FLOAT && (c->elem == 1 || n < 2 * (size_t)c->elem))
+        codec = DC_CODEC_ANS; /* not floats, or too few: plain ANS */
+    switch (codec) {
+    case DC_CODEC_FLOAT: {
+        if (!grow(&c->alloc, &c->scratch, &c->scratch_size, dc_ans_scratch_size(n / c->elem)) ||
+            !grow(&c->alloc, &c->planes, &c->planes_size, 2 * n))
+            return DC_ERR_OUT_OF_MEMORY;
+        void *zc = NULL; /* zstd for planes that repeat, where built in */
+#if DC_HAVE_ZSTD
+        if (c->zstd == NULL && (c->zstd = ZSTD_createCCtx()) == NULL) return DC_ERR_OUT_OF_MEMORY;
+        zc = c->zstd;
+#endif
+        h->tag = TAG_FLOAT;
+        h->payload_size = dc_float_encode(src, n, c->elem, payload, limit, c->planes, c->scratch,
+                                          c->scratch_size, zc, &h->param);
+        return DC_OK;
+    }
     case DC_CODEC_ANS: {
-        size_t need = dc_ans_scratch_size(n);
-        if (need > c->scratch_size) {
-            dc_free(&c->alloc, c->scratch);
-            c->scratch_size = 0;
-            if ((c->scratch = (uint8_t *)dc_malloc(&c->alloc, need)) == NULL)
-                return DC_ERR_OUT_OF_MEMORY;
-            c->scratch_size = need;
-        }
+        if (!grow(&c->alloc, &c->scratch, &c->scratch_size, dc_ans_scratch_size(n)))
+            return DC_ERR_OUT_OF_MEMORY;
         uint32_t counts[256];
         dc_histogram(src, n, counts);
         h->tag = TAG_ANS;
@@ -302,6 +342,8 @@ struct dc_dctx {
 #if DC_HAVE_ZSTD
     ZSTD_DCtx *zstd; /* created on first zstd chunk */
 #endif
+    uint8_t *planes; /* float chunks: their decoded byte planes */
+    size_t planes_size;
     dc_ans_table table;
 };
 
@@ -330,6 +372,7 @@ void dc_dctx_free(dc_dctx *dctx) {
 #if DC_HAVE_ZSTD
     ZSTD_freeDCtx(dctx->zstd);
 #endif
+    dc_free(&a, dctx->planes);
     dc_free(&a, dctx);
 }
 
@@ -337,7 +380,7 @@ static dc_status parse_header(const uint8_t *src, size_t size, chunk_header *h) 
     if (src == NULL) return DC_ERR_INVALID_ARGUMENT;
     if (size < HDR) return DC_ERR_TRUNCATED;
     if (src[0] != 'D' || src[1] != 'C' || src[2] != 'K') return DC_ERR_CORRUPT;
-    if (src[3] < 1 || src[3] > FORMAT_VERSION || src[4] > TAG_RUN) return DC_ERR_UNSUPPORTED;
+    if (src[3] < 1 || src[3] > FORMAT_VERSION || src[4] > TAG_FLOAT) return DC_ERR_UNSUPPORTED;
     h->version = src[3];
     h->tag = src[4];
     h->param = src[5];
@@ -345,8 +388,11 @@ static dc_status parse_header(const uint8_t *src, size_t size, chunk_header *h) 
     h->payload_size = dc_load_le32(src + 12);
     h->checksum = dc_load_le32(src + 16);
     if (dc_load_le16(src + 6) != 0 || h->raw_size > DC_CHUNK_SIZE_MAX) return DC_ERR_CORRUPT;
-    if (h->tag == TAG_ANS ? !dc_ans_param_valid(h->version, h->param) : h->param != 0)
-        return h->tag == TAG_ANS ? DC_ERR_UNSUPPORTED : DC_ERR_CORRUPT;
+    if (h->tag == TAG_ANS && !dc_ans_param_valid(h->version, h->param)) return DC_ERR_UNSUPPORTED;
+    /* float (chunk version 2 only): unknown parameter bits may be a later layout */
+    if (h->tag == TAG_FLOAT && (h->version < 2 || !dc_float_param_valid(h->param)))
+        return DC_ERR_UNSUPPORTED;
+    if (h->tag != TAG_ANS && h->tag != TAG_FLOAT && h->param != 0) return DC_ERR_CORRUPT;
     if (h->tag == TAG_RAW && h->payload_size != h->raw_size) return DC_ERR_CORRUPT;
     if (h->tag == TAG_RUN && (h->payload_size != 1 || h->raw_size == 0)) return DC_ERR_CORRUPT;
     if (h->payload_size > size - HDR) return DC_ERR_TRUNCATED;
@@ -354,8 +400,8 @@ static dc_status parse_header(const uint8_t *src, size_t size, chunk_header *h) 
 }
 
 static dc_codec tag_codec(unsigned tag) {
-    static const dc_codec map[] = {DC_CODEC_RAW, DC_CODEC_ANS, DC_CODEC_ZSTD, DC_CODEC_LZ4,
-                                   DC_CODEC_RUN};
+    static const dc_codec map[] = {DC_CODEC_RAW, DC_CODEC_ANS, DC_CODEC_ZSTD,
+                                   DC_CODEC_LZ4, DC_CODEC_RUN, DC_CODEC_FLOAT};
     return map[tag];
 }
 
@@ -401,6 +447,28 @@ static dc_status decode_payload(dc_dctx *d, const chunk_header *h, const uint8_t
         }
         return r == n ? DC_OK : DC_ERR_CORRUPT;
 #endif
+    }
+    case TAG_FLOAT: {
+        if (d != NULL) {
+            if (!grow(&d->alloc, &d->planes, &d->planes_size, n)) return DC_ERR_OUT_OF_MEMORY;
+            void *zd = NULL;
+#if DC_HAVE_ZSTD
+            if (d->zstd == NULL && (d->zstd = ZSTD_createDCtx()) == NULL)
+                return DC_ERR_OUT_OF_MEMORY;
+            zd = d->zstd;
+#endif
+            return dc_float_decode(payload, ps, h->param, dst, n, d->simd, &d->table, d->planes,
+                                   zd);
+        }
+        /* no context: a temporary table and planes */
+        dc_ans_table *table = (dc_ans_table *)malloc(sizeof(dc_ans_table));
+        uint8_t *planes = (uint8_t *)malloc(n ? n : 1);
+        dc_status st = table && planes ? dc_float_decode(payload, ps, h->param, dst, n,
+                                                         dc_simd_best(), table, planes, NULL)
+                                       : DC_ERR_OUT_OF_MEMORY;
+        free(table);
+        free(planes);
+        return st;
     }
     case TAG_LZ4: {
 #if !DC_HAVE_LZ4

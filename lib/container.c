@@ -464,6 +464,12 @@ dc_status dc_writer_add_tensor(dc_writer *w, const dc_tensor_desc *desc, const v
     size_t slot = name_slot(w, desc->name);
     if (w->name_slots[slot]) return DC_ERR_INVALID_ARGUMENT;
 
+    /* DC_CODEC_FLOAT codes each tensor by its dtype (quantized or I8: ANS) */
+    const unsigned elem = desc->bits || desc->dtype == DC_DTYPE_I8 ? 1u
+                          : desc->dtype == DC_DTYPE_F32            ? 4u
+                                                                   : 2u;
+    for (unsigned t = 0; t < w->threads; t++)
+        dc_cctx_set_element_size(w->cctx[t], elem);
     uint32_t first = (uint32_t)w->chunks;
     dc_status st = write_chunks(w, (const uint8_t *)data, size, (uint32_t)w->tensors,
                                 tensor_chunk_bytes(w, desc, size));
@@ -845,7 +851,7 @@ static dc_status parse(dc_reader *r, const char **detail) {
         uint64_t off = dc_load_le64(e), csize = dc_load_le32(e + 8), raw = dc_load_le32(e + 12);
         if (off % ALIGN || off < prev_end || off > toff || csize > toff - off)
             FAIL(DC_ERR_CORRUPT, "chunk index: chunk offset outside the data region");
-        if (csize < DC_CHUNK_HEADER_SIZE || raw > DC_CHUNK_SIZE_MAX || e[20] > 4 ||
+        if (csize < DC_CHUNK_HEADER_SIZE || raw > DC_CHUNK_SIZE_MAX || e[20] > 5 ||
             e[21] | e[22] | e[23] | e[28] | e[29] | e[30] | e[31])
             FAIL(DC_ERR_CORRUPT, "chunk index: bad size, codec tag or reserved field");
         if (dc_load_le32(e + 24) >= r->ntensors)
@@ -1248,8 +1254,8 @@ dc_status dc_reader_chunk_location(const dc_reader *r, size_t index, size_t chun
     const uint64_t k = (uint64_t)d->first_chunk + chunk;
     const uint8_t *e = r->index + k * INDEX_ENTRY;
     /* chunk header tags (docs/format.md, section 2) as dc_codec values */
-    static const dc_codec by_tag[5] = {DC_CODEC_RAW, DC_CODEC_ANS, DC_CODEC_ZSTD, DC_CODEC_LZ4,
-                                       DC_CODEC_RUN};
+    static const dc_codec by_tag[6] = {DC_CODEC_RAW, DC_CODEC_ANS, DC_CODEC_ZSTD,
+                                       DC_CODEC_LZ4, DC_CODEC_RUN, DC_CODEC_FLOAT};
     dc_chunk_location l;
     memset(&l, 0, sizeof(l));
     l.struct_size = out->struct_size;
@@ -1258,7 +1264,7 @@ dc_status dc_reader_chunk_location(const dc_reader *r, size_t index, size_t chun
     l.raw_offset = r->raw_off[k];
     l.raw_size = dc_load_le32(e + 12);
     l.checksum = dc_load_le32(e + 16);
-    l.codec = e[20] < 5 ? by_tag[e[20]] : DC_CODEC_DEFAULT;
+    l.codec = e[20] < 6 ? by_tag[e[20]] : DC_CODEC_DEFAULT;
     memcpy(out, &l, out->struct_size < sizeof(l) ? out->struct_size : sizeof(l));
     return DC_OK;
 }

@@ -208,6 +208,30 @@ size_t dc_ans_encode(const uint8_t *src, size_t n, const uint32_t counts[256], u
 dc_status dc_ans_decode(unsigned version, const uint8_t *src, size_t src_size, unsigned param,
                         uint8_t *out, size_t n, dc_simd simd, dc_ans_table *table);
 
+/* --- the float codec (floatcodec.c; chunk tag 5, docs/format.md 3.1) ------- */
+
+/* Nonzero if `param` is a valid float-codec parameter: bits 0-1 log2 of the
+ * element bytes (1: 2 bytes, 2: 4 bytes), bit 2 the rotation, others 0. */
+int dc_float_param_valid(unsigned param);
+/* Codes src[0..n) as elements of w bytes (2 or 4) into dst[0..cap): byte
+ * planes, each ANS-coded, zstd-coded (with `zstd`, a ZSTD_CCtx; NULL: never),
+ * stored or a run. `planes` is scratch of 2 n bytes, `ans_scratch` of
+ * scratch_size >= dc_ans_scratch_size(n / w) bytes. Returns the payload size
+ * and sets *param, or returns 0 (fewer than two elements, or no room). */
+size_t dc_float_encode(const uint8_t *src, size_t n, unsigned w, uint8_t *dst, size_t cap,
+                       uint8_t *planes, void *ans_scratch, size_t scratch_size, void *zstd,
+                       unsigned *param);
+/* Decodes a float payload src[0..size) coded with `param` into out[0..n);
+ * `scratch` holds n bytes, `table` is ANS scratch, `simd` resolved, `zstd` a
+ * ZSTD_DCtx (NULL: a temporary one per zstd plane). Returns DC_OK,
+ * DC_ERR_CORRUPT or DC_ERR_OUT_OF_MEMORY. */
+dc_status dc_float_decode(const uint8_t *src, size_t size, unsigned param, uint8_t *out, size_t n,
+                          dc_simd simd, dc_ans_table *table, uint8_t *scratch, void *zstd);
+/* Sets the element size (1, 2 or 4 bytes) the DC_CODEC_FLOAT context codes
+ * its next chunks with (1: plain ANS); no effect on other codecs. For the
+ * container writer, which codes each tensor by its dtype. */
+void dc_cctx_set_element_size(dc_cctx *cctx, unsigned bytes);
+
 /* Byte histogram of src[0..n) into counts[256]. */
 void dc_histogram(const uint8_t *src, size_t n, uint32_t counts[256]);
 

@@ -3,7 +3,9 @@
  * every 2-D float tensor (embeddings excepted) must equal the library's own
  * per-tensor INT8 quantization of the source values (data and scale, bit for
  * bit), every other tensor its source bytes.
- *   dcz_check SOURCE.safetensors EXTRACTED.safetensors
+ *   dcz_check SOURCE.safetensors EXTRACTED.safetensors [--exact]
+ * --exact (dcz compress --lossless): every tensor must equal its source
+ * bytes (dtype, shape, data), and the output must hold no other tensor.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +22,8 @@ static void *read_tensor(dc_st_file *f, const dc_st_tensor *t) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 3) return fprintf(stderr, "usage: dcz_check SRC OUT\n"), 2;
+    int exact = argc == 4 && !strcmp(argv[3], "--exact");
+    if (argc != 3 && !exact) return fprintf(stderr, "usage: dcz_check SRC OUT [--exact]\n"), 2;
     dc_alloc a;
     dc_alloc_init(&a, NULL);
     dc_st_file *src, *out;
@@ -35,7 +38,7 @@ int main(int argc, char **argv) {
             continue;
         }
         void *sd = read_tensor(src, s), *od = read_tensor(out, o);
-        int linear = s->ndim == 2 && !strstr(s->name, "embed");
+        int linear = !exact && s->ndim == 2 && !strstr(s->name, "embed");
         if (linear) {
             size_t rows = (size_t)s->shape[0], cols = (size_t)s->shape[1];
             float *f = malloc(rows * cols * 4);
@@ -60,7 +63,10 @@ int main(int argc, char **argv) {
             dc_qtensor_free(q);
             free(f), free(sc);
         } else {
-            if (o->dtype != s->dtype || o->end - o->begin != s->end - s->begin ||
+            int same_shape = o->ndim == s->ndim;
+            for (size_t k = 0; same_shape && k < s->ndim; k++)
+                same_shape = o->shape[k] == s->shape[k];
+            if (o->dtype != s->dtype || o->end - o->begin != s->end - s->begin || !same_shape ||
                 memcmp(sd, od, (size_t)(s->end - s->begin)) != 0) {
                 fprintf(stderr, "raw tensor differs: %s\n", s->name);
                 bad++;
@@ -69,9 +75,14 @@ int main(int argc, char **argv) {
         }
         free(sd), free(od);
     }
+    if (exact && out->hdr->n_tensors != src->hdr->n_tensors) {
+        fprintf(stderr, "output has %zu tensors, source %zu\n", (size_t)out->hdr->n_tensors,
+                (size_t)src->hdr->n_tensors);
+        bad++;
+    }
     dc_st_close(src);
     dc_st_close(out);
     printf("dcz_check: %zu quantized and %zu raw tensors checked, %zu bad\n", checked_q,
            checked_raw, bad);
-    return bad || checked_q == 0 ? 1 : 0;
+    return bad || (exact ? checked_raw == 0 : checked_q == 0) ? 1 : 0;
 }

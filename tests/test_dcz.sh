@@ -37,6 +37,21 @@ printf '\377' | dd of="$dir/flip.dcz" bs=1 seek=600 conv=notrunc 2>/dev/null
 rc=0; "$dcz" verify "$dir/flip.dcz" 2> "$dir/err" || rc=$?
 [ $rc -eq 2 ] && grep -q 'tensor .*chunk' "$dir/err"
 
+# --lossless: every tensor (F32, F16, BF16, the 3-D one) comes back byte for
+# byte, float tensors in float-codec chunks; the quantization options are refused.
+"$dcz" compress "$dir/m.safetensors" -o "$dir/l.dcz" --lossless --chunk-size 4096 --threads 2 \
+  --json > "$dir/l.json"
+grep -q '"quantized_tensors":0' "$dir/l.json"
+"$dcz" verify "$dir/l.dcz"
+"$dcz" info --json "$dir/l.dcz" > "$dir/linfo.json"
+grep -q '"codec":"float"' "$dir/linfo.json"
+"$dcz" extract "$dir/l.dcz" -o "$dir/l.safetensors"
+"$check" "$dir/m.safetensors" "$dir/l.safetensors" --exact
+rc=0; "$dcz" compress "$dir/m.safetensors" -o "$dir/x.dcz" --lossless --bits 4 2>/dev/null || rc=$?
+[ $rc -eq 1 ]
+rc=0; "$dcz" compress "$dir/m.safetensors" -o "$dir/x.dcz" --lossless --codec zstd 2>/dev/null || rc=$?
+[ $rc -eq 1 ]
+
 # Usage errors exit 1.
 rc=0; "$dcz" compress 2>/dev/null || rc=$?
 [ $rc -eq 1 ]

@@ -41,7 +41,10 @@ static const char kHelp[] =
     "MODEL: .gguf (F32/F16/BF16 as below; Q8_0 re-coded bit-exactly; other types kept as\n"
     "       bytes; every key/value kept), .safetensors (F32, F16, BF16; I8 stored as already\n"
     "       quantized, with its scales\n"
-    "       from '<name>.scales' if present) or a llama2.c .bin. A file written by\n"
+    "       from '<name>.scales' if present), a Hugging Face checkpoint (its directory, with\n"
+    "       model.safetensors.index.json and shards or one model.safetensors, or the index\n"
+    "       file; every shard checked against the index; config.json and\n"
+    "       generation_config.json kept in the metadata) or a llama2.c .bin. A file written by\n"
     "       dcz extract is stored as it was (tensors, scales and metadata kept)\n"
     "  --stats FILE           activation statistics (dcz calibrate), keyed by tensor name\n"
     "  --calib-text FILE      llama2.c only: calibrate now on this text (needs --tokenizer)\n"
@@ -57,6 +60,10 @@ static const char kHelp[] =
     "                         a coarser step, better ratio, more rounding error\n"
     "  --quant-embeddings     also quantize embedding tables (default: stored as they were)\n"
     "  --codec ans|zstd|lz4|raw  entropy coder (default ans)\n"
+    "  --lossless             store every tensor exactly as it is (no quantization or\n"
+    "                         pruning): F32/F16/BF16 tensors with the lossless float codec\n"
+    "                         (byte planes, each ANS-coded), others with ANS; dcz extract\n"
+    "                         gives back the same bytes. Excludes the quantization options\n"
     "  --chunk-size N         bytes per chunk (default 262144)\n"
     "  --threads N            threads preparing tensors, coding chunks and hashing the source\n"
     "                         (default 1: strictly sequential)\n"
@@ -137,6 +144,7 @@ typedef struct job_ctx {
     unsigned qmax;
     dc_quant_granularity gran;
     size_t group;
+    int lossless; /* store every tensor as it is */
 } job_ctx;
 
 /* The reason to print for a failed status: strerror(err) for DC_ERR_IO
@@ -187,8 +195,9 @@ static void import_prequantized(const model_source *src, const src_tensor *t, pr
         p->st = DC_ERR_OUT_OF_MEMORY;
         return;
     }
-    if ((p->st = source_read_f32(src, q->scales_offset, q->n_scales, p->scales)) != DC_OK ||
-        (p->st = source_read_f32(src, q->smooth_offset, q->n_smooth, p->smooth)) != DC_OK)
+    if ((p->st = source_read_f32(src, q->file, q->scales_offset, q->n_scales, p->scales)) !=
+            DC_OK ||
+        (p->st = source_read_f32(src, q->file, q->smooth_offset, q->n_smooth, p->smooth)) != DC_OK)
         return;
     d->scales = p->scales, d->n_scales = q->n_scales;
     d->smooth = p->smooth, d->n_smooth = q->n_smooth;
@@ -271,8 +280,8 @@ static void prepare(const job_ctx *c, size_t i, prepared *p) {
         d->n_scales = 1;
         return;
     }
-    if (!is_linear(t, c->quant_emb) || (c->calib && c->src->is_llama2c) || t->nbytes == 0 ||
-        c->src->dcz_metadata || c->src->gguf_quantized)
+    if (c->lossless || !is_linear(t, c->quant_emb) || (c->calib && c->src->is_llama2c) ||
+        t->nbytes == 0 || c->src->dcz_metadata || c->src->gguf_quantized)
         return; /* stored as is (a dcz extract: as it was stored) */
     size_t rows = t->dims[0], cols = t->dims[1];
     float *f32 = (float *)p->raw; /* F32 sources are used in place: no second copy */
@@ -353,8 +362,15 @@ int dcz_compress(int argc, char **argv) {
     size_t group = 0, chunk = 0;
     unsigned threads = 1;
     dc_codec codec = DC_CODEC_ANS;
+    int lossless = 0, codec_given = 0;
+    const char *quant_opt = NULL; /* the first option --lossless excludes */
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        static const char *const quant_opts[] = {
+            "--stats", "--calib-text", "--calib-tokens", "--alpha", "--sparsity",        "--bits",
+            "--qmax",  "--prune",      "--prune-group",  "--quant", "--quant-embeddings"};
+        for (size_t q = 0; q < sizeof(quant_opts) / sizeof(quant_opts[0]) && !quant_opt; q++)
+            if (!strcmp(a, quant_opts[q])) quant_opt = a;
 #define NEEDV()                                                                                    \
     do {                                                                                           \
         if (!v) return usage_error("missing value for", a);                                        \
@@ -429,8 +445,11 @@ int dcz_compress(int argc, char **argv) {
                 gran = DC_QUANT_PER_GROUP, group = (size_t)atol(v + 6);
             else
                 return usage_error("bad --quant", v);
+        } else if (!strcmp(a, "--lossless")) {
+            lossless = 1;
         } else if (!strcmp(a, "--codec")) {
             NEEDV();
+            codec_given = 1;
             codec = !strcmp(v, "ans")    ? DC_CODEC_ANS
                     : !strcmp(v, "zstd") ? DC_CODEC_ZSTD
                     : !strcmp(v, "lz4")  ? DC_CODEC_LZ4
@@ -446,6 +465,10 @@ int dcz_compress(int argc, char **argv) {
 #undef NEEDV
     }
     if (!model || !out) return usage_error("need MODEL and -o OUT.dcz", NULL);
+    if (lossless && quant_opt) return usage_error("--lossless quantizes nothing; drop", quant_opt);
+    if (lossless && codec_given)
+        return usage_error("--lossless chooses the codec; drop --codec", NULL);
+    if (lossless) codec = DC_CODEC_FLOAT;
     if (bits != 8 && bits != 4) return usage_error("--bits must be 8 or 4", NULL);
     if (qmax > (bits == 8 ? 127u : 7u))
         return usage_error("--qmax is above the range of --bits", NULL);
@@ -511,7 +534,11 @@ int dcz_compress(int argc, char **argv) {
         dc_stats_free(one);
     }
     int have_stats = stats_path || calib_text;
-    if (!have_stats) {
+    if (lossless) {
+        snprintf(note, sizeof(note), "lossless: every tensor stored as it was");
+        prune = DC_PRUNE_MAGNITUDE;
+        alpha = 0;
+    } else if (!have_stats) {
         snprintf(note, sizeof(note),
                  "no activation statistics: no scaling, magnitude pruning only");
         if (!json) fprintf(stderr, "dcz compress: note: %s\n", note);
@@ -526,7 +553,7 @@ int dcz_compress(int argc, char **argv) {
         if (prune < 0) prune = DC_PRUNE_DC;
     }
 
-    hash_job hj = {model, "", 0};
+    hash_job hj = {src.hash_path ? src.hash_path : model, "", 0}; /* HF: the index file */
     pthread_t hth;
     /* The source hash overlaps the work on its own thread when more than one
      * thread is allowed; --threads 1 is strictly sequential. */
@@ -549,7 +576,7 @@ int dcz_compress(int argc, char **argv) {
     dcz_progress_state prog = {!json && isatty(2), -1, source_bytes(&src), "compress"};
     uint64_t done_bytes = 0, q_bytes = 0, n_quant = 0;
     job_ctx jc = {&src,  &stats,       stats.calib, have_stats, quant_emb, alpha, sparsity,
-                  prune, prune_tensor, bits,        qmax,       gran,      group};
+                  prune, prune_tensor, bits,        qmax,       gran,      group, lossless};
     /* Tensors are prepared (read, scaled, quantized, pruned) by up to
      * `threads` + 1 threads ahead of the writer (one more than the cores asked
      * for, so a core whose tensor is done finds the next one started while the
@@ -628,11 +655,16 @@ int dcz_compress(int argc, char **argv) {
              "\"codec\":\"%s\",\"calibration\":\"%s\",\"note\":\"%s\"%s%s%s}",
              dc_version_string(), src_name, hj.ok ? hj.hex : "", alpha, sparsity,
              sparsity > 0 ? pname[prune] : "none",
-             gran == DC_QUANT_PER_TENSOR    ? "tensor"
+             lossless                       ? "none"
+             : gran == DC_QUANT_PER_TENSOR  ? "tensor"
              : gran == DC_QUANT_PER_CHANNEL ? "channel"
                                             : "group",
-             group, bits, qmax ? qmax : (bits == 8 ? 127u : 7u), dc_codec_name(codec), calib_desc,
-             note, l2c, stats.calib ? "," : "", calib_metadata(stats.calib));
+             group, lossless ? 0 : bits,
+             lossless ? 0u
+             : qmax   ? qmax
+                      : (bits == 8 ? 127u : 7u),
+             dc_codec_name(codec), calib_desc, note, l2c, stats.calib ? "," : "",
+             calib_metadata(stats.calib));
     int err = 0;
     void *kvsec = NULL;
     size_t kvsize = 0;
@@ -646,9 +678,26 @@ int dcz_compress(int argc, char **argv) {
         rc = st == DC_ERR_OUT_OF_MEMORY ? 4 : 2;
         goto done;
     }
+    /* Hugging Face checkpoints: config files and shard layout under "hf" */
+    char *full = NULL;
+    if (src.hf_json && !src.dcz_metadata) {
+        size_t ml = strlen(meta), hl = strlen(src.hf_json);
+        if (!(full = malloc(ml + hl + 16))) {
+            dc_writer_abort(w);
+            fprintf(stderr, "dcz compress: out of memory\n");
+            rc = 4;
+            goto done;
+        }
+        memcpy(full, meta, ml - 1); /* without its closing brace */
+        memcpy(full + ml - 1, ",\"hf\":", 6);
+        memcpy(full + ml + 5, src.hf_json, hl);
+        memcpy(full + ml + 5 + hl, "}", 2);
+    }
     /* A dcz extract keeps the metadata it came with: the tensors are the same
      * as in that .dcz (extract -> compress -> extract gives the same bytes). */
-    if ((st = dc_writer_set_metadata(w, src.dcz_metadata ? src.dcz_metadata : meta)) == DC_OK) {
+    st = dc_writer_set_metadata(w, src.dcz_metadata ? src.dcz_metadata : full ? full : meta);
+    free(full);
+    if (st == DC_OK) {
         st = dc_writer_finish(w);
         err = errno;
     } else {
@@ -671,6 +720,11 @@ int dcz_compress(int argc, char **argv) {
                model_js, out_js, (unsigned long long)source_bytes(&src), out_size,
                out_size ? (double)source_bytes(&src) / (double)out_size : 0,
                (unsigned long long)n_quant, (unsigned long long)q_bytes);
+    else if (lossless)
+        printf("%s -> %s: %s -> %s (%.3fx), lossless\n", model, out,
+               dcz_human(source_bytes(&src), a, sizeof(a)),
+               dcz_human((uint64_t)out_size, b, sizeof(b)),
+               out_size ? (double)source_bytes(&src) / (double)out_size : 0);
     else
         printf("%s -> %s: %s -> %s (%.2fx), %llu tensors quantized to %d bits\n", model, out,
                dcz_human(source_bytes(&src), a, sizeof(a)),

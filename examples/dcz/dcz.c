@@ -264,7 +264,7 @@ static dc_status tensor_info(const dc_reader *r, size_t i, const dc_tensor_desc 
 
 static void codec_list(unsigned mask, char *out, size_t n) {
     out[0] = '\0';
-    for (int c = DC_CODEC_ANS; c <= DC_CODEC_RUN; c++)
+    for (int c = DC_CODEC_ANS; c <= DC_CODEC_FLOAT; c++)
         if (mask & (1u << c)) {
             if (out[0]) strncat(out, "+", n - strlen(out) - 1);
             strncat(out, dc_codec_name((dc_codec)c), n - strlen(out) - 1);
@@ -497,11 +497,22 @@ static dc_status extract_load(void *arg, size_t index, const void **data) {
 }
 
 static int cmd_extract(int argc, char **argv) {
-    const char *path = NULL, *out = NULL;
-    int force = 0;
+    const char *path = NULL, *out = NULL, *hf = NULL;
+    int force = 0, dtype = -1;
+    uint64_t max_shard = 0;
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             puts("usage: dcz extract FILE.dcz -o OUT.safetensors [--force] [--max-memory BYTES]\n"
+                 "       dcz extract FILE.dcz --hf OUTDIR [--dtype bf16|f16|f32]\n"
+                 "                   [--max-shard-size BYTES] [--force]\n"
+                 "--hf: a Hugging Face checkpoint directory: shards, model.safetensors.index.json\n"
+                 "(metadata.total_size, weight_map) and the config.json and\n"
+                 "generation_config.json it was compressed with. Float tensors keep their dtype\n"
+                 "and bytes (a --lossless file gives back the very same tensor data), quantized\n"
+                 "ones are dequantized to their source dtype; --dtype converts every tensor.\n"
+                 "The recorded shard layout is kept unless --max-shard-size is given (shards\n"
+                 "of at most that many bytes; 5 GB where no layout is recorded).\n"
+                 "Each file is written to a temporary file and renamed, the index last.\n"
                  "Writes every tensor as stored: quantized ones as I8 (4-bit: U8, two per byte)\n"
                  "with '<name>.scales' (F32) and, if scaled, '<name>.smooth' (F32), described\n"
                  "by the metadata entry '<name>.quant'; others in their original dtype.\n"
@@ -512,15 +523,44 @@ static int cmd_extract(int argc, char **argv) {
             return 0;
         } else if (strcmp(argv[i], "-o") == 0 && i + 1 < argc)
             out = argv[++i];
-        else if (strcmp(argv[i], "--force") == 0)
+        else if (strcmp(argv[i], "--hf") == 0 && i + 1 < argc)
+            hf = argv[++i];
+        else if (strcmp(argv[i], "--dtype") == 0 && i + 1 < argc) {
+            const char *v = argv[++i];
+            dtype = !strcmp(v, "bf16")  ? DC_DTYPE_BF16
+                    : !strcmp(v, "f16") ? DC_DTYPE_F16
+                    : !strcmp(v, "f32") ? DC_DTYPE_F32
+                                        : -2;
+            if (dtype == -2)
+                return fail(DC_OK, "extract: --dtype must be bf16, f16 or f32"), EXIT_USAGE;
+        } else if (strcmp(argv[i], "--max-shard-size") == 0 && i + 1 < argc) {
+            if (dcx_parse_bytes(argv[++i], &max_shard) != 0 || max_shard == 0)
+                return fail(DC_OK, "extract: bad --max-shard-size %s", argv[i]), EXIT_USAGE;
+        } else if (strcmp(argv[i], "--force") == 0)
             force = 1;
         else if (argv[i][0] == '-')
             return fail(DC_OK, "extract: unknown option %s", argv[i]), EXIT_USAGE;
         else
             path = argv[i];
     }
-    if (!path || !out)
-        return fail(DC_OK, "extract: need FILE.dcz and -o OUT (see --help)"), EXIT_USAGE;
+    if (!path || (!out) == (!hf))
+        return fail(DC_OK, "extract: need FILE.dcz and -o OUT or --hf OUTDIR (see --help)"),
+               EXIT_USAGE;
+    if (!hf && (dtype != -1 || max_shard))
+        return fail(DC_OK, "extract: --dtype and --max-shard-size go with --hf"), EXIT_USAGE;
+    if (hf) {
+        dc_reader *r;
+        const char *why;
+        dc_status st = open_reader(path, &r, &why);
+        if (st != DC_OK) return fail(st, "%s: %s", path, why);
+        if ((st = check_largest(r, path, 0)) != DC_OK) {
+            dc_reader_close(r);
+            return status_exit(st);
+        }
+        int rc = dcz_extract_hf(r, path, hf, dtype, max_shard, force);
+        dc_reader_close(r);
+        return rc;
+    }
     if (!force && access(out, F_OK) == 0)
         return errno = EEXIST, fail(DC_ERR_IO, "%s exists; use --force to overwrite", out);
     dc_reader *r;
@@ -631,6 +671,7 @@ static void usage(FILE *f) {
             "  verify FILE.dcz             decode every chunk and check every checksum\n"
             "  extract FILE.dcz -o OUT.safetensors\n"
             "                              the stored (quantized) weights and their scales\n"
+            "  extract FILE.dcz --hf OUTDIR a Hugging Face checkpoint (shards, index, config)\n"
             "  export FILE.dcz --gguf -o OUT.gguf\n"
             "                              a .dcz made from a GGUF file, as a GGUF file\n\n"
             "  --max-memory BYTES|unlimited (any command; or DC_MAX_MEMORY): the most decoded\n"

@@ -28,5 +28,11 @@ int dcz_compress(int argc, char **argv);
 int dcz_calibrate(int argc, char **argv);
 /* dcz export FILE.dcz --gguf -o OUT.gguf (export.c). */
 int dcz_export(int argc, char **argv);
+/* dcz extract FILE.dcz --hf OUTDIR (hf_out.c): dtype -1 = as stored (quantized
+ * tensors dequantized to their source dtype), else a dc_dtype for every
+ * tensor; max_shard 0 = the recorded layout (else 5 GB shards). Returns an
+ * exit code. */
+int dcz_extract_hf(const dc_reader *r, const char *path, const char *outdir, int dtype,
+                   uint64_t max_shard, int force);
 
 #endif

@@ -246,7 +246,8 @@ static dc_status import_quant(const dc_st_file *f, const dc_st_tensor *t, uint64
     return DC_OK;
 }
 
-static dc_status open_safetensors(const char *path, model_source *s, const char **why) {
+dc_status source_add_safetensors(const char *path, model_source *s, uint32_t file,
+                                 const char **why) {
     dc_alloc a;
     dc_alloc_init(&a, NULL);
     dc_st_file *f;
@@ -260,21 +261,30 @@ static dc_status open_safetensors(const char *path, model_source *s, const char 
                      "or overlapping)";
         return st;
     }
-    s->file_size = f->file_size;
+    s->file_size += f->file_size;
     const char *dm = dc_st_meta_get(f->hdr, "dcz.metadata");
-    if (dm && !(s->dcz_metadata = xstrdup(dm))) {
+    if (dm && !s->dcz_metadata && !(s->dcz_metadata = xstrdup(dm))) {
         dc_st_close(f);
         *why = "out of memory";
         return DC_ERR_OUT_OF_MEMORY;
     }
     /* the list at its final size at once (no doubling: memory stays a small
      * multiple of the header, however many tensors it lists) */
-    if (f->hdr->n_tensors && !(s->t = malloc(f->hdr->n_tensors * sizeof(*s->t)))) {
+    if (f->hdr->n_tensors > SIZE_MAX / sizeof(*s->t) - s->n) {
         dc_st_close(f);
         *why = "out of memory";
         return DC_ERR_OUT_OF_MEMORY;
     }
-    s->cap = f->hdr->n_tensors;
+    if (f->hdr->n_tensors) {
+        src_tensor *nt = realloc(s->t, (s->n + f->hdr->n_tensors) * sizeof(*s->t));
+        if (!nt) {
+            dc_st_close(f);
+            *why = "out of memory";
+            return DC_ERR_OUT_OF_MEMORY;
+        }
+        s->t = nt;
+        s->cap = s->n + f->hdr->n_tensors;
+    }
     for (size_t i = 0; i < f->hdr->n_tensors; i++) {
         const dc_st_tensor *t = &f->hdr->tensors[i];
         if (is_companion(f->hdr, t)) continue; /* read with the tensor it belongs to */
@@ -319,6 +329,8 @@ static dc_status open_safetensors(const char *path, model_source *s, const char 
             *why = "out of memory";
             return DC_ERR_OUT_OF_MEMORY;
         }
+        s->t[s->n - 1].file = file;
+        q.file = file;
         if (q.bits && !(s->t[s->n - 1].q = malloc(sizeof(q)))) {
             dc_st_close(f);
             *why = "out of memory";
@@ -389,6 +401,15 @@ dc_status source_open(const char *path, model_source *s, const char **why) {
     size_t n = strlen(path);
     dc_status st;
     struct stat sb;
+    if (source_is_hf(path)) {
+        st = source_open_hf(path, s, why);
+        if (st != DC_OK) {
+            int e = errno;
+            source_close(s);
+            errno = e;
+        }
+        return st;
+    }
     if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) { /* a FIFO would block the open */
         *why = "not a regular file";
         source_close(s);
@@ -396,7 +417,7 @@ dc_status source_open(const char *path, model_source *s, const char **why) {
         return DC_ERR_IO;
     }
     if (n > 12 && strcmp(path + n - 12, ".safetensors") == 0)
-        st = open_safetensors(path, s, why);
+        st = source_add_safetensors(path, s, 0, why);
     else if (n > 4 && strcmp(path + n - 4, ".bin") == 0)
         st = open_llama2c(path, s, why);
     else if (n > 5 && strcmp(path + n - 5, ".gguf") == 0)
@@ -420,11 +441,17 @@ void source_close(model_source *s) {
     free(s->path);
     free(s->dcz_metadata);
     dc_gguf_free(s->gguf);
+    for (size_t i = 0; i < s->n_files; i++)
+        free(s->files[i]);
+    free(s->files);
+    free(s->hf_json);
+    free(s->hash_path);
     memset(s, 0, sizeof(*s));
 }
 
 dc_status source_read(const model_source *s, size_t i, void *dst) {
-    int fd = open(s->path, O_RDONLY | O_CLOEXEC);
+    const char *path = s->files ? s->files[s->t[i].file] : s->path;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return DC_ERR_IO;
     uint8_t *p = dst;
     uint64_t left = s->t[i].nbytes, off = s->t[i].offset;
@@ -443,9 +470,10 @@ dc_status source_read(const model_source *s, size_t i, void *dst) {
     return DC_OK;
 }
 
-dc_status source_read_f32(const model_source *s, uint64_t offset, uint64_t n, float *dst) {
+dc_status source_read_f32(const model_source *s, uint32_t file, uint64_t offset, uint64_t n,
+                          float *dst) {
     src_tensor t = {.offset = offset, .nbytes = 4 * n};
-    model_source one = {.path = s->path, .t = &t, .n = 1};
+    model_source one = {.path = s->files ? s->files[file] : s->path, .t = &t, .n = 1};
     dc_status st = source_read(&one, 0, dst);
     for (uint64_t k = 0; st == DC_OK && k < n; k++) { /* little-endian in the file */
         uint32_t u = dc_load_le32(&dst[k]);

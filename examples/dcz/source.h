@@ -24,6 +24,7 @@ typedef struct src_quant {
     int prune_method;
     uint64_t scales_offset, n_scales; /* F32 values in the file */
     uint64_t smooth_offset, n_smooth;
+    uint32_t file; /* the file holding them (a shard, see model_source.files) */
 } src_quant;
 
 typedef struct src_tensor {
@@ -39,6 +40,7 @@ typedef struct src_tensor {
      * block scales (gguf_split_q8_0), types other than F32/F16/BF16/Q8_0
      * are stored as opaque bytes (dtype I8, bits 0, dims {nbytes}). */
     int gguf_type; /* -1: not from a GGUF file */
+    uint32_t file; /* Hugging Face directories: the shard, files[file]; else 0 */
 } src_tensor;
 
 typedef struct model_source {
@@ -58,15 +60,37 @@ typedef struct model_source {
     /* GGUF holding quantized tensors (Q8_0, K-quants...): its float tensors
      * were kept float on purpose and are stored as they were. */
     int gguf_quantized;
+    /* Hugging Face checkpoint directories (source_hf.c): the shard paths
+     * (tensors name theirs by index) and the "hf" metadata object (JSON
+     * text: config files, index metadata, shard layout; docs/format.md
+     * 6.9); NULL otherwise. */
+    char **files;
+    size_t n_files;
+    char *hf_json;
+    char *hash_path; /* the file whose SHA-256 is the source's: its index file */
 } model_source;
 
-/* Opens a model; on error returns a status and sets *why (static text). */
+/* Opens a model (a file, or a Hugging Face checkpoint: its directory or
+ * its model.safetensors.index.json); on error returns a status and sets
+ * *why (static text). */
 dc_status source_open(const char *path, model_source *s, const char **why);
 void source_close(model_source *s);
 /* Reads tensor i's bytes into dst (nbytes). */
 dc_status source_read(const model_source *s, size_t i, void *dst);
-/* Reads n little-endian F32 values at byte offset `offset` into dst. */
-dc_status source_read_f32(const model_source *s, uint64_t offset, uint64_t n, float *dst);
+/* Reads n little-endian F32 values at byte offset `offset` of file `file`
+ * (0 unless the source has shards) into dst. */
+dc_status source_read_f32(const model_source *s, uint32_t file, uint64_t offset, uint64_t n,
+                          float *dst);
+/* Appends the tensors of the safetensors file `path` to s, as file `file`
+ * (their src_tensor.file); s->file_size grows by its size. As source_open. */
+dc_status source_add_safetensors(const char *path, model_source *s, uint32_t file,
+                                 const char **why);
+/* Opens a Hugging Face checkpoint (source_hf.c): `path` is its directory or
+ * its index file. Every shard the index names (plain file names inside the
+ * directory only) is opened and checked against the index. As source_open. */
+dc_status source_open_hf(const char *path, model_source *s, const char **why);
+/* 1 if `path` is a directory or ends in ".safetensors.index.json". */
+int source_is_hf(const char *path);
 /* Opens a GGUF file (source_gguf.c). As source_open. */
 dc_status source_open_gguf(const char *path, model_source *s, const char **why);
 /* The .dcz key/value section of a GGUF source into *data (malloc'd, *size

@@ -22,6 +22,33 @@
 #include "plan.h"
 #include "gguf.h"
 #include "gguf_load.h"
+#include "hf_load.h"
+#include "internal.h" /* dc_load_le16 */
+
+/* A .dcz made from a Hugging Face checkpoint: its config.json (in the "hf"
+ * metadata member, docs/format.md 6.9), parsed; NULL otherwise. */
+static hj_value *hf_config(const dc_reader *r) {
+    const char *meta = dc_reader_metadata(r), *why = "", *text = NULL;
+    if (!strstr(meta, "\"hf\":")) return NULL;
+    hj_value *m = hj_parse(meta, strlen(meta), &why), *cfg = NULL;
+    if (hj_get_str(hj_get(m, "hf"), "config.json", &text) == 1)
+        cfg = hj_parse(text, strlen(text), &why);
+    hj_free(m);
+    return cfg;
+}
+
+/* The llama2.c header of a .dcz made from a Hugging Face checkpoint. */
+static int hf_section_header(const dc_reader *r, int32_t hdr[7]) {
+    hj_value *cfg = hf_config(r);
+    if (!cfg) return -1;
+    char why[256];
+    double eps, theta;
+    int rc = el_hf_header(cfg, hdr, &eps, &theta, why, sizeof why);
+    if (rc == 0 && el_hf_check_constants(eps, theta, why, sizeof why) != 0) rc = -1;
+    if (rc != 0) fprintf(stderr, "dc-llama: %s\n", why);
+    hj_free(cfg);
+    return rc;
+}
 
 int el_dcz_header(const char *meta, int32_t hdr[7]) {
     const char *p = strstr(meta, "\"llama2c_header\":[");
@@ -66,6 +93,7 @@ static int gguf_section_header(const dc_reader *r, int32_t hdr[7]) {
 int el_dcz_read_header(const dc_reader *r, int32_t hdr[7]) {
     if (el_dcz_header(dc_reader_metadata(r), hdr) == 0) return 0;
     if (gguf_section_header(r, hdr) == 0) return 0;
+    if (hf_section_header(r, hdr) == 0) return 0;
     /* Written without calibration: dcz compress stores no llama2c_header,
      * but the tensors of a llama2.c checkpoint determine it. */
     uint64_t V, D, KV, D2, H, D3, S, hs2;
@@ -118,9 +146,14 @@ static int describe(const dc_reader *r, const char *path, el_qopts *q) {
     size_t idx;
     dc_tensor_desc d = {.struct_size = sizeof(d)};
     int rc = -1;
-    if ((dc_reader_find(r, "layers.0.attention.wo.weight", &idx) == DC_OK ||
-         dc_reader_find(r, "blk.0.attn_output.weight", &idx) == DC_OK) &&
-        dc_reader_tensor(r, idx, &d) == DC_OK && d.bits) {
+    int found = dc_reader_find(r, "layers.0.attention.wo.weight", &idx) == DC_OK ||
+                dc_reader_find(r, "blk.0.attn_output.weight", &idx) == DC_OK ||
+                dc_reader_find(r, "model.layers.0.self_attn.o_proj.weight", &idx) == DC_OK;
+    if (found && dc_reader_tensor(r, idx, &d) == DC_OK && !d.bits && d.dtype != DC_DTYPE_I8) {
+        q->quantize = 0; /* stored as it was (dcz compress --lossless): runs in FP32 */
+        return 0;
+    }
+    if (found && d.bits) {
         q->quantize = 1;
         q->bits = (int)d.bits;
         q->gran = d.granularity == DC_QUANT_PER_CHANNEL ? EL_GRAN_CHANNEL
@@ -185,6 +218,67 @@ int el_dcz_check_memory(const dc_reader *r, const char *path, const el_config *c
                            need);
 }
 
+/* One tensor of a .dcz made from a Hugging Face checkpoint, under its HF
+ * name, into data (floats; converted from F16/BF16; q/k rows back in
+ * llama2.c's order); a quantized linear also as *qt (codes and scales rows
+ * un-permuted alike) with its smoothing scales in *smooth. 0 or -1. */
+static int hf_slot(const dc_reader *r, const char *path, const el_config *c, const el_slot *s,
+                   float *data, dc_qtensor **qt, float **smooth, int *skip) {
+    char hn[128];
+    int perm;
+    *skip = 0;
+    if (!el_hf_name(c, s->name, hn, sizeof hn, &perm)) return *skip = 1, 0; /* RoPE: computed */
+    size_t idx, rows = s->cols ? s->rows : 1, cols = s->cols ? s->cols : s->rows;
+    size_t n = rows * cols;
+    dc_tensor_desc d = {.struct_size = sizeof(d)};
+    if (dc_reader_find(r, hn, &idx) != DC_OK || dc_reader_tensor(r, idx, &d) != DC_OK) {
+        fprintf(stderr, "dc-llama: %s: tensor %s missing\n", path, hn);
+        return -1;
+    }
+    uint64_t numel = 1;
+    for (unsigned k = 0; k < d.ndim; k++)
+        numel *= d.dims[k];
+    if (numel != n || (d.bits && (d.ndim != 2 || (s->linear < 0 && d.n_smooth))) ||
+        (!d.bits && d.dtype == DC_DTYPE_I8)) {
+        fprintf(stderr, "dc-llama: %s: tensor %s has an unexpected shape or type\n", path, hn);
+        return -1;
+    }
+    uint8_t *buf = malloc(d.data_size ? (size_t)d.data_size : 1);
+    void *tmp = malloc(n * sizeof(float) + d.n_scales * sizeof(float) + 1);
+    float *scales = malloc(d.n_scales * sizeof(float) + 1);
+    dc_status st = buf && tmp && scales ? dc_reader_decode_tensor(r, idx, buf, d.data_size, 1, NULL)
+                                        : DC_ERR_OUT_OF_MEMORY;
+    if (st == DC_OK && !d.bits) {
+        st = dc_convert_to_f32(data + s->offset, buf, d.dtype, n);
+        if (st == DC_OK && perm) el_hf_unpermute(data + s->offset, rows, cols, perm, tmp);
+    } else if (st == DC_OK) {
+        memcpy(scales, d.scales, d.n_scales * sizeof(float));
+        if (perm) { /* codes by rows; scales by rows unless one per tensor */
+            size_t rb = d.bits == 4 ? cols / 2 + (cols & 1) : cols;
+            el_hf_unpermute_rows(buf, rows, rb, perm, tmp);
+            if (d.n_scales > 1 && d.n_scales % rows == 0)
+                el_hf_unpermute_rows(scales, rows, d.n_scales / rows * sizeof(float), perm, tmp);
+        }
+        dc_quant_options qo = {sizeof(qo), d.granularity, (size_t)d.group_size,
+                               d.bits,     NULL,          0};
+        st = dc_qtensor_import(buf, d.data_size, scales, (size_t)d.n_scales, rows, cols, &qo, qt);
+        if (st == DC_OK) st = dc_qtensor_dequantize(*qt, data + s->offset, n);
+        if (s->linear < 0) dc_qtensor_free(*qt), *qt = NULL;
+        if (st == DC_OK && d.n_smooth) {
+            if (d.n_smooth != cols || !(*smooth = malloc(cols * sizeof(float))))
+                st = DC_ERR_SIZE_MISMATCH;
+            else
+                memcpy(*smooth, d.smooth, cols * sizeof(float));
+        }
+    }
+    free(buf), free(tmp), free(scales);
+    if (st != DC_OK) {
+        fprintf(stderr, "dc-llama: %s: tensor %s: %s\n", path, hn, dc_status_string(st));
+        return -1;
+    }
+    return 0;
+}
+
 int el_model_load_dcz(el_model *m, const char *path, struct el_qreport *rep_out,
                       struct el_qopts *desc) {
     memset(m, 0, sizeof(*m));
@@ -207,8 +301,16 @@ int el_model_load_dcz(el_model *m, const char *path, struct el_qreport *rep_out,
     }
     int rc = slots && qts && smooth && data ? 0 : -1;
     if (rc != 0) fprintf(stderr, "dc-llama: %s: out of memory\n", path);
+    hj_value *hfc = hf_config(r); /* made from a Hugging Face checkpoint */
+    const int hf = hfc != NULL;
+    hj_free(hfc);
     for (size_t i = 0; rc == 0 && i < nslots; i++) {
         const el_slot *s = &slots[i];
+        if (hf) {
+            int skip;
+            if (hf_slot(r, path, &c, s, data, &qts[i], &smooth[i], &skip) != 0) rc = -1;
+            continue;
+        }
         size_t idx, n = s->rows * (s->cols ? s->cols : 1);
         dc_tensor_desc d = {.struct_size = sizeof(d)};
         char gname[96];

@@ -50,6 +50,7 @@
 
 #include <math.h>
 #include <sys/resource.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,7 @@ static void usage(void) {
     fprintf(stderr,
             "usage: dc-llama ppl MODEL.bin --tokenizer TOK.bin --text FILE [--offset CHARS]\n"
             "         [--max-chars N] [--max-tokens N] [--json]\n"
+            "         (or --token-file IDS: the text's token ids, little-endian uint32, no BOS)\n"
             "         [--quant tensor|channel|group:G] [--bits 8|4] [--qmax Q] [--alpha A]\n"
             "         [--layer-alpha a0,a1,...] [--sparsity S] [--prune dc|wanda|magnitude]\n"
             "         [--prune-group row|tensor] [--calib-text FILE] [--calib-tokens N]\n"
@@ -101,6 +103,7 @@ typedef struct args {
     el_plan_opts plan;
     const char *policy_name;
     const char *fixed_tokens; /* bench: comma-separated ids */
+    const char *token_file;   /* ppl: the evaluation tokens, little-endian uint32 ids */
 } args;
 
 static int parse_args(int argc, char **argv, args *a) {
@@ -283,6 +286,8 @@ static int parse_args(int argc, char **argv, args *a) {
             a->plan.storage_bw = d;
         } else if (!strcmp(o, "--tokens")) {
             a->fixed_tokens = v;
+        } else if (!strcmp(o, "--token-file")) {
+            a->token_file = v;
         } else if (!strcmp(o, "--calib-text")) {
             a->q.calib_path = v;
         } else if (!strcmp(o, "--calib-tokens") && !parse_long(v, &n) && n >= 1) {
@@ -305,7 +310,10 @@ static int parse_args(int argc, char **argv, args *a) {
         return -1;
     }
     if (!a->tokenizer && el_tokenizer_in_model(a->model)) a->tokenizer = a->model; /* GGUF */
-    if (!a->tokenizer && strcmp(a->cmd, "bench") != 0) {
+    /* ppl --token-file evaluates given ids: no tokenizer (none in llama2.c format);
+     * calibration still tokenizes its text */
+    const int ids_only = a->token_file && !strcmp(a->cmd, "ppl") && !a->q.calib_path;
+    if (!a->tokenizer && strcmp(a->cmd, "bench") != 0 && !ids_only) {
         fprintf(stderr, "dc-llama: --tokenizer is required\n");
         return -1;
     }
@@ -343,17 +351,63 @@ static double nll_at(const float *logits, int n, int target) {
     return log(s) + mx - (double)logits[target];
 }
 
+/* --token-file: the text's token ids (no BOS), little-endian uint32, each
+ * below the vocabulary size (a model whose tokenizer is not in llama2.c
+ * format). NULL after a message on error. */
+static int *read_token_file(const char *path, int vocab, int *n_tok) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "dc-llama: cannot open %s: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 4096, n = 0;
+    int *t = malloc(cap * sizeof(int));
+    unsigned char b[4];
+    while (t && fread(b, 1, 4, f) == 4) {
+        uint32_t id =
+            (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+        if (id >= (uint32_t)vocab || n >= (size_t)INT32_MAX) {
+            fprintf(stderr, "dc-llama: %s: token %zu is %u, not below the vocabulary size %d\n",
+                    path, n, id, vocab);
+            free(t), fclose(f);
+            return NULL;
+        }
+        if (n == cap) {
+            int *nt = realloc(t, 2 * cap * sizeof(int));
+            if (!nt) free(t);
+            t = nt, cap *= 2;
+            if (!t) break;
+        }
+        t[n++] = (int)id;
+    }
+    int trailing = !feof(f) || ferror(f) || (ftell(f) % 4) != 0;
+    fclose(f);
+    if (t && trailing) {
+        fprintf(stderr, "dc-llama: %s: not a whole number of 4-byte token ids\n", path);
+        free(t);
+        return NULL;
+    }
+    if (!t) fprintf(stderr, "dc-llama: out of memory\n");
+    *n_tok = (int)n;
+    return t;
+}
+
 static int cmd_ppl(el_model *m, const el_tokenizer *tk, const args *a, const el_qreport *rep) {
-    if (!a->text) {
-        fprintf(stderr, "dc-llama: ppl needs --text\n");
+    if (!a->text && !a->token_file) {
+        fprintf(stderr, "dc-llama: ppl needs --text (or --token-file)\n");
         return 1;
     }
-    size_t len;
-    char *text = el_read_text(a->text, a->offset, a->max_chars, &len);
-    if (!text) return 1;
     int n_tok;
-    int *toks = el_tokenizer_encode(tk, text, len, 0, &n_tok);
-    free(text);
+    int *toks;
+    if (a->token_file) {
+        if (!(toks = read_token_file(a->token_file, m->cfg.vocab_size, &n_tok))) return 1;
+    } else {
+        size_t len;
+        char *text = el_read_text(a->text, a->offset, a->max_chars, &len);
+        if (!text) return 1;
+        toks = el_tokenizer_encode(tk, text, len, 0, &n_tok);
+        free(text);
+    }
     if (!toks) {
         fprintf(stderr, "dc-llama: encoding failed\n");
         return 1;

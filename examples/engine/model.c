@@ -10,6 +10,7 @@
  */
 #include "model.h"
 #include "gguf_load.h"
+#include "hf_load.h"
 #include "../limits.h"
 #include "plan.h"
 
@@ -147,6 +148,7 @@ int el_model_load(el_model *m, const char *path) {
     size_t plen = strlen(path);
     if (plen > 4 && !strcmp(path + plen - 4, ".dcz")) return el_model_load_dcz(m, path, NULL, NULL);
     if (plen > 5 && !strcmp(path + plen - 5, ".gguf")) return el_model_load_gguf(m, path);
+    if (el_is_hf_path(path)) return el_model_load_hf(m, path); /* Hugging Face checkpoint */
     FILE *f = fopen(path, "rb");
     if (!f) {
         fprintf(stderr, "dc-llama: cannot open %s: %s\n", path, strerror(errno));

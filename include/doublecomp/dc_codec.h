@@ -26,7 +26,15 @@ extern "C" {
  * The codec a compressor uses for its chunks. DC_CODEC_ANS is the library's
  * own order-0 rANS coder (32 interleaved states, 4 in chunks of at most
  * 16 KiB; 13-bit probabilities, sent coarser in small chunks); zstd
- * and lz4 are offered behind the same chunk API for comparison. Whatever the
+ * and lz4 are offered behind the same chunk API for comparison.
+ * DC_CODEC_FLOAT codes IEEE floats losslessly (bit-exact): the chunk is read
+ * as elements of `level` bytes (2: BF16 or F16, the default; 4: F32; 1: not
+ * floats, plain ANS), split into byte planes (optionally after rotating each
+ * element left by one bit, so that the BF16/F32 exponent fills one byte), and
+ * each plane is ANS-coded, zstd-coded (a plane that repeats itself; such
+ * chunks encode slowly, at zstd level 19) or stored; a chunk whose size is
+ * not a multiple of the element size keeps its last bytes as they are.
+ * Whatever the
  * codec, a chunk whose coded form would not be smaller is stored raw, and a
  * chunk of one repeated byte is stored as a run. Values never renumber.
  */
@@ -36,7 +44,8 @@ typedef enum dc_codec {
     DC_CODEC_ZSTD = 2,
     DC_CODEC_LZ4 = 3,
     DC_CODEC_RAW = 4,
-    DC_CODEC_RUN = 5 /* reported by dc_chunk_info only: one byte repeated */
+    DC_CODEC_RUN = 5,  /* reported by dc_chunk_info only: one byte repeated */
+    DC_CODEC_FLOAT = 6 /* lossless IEEE floats as ANS-coded byte planes (added in 0.1.0) */
 } dc_codec;
 
 /*
@@ -86,7 +95,7 @@ DC_API dc_simd dc_simd_best(void);
  * "avx512-swgather"; "auto"; "unknown"). */
 DC_API const char *dc_simd_name(dc_simd simd);
 
-/* Static name of a codec ("ans", "zstd", "lz4", "raw", "run"; "unknown"). */
+/* Static name of a codec ("ans", "zstd", "lz4", "raw", "run", "float"; "unknown"). */
 DC_API const char *dc_codec_name(dc_codec codec);
 
 /*
@@ -111,7 +120,8 @@ DC_API int dc_codec_supported(dc_codec codec);
 typedef struct dc_compress_options {
     size_t struct_size;
     dc_codec codec;    /* 0 = DC_CODEC_ANS */
-    int level;         /* zstd: 1..22 (0 = 3); lz4: 0 = fast, 1..12 = HC level; ANS: unused */
+    int level;         /* zstd: 1..22 (0 = 3); lz4: 0 = fast, 1..12 = HC level; float: element
+                        * bytes, 1, 2 or 4 (0 = 2); ANS: unused */
     size_t chunk_size; /* raw bytes per chunk, DC_CHUNK_SIZE_MIN..MAX (0 = default) */
     const dc_allocator *allocator; /* NULL = malloc/free */
 } dc_compress_options;

@@ -69,8 +69,8 @@ typedef struct dc_tensor_desc {
 
 typedef struct dc_writer_options {
     size_t struct_size;
-    dc_codec codec;    /* 0 = ANS */
-    int level;         /* codec level, as dc_compress_options */
+    dc_codec codec;    /* 0 = ANS; DC_CODEC_FLOAT: lossless floats, see below */
+    int level;         /* codec level, as dc_compress_options (float: ignored) */
     size_t chunk_size; /* 0 = DC_CHUNK_SIZE_DEFAULT */
     unsigned threads;  /* chunks compressed in parallel; 0 or 1 = calling thread only */
     int overwrite;     /* nonzero: replace an existing file; else DC_ERR_IO if it exists */
@@ -85,6 +85,9 @@ typedef struct dc_writer_options {
      * tensor holds the rows left. dc_reader_chunk_rows reads it back. */
     uint64_t chunk_rows;
 } dc_writer_options;
+/* With codec DC_CODEC_FLOAT, each tensor stored as it was (bits 0) with dtype
+ * F32, F16 or BF16 is coded by the lossless float codec with its element size
+ * (4 or 2 bytes); quantized and I8 tensors are ANS-coded. */
 
 /* dc_writer_options.chunk_rows: as many whole rows as fit in chunk_size. */
 #define DC_CHUNK_ROWS_FIT UINT64_MAX

@@ -1,6 +1,7 @@
 /*
  * fuzz_roundtrip.c -- libFuzzer target: arbitrary bytes compressed with every
- * codec must decode back exactly.
+ * codec (the float codec with 2- and 4-byte elements too) must decode back
+ * exactly.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -15,8 +16,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     size_t cap = dc_compress_bound(size);
     uint8_t *comp = malloc(cap), *out = malloc(size + 1);
     if (!comp || !out) abort();
-    for (int c = DC_CODEC_ANS; c <= DC_CODEC_RAW; c++) {
-        dc_compress_options o = {sizeof(o), (dc_codec)c, 0, DC_CHUNK_SIZE_MIN, NULL};
+    /* every codec, then the float codec with 2- and 4-byte elements */
+    for (int c = DC_CODEC_ANS; c <= DC_CODEC_RAW + 2; c++) {
+        dc_compress_options o = {sizeof(o), c > DC_CODEC_RAW ? DC_CODEC_FLOAT : (dc_codec)c,
+                                 c > DC_CODEC_RAW ? 2 * (c - DC_CODEC_RAW) : 0, DC_CHUNK_SIZE_MIN,
+                                 NULL};
         dc_cctx *cc;
         if (dc_cctx_create(&o, &cc) != DC_OK) abort();
         size_t csize, w;

@@ -176,8 +176,10 @@ int main(int argc, char **argv) {
         if (shape == 4) gen_laplace(src, n, 4.2, 0.0, 5);
         if (shape == 5) gen_laplace(src, n, 1.0, 0.0, 6);
         if (shape == 6) gen_laplace(src, n, 30.0, 0.0, 7);
-        for (int c = DC_CODEC_ANS; c <= DC_CODEC_RAW; c++) {
-            dc_compress_options o = {sizeof(o), (dc_codec)c, 0, 0, NULL};
+        /* every codec; the float codec with 2- and 4-byte elements (c = 5, 6) */
+        for (int c = DC_CODEC_ANS; c <= DC_CODEC_RAW + 2; c++) {
+            dc_compress_options o = {sizeof(o), c > DC_CODEC_RAW ? DC_CODEC_FLOAT : (dc_codec)c,
+                                     c > DC_CODEC_RAW ? 2 * (c - DC_CODEC_RAW) : 0, 0, NULL};
             dc_cctx *cc;
             size_t w;
             if (dc_cctx_create(&o, &cc) != DC_OK ||
