@@ -264,7 +264,7 @@ static void test_writer(void **state) {
     gen_floats(f32, rows * cols * 4, 4, 1);
     gen_floats(bf16, rows * cols * 2, 2, 2);
     gen_laplace((uint8_t *)i8, rows * cols, 4.2, 0, 3);
-    dc_writer_options wo = {sizeof(wo), DC_CODEC_FLOAT, 0, 65536, 2, 1, NULL};
+    dc_writer_options wo = {sizeof(wo), DC_CODEC_FLOAT, 0, 65536, 2, 1, NULL, 0};
     dc_writer *w;
     assert_int_equal(dc_writer_create(path, &wo, &w), DC_OK);
     static const float one = 1.0f;
