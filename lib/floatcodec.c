@@ -142,6 +142,8 @@ static size_t encode_layout(const uint8_t *src, size_t n, unsigned w, int rot,
                 memcpy(dst + off, ans_scratch, z);
                 *zstd_used = 1;
             }
+#else
+            (void)scratch_size, (void)zstd;
 #endif
             if (kind == PK_RAW) {
                 if (cap - off < m) return 0;
