@@ -126,8 +126,8 @@ static size_t encode_layout(const uint8_t *src, size_t n, unsigned w, int rot,
                 kind = PK_ANS, psz = a;
             else
                 pp = 0;
-            /* zstd where it beats that (a plane that repeats itself), into the
-             * ANS scratch; where its fast level wins, its strongest is tried */
+                /* zstd where it beats that (a plane that repeats itself), into the
+                 * ANS scratch; where its fast level wins, its strongest is tried */
 #if DC_HAVE_ZSTD
             static const int levels[2] = {FLOAT_ZSTD_LEVEL, FLOAT_ZSTD_RETRY};
             for (int l = 0; zstd && l < 2 && (l == 0 || kind == PK_ZSTD); l++) {
