@@ -25,6 +25,7 @@
 #include "dcz.h"
 #include "internal.h"
 #include "safetensors.h"
+#include "../float16.h"
 
 #define INDEX_NAME "model.safetensors.index.json"
 
@@ -33,35 +34,6 @@ static int hf_fail(int code, const char *fmt, const char *a, const char *b) {
     fprintf(stderr, fmt, a, b);
     fputc('\n', stderr);
     return code;
-}
-
-/* IEEE binary16 / bfloat16 from float, round to nearest even (NaN stays NaN). */
-static uint16_t to_f16(float f) {
-    uint32_t x;
-    memcpy(&x, &f, 4);
-    uint32_t sign = (x >> 16) & 0x8000u, e = (x >> 23) & 0xFF, m = x & 0x7FFFFFu;
-    if (e == 0xFF) return (uint16_t)(sign | 0x7C00u | (m ? 0x200u : 0));
-    int ne = (int)e - 127 + 15;
-    if (ne >= 31) return (uint16_t)(sign | 0x7C00u);
-    if (ne <= 0) {
-        if (ne < -10) return (uint16_t)sign;
-        m |= 0x800000u;
-        unsigned shift = (unsigned)(14 - ne);
-        uint32_t h = m >> shift, rem = m & ((1u << shift) - 1), half = 1u << (shift - 1);
-        if (rem > half || (rem == half && (h & 1))) h++;
-        return (uint16_t)(sign | h);
-    }
-    uint32_t h = ((uint32_t)ne << 10) | (m >> 13), rem = m & 0x1FFFu;
-    if (rem > 0x1000u || (rem == 0x1000u && (h & 1))) h++;
-    return (uint16_t)(sign | h);
-}
-
-static uint16_t to_bf16(float f) {
-    uint32_t x;
-    memcpy(&x, &f, 4);
-    if ((x & 0x7FFFFFFFu) > 0x7F800000u) return (uint16_t)((x >> 16) | 0x40);
-    x += 0x7FFFu + ((x >> 16) & 1);
-    return (uint16_t)(x >> 16);
 }
 
 static size_t dtype_bytes(dc_dtype d) {
