@@ -745,7 +745,7 @@ static void run_file(const char *file, const uint8_t *src, size_t n, size_t chun
     if (wanted(codecs, "ans")) {
         encset *e = ADD_ENC(K_ANS, 0);
         ADD_DEC("ans-auto", e, DC_SIMD_AUTO, 0);
-        for (int s = DC_SIMD_SCALAR; s <= DC_SIMD_AVX512_SWGATHER; s++)
+        for (int s = DC_SIMD_SCALAR; s <= DC_SIMD_NEON; s++)
             if (dc_simd_supported((dc_simd)s)) {
                 char nm[32];
                 snprintf(nm, sizeof(nm), "ans-%s", dc_simd_name((dc_simd)s));

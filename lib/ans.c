@@ -799,6 +799,9 @@ static dc_ans_kernel pick_kernel(unsigned version, unsigned ns, dc_simd simd) {
     default:
         return dc_ans2_decode_scalar;
     }
+#elif DC_ARM64
+    if (version == 2 && simd == DC_SIMD_NEON) return dc_ans2_decode_neon;
+    return version == 1 ? dc_ans1_decode_scalar : dc_ans2_decode_scalar;
 #else
     (void)simd;
     return version == 1 ? dc_ans1_decode_scalar : dc_ans2_decode_scalar;

@@ -14,6 +14,11 @@
 #else
 #define DC_X86 0
 #endif
+#if defined(__aarch64__) && defined(__ARM_NEON)
+#define DC_ARM64 1
+#else
+#define DC_ARM64 0
+#endif
 
 /* --- allocation ---------------------------------------------------------- */
 
@@ -115,7 +120,7 @@ void dc_checksum_stripes_avx2(uint32_t acc[DC_CK_LANES], const uint8_t *p, size_
 void dc_checksum_stripes_avx512(uint32_t acc[DC_CK_LANES], const uint8_t *p, size_t nstripes);
 #endif
 
-/* --- rANS (ans.c, x86/ans_avx2.c, x86/ans_avx512.c) ------------------------ */
+/* --- rANS (ans.c, x86/ans_avx2.c, x86/ans_avx512.c, arm/ans_neon.c) -------- */
 
 /* Chunk format v1 (decoded only): 13-bit probabilities, 32 states (4, 8 or 16
  * in small chunks), a split table: `entry` (freq | (slot - cum) << 16) and `sym`. */
@@ -157,6 +162,10 @@ size_t dc_ans1_decode_scalar(const dc_ans_table *t, uint32_t *st, unsigned ns, c
                              const uint8_t *end, uint8_t *out, size_t n);
 size_t dc_ans2_decode_scalar(const dc_ans_table *t, uint32_t *st, unsigned ns, const uint8_t **pp,
                              const uint8_t *end, uint8_t *out, size_t n);
+#if DC_ARM64
+size_t dc_ans2_decode_neon(const dc_ans_table *t, uint32_t *st, unsigned ns, const uint8_t **pp,
+                           const uint8_t *end, uint8_t *out, size_t n);
+#endif
 #if DC_X86
 size_t dc_ans1_decode_avx2(const dc_ans_table *t, uint32_t *st, unsigned ns, const uint8_t **pp,
                            const uint8_t *end, uint8_t *out, size_t n);

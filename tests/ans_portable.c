@@ -1,11 +1,13 @@
 /*
  * ans_portable.c -- round trip of the ANS codec (lib/ans.c) on synthetic data
  * of every state count and a range of sizes, plus any files named on the
- * command line, decoded by the scalar kernel; truncated and corrupted payloads
+ * command line, decoded by the scalar kernel (and on AArch64 by the NEON one,
+ * which must give the same bytes); truncated and corrupted payloads
  * must fail cleanly. Prints the number of failures and an FNV-1a hash of every
  * payload written, so that builds for different CPUs (test_aarch64.sh: this
  * machine's, AArch64 under qemu, and the plain-C refill) can be compared: they
- * must write the same bytes. Off x86, lib/ans.c is all it needs.
+ * must write the same bytes. Off x86, lib/ans.c and lib/arm/ans_neon.c are all
+ * it needs.
  */
 #include "internal.h"
 
@@ -58,6 +60,19 @@ static int one(const uint8_t *src, size_t n, unsigned states) {
         printf("FAIL: n=%zu states=%u: status %d\n", n, states, (int)st);
         bad = 1;
     }
+#if DC_ARM64
+    /* the NEON kernel: the same bytes, and the same errors below */
+    memset(out, 0, n);
+    st = dc_ans_decode(2, dst, len, param, out, n, DC_SIMD_NEON, t);
+    if (st != DC_OK || memcmp(out, src, n) != 0) {
+        printf("FAIL: n=%zu states=%u: neon status %d\n", n, states, (int)st);
+        bad = 1;
+    }
+    if (len > 8 && dc_ans_decode(2, dst, len - 2, param, out, n, DC_SIMD_NEON, t) == DC_OK) {
+        printf("FAIL: n=%zu states=%u: neon decoded a truncated payload\n", n, states);
+        bad = 1;
+    }
+#endif
     /* a truncated stream is an error; a flipped byte may decode to anything,
      * but inside the bounds (ASan builds check) */
     if (len > 8 && dc_ans_decode(2, dst, len - 2, param, out, n, DC_SIMD_SCALAR, t) == DC_OK) {

@@ -1,7 +1,8 @@
 #!/bin/sh
-# The scalar ANS code is the AArch64 (and unknown-CPU) path: build
-# tests/ans_portable.c with lib/ans.c for AArch64, with its asm refill and with
-# the plain C one (-DDC_ANS_NO_ASM), run both under qemu-aarch64, and check
+# The AArch64 ANS paths: build tests/ans_portable.c with lib/ans.c and the NEON
+# kernel (lib/arm/ans_neon.c) for AArch64, with the scalar decoder's asm refill
+# and with the plain C one (-DDC_ANS_NO_ASM), run both under qemu-aarch64
+# (each decodes with the scalar and the NEON kernel), and check
 # that they round-trip and write the same payloads as this machine's build
 # (NATIVE, the same test linked against the library: SIMD encoder included).
 # Usage: test_aarch64.sh NATIVE SOURCE_DIR [FILES...]
@@ -23,7 +24,7 @@ for variant in asm plain; do
   def=""
   [ $variant = plain ] && def=-DDC_ANS_NO_ASM
   "$cc" -std=c11 -O2 -static -Wall -Wextra -Werror $def -I"$src/include" -I"$src/lib" \
-    "$src/tests/ans_portable.c" "$src/lib/ans.c" -lm -o "$dir/ans_portable_$variant"
+    "$src/tests/ans_portable.c" "$src/lib/ans.c" "$src/lib/arm/ans_neon.c" -lm -o "$dir/ans_portable_$variant"
   got=$(qemu-aarch64 "$dir/ans_portable_$variant" "$@")
   echo "aarch64 $variant: $got"
   if [ "$got" != "$want" ]; then

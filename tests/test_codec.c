@@ -14,7 +14,7 @@
 #include "internal.h"
 
 static const dc_simd kPaths[] = {DC_SIMD_SCALAR, DC_SIMD_AVX2, DC_SIMD_AVX512,
-                                 DC_SIMD_AVX2_SWGATHER, DC_SIMD_AVX512_SWGATHER};
+                                 DC_SIMD_AVX2_SWGATHER, DC_SIMD_AVX512_SWGATHER, DC_SIMD_NEON};
 #define NPATHS (sizeof(kPaths) / sizeof(kPaths[0]))
 static const dc_codec kCodecs[] = {DC_CODEC_ANS, DC_CODEC_ZSTD, DC_CODEC_LZ4, DC_CODEC_RAW};
 

@@ -20,7 +20,7 @@
 #include "internal.h"
 
 static const dc_simd kPaths[] = {DC_SIMD_SCALAR, DC_SIMD_AVX2, DC_SIMD_AVX512,
-                                 DC_SIMD_AVX2_SWGATHER, DC_SIMD_AVX512_SWGATHER};
+                                 DC_SIMD_AVX2_SWGATHER, DC_SIMD_AVX512_SWGATHER, DC_SIMD_NEON};
 #define NPATHS (sizeof(kPaths) / sizeof(kPaths[0]))
 
 static uint16_t to_bf16(float f) {

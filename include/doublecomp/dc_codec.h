@@ -24,8 +24,8 @@ extern "C" {
 
 /*
  * The codec a compressor uses for its chunks. DC_CODEC_ANS is the library's
- * own order-0 rANS coder (32 interleaved states, 4 in chunks of at most
- * 16 KiB; 13-bit probabilities, sent coarser in small chunks); zstd
+ * own order-0 rANS coder (4 to 128 interleaved states by chunk size,
+ * 12- or 13-bit probabilities, sent coarser in small chunks; docs/format.md); zstd
  * and lz4 are offered behind the same chunk API for comparison.
  * DC_CODEC_FLOAT codes IEEE floats losslessly (bit-exact): the chunk is read
  * as elements of `level` bytes (2: BF16 or F16, the default; 4: F32; 1: not
@@ -62,7 +62,8 @@ typedef enum dc_simd {
     DC_SIMD_AVX2 = 2,
     DC_SIMD_AVX512 = 3,          /* AVX-512 F+BW+VL+VBMI2 */
     DC_SIMD_AVX2_SWGATHER = 4,   /* AVX2, table lookups by scalar loads */
-    DC_SIMD_AVX512_SWGATHER = 5  /* AVX-512, table lookups by scalar loads */
+    DC_SIMD_AVX512_SWGATHER = 5, /* AVX-512, table lookups by scalar loads */
+    DC_SIMD_NEON = 6             /* AArch64 Advanced SIMD (format v2 chunks; v1: scalar) */
 } dc_simd;
 
 /* Default chunk size, chosen by measurement (see bench/README.md). */
@@ -85,14 +86,14 @@ DC_API int dc_simd_supported(dc_simd simd);
  * so the first call times every supported path on a built-in 192 KiB sample
  * (about 2 ms) and keeps the fastest for the life of the process; later calls
  * return it at once. Setting the environment variable DC_SIMD to a path name
- * ("scalar", "avx2", "avx512", "avx2-swgather", "avx512-swgather") before the
+ * ("scalar", "avx2", "avx512", "avx2-swgather", "avx512-swgather", "neon") before the
  * first call skips the measurement and forces that path if supported.
  * Thread-safe (concurrent first calls agree on one result).
  */
 DC_API dc_simd dc_simd_best(void);
 
 /* Static name of a path ("scalar", "avx2", "avx512", "avx2-swgather",
- * "avx512-swgather"; "auto"; "unknown"). */
+ * "avx512-swgather", "neon"; "auto"; "unknown"). */
 DC_API const char *dc_simd_name(dc_simd simd);
 
 /* Static name of a codec ("ans", "zstd", "lz4", "raw", "run", "float"; "unknown"). */
