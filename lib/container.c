@@ -622,6 +622,7 @@ struct dc_reader {
     char *meta;
     uint8_t *kv; /* the key/value section (checked at open), NULL if none */
     uint64_t kv_size;
+    dc_gguf *kvg; /* kv parsed (typed metadata, meta.c), NULL if none */
     uint64_t largest_tensor, largest_chunk, largest_stored; /* dc_reader_get_footprint */
     uint64_t *raw_off; /* per chunk: offset of its first byte within its tensor */
 };
@@ -708,8 +709,11 @@ static dc_status load_kv_section(dc_reader *r, uint64_t size, const char **detai
     dc_gguf *g = NULL;
     const char *why = NULL;
     dc_status st = dc_gguf_section_parse(&r->alloc, r->kv, (size_t)len, &g, &why);
-    dc_gguf_free(g);
-    if (st != DC_OK) FAIL(st, why ? why : "key/value section: malformed");
+    if (st != DC_OK) {
+        dc_gguf_free(g);
+        FAIL(st, why ? why : "key/value section: malformed");
+    }
+    r->kvg = g; /* typed metadata (meta.c) */
     return DC_OK;
 }
 
@@ -1115,6 +1119,7 @@ void dc_reader_close(dc_reader *r) {
     dc_free(&a, r->name_slots);
     dc_free(&a, r->names);
     dc_free(&a, r->meta);
+    dc_gguf_free(r->kvg);
     dc_free(&a, r->kv);
     dc_free(&a, r->sections);
     dc_free(&a, r->raw_off);
@@ -1195,6 +1200,16 @@ const char *dc_reader_metadata(const dc_reader *r) {
 const void *dc_reader_kv_section(const dc_reader *r, size_t *size) {
     if (size) *size = r && r->kv ? (size_t)r->kv_size : 0;
     return r ? r->kv : NULL;
+}
+
+const dc_gguf *dc_reader_kv_parsed(const dc_reader *r) {
+    return r ? r->kvg : NULL;
+}
+
+const void *dc_writer_kv_bytes(const dc_writer *w, size_t *size, const dc_alloc **alloc) {
+    *alloc = &w->alloc;
+    *size = w->kv.len;
+    return w->kv.len ? w->kv.p : NULL;
 }
 
 dc_status dc_reader_chunk(const dc_reader *r, size_t index, size_t chunk, const void **data,

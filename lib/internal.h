@@ -33,6 +33,15 @@ typedef struct dc_alloc {
  * DC_ERR_INVALID_ARGUMENT for a bad struct_size or a missing function. */
 dc_status dc_alloc_init(dc_alloc *a, const dc_allocator *user);
 void *dc_malloc(const dc_alloc *a, size_t size);
+
+/* --- container.c hooks for typed metadata (meta.c) -------------------------- */
+
+struct dc_gguf;
+/* The reader's key/value section, parsed at open (NULL if none). */
+const struct dc_gguf *dc_reader_kv_parsed(const dc_reader *r);
+/* The writer's key/value section so far (NULL and *size 0 if none), and
+ * the writer's allocator. */
+const void *dc_writer_kv_bytes(const dc_writer *w, size_t *size, const dc_alloc **alloc);
 void *dc_calloc(const dc_alloc *a, size_t n, size_t size);
 void dc_free(const dc_alloc *a, void *ptr);
 

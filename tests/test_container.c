@@ -1088,6 +1088,147 @@ static int setup(void **state) {
     return mkdtemp(g_dir) ? 0 : -1;
 }
 
+/* Typed metadata: every value type written, read back typed, found by key;
+ * wrong types, ranges, duplicates and bad keys refused; a GGUF-style section
+ * set first keeps its records and tensors, and the pairs are appended. */
+static void test_typed_meta(void **state) {
+    (void)state;
+    char path[512];
+    path_in(path, sizeof(path), "meta.dcz");
+    dc_writer *w;
+    dc_writer_options o = {sizeof(o), DC_CODEC_ANS, 0, 0, 1, 1, NULL, 0};
+    assert_int_equal(dc_writer_create(path, &o, &w), DC_OK);
+    assert_int_equal(dc_writer_meta_int(w, "llama.block_count", DC_META_U32, 8), DC_OK);
+    assert_int_equal(dc_writer_meta_int(w, "neg", DC_META_I8, -128), DC_OK);
+    assert_int_equal(dc_writer_meta_int(w, "flag", DC_META_BOOL, 1), DC_OK);
+    assert_int_equal(dc_writer_meta_int(w, "big", DC_META_I64, INT64_MIN), DC_OK);
+    assert_int_equal(dc_writer_meta_float(w, "eps", DC_META_F32, 1e-5), DC_OK);
+    assert_int_equal(dc_writer_meta_float(w, "theta", DC_META_F64, 10000.5), DC_OK);
+    assert_int_equal(dc_writer_meta_string(w, "general.name", "st\xc3\xa9ries"), DC_OK);
+    const int16_t shorts[3] = {-3, 0, 32767};
+    const float floats[2] = {0.25f, -1e30f};
+    const char *toks[3] = {"<s>", "", "\xe2\x9c\x93"};
+    assert_int_equal(dc_writer_meta_array(w, "a.i16", DC_META_I16, shorts, 3), DC_OK);
+    assert_int_equal(dc_writer_meta_array(w, "a.f32", DC_META_F32, floats, 2), DC_OK);
+    assert_int_equal(dc_writer_meta_array(w, "a.str", DC_META_STRING, toks, 3), DC_OK);
+    assert_int_equal(dc_writer_meta_array(w, "a.empty", DC_META_U64, NULL, 0), DC_OK);
+    /* refused, and nothing written for them */
+    assert_int_equal(dc_writer_meta_int(w, "llama.block_count", DC_META_U32, 9),
+                     DC_ERR_INVALID_ARGUMENT); /* duplicate */
+    assert_int_equal(dc_writer_meta_int(w, "x", DC_META_U8, 256), DC_ERR_RANGE);
+    assert_int_equal(dc_writer_meta_int(w, "x", DC_META_BOOL, 2), DC_ERR_RANGE);
+    assert_int_equal(dc_writer_meta_int(w, "x", DC_META_U64, -1), DC_ERR_RANGE);
+    assert_int_equal(dc_writer_meta_int(w, "x", DC_META_F32, 1), DC_ERR_INVALID_ARGUMENT);
+    assert_int_equal(dc_writer_meta_float(w, "x", DC_META_I32, 1), DC_ERR_INVALID_ARGUMENT);
+    assert_int_equal(dc_writer_meta_int(w, "", DC_META_U8, 1), DC_ERR_INVALID_ARGUMENT);
+    assert_int_equal(dc_writer_meta_int(w, "bad\xff", DC_META_U8, 1), DC_ERR_INVALID_ARGUMENT);
+    assert_int_equal(dc_writer_meta_string(w, "x", "bad\xc3"), DC_ERR_INVALID_ARGUMENT);
+    assert_int_equal(dc_writer_meta_string(w, "x", NULL), DC_ERR_INVALID_ARGUMENT);
+    assert_int_equal(dc_writer_meta_array(w, "x", DC_META_ARRAY, shorts, 1),
+                     DC_ERR_INVALID_ARGUMENT);
+    const uint8_t two = 2;
+    assert_int_equal(dc_writer_meta_array(w, "x", DC_META_BOOL, &two, 1), DC_ERR_INVALID_ARGUMENT);
+    assert_int_equal(dc_writer_meta_int(NULL, "x", DC_META_U8, 1), DC_ERR_INVALID_ARGUMENT);
+    assert_int_equal(dc_writer_finish(w), DC_OK);
+
+    dc_reader *r;
+    assert_int_equal(dc_reader_open_file(path, NULL, &r, NULL), DC_OK);
+    assert_int_equal(dc_reader_meta_count(r), 11);
+    const char *key;
+    dc_meta_type type;
+    assert_int_equal(dc_reader_meta_entry(r, 0, &key, &type), DC_OK);
+    assert_string_equal(key, "llama.block_count");
+    assert_int_equal(type, DC_META_U32);
+    assert_int_equal(dc_reader_meta_entry(r, 11, &key, &type), DC_ERR_NOT_FOUND);
+    size_t i;
+    int64_t v;
+    double d;
+    assert_int_equal(dc_reader_meta_find(r, "llama.block_count", &i), DC_OK);
+    assert_int_equal(dc_reader_meta_int(r, i, &v), DC_OK);
+    assert_int_equal(v, 8);
+    assert_int_equal(dc_reader_meta_find(r, "neg", &i), DC_OK);
+    assert_int_equal(dc_reader_meta_int(r, i, &v), DC_OK);
+    assert_int_equal(v, -128);
+    assert_int_equal(dc_reader_meta_float(r, i, &d), DC_ERR_INVALID_ARGUMENT);
+    assert_int_equal(dc_reader_meta_find(r, "big", &i), DC_OK);
+    assert_int_equal(dc_reader_meta_int(r, i, &v), DC_OK);
+    assert_true(v == INT64_MIN);
+    assert_int_equal(dc_reader_meta_find(r, "flag", &i), DC_OK);
+    assert_int_equal(dc_reader_meta_int(r, i, &v), DC_OK);
+    assert_int_equal(v, 1);
+    assert_int_equal(dc_reader_meta_find(r, "eps", &i), DC_OK);
+    assert_int_equal(dc_reader_meta_float(r, i, &d), DC_OK);
+    assert_true(d == (double)1e-5f);
+    assert_int_equal(dc_reader_meta_int(r, i, &v), DC_ERR_INVALID_ARGUMENT);
+    assert_int_equal(dc_reader_meta_find(r, "theta", &i), DC_OK);
+    assert_int_equal(dc_reader_meta_float(r, i, &d), DC_OK);
+    assert_true(d == 10000.5);
+    dc_meta_string ms;
+    assert_int_equal(dc_reader_meta_find(r, "general.name", &i), DC_OK);
+    assert_int_equal(dc_reader_meta_string(r, i, &ms), DC_OK);
+    assert_int_equal(ms.size, 8);
+    assert_memory_equal(ms.data, "st\xc3\xa9ries", 8);
+    uint64_t n;
+    assert_int_equal(dc_reader_meta_array(r, i, &type, &n), DC_ERR_INVALID_ARGUMENT);
+    assert_int_equal(dc_reader_meta_find(r, "a.i16", &i), DC_OK);
+    assert_int_equal(dc_reader_meta_array(r, i, &type, &n), DC_OK);
+    assert_int_equal(type, DC_META_I16);
+    assert_int_equal(n, 3);
+    int16_t s2[2];
+    assert_int_equal(dc_reader_meta_array_get(r, i, 1, 2, s2), DC_OK);
+    assert_int_equal(s2[0], 0);
+    assert_int_equal(s2[1], 32767);
+    assert_int_equal(dc_reader_meta_array_get(r, i, 2, 2, s2), DC_ERR_RANGE);
+    assert_int_equal(dc_reader_meta_find(r, "a.f32", &i), DC_OK);
+    float f2[2];
+    assert_int_equal(dc_reader_meta_array_get(r, i, 0, 2, f2), DC_OK);
+    assert_true(f2[0] == 0.25f && f2[1] == -1e30f);
+    assert_int_equal(dc_reader_meta_find(r, "a.str", &i), DC_OK);
+    dc_meta_string t[2];
+    assert_int_equal(dc_reader_meta_array_get(r, i, 1, 2, t), DC_OK);
+    assert_int_equal(t[0].size, 0);
+    assert_int_equal(t[1].size, 3);
+    assert_memory_equal(t[1].data, "\xe2\x9c\x93", 3);
+    assert_int_equal(dc_reader_meta_find(r, "a.empty", &i), DC_OK);
+    assert_int_equal(dc_reader_meta_array(r, i, &type, &n), DC_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(dc_reader_meta_array_get(r, i, 0, 0, NULL), DC_OK);
+    assert_int_equal(dc_reader_meta_find(r, "x", &i), DC_ERR_NOT_FOUND);
+    assert_int_equal(dc_reader_meta_find(r, NULL, &i), DC_ERR_INVALID_ARGUMENT);
+    /* the same bytes as the experimental section accessor sees */
+    size_t ksz;
+    const void *kv = dc_reader_kv_section(r, &ksz);
+    assert_non_null(kv);
+    assert_true(ksz > 32);
+
+    /* a section set first (here: this file's) is kept, pairs appended to it */
+    char path2[512];
+    path_in(path2, sizeof(path2), "meta2.dcz");
+    assert_int_equal(dc_writer_create(path2, &o, &w), DC_OK);
+    assert_int_equal(dc_writer_set_kv_section(w, kv, ksz), DC_OK);
+    assert_int_equal(dc_writer_meta_string(w, "neg", "dup"), DC_ERR_INVALID_ARGUMENT);
+    assert_int_equal(dc_writer_meta_string(w, "added", "yes"), DC_OK);
+    assert_int_equal(dc_writer_finish(w), DC_OK);
+    dc_reader_close(r);
+    assert_int_equal(dc_reader_open_file(path2, NULL, &r, NULL), DC_OK);
+    assert_int_equal(dc_reader_meta_count(r), 12);
+    assert_int_equal(dc_reader_meta_entry(r, 11, &key, NULL), DC_OK);
+    assert_string_equal(key, "added");
+    dc_reader_close(r);
+
+    /* files without typed metadata */
+    static model m;
+    make_model(&m);
+    path_in(path2, sizeof(path2), "nometa.dcz");
+    assert_int_equal(write_model(path2, &m, 1, 1), DC_OK);
+    assert_int_equal(dc_reader_open_file(path2, NULL, &r, NULL), DC_OK);
+    assert_int_equal(dc_reader_meta_count(r), 0);
+    assert_int_equal(dc_reader_meta_find(r, "neg", &i), DC_ERR_NOT_FOUND);
+    assert_int_equal(dc_reader_meta_int(r, 0, &v), DC_ERR_NOT_FOUND);
+    dc_reader_close(r);
+    assert_int_equal(dc_reader_meta_count(NULL), 0);
+}
+
 static int teardown(void **state) {
     (void)state;
     char cmd[600];
@@ -1113,6 +1254,7 @@ int main(void) {
         cmocka_unit_test(test_forged_claims),
         cmocka_unit_test(test_truncated_while_open),
         cmocka_unit_test(test_files_and_errors),
+        cmocka_unit_test(test_typed_meta),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -258,6 +258,102 @@ DC_API const char *dc_reader_metadata(const dc_reader *r);
  * dc_reader_open_* checked its checksum and structure. Thread-safe.
  */
 DC_API const void *dc_reader_kv_section(const dc_reader *r, size_t *size);
+
+/*
+ * Typed metadata: key -> typed value, read without a JSON parser. The pairs
+ * live in the key/value section (docs/format.md, 6.7) in GGUF's encoding, so
+ * a model read from a GGUF file shows every one of its key/values here (and
+ * `dcz export --gguf` gives back every pair written with these calls). Value
+ * types are GGUF's, numbered as GGUF numbers them; values never renumber.
+ */
+typedef enum dc_meta_type {
+    DC_META_U8 = 0,
+    DC_META_I8 = 1,
+    DC_META_U16 = 2,
+    DC_META_I16 = 3,
+    DC_META_U32 = 4,
+    DC_META_I32 = 5,
+    DC_META_F32 = 6,
+    DC_META_BOOL = 7, /* one byte, 0 or 1 */
+    DC_META_STRING = 8,
+    DC_META_ARRAY = 9,
+    DC_META_U64 = 10,
+    DC_META_I64 = 11,
+    DC_META_F64 = 12
+} dc_meta_type;
+
+/* A string value: UTF-8 bytes, not NUL-terminated (GGUF strings are not). */
+typedef struct dc_meta_string {
+    const char *data;
+    size_t size;
+} dc_meta_string;
+
+/*
+ * Adds key = value to the file's typed metadata (written by
+ * dc_writer_finish). Keys are UTF-8, 1..65535 bytes, unique in the file
+ * (an existing key: DC_ERR_INVALID_ARGUMENT). Integers: `type` is any
+ * integer type or DC_META_BOOL, and `value` must fit it (else DC_ERR_RANGE;
+ * DC_META_U64 takes 0..INT64_MAX here); floats: DC_META_F32 (rounded) or
+ * DC_META_F64; strings: NUL-terminated UTF-8. Arrays: `count` elements of
+ * `elem_type` at `elems`, in C's native types (uint8_t for DC_META_U8 and
+ * DC_META_BOOL, int16_t for DC_META_I16, float for DC_META_F32, ...; for
+ * DC_META_STRING, `elems` is `const char *const *`, NUL-terminated UTF-8
+ * strings); nested arrays are not offered. A later
+ * dc_writer_set_kv_section replaces the whole section, pairs added before
+ * included; pairs added after it are appended to it.
+ * Errors: DC_ERR_INVALID_ARGUMENT (NULL writer, key or value, a bad type,
+ * an invalid key or string, a duplicate key), DC_ERR_RANGE,
+ * DC_ERR_OUT_OF_MEMORY. O(size of the metadata) a call. Since 0.1.0.
+ */
+DC_API dc_status dc_writer_meta_int(dc_writer *w, const char *key, dc_meta_type type,
+                                    int64_t value);
+DC_API dc_status dc_writer_meta_float(dc_writer *w, const char *key, dc_meta_type type,
+                                      double value);
+DC_API dc_status dc_writer_meta_string(dc_writer *w, const char *key, const char *value);
+DC_API dc_status dc_writer_meta_array(dc_writer *w, const char *key, dc_meta_type elem_type,
+                                      const void *elems, uint64_t count);
+
+/* Number of typed metadata pairs (0 for a file without any, or NULL). */
+DC_API size_t dc_reader_meta_count(const dc_reader *r);
+
+/*
+ * Key (NUL-terminated, owned by the reader) and value type of pair `index`
+ * (file order; either pointer may be NULL). Errors: DC_ERR_NOT_FOUND (index
+ * out of range), DC_ERR_INVALID_ARGUMENT (NULL reader).
+ */
+DC_API dc_status dc_reader_meta_entry(const dc_reader *r, size_t index, const char **key,
+                                      dc_meta_type *type);
+
+/* Sets *index to the pair called `key`. Errors: DC_ERR_NOT_FOUND,
+ * DC_ERR_INVALID_ARGUMENT (a NULL argument). O(number of pairs). */
+DC_API dc_status dc_reader_meta_find(const dc_reader *r, const char *key, size_t *index);
+
+/*
+ * The value of pair `index`: dc_reader_meta_int for any integer type and
+ * DC_META_BOOL (DC_ERR_RANGE for a U64 above INT64_MAX), dc_reader_meta_float
+ * for F32 and F64, dc_reader_meta_string for a string (pointing into the
+ * reader, valid until dc_reader_close). A value of another type:
+ * DC_ERR_INVALID_ARGUMENT. Errors also: DC_ERR_NOT_FOUND (index out of
+ * range), DC_ERR_INVALID_ARGUMENT (NULL arguments). Thread-safe.
+ */
+DC_API dc_status dc_reader_meta_int(const dc_reader *r, size_t index, int64_t *value);
+DC_API dc_status dc_reader_meta_float(const dc_reader *r, size_t index, double *value);
+DC_API dc_status dc_reader_meta_string(const dc_reader *r, size_t index, dc_meta_string *value);
+
+/*
+ * An array value: its element type and count (dc_reader_meta_array), and
+ * elements first .. first + count - 1 copied to dst in C's native types as
+ * for dc_writer_meta_array (dc_reader_meta_array_get; strings as
+ * dc_meta_string pointing into the reader). Arrays of arrays give
+ * DC_ERR_UNSUPPORTED to dc_reader_meta_array_get. Errors:
+ * DC_ERR_INVALID_ARGUMENT (not an array, NULL arguments), DC_ERR_RANGE
+ * (first + count past the end), DC_ERR_NOT_FOUND (index out of range).
+ * Strings cost O(first + count), other types O(count). Thread-safe.
+ */
+DC_API dc_status dc_reader_meta_array(const dc_reader *r, size_t index, dc_meta_type *elem_type,
+                                      uint64_t *count);
+DC_API dc_status dc_reader_meta_array_get(const dc_reader *r, size_t index, uint64_t first,
+                                          uint64_t count, void *dst);
 #endif /* DC_EXPERIMENTAL */
 
 /*

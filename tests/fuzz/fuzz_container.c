@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifndef DC_EXPERIMENTAL
+#define DC_EXPERIMENTAL /* typed metadata */
+#endif
 #include "doublecomp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -19,6 +22,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         return 0;
     }
     (void)dc_reader_metadata(r);
+    /* typed metadata: every accessor on every pair must answer, not crash */
+    for (size_t i = 0; i < dc_reader_meta_count(r); i++) {
+        const char *key;
+        dc_meta_type t;
+        size_t j;
+        if (dc_reader_meta_entry(r, i, &key, &t) != DC_OK) abort();
+        if (dc_reader_meta_find(r, key, &j) != DC_OK || j != i) abort(); /* keys are unique */
+        int64_t v;
+        double d;
+        dc_meta_string s;
+        uint64_t n;
+        (void)dc_reader_meta_int(r, i, &v);
+        (void)dc_reader_meta_float(r, i, &d);
+        (void)dc_reader_meta_string(r, i, &s);
+        if (dc_reader_meta_array(r, i, &t, &n) == DC_OK && n > 0 && n <= (1u << 16)) {
+            void *buf = malloc((size_t)n * 16);
+            if (!buf) abort();
+            (void)dc_reader_meta_array_get(r, i, 0, n, buf);
+            (void)dc_reader_meta_array_get(r, i, n - 1, 1, buf);
+            free(buf);
+        }
+    }
     for (size_t i = 0; i < dc_reader_tensor_count(r); i++) {
         dc_tensor_desc d = {.struct_size = sizeof(d)};
         if (dc_reader_tensor(r, i, &d) != DC_OK) abort();

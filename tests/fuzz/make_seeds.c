@@ -14,6 +14,9 @@
 #include <unistd.h>
 
 #include "../gen.h"
+#ifndef DC_EXPERIMENTAL
+#define DC_EXPERIMENTAL /* typed metadata seeds */
+#endif
 #include "doublecomp.h"
 
 static int write_file(const char *dir, const char *sub, const char *name, const void *p, size_t n) {
@@ -68,7 +71,16 @@ static int dcz_seed2(const char *dir) {
     dc_writer *w;
     if (dc_writer_create(path, &wo, &w) != DC_OK || dc_writer_add_tensor(w, &a, q, sizeof(q)) ||
         dc_writer_add_tensor(w, &b, h, sizeof(h)) ||
-        dc_writer_set_metadata(w, "{\"llama2c_header\":[8,16,1,2,1,32,4]}") || dc_writer_finish(w))
+        dc_writer_set_metadata(w, "{\"llama2c_header\":[8,16,1,2,1,32,4]}"))
+        return 1;
+    /* typed metadata of several types (the key/value section) */
+    const char *toks[2] = {"<s>", "a"};
+    const float fs[2] = {1.5f, -2.0f};
+    if (dc_writer_meta_int(w, "llama.block_count", DC_META_U32, 1) ||
+        dc_writer_meta_float(w, "llama.rope.freq_base", DC_META_F32, 10000.0) ||
+        dc_writer_meta_string(w, "general.name", "seed") ||
+        dc_writer_meta_array(w, "tokenizer.ggml.tokens", DC_META_STRING, toks, 2) ||
+        dc_writer_meta_array(w, "scores", DC_META_F32, fs, 2) || dc_writer_finish(w))
         return 1;
     return 0;
 }
