@@ -24,11 +24,15 @@
 #define FILE_MAGIC                                                                                 \
     "\x89"                                                                                         \
     "DCZ\r\n\x1a\n"
-#define FILE_VERSION 1
-#define HEADER_SIZE  96
-#define DATA_START   128
-#define ALIGN        64
-#define INDEX_ENTRY  32
+/* Version 2 differs from 1 only in that a raw-stored chunk may start 20 bytes
+ * before a 64-byte boundary, so that its payload (the tensor's bytes) is
+ * 64-byte aligned; the writer says 2 only in files that have such a chunk. */
+#define FILE_VERSION     2
+#define RAW_PAYLOAD_SKEW (ALIGN - DC_CHUNK_HEADER_SIZE) /* a raw chunk's offset mod 64 */
+#define HEADER_SIZE      96
+#define DATA_START       128
+#define ALIGN            64
+#define INDEX_ENTRY      32
 
 /* ========================================================================== */
 /*                              shared helpers                                */
@@ -151,6 +155,7 @@ struct dc_writer {
     uint64_t *name_slots; /* hash set of names: offset into `names` + 1, 0 = empty */
     size_t name_cap;      /* slots (a power of two, at most half full) */
     uint64_t tensors, chunks;
+    int version2;   /* a raw chunk was placed payload-aligned (file version 2) */
     dc_cctx **cctx; /* one per thread */
     unsigned threads;
     int failed;
@@ -350,12 +355,17 @@ static void *compress_batch(void *arg) {
     return NULL;
 }
 
-static dc_status write_pad(dc_writer *w) {
+/* Zero bytes up to the next offset that is `skew` past a multiple of 64. */
+static dc_status write_pad_to(dc_writer *w, unsigned skew) {
     static const uint8_t zeros[ALIGN];
-    size_t pad = (size_t)((ALIGN - w->pos % ALIGN) % ALIGN);
+    size_t pad = (size_t)((ALIGN + skew - w->pos % ALIGN) % ALIGN);
     if (pad && fwrite(zeros, 1, pad, w->f) != pad) return io_error(w);
     w->pos += pad;
     return DC_OK;
+}
+
+static dc_status write_pad(dc_writer *w) {
+    return write_pad_to(w, 0);
 }
 
 /* Starts the kernel writing what is written so far, without waiting for it,
@@ -416,8 +426,11 @@ static dc_status write_chunks(dc_writer *w, const uint8_t *data, size_t size, ui
         for (size_t k = 0; st == DC_OK && k < count; k++) {
             size_t raw;
             dc_codec codec;
-            if ((st = write_pad(w)) != DC_OK) break;
             dc_chunk_info(out[k], out_size[k], NULL, &raw, &codec);
+            /* a raw chunk's payload (the tensor's bytes) on a 64-byte boundary */
+            const int raw_aligned = codec == DC_CODEC_RAW && raw > 0;
+            if ((st = write_pad_to(w, raw_aligned ? RAW_PAYLOAD_SKEW : 0)) != DC_OK) break;
+            w->version2 |= raw_aligned;
             if (fwrite(out[k], 1, out_size[k], w->f) != out_size[k]) {
                 st = io_error(w);
                 break;
@@ -550,7 +563,7 @@ dc_status dc_writer_finish(dc_writer *w) {
     if (st == DC_OK) {
         uint8_t h[DATA_START] = {0}; /* the header, and the key/value section's place at 96 */
         memcpy(h, FILE_MAGIC, 8);
-        dc_store_le32(h + 8, FILE_VERSION);
+        dc_store_le32(h + 8, w->version2 ? 2u : 1u); /* the oldest that holds the file */
         dc_store_le64(h + 16, w->pos);
         dc_store_le64(h + 24, w->tensors);
         dc_store_le64(h + 32, table_off);
@@ -799,7 +812,8 @@ static dc_status parse(dc_reader *r, const char **detail) {
     if (size < HEADER_SIZE) FAIL(DC_ERR_TRUNCATED, "header: file shorter than the header");
     if (dc_checksum32(h, 92) != dc_load_le32(h + 92))
         FAIL(DC_ERR_CHECKSUM, "header: checksum mismatch");
-    if (dc_load_le32(h + 8) != FILE_VERSION)
+    const uint32_t version = dc_load_le32(h + 8);
+    if (version < 1 || version > FILE_VERSION)
         FAIL(DC_ERR_UNSUPPORTED, "header: unsupported version");
     if (dc_load_le32(h + 12) != 0) FAIL(DC_ERR_UNSUPPORTED, "header: unknown flags");
     uint64_t file_size = dc_load_le64(h + 16);
@@ -853,7 +867,9 @@ static dc_status parse(dc_reader *r, const char **detail) {
     for (uint64_t k = 0; k < r->nchunks; k++) {
         const uint8_t *e = r->index + k * INDEX_ENTRY;
         uint64_t off = dc_load_le64(e), csize = dc_load_le32(e + 8), raw = dc_load_le32(e + 12);
-        if (off % ALIGN || off < prev_end || off > toff || csize > toff - off)
+        /* 64-aligned; in version 2 a raw chunk's payload instead */
+        const int skewed = version >= 2 && e[20] == 0 && off % ALIGN == RAW_PAYLOAD_SKEW;
+        if ((off % ALIGN && !skewed) || off < prev_end || off > toff || csize > toff - off)
             FAIL(DC_ERR_CORRUPT, "chunk index: chunk offset outside the data region");
         if (csize < DC_CHUNK_HEADER_SIZE || raw > DC_CHUNK_SIZE_MAX || e[20] > 5 ||
             e[21] | e[22] | e[23] | e[28] | e[29] | e[30] | e[31])

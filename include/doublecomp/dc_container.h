@@ -413,8 +413,10 @@ DC_API dc_status dc_reader_chunk_rows(const dc_reader *r, size_t index, uint64_t
  * inside the file mapping (or the caller's memory of
  * dc_reader_open_memory) and *size to its decoded size, so an engine uses
  * the bytes in place, without a copy. The pointer stays valid until
- * dc_reader_close. In this file format the payload follows the 20-byte
- * chunk header, so it is aligned to 4 (the header to 64), not to 64.
+ * dc_reader_close. The pointer is 64-byte aligned in files written since
+ * 0.1.0 (container version 2 places a raw chunk's payload, not its 20-byte
+ * header, on a 64-byte boundary; docs/format.md 6.2), and 4-byte aligned in
+ * earlier files.
  * Nothing is verified: compare dc_checksum32(*data, *size) with
  * dc_chunk_location.checksum where that matters.
  * Errors: DC_ERR_UNSUPPORTED (the chunk is not stored raw, or the reader
