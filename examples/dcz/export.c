@@ -8,7 +8,7 @@
  * codes), float and opaque tensors as their stored bytes. Tensors that dcz
  * compress quantized (from F32/F16/BF16) are written as Q8_0 whose
  * dequantized values d * q equal the .dcz's scale * q exactly (their scales
- * are binary16 values, see gguf_quantize_f16_scales), or as F32 holding
+ * are binary16 values, see el_quantize_f16_scales), or as F32 holding
  * those values where Q8_0 cannot hold them (a row length not a multiple of
  * 32, 4-bit weights, a scale that is not binary16).
  */

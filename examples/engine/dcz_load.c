@@ -162,6 +162,16 @@ static int describe(const dc_reader *r, const char *path, el_qopts *q) {
         q->group = d.group_size > d.dims[d.ndim - 1] ? (int)d.dims[d.ndim - 1] : (int)d.group_size;
         q->use_alpha = d.n_smooth > 0;
         q->alpha = d.alpha;
+        dc_tensor_desc dq = {.struct_size = sizeof(dq)};
+        size_t qi; /* a GGUF's DC scaling lives in the norms only (el_qopts.fold_only) */
+        if (!q->use_alpha &&
+            (dc_reader_find(r, "blk.0.attn_q.weight", &qi) == DC_OK ||
+             dc_reader_find(r, "layers.0.attention.wq.weight", &qi) == DC_OK) &&
+            dc_reader_tensor(r, qi, &dq) == DC_OK && dq.bits && dq.alpha > 0) {
+            q->use_alpha = 1;
+            q->alpha = dq.alpha;
+            q->fold_only = 1;
+        }
         q->sparsity = d.sparsity;
         const char *qm = strstr(dc_reader_metadata(r), "\"qmax\":"); /* dcz compress writes it */
         q->qmax = qm ? (unsigned)strtoul(qm + 7, NULL, 10) : 0;

@@ -736,6 +736,8 @@ int main(int argc, char **argv) {
 
     if (a.q.quantize && !from_dcz) {
         if (!a.q.calib_path) a.q.calib_path = a.text;
+        /* as dcz compress quantizes a GGUF: binary16 scales, 1/s only in norms */
+        if (el_tokenizer_in_model(a.model)) el_qopts_for_gguf(&a.q);
         if (el_pipeline_apply(&m, &tk, &a.q, &rep) != 0) {
             rc = 1;
             goto done;
