@@ -13,9 +13,12 @@
  *   gguf_check values OUT.gguf IN.dcz
  *                                  every tensor of OUT (F32 or Q8_0) has,
  *                                  value for value, the bits of the .dcz
- *                                  tensor of its name, dequantized
- *                                  (scale * q) or as stored; prints how many
- *                                  tensors of each type were compared
+ *                                  tensor of its name (or of its llama2.c
+ *                                  name), dequantized (scale * q, divided
+ *                                  by the smoothing scales if it has them,
+ *                                  as dcz export writes it) or as stored;
+ *                                  prints how many tensors of each type
+ *                                  were compared
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -71,12 +74,35 @@ static float *gguf_floats(const char *path, const dc_gguf *g, const dc_gguf_tens
     return f;
 }
 
-/* The values of .dcz tensor `name` as floats (dequantized), NULL if absent. */
+/* The llama2.c name of a llama.cpp tensor name (examples/engine's
+ * el_l2c_name, which this helper does not link) into out; NULL if none. */
+static const char *l2c_name(const char *gguf, char *out, size_t cap) {
+    static const char *const g[] = {"attn_norm", "attn_q",   "attn_k",   "attn_v", "attn_output",
+                                    "ffn_norm",  "ffn_gate", "ffn_down", "ffn_up"};
+    static const char *const l[] = {"attention_norm",  "attention.wq",    "attention.wk",
+                                    "attention.wv",    "attention.wo",    "ffn_norm",
+                                    "feed_forward.w1", "feed_forward.w2", "feed_forward.w3"};
+    int layer, pos = 0;
+    if (!strcmp(gguf, "token_embd.weight")) return snprintf(out, cap, "tok_embeddings.weight"), out;
+    if (!strcmp(gguf, "output_norm.weight")) return snprintf(out, cap, "norm.weight"), out;
+    if (sscanf(gguf, "blk.%d.%n", &layer, &pos) == 1 && pos > 0)
+        for (size_t k = 0; k < sizeof(g) / sizeof(g[0]); k++)
+            if (!strncmp(gguf + pos, g[k], strlen(g[k])) &&
+                !strcmp(gguf + pos + strlen(g[k]), ".weight"))
+                return snprintf(out, cap, "layers.%d.%s.weight", layer, l[k]), out;
+    return NULL;
+}
+
+/* The values of .dcz tensor `name` (or of its llama2.c name) as floats
+ * (dequantized), NULL if absent. */
 static float *dcz_floats(const dc_reader *r, const char *name, uint64_t *n) {
     size_t idx;
     dc_tensor_desc d = {.struct_size = sizeof(d)};
-    if (dc_reader_find(r, name, &idx) != DC_OK || dc_reader_tensor(r, idx, &d) != DC_OK)
+    char alt[96];
+    if (dc_reader_find(r, name, &idx) != DC_OK &&
+        (!l2c_name(name, alt, sizeof alt) || dc_reader_find(r, alt, &idx) != DC_OK))
         return NULL;
+    if (dc_reader_tensor(r, idx, &d) != DC_OK) return NULL;
     uint64_t rows = 1, cols = d.dims[d.ndim - 1];
     for (unsigned k = 0; k + 1 < d.ndim; k++)
         rows *= d.dims[k];
@@ -91,6 +117,9 @@ static float *dcz_floats(const dc_reader *r, const char *name, uint64_t *n) {
         st = dc_qtensor_import(buf, d.data_size, d.scales, d.n_scales, rows, cols, &qo, &qt);
         if (st == DC_OK) st = dc_qtensor_dequantize(qt, f, *n);
         dc_qtensor_free(qt);
+        if (d.n_smooth == cols)
+            for (uint64_t k = 0; k < *n; k++)
+                f[k] = f[k] / d.smooth[k % cols];
     } else {
         st = dc_convert_to_f32(f, buf, d.dtype, *n);
     }

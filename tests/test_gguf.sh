@@ -13,6 +13,9 @@
 #     export holds Q8_0 (and F32 where rows do not fit) whose values equal
 #     the .dcz's bit for bit (gguf_check values) and whose W8A8 perplexity
 #     in the engine equals the .dcz's
+#   - the same setting on the llama2.c .bin: export --tokenizer gives F32
+#     tensors with the .dcz's values (wo/w2 divided by their smoothing
+#     scales), perplexity within 1%
 #   - damaged GGUF files get a clear error from dcz compress and dc-llama
 #   - the independent parser @huggingface/gguf (npm) reads every written
 #     file as gguf_check does (skipped, with a message, without npm/network;
@@ -81,6 +84,20 @@ grep -q "30 re-quantized tensors as Q8_0, 5 as F32" "$T/out" || { cat "$T/out"; 
 p_ex=$("$LLAMA" ppl "$T/dc.rt.gguf" $EVAL --quant tensor --bits 8 --qmax 90 | ppl_of)
 echo "PPL exported GGUF (W8A8 in the engine) $p_ex"
 [ -n "$p_ex" ] && [ "$p_ex" = "$p_dc" ] || fail "exported GGUF perplexity $p_ex != .dcz $p_dc"
+# 3c. a llama2.c model calibrated by the engine (f32 scales; wo/w2 with a run-time
+# 1/s): exported with --tokenizer as F32 holding the .dcz's values (wo/w2 divided
+# by s); its W8A8 perplexity is within 1% of the .dcz's (not equal: see README)
+"$DCZ" compress "$MODEL" --tokenizer "$TOK" -o "$T/l2c.dcz" $DC $CAL >/dev/null 2>&1 || fail "dcz compress --calib-text .bin"
+"$DCZ" export "$T/l2c.dcz" --gguf -o "$T/l2c.gguf" >"$T/out" 2>&1 && fail "llama2.c export without --tokenizer"
+grep -q "give --tokenizer" "$T/out" || { cat "$T/out"; fail "no clear message without --tokenizer"; }
+"$DCZ" export "$T/l2c.dcz" --gguf -o "$T/l2c.gguf" --tokenizer "$TOK" >"$T/out" || fail "dcz export l2c.dcz"
+grep -q "35 as F32, 10 of them divided by their smoothing scales" "$T/out" || { cat "$T/out"; fail "llama2.c export: unexpected types"; }
+"$CHECK" values "$T/l2c.gguf" "$T/l2c.dcz" || fail "llama2.c export values differ from the .dcz's"
+p_l2c=$("$LLAMA" ppl "$T/l2c.dcz" --tokenizer "$TOK" $EVAL | ppl_of)
+p_l2g=$("$LLAMA" ppl "$T/l2c.gguf" $EVAL --quant tensor --bits 8 --qmax 90 | ppl_of)
+echo "PPL llama2.c DC .dcz $p_l2c, its exported GGUF (W8A8 in the engine) $p_l2g"
+awk -v a="$p_l2c" -v b="$p_l2g" 'BEGIN { d = (b - a) / a; exit !(a > 0 && d < 0.01 && d > -0.01) }' ||
+    fail "llama2.c export perplexity $p_l2g not within 1% of $p_l2c"
 # a GGUF that already holds quantized tensors is not calibrated again
 "$DCZ" compress "$T/q8.gguf" -o "$T/x.dcz" $DC $CAL >"$T/out" 2>&1 && fail "calibrated a Q8_0 GGUF"
 grep -q "already holds quantized tensors" "$T/out" || { cat "$T/out"; fail "no clear message for a Q8_0 GGUF"; }
@@ -112,13 +129,13 @@ if [ -z "$node_dir" ] || [ ! -d "$node_dir/node_modules/@huggingface/gguf" ]; th
     echo "SKIP (part): @huggingface/gguf not available (no npm, node or network)"
 else
     cp "$SRC/tests/gguf_check.mjs" "$node_dir/gguf_check.mjs"
-    for f in f32 q8 f32.rt q8.rt dc.rt; do
+    for f in f32 q8 f32.rt q8.rt dc.rt l2c; do
         "$CHECK" list "$T/$f.gguf" >"$T/ours.txt" || fail "gguf_check list $f.gguf"
         node "$node_dir/gguf_check.mjs" "$T/$f.gguf" >"$T/theirs.txt" 2>&1 ||
             { cat "$T/theirs.txt"; fail "@huggingface/gguf refused $f.gguf"; }
         diff "$T/ours.txt" "$T/theirs.txt" >/dev/null ||
             { diff "$T/ours.txt" "$T/theirs.txt" | head; fail "@huggingface/gguf reads $f.gguf differently"; }
     done
-    echo "@huggingface/gguf: accepted f32, q8, f32.rt, q8.rt, dc.rt (names, shapes, types, key/values agree)"
+    echo "@huggingface/gguf: accepted f32, q8, f32.rt, q8.rt, dc.rt, l2c (names, shapes, types, key/values agree)"
 fi
 echo "PASS"
