@@ -3,8 +3,10 @@
  * llama-architecture GGUF v3 file (llama.cpp's names and keys), so tests
  * and users get a GGUF of stories260K without a download.
  *
- *   dc-l2c-gguf MODEL.bin TOKENIZER.bin -o OUT.gguf [--type f32|q8_0] [--force]
+ *   dc-l2c-gguf MODEL.bin TOKENIZER.bin -o OUT.gguf [--type f32|f16|q8_0] [--force]
  *
+ * --type f16 stores every 2-D weight as F16 (round to nearest even), norms
+ * as F32, as llama.cpp's converter does with --outtype f16.
  * --type q8_0 stores every 2-D weight as Q8_0 (blocks of 32: d = max|x| /
  * 127 as fp16, q = round(x / d)), as llama.cpp's quantizer does; norms stay
  * F32. The RoPE tables of the checkpoint are not stored (GGUF engines
@@ -63,6 +65,9 @@ static dc_status load(void *ctx, size_t i, const void **data) {
     if (!(c->buf = malloc((size_t)c->out[i].nbytes))) return DC_ERR_OUT_OF_MEMORY;
     if (c->out[i].type == DC_GGML_Q8_0)
         quantize_q8_0(x, n, c->buf);
+    else if (c->out[i].type == DC_GGML_F16)
+        for (size_t k = 0; k < n; k++)
+            dc_store_le16(c->buf + 2 * k, dc_f32_to_f16(x[k]));
     else
         for (size_t k = 0; k < n; k++) {
             uint32_t u;
@@ -84,7 +89,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--force"))
             force = 1;
         else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            puts("usage: dc-l2c-gguf MODEL.bin TOKENIZER.bin -o OUT.gguf [--type f32|q8_0] "
+            puts("usage: dc-l2c-gguf MODEL.bin TOKENIZER.bin -o OUT.gguf [--type f32|f16|q8_0] "
                  "[--force]");
             return 0;
         } else if (argv[i][0] == '-')
@@ -97,8 +102,8 @@ int main(int argc, char **argv) {
             return fail("unexpected argument", argv[i]);
     }
     if (!model || !tok || !out) return fail("need MODEL.bin TOKENIZER.bin -o OUT.gguf", NULL);
-    int q8 = !strcmp(type, "q8_0");
-    if (!q8 && strcmp(type, "f32")) return fail("--type must be f32 or q8_0", type);
+    int q8 = !strcmp(type, "q8_0"), f16 = !strcmp(type, "f16");
+    if (!q8 && !f16 && strcmp(type, "f32")) return fail("--type must be f32, f16 or q8_0", type);
     if (!force && access(out, F_OK) == 0) return fail("output exists (use --force)", out);
     el_model m;
     if (el_model_load(&m, model) != 0) return 1;
@@ -111,12 +116,17 @@ int main(int argc, char **argv) {
     if (!slots || !slot_of || !ot || !names) return fail("out of memory", NULL);
     el_layout(c, slots, ns);
     /* llama.cpp's names and order, F32 (Q8_0 where the rows fit its blocks) */
-    size_t n = el_gguf_llama_tensors(c, slots, ns, q8, ot, slot_of, names);
+    size_t n = el_gguf_llama_tensors(c, slots, ns,
+                                     q8    ? DC_GGML_Q8_0
+                                     : f16 ? DC_GGML_F16
+                                           : DC_GGML_F32,
+                                     ot, slot_of, names);
     dc_alloc a;
     dc_alloc_init(&a, NULL);
     dc_gguf_buf kv = {&a, NULL, 0, 0, 0, 0};
     const char *base = strrchr(model, '/') ? strrchr(model, '/') + 1 : model;
-    if (el_gguf_llama_kv(&kv, c, base, tok, q8 ? 7 : 0) != 0) return 1; /* MOSTLY_Q8_0 / ALL_F32 */
+    /* general.file_type: MOSTLY_Q8_0, MOSTLY_F16 or ALL_F32 */
+    if (el_gguf_llama_kv(&kv, c, base, tok, q8 ? 7 : f16 ? 1 : 0) != 0) return 1;
     dc_gguf_put_kv_str(&kv, "doublecomp.converted_from", base);
     if (kv.oom) return fail("out of memory", NULL);
     conv cv = {m.file_data, slots, slot_of, q8, ot, NULL};
@@ -128,7 +138,7 @@ int main(int argc, char **argv) {
                 st == DC_ERR_IO ? strerror(errno) : dc_status_string(st));
         rc = st == DC_ERR_IO ? 3 : 2;
     } else {
-        printf("%s -> %s: %zu tensors (%s), %llu key/values\n", model, out, n, q8 ? "q8_0" : "f32",
+        printf("%s -> %s: %zu tensors (%s), %llu key/values\n", model, out, n, type,
                (unsigned long long)kv.n_kv);
     }
     free(cv.buf);

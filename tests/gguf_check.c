@@ -11,7 +11,7 @@
  *                                  names, order, shapes and types, and their
  *                                  data bytes are identical
  *   gguf_check values OUT.gguf IN.dcz
- *                                  every tensor of OUT (F32 or Q8_0) has,
+ *                                  every tensor of OUT (F32, F16, Q8_0) has,
  *                                  value for value, the bits of the .dcz
  *                                  tensor of its name (or of its llama2.c
  *                                  name), dequantized (scale * q, divided
@@ -54,10 +54,10 @@ static uint8_t *read_range(const char *path, uint64_t off, uint64_t n) {
 static const char *const kTypes[] = {"u8",   "i8",     "u16",   "i16", "u32", "i32", "f32",
                                      "bool", "string", "array", "u64", "i64", "f64"};
 
-/* The floats of GGUF tensor t (F32 or Q8_0) into a malloc'd array; NULL
+/* The floats of GGUF tensor t (F32, F16 or Q8_0) into a malloc'd array; NULL
  * for other types. */
 static float *gguf_floats(const char *path, const dc_gguf *g, const dc_gguf_tensor *t) {
-    if (t->type != DC_GGML_F32 && t->type != DC_GGML_Q8_0) return NULL;
+    if (t->type != DC_GGML_F32 && t->type != DC_GGML_F16 && t->type != DC_GGML_Q8_0) return NULL;
     uint8_t *p = read_range(path, g->data_offset + t->offset, t->nbytes);
     float *f = malloc(t->numel * sizeof(float) + 1);
     if (!f) exit(2);
@@ -65,6 +65,8 @@ static float *gguf_floats(const char *path, const dc_gguf *g, const dc_gguf_tens
         if (t->type == DC_GGML_F32) {
             uint32_t u = dc_load_le32(p + 4 * i);
             memcpy(&f[i], &u, 4);
+        } else if (t->type == DC_GGML_F16) {
+            f[i] = dc_f16_to_f32(dc_load_le16(p + 2 * i));
         } else {
             const uint8_t *blk = p + i / DC_Q8_0_BLOCK * DC_Q8_0_BYTES;
             f[i] = dc_f16_to_f32(dc_load_le16(blk)) * (float)(int8_t)blk[2 + i % DC_Q8_0_BLOCK];
@@ -153,10 +155,10 @@ static int check_values(const char *gpath, const char *dpath) {
                    (unsigned long long)k, (double)x[k], (double)y[k]);
             bad = 1;
         }
-        t->type == DC_GGML_Q8_0 ? n_q8++ : n_f32++;
+        t->type == DC_GGML_Q8_0 ? n_q8++ : n_f32++; /* F32 or F16 */
         free(x), free(y);
     }
-    if (!bad) printf("values: %zu Q8_0 and %zu F32 tensors equal the .dcz's\n", n_q8, n_f32);
+    if (!bad) printf("values: %zu Q8_0 and %zu float tensors equal the .dcz's\n", n_q8, n_f32);
     dc_reader_close(r);
     dc_gguf_free(g);
     return bad;

@@ -84,6 +84,16 @@ grep -q "30 re-quantized tensors as Q8_0, 5 as F32" "$T/out" || { cat "$T/out"; 
 p_ex=$("$LLAMA" ppl "$T/dc.rt.gguf" $EVAL --quant tensor --bits 8 --qmax 90 | ppl_of)
 echo "PPL exported GGUF (W8A8 in the engine) $p_ex"
 [ -n "$p_ex" ] && [ "$p_ex" = "$p_dc" ] || fail "exported GGUF perplexity $p_ex != .dcz $p_dc"
+# the same from an F16 GGUF (2-D weights F16, norms F32, as llama.cpp converts)
+"$L2C" "$MODEL" "$TOK" -o "$T/f16.gguf" --type f16 >/dev/null || fail "dc-l2c-gguf f16"
+"$DCZ" compress "$T/f16.gguf" -o "$T/dc16.dcz" $DC $CAL >/dev/null 2>&1 || fail "dcz compress --calib-text f16.gguf"
+p_mem16=$("$LLAMA" ppl "$T/f16.gguf" $EVAL $DC $CAL | ppl_of)
+p_dc16=$("$LLAMA" ppl "$T/dc16.dcz" --tokenizer "$T/dc16.dcz" $EVAL | ppl_of)
+echo "PPL DC setting on the F16 GGUF: in memory $p_mem16, .dcz $p_dc16"
+[ -n "$p_mem16" ] && [ "$p_mem16" = "$p_dc16" ] || fail "F16: .dcz perplexity $p_dc16 != in-memory $p_mem16"
+"$DCZ" export "$T/dc16.dcz" --gguf -o "$T/dc16.rt.gguf" >/dev/null || fail "dcz export dc16.dcz"
+"$CHECK" values "$T/dc16.rt.gguf" "$T/dc16.dcz" || fail "F16: exported values differ from the .dcz's"
+
 # 3c. a llama2.c model calibrated by the engine (f32 scales; wo/w2 with a run-time
 # 1/s): exported with --tokenizer as F32 holding the .dcz's values (wo/w2 divided
 # by s); its W8A8 perplexity is within 1% of the .dcz's (not equal: see README)
@@ -129,13 +139,13 @@ if [ -z "$node_dir" ] || [ ! -d "$node_dir/node_modules/@huggingface/gguf" ]; th
     echo "SKIP (part): @huggingface/gguf not available (no npm, node or network)"
 else
     cp "$SRC/tests/gguf_check.mjs" "$node_dir/gguf_check.mjs"
-    for f in f32 q8 f32.rt q8.rt dc.rt l2c; do
+    for f in f32 q8 f16 f32.rt q8.rt dc.rt dc16.rt l2c; do
         "$CHECK" list "$T/$f.gguf" >"$T/ours.txt" || fail "gguf_check list $f.gguf"
         node "$node_dir/gguf_check.mjs" "$T/$f.gguf" >"$T/theirs.txt" 2>&1 ||
             { cat "$T/theirs.txt"; fail "@huggingface/gguf refused $f.gguf"; }
         diff "$T/ours.txt" "$T/theirs.txt" >/dev/null ||
             { diff "$T/ours.txt" "$T/theirs.txt" | head; fail "@huggingface/gguf reads $f.gguf differently"; }
     done
-    echo "@huggingface/gguf: accepted f32, q8, f32.rt, q8.rt, dc.rt, l2c (names, shapes, types, key/values agree)"
+    echo "@huggingface/gguf: accepted f32, q8, f16, f32.rt, q8.rt, dc.rt, dc16.rt, l2c (names, shapes, types, key/values agree)"
 fi
 echo "PASS"

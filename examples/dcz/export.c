@@ -149,7 +149,7 @@ static int llama2c_section(const dc_reader *r, const char *in, const char *tok, 
     if (rc == 0 && el_gguf_llama_kv(&kv, &c, base, tok, 0) != 0) rc = 2;
     if (rc == 0) {
         el_layout(&c, slots, ns);
-        size_t n = el_gguf_llama_tensors(&c, slots, ns, 0, ot, slot_of, names);
+        size_t n = el_gguf_llama_tensors(&c, slots, ns, DC_GGML_F32, ot, slot_of, names);
         uint8_t h[24];
         dc_store_le32(h, DC_KV_SECTION_MAGIC);
         dc_store_le32(h + 4, 1);                  /* section version */
@@ -272,6 +272,12 @@ int dcz_export(int argc, char **argv) {
         memcpy(ot[i].ne, t->ne, sizeof(ot[i].ne));
         ot[i].type = t->type;
         ot[i].nbytes = et[i].nbytes = t->nbytes;
+        if (d.bits == 0 && d.dtype == DC_DTYPE_F32 && t->type != DC_GGML_F32 &&
+            d.data_size == 4 * t->numel) { /* a norm the engine folded 1/s into: F32 */
+            ot[i].type = DC_GGML_F32;
+            ot[i].nbytes = et[i].nbytes = d.data_size;
+            continue;
+        }
         if (d.bits == 0) { /* stored as it was: the GGUF bytes themselves */
             if (d.data_size != t->nbytes) {
                 fprintf(stderr, "dcz export: %s: tensor %s: size differs from its GGUF type\n", in,

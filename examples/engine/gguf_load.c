@@ -409,7 +409,7 @@ int el_gguf_llama_kv(dc_gguf_buf *kv, const el_config *c, const char *source, co
     return 0;
 }
 
-size_t el_gguf_llama_tensors(const el_config *c, const el_slot *slots, size_t ns, int q8,
+size_t el_gguf_llama_tensors(const el_config *c, const el_slot *slots, size_t ns, uint32_t type2d,
                              dc_gguf_out_tensor *ot, size_t *slot_of, char (*names)[96]) {
     (void)c;
     /* llama.cpp's order: the embedding, then block by block, then the head */
@@ -427,9 +427,14 @@ size_t el_gguf_llama_tensors(const el_config *c, const el_slot *slots, size_t ns
             t->n_dims = s->cols ? 2 : 1;
             t->ne[0] = s->cols ? s->cols : s->rows;
             t->ne[1] = s->cols ? s->rows : 1;
-            t->type = q8 && s->cols && s->cols % DC_Q8_0_BLOCK == 0 ? DC_GGML_Q8_0 : DC_GGML_F32;
+            t->type = !s->cols                                                 ? DC_GGML_F32
+                      : type2d == DC_GGML_Q8_0 && s->cols % DC_Q8_0_BLOCK == 0 ? DC_GGML_Q8_0
+                      : type2d == DC_GGML_F16                                  ? DC_GGML_F16
+                                                                               : DC_GGML_F32;
             uint64_t numel = t->ne[0] * t->ne[1];
-            t->nbytes = t->type == DC_GGML_Q8_0 ? numel / DC_Q8_0_BLOCK * DC_Q8_0_BYTES : 4 * numel;
+            t->nbytes = t->type == DC_GGML_Q8_0  ? numel / DC_Q8_0_BLOCK * DC_Q8_0_BYTES
+                        : t->type == DC_GGML_F16 ? 2 * numel
+                                                 : 4 * numel;
             slot_of[n++] = i;
         }
     /* pass 1 visits kinds before layers (el_layout's order); llama.cpp

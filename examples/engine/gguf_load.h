@@ -72,10 +72,11 @@ int el_gguf_llama_kv(struct dc_gguf_buf *kv, const el_config *c, const char *sou
  * llama.cpp's names and order (token_embd, then block by block, then
  * output_norm and output; no RoPE tables) into ot[], with slot_of[k] the
  * slot of ot[k] and the names stored in names[k] (ot[k].name points there;
- * arrays of ns entries). Types: F32, or Q8_0 when q8 is set and the rows
- * (ne[0]) are a multiple of 32. Returns the number of tensors.
+ * arrays of ns entries). Types: 1-D tensors F32; 2-D ones type2d (ggml
+ * F32, F16 or Q8_0; Q8_0 only where the rows, ne[0], are a multiple of 32,
+ * else F32). Returns the number of tensors.
  */
-size_t el_gguf_llama_tensors(const el_config *c, const el_slot *slots, size_t ns, int q8,
+size_t el_gguf_llama_tensors(const el_config *c, const el_slot *slots, size_t ns, uint32_t type2d,
                              struct dc_gguf_out_tensor *ot, size_t *slot_of, char (*names)[96]);
 
 #endif /* DC_ENGINE_GGUF_LOAD_H */
