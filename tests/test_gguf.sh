@@ -7,7 +7,7 @@
 #     in the engine (--quant tensor), has the .dcz's perplexity, exactly
 #   - a Q8_0 GGUF: compress -> export gives identical key/values and
 #     bit-identical tensor data (gguf_check same), and the .dcz is at least
-#     5% smaller than the GGUF (binary16 block scales, float codec)
+#     a CR of at least 1.07 over the GGUF (binary16 block scales, float codec)
 #   - the recommended DC setting with --calib-text on the F32 GGUF: the
 #     .dcz's perplexity equals dc-llama's in-memory run on the GGUF; its
 #     export holds Q8_0 (and F32 where rows do not fit) whose values equal
@@ -65,8 +65,8 @@ echo "PPL .dcz (from GGUF) $p_dcz, exported GGUF re-quantized in the engine $p_r
 "$DCZ" verify "$T/q8.dcz" >/dev/null || fail "dcz verify q8.dcz"
 echo "sizes: Q8_0 GGUF $(wc -c <"$T/q8.gguf") -> .dcz $(wc -c <"$T/q8.dcz"); F32 GGUF $(wc -c <"$T/f32.gguf") -> .dcz $(wc -c <"$T/f32.dcz")"
 q8_gguf=$(wc -c <"$T/q8.gguf") q8_dcz=$(wc -c <"$T/q8.dcz")
-# was 1.005 with 4-byte scales and byte-ANS floats; now 1.08
-[ $((q8_dcz * 105)) -le $((q8_gguf * 100)) ] || fail "Q8_0 .dcz $q8_dcz not 5% below the GGUF $q8_gguf"
+# was 1.005 with 4-byte scales and byte-ANS floats, 1.034 with binary16 scales and --codec ans; now 1.084
+[ $((q8_dcz * 107)) -le $((q8_gguf * 100)) ] || fail "Q8_0 .dcz $q8_dcz: CR over the GGUF $q8_gguf below 1.07"
 
 # 3b. DC calibration through the engine on the F32 GGUF (README's setting)
 DC="--alpha 0.9 --qmax 90 --sparsity 0.05 --prune dc --prune-group tensor"
