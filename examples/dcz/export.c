@@ -124,7 +124,9 @@ static dc_status load(void *ctx, size_t i, const void **data) {
 static int llama2c_section(const dc_reader *r, const char *in, const char *tok, dc_gguf_buf *sec) {
     int32_t hdr[7];
     el_config c;
-    if (el_dcz_read_header(r, hdr) != 0 || el_config_from_header(&c, hdr) != 0) {
+    size_t emb; /* llama2.c names (a Hugging Face .dcz has a header too, not these names) */
+    if (dc_reader_find(r, "tok_embeddings.weight", &emb) != DC_OK ||
+        el_dcz_read_header(r, hdr) != 0 || el_config_from_header(&c, hdr) != 0) {
         fprintf(stderr,
                 "dcz export: %s was made neither from a GGUF file (no key/value section) nor "
                 "from a llama2.c model\n",
