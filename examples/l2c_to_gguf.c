@@ -3,8 +3,10 @@
  * llama-architecture GGUF v3 file (llama.cpp's names and keys), so tests
  * and users get a GGUF of stories260K without a download.
  *
- *   dc-l2c-gguf MODEL.bin TOKENIZER.bin -o OUT.gguf [--type f32|q8_0] [--force]
+ *   dc-l2c-gguf MODEL.bin TOKENIZER.bin -o OUT.gguf [--type f32|f16|q8_0] [--force]
  *
+ * --type f16 stores every 2-D weight as F16 (round to nearest even), norms
+ * as F32, as llama.cpp's converter does with --outtype f16.
  * --type q8_0 stores every 2-D weight as Q8_0 (blocks of 32: d = max|x| /
  * 127 as fp16, q = round(x / d)), as llama.cpp's quantizer does; norms stay
  * F32. The RoPE tables of the checkpoint are not stored (GGUF engines
@@ -63,6 +65,9 @@ static dc_status load(void *ctx, size_t i, const void **data) {
     if (!(c->buf = malloc((size_t)c->out[i].nbytes))) return DC_ERR_OUT_OF_MEMORY;
     if (c->out[i].type == DC_GGML_Q8_0)
         quantize_q8_0(x, n, c->buf);
+    else if (c->out[i].type == DC_GGML_F16)
+        for (size_t k = 0; k < n; k++)
+            dc_store_le16(c->buf + 2 * k, dc_f32_to_f16(x[k]));
     else
         for (size_t k = 0; k < n; k++) {
             uint32_t u;
@@ -71,55 +76,6 @@ static dc_status load(void *ctx, size_t i, const void **data) {
         }
     *data = c->buf;
     return DC_OK;
-}
-
-/* The llama2.c tokenizer's tokens into GGUF arrays (tokens, scores, types). */
-static int read_tokenizer(const char *path, int vocab, dc_gguf_buf *toks, dc_gguf_buf *scores,
-                          dc_gguf_buf *types) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return fail("cannot open the tokenizer", path), -1;
-    int32_t mtl;
-    if (fread(&mtl, 4, 1, f) != 1) goto bad;
-    dc_gguf_buf_u32(toks, DC_GGUF_STRING);
-    dc_gguf_buf_u64(toks, (uint64_t)vocab);
-    dc_gguf_buf_u32(scores, DC_GGUF_F32);
-    dc_gguf_buf_u64(scores, (uint64_t)vocab);
-    dc_gguf_buf_u32(types, DC_GGUF_I32);
-    dc_gguf_buf_u64(types, (uint64_t)vocab);
-    for (int i = 0; i < vocab; i++) {
-        float score;
-        int32_t len;
-        if (fread(&score, 4, 1, f) != 1 || fread(&len, 4, 1, f) != 1 || len < 0 || len > 4096)
-            goto bad;
-        char s[4096], t[3 * 4096];
-        if (len && fread(s, 1, (size_t)len, f) != (size_t)len) goto bad;
-        size_t k = 0;
-        for (int j = 0; j < len; j++) {
-            if (s[j] == ' ') {
-                memcpy(t + k, "\xe2\x96\x81", 3);
-                k += 3;
-            } else {
-                t[k++] = s[j];
-            }
-        }
-        dc_gguf_buf_str(toks, t, k);
-        uint32_t u;
-        memcpy(&u, &score, 4);
-        dc_gguf_buf_u32(scores, u);
-        int32_t type = 1; /* normal */
-        if (i == 0)
-            type = 2; /* unknown */
-        else if (i <= 2)
-            type = 3; /* control: <s>, </s> */
-        else if (len == 6 && !strncmp(s, "<0x", 3) && s[5] == '>')
-            type = 6; /* byte */
-        dc_gguf_buf_u32(types, (uint32_t)type);
-    }
-    fclose(f);
-    return 0;
-bad:
-    fclose(f);
-    return fail("bad or truncated llama2.c tokenizer", path), -1;
 }
 
 int main(int argc, char **argv) {
@@ -133,7 +89,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--force"))
             force = 1;
         else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            puts("usage: dc-l2c-gguf MODEL.bin TOKENIZER.bin -o OUT.gguf [--type f32|q8_0] "
+            puts("usage: dc-l2c-gguf MODEL.bin TOKENIZER.bin -o OUT.gguf [--type f32|f16|q8_0] "
                  "[--force]");
             return 0;
         } else if (argv[i][0] == '-')
@@ -146,8 +102,8 @@ int main(int argc, char **argv) {
             return fail("unexpected argument", argv[i]);
     }
     if (!model || !tok || !out) return fail("need MODEL.bin TOKENIZER.bin -o OUT.gguf", NULL);
-    int q8 = !strcmp(type, "q8_0");
-    if (!q8 && strcmp(type, "f32")) return fail("--type must be f32 or q8_0", type);
+    int q8 = !strcmp(type, "q8_0"), f16 = !strcmp(type, "f16");
+    if (!q8 && !f16 && strcmp(type, "f32")) return fail("--type must be f32, f16 or q8_0", type);
     if (!force && access(out, F_OK) == 0) return fail("output exists (use --force)", out);
     el_model m;
     if (el_model_load(&m, model) != 0) return 1;
@@ -159,67 +115,20 @@ int main(int argc, char **argv) {
     char(*names)[96] = calloc(ns, 96);
     if (!slots || !slot_of || !ot || !names) return fail("out of memory", NULL);
     el_layout(c, slots, ns);
-    /* llama.cpp's order: the embedding, then block by block, then the head */
-    size_t n = 0;
-    for (int pass = 0; pass < 3; pass++)
-        for (size_t i = 0; i < ns; i++) {
-            const el_slot *s = &slots[i];
-            int head = !strcmp(s->name, "norm.weight") || !strcmp(s->name, "output.weight");
-            if ((pass == 0) != !strcmp(s->name, "tok_embeddings.weight")) continue;
-            if (pass == 2 && !head) continue;
-            if (pass == 1 && (s->layer < 0 || head)) continue;
-            if (!el_gguf_name(s->name, names[n], sizeof names[n])) continue;
-            dc_gguf_out_tensor *t = &ot[n];
-            t->name = names[n];
-            t->n_dims = s->cols ? 2 : 1;
-            t->ne[0] = s->cols ? s->cols : s->rows;
-            t->ne[1] = s->cols ? s->rows : 1;
-            t->type = q8 && s->cols && s->cols % DC_Q8_0_BLOCK == 0 ? DC_GGML_Q8_0 : DC_GGML_F32;
-            uint64_t numel = t->ne[0] * t->ne[1];
-            t->nbytes = t->type == DC_GGML_Q8_0 ? numel / DC_Q8_0_BLOCK * DC_Q8_0_BYTES : 4 * numel;
-            slot_of[n++] = i;
-        }
-    /* pass 1 visits kinds before layers (el_layout's order); llama.cpp
-     * orders by block: a stable sort by layer of the block tensors */
-    for (size_t i = 1; i < n; i++)
-        for (size_t j = i; j > 0; j--) {
-            int la = slots[slot_of[j - 1]].layer, lb = slots[slot_of[j]].layer;
-            if (la < 0 || lb < 0 || la <= lb) break;
-            dc_gguf_out_tensor tt = ot[j];
-            ot[j] = ot[j - 1], ot[j - 1] = tt;
-            size_t ts = slot_of[j];
-            slot_of[j] = slot_of[j - 1], slot_of[j - 1] = ts;
-        }
+    /* llama.cpp's names and order, F32 (Q8_0 where the rows fit its blocks) */
+    size_t n = el_gguf_llama_tensors(c, slots, ns,
+                                     q8    ? DC_GGML_Q8_0
+                                     : f16 ? DC_GGML_F16
+                                           : DC_GGML_F32,
+                                     ot, slot_of, names);
     dc_alloc a;
     dc_alloc_init(&a, NULL);
-    dc_gguf_buf kv = {&a, NULL, 0, 0, 0, 0}, toks = kv, scores = kv, types = kv;
-    if (read_tokenizer(tok, c->vocab_size, &toks, &scores, &types) != 0) return 1;
+    dc_gguf_buf kv = {&a, NULL, 0, 0, 0, 0};
     const char *base = strrchr(model, '/') ? strrchr(model, '/') + 1 : model;
-    char name[256];
-    snprintf(name, sizeof name, "%.*s", (int)(strcspn(base, ".")), base);
-    dc_gguf_put_kv_str(&kv, "general.architecture", "llama");
-    dc_gguf_put_kv_str(&kv, "general.name", name);
-    dc_gguf_put_kv_u32(&kv, "general.file_type", q8 ? 7 : 0); /* MOSTLY_Q8_0 / ALL_F32 */
-    dc_gguf_put_kv_u32(&kv, "general.quantization_version", 2);
-    dc_gguf_put_kv_u32(&kv, "llama.context_length", (uint32_t)c->seq_len);
-    dc_gguf_put_kv_u32(&kv, "llama.embedding_length", (uint32_t)c->dim);
-    dc_gguf_put_kv_u32(&kv, "llama.block_count", (uint32_t)c->n_layers);
-    dc_gguf_put_kv_u32(&kv, "llama.feed_forward_length", (uint32_t)c->hidden_dim);
-    dc_gguf_put_kv_u32(&kv, "llama.rope.dimension_count", (uint32_t)c->head_size);
-    dc_gguf_put_kv_u32(&kv, "llama.attention.head_count", (uint32_t)c->n_heads);
-    dc_gguf_put_kv_u32(&kv, "llama.attention.head_count_kv", (uint32_t)c->n_kv_heads);
-    dc_gguf_put_kv_f32(&kv, "llama.attention.layer_norm_rms_epsilon", 1e-5f);
-    dc_gguf_put_kv_f32(&kv, "llama.rope.freq_base", 10000.0f);
-    dc_gguf_put_kv_u32(&kv, "llama.vocab_size", (uint32_t)c->vocab_size);
-    dc_gguf_put_kv_str(&kv, "tokenizer.ggml.model", "llama");
-    dc_gguf_put_kv_raw(&kv, "tokenizer.ggml.tokens", DC_GGUF_ARRAY, toks.p, toks.len);
-    dc_gguf_put_kv_raw(&kv, "tokenizer.ggml.scores", DC_GGUF_ARRAY, scores.p, scores.len);
-    dc_gguf_put_kv_raw(&kv, "tokenizer.ggml.token_type", DC_GGUF_ARRAY, types.p, types.len);
-    dc_gguf_put_kv_u32(&kv, "tokenizer.ggml.bos_token_id", 1);
-    dc_gguf_put_kv_u32(&kv, "tokenizer.ggml.eos_token_id", 2);
-    dc_gguf_put_kv_u32(&kv, "tokenizer.ggml.unknown_token_id", 0);
+    /* general.file_type: MOSTLY_Q8_0, MOSTLY_F16 or ALL_F32 */
+    if (el_gguf_llama_kv(&kv, c, base, tok, q8 ? 7 : f16 ? 1 : 0) != 0) return 1;
     dc_gguf_put_kv_str(&kv, "doublecomp.converted_from", base);
-    if (kv.oom || toks.oom || scores.oom || types.oom) return fail("out of memory", NULL);
+    if (kv.oom) return fail("out of memory", NULL);
     conv cv = {m.file_data, slots, slot_of, q8, ot, NULL};
     dc_status st =
         dc_gguf_write(&a, out, kv.p, kv.len, kv.n_kv, DC_GGUF_ALIGNMENT, ot, n, load, &cv);
@@ -229,12 +138,11 @@ int main(int argc, char **argv) {
                 st == DC_ERR_IO ? strerror(errno) : dc_status_string(st));
         rc = st == DC_ERR_IO ? 3 : 2;
     } else {
-        printf("%s -> %s: %zu tensors (%s), %llu key/values\n", model, out, n, q8 ? "q8_0" : "f32",
+        printf("%s -> %s: %zu tensors (%s), %llu key/values\n", model, out, n, type,
                (unsigned long long)kv.n_kv);
     }
     free(cv.buf);
-    dc_gguf_buf_free(&kv), dc_gguf_buf_free(&toks), dc_gguf_buf_free(&scores);
-    dc_gguf_buf_free(&types);
+    dc_gguf_buf_free(&kv);
     free(slots), free(slot_of), free(ot), free(names);
     el_model_free(&m);
     return rc;

@@ -209,6 +209,24 @@ static int buf_f32s(const dc_alloc *a, buf *b, const float *v, uint64_t n) {
     return 1;
 }
 
+/* 1 if every one of v[0..n) is a binary16 value (n > 0): the tensor table
+ * then holds them in 2 bytes each (record flag TREC_F16_SCALES), exactly. */
+static int all_f16(const float *v, uint64_t n) {
+    for (uint64_t i = 0; i < n; i++) {
+        float h = dc_f16_to_f32(dc_f32_to_f16(v[i]));
+        if (memcmp(&h, &v[i], 4) != 0) return 0; /* bits: -0 stays -0 */
+    }
+    return n > 0;
+}
+static int buf_f16s(const dc_alloc *a, buf *b, const float *v, uint64_t n) {
+    for (uint64_t i = 0; i < n; i++)
+        if (!buf_u16(a, b, dc_f32_to_f16(v[i]))) return 0;
+    return 1;
+}
+
+/* Tensor record flags (the byte after the prune method; docs/format.md 6.4). */
+#define TREC_F16_SCALES 1u /* the dequantization scales are binary16, 2 bytes each */
+
 static char *dup_str(const dc_alloc *a, const char *s, size_t extra) {
     size_t n = strlen(s);
     char *d = (char *)dc_malloc(a, n + extra + 1);
@@ -493,19 +511,24 @@ dc_status dc_writer_add_tensor(dc_writer *w, const dc_tensor_desc *desc, const v
     }
     const dc_alloc *a = &w->alloc;
     buf rec = {0};
+    /* scales that binary16 holds exactly (Q8_0 block scales, GGUF-bound
+     * quantization) take 2 bytes each instead of 4 */
+    const int f16 = all_f16(desc->scales, desc->n_scales);
     int ok = buf_u16(a, &rec, (unsigned)name_len) && buf_put(a, &rec, desc->name, name_len) &&
              buf_u8(a, &rec, desc->ndim) && buf_u8(a, &rec, (unsigned)desc->source_dtype) &&
              buf_u8(a, &rec, (unsigned)desc->dtype) && buf_u8(a, &rec, desc->bits) &&
              buf_u8(a, &rec, (unsigned)desc->granularity) &&
-             buf_u8(a, &rec, (unsigned)(desc->prune_method & 0xFF)) && buf_u16(a, &rec, 0) &&
+             buf_u8(a, &rec, (unsigned)(desc->prune_method & 0xFF)) &&
+             buf_u8(a, &rec, f16 ? TREC_F16_SCALES : 0) && buf_u8(a, &rec, 0) &&
              buf_u64(a, &rec, desc->group_size) && buf_f32s(a, &rec, &desc->alpha, 1) &&
              buf_f32s(a, &rec, &desc->sparsity, 1);
     for (unsigned i = 0; ok && i < desc->ndim; i++)
         ok = buf_u64(a, &rec, desc->dims[i]);
     ok = ok && buf_u64(a, &rec, size) && buf_u32(a, &rec, first) &&
          buf_u32(a, &rec, (uint32_t)(w->chunks - first)) && buf_u64(a, &rec, desc->n_scales) &&
-         buf_f32s(a, &rec, desc->scales, desc->n_scales) && buf_u64(a, &rec, desc->n_smooth) &&
-         buf_f32s(a, &rec, desc->smooth, desc->n_smooth);
+         (f16 ? buf_f16s(a, &rec, desc->scales, desc->n_scales)
+              : buf_f32s(a, &rec, desc->scales, desc->n_scales)) &&
+         buf_u64(a, &rec, desc->n_smooth) && buf_f32s(a, &rec, desc->smooth, desc->n_smooth);
     size_t name_off = w->names.len;
     ok = ok && rec.len <= UINT32_MAX - 4 && buf_u32(a, &w->table, (uint32_t)(rec.len + 4)) &&
          buf_put(a, &w->table, rec.p, rec.len) && buf_put(a, &w->names, desc->name, name_len + 1);
@@ -672,6 +695,13 @@ static float cur_f32(cursor *c) {
     float f;
     memcpy(&f, &u, 4);
     return f;
+}
+
+static float *load_halves(const dc_alloc *a, const uint8_t *p, uint64_t n) {
+    float *v = (float *)dc_malloc(a, n ? (size_t)n * 4 : 1);
+    for (uint64_t i = 0; v && i < n; i++)
+        v[i] = dc_f16_to_f32(dc_load_le16(p + 2 * i));
+    return v;
 }
 
 static float *load_floats(const dc_alloc *a, const uint8_t *p, uint64_t n) {
@@ -914,7 +944,10 @@ static dc_status parse(dc_reader *r, const char **detail) {
         d->granularity = (dc_quant_granularity)cur_u(&rc, 1);
         unsigned pm = (unsigned)cur_u(&rc, 1);
         d->prune_method = pm == 0xFF ? DC_PRUNE_NONE : (int)pm;
-        if (cur_u(&rc, 2) != 0) FAIL(DC_ERR_CORRUPT, "tensor table: reserved field not zero");
+        const unsigned flags = (unsigned)cur_u(&rc, 1);
+        if ((flags & ~TREC_F16_SCALES) != 0 || cur_u(&rc, 1) != 0)
+            FAIL(DC_ERR_CORRUPT, "tensor table: reserved field not zero");
+        const unsigned scale_bytes = flags & TREC_F16_SCALES ? 2u : 4u;
         d->group_size = cur_u(&rc, 8);
         d->alpha = cur_f32(&rc);
         d->sparsity = cur_f32(&rc);
@@ -926,9 +959,9 @@ static dc_status parse(dc_reader *r, const char **detail) {
         d->first_chunk = (uint32_t)cur_u(&rc, 4);
         d->n_chunks = (uint32_t)cur_u(&rc, 4);
         d->n_scales = cur_u(&rc, 8);
-        if (d->n_scales > (uint64_t)(rc.end - rc.p) / 4)
+        if (d->n_scales > (uint64_t)(rc.end - rc.p) / scale_bytes)
             FAIL(DC_ERR_CORRUPT, "tensor table: scale count outside the record");
-        t->scales_le = cur_take(&rc, d->n_scales * 4);
+        t->scales_le = cur_take(&rc, d->n_scales * scale_bytes);
         d->n_smooth = cur_u(&rc, 8);
         if (d->n_smooth > (uint64_t)(rc.end - rc.p) / 4)
             FAIL(DC_ERR_CORRUPT, "tensor table: smoothing count outside the record");
@@ -953,7 +986,8 @@ static dc_status parse(dc_reader *r, const char **detail) {
         if (raw_total != d->data_size)
             FAIL(DC_ERR_CORRUPT, "chunk index: chunk sizes do not add up to the tensor size");
         next_chunk += d->n_chunks;
-        t->scales = load_floats(&r->alloc, t->scales_le, d->n_scales);
+        t->scales = scale_bytes == 2 ? load_halves(&r->alloc, t->scales_le, d->n_scales)
+                                     : load_floats(&r->alloc, t->scales_le, d->n_scales);
         t->smooth = load_floats(&r->alloc, t->smooth_le, d->n_smooth);
         if (!t->scales || !t->smooth) FAIL(DC_ERR_OUT_OF_MEMORY, "out of memory");
         if (!dc_all_finite_f32(t->scales, d->n_scales) ||

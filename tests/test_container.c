@@ -601,6 +601,52 @@ static void test_utf8(void **state) {
 /* Every prefix, and every single-bit flip, of a small file: open or decode
  * fails with a status, or (flips in padding/unused bytes) the content read
  * back is exactly the original. Never a crash (ASan checks the rest). */
+/* Scales that binary16 holds exactly are stored in 2 bytes each (record
+ * flag 1, docs/format.md 6.4) and read back bit-exactly; one scale that is
+ * not a binary16 value keeps the whole tensor's scales in 4 bytes. */
+static void test_f16_scales(void **state) {
+    (void)state;
+    static int8_t q[64 * 64];
+    float sc[64 * 2];
+    for (size_t i = 0; i < sizeof(q); i++)
+        q[i] = (int8_t)((i * 37) % 255 - 127);
+    for (size_t i = 0; i < 128; i++) /* binary16 values: normal, subnormal, -0 */
+        sc[i] = i == 5 ? 5.9604645e-08f : i == 6 ? -0.0f : (float)(i + 1) / 1024.0f;
+    size_t size[2];
+    for (int k = 0; k < 2; k++) {
+        char path[512];
+        path_in(path, sizeof(path), k ? "f32s.dcz" : "f16s.dcz");
+        unlink(path);
+        float s2[128];
+        memcpy(s2, sc, sizeof(s2));
+        if (k) s2[77] = 0.1f; /* not a binary16 value */
+        dc_writer_options o = {sizeof(o), DC_CODEC_ANS, 0, 0, 1, 1, NULL, 0};
+        dc_writer *w;
+        assert_int_equal(dc_writer_create(path, &o, &w), DC_OK);
+        dc_tensor_desc d = desc_base("blk.0.attn_q.weight", 2, 64, 64);
+        d.source_dtype = d.dtype = DC_DTYPE_I8;
+        d.bits = 8;
+        d.granularity = DC_QUANT_PER_GROUP;
+        d.group_size = 32;
+        d.scales = s2;
+        d.n_scales = 128;
+        assert_int_equal(dc_writer_add_tensor(w, &d, q, sizeof(q)), DC_OK);
+        assert_int_equal(dc_writer_finish(w), DC_OK);
+        uint8_t *bytes = gen_read_file(path, &size[k]);
+        assert_non_null(bytes);
+        dc_reader *r;
+        const char *why;
+        assert_int_equal(dc_reader_open_memory(bytes, size[k], NULL, &r, &why), DC_OK);
+        dc_tensor_desc got = {.struct_size = sizeof(got)};
+        assert_int_equal(dc_reader_tensor(r, 0, &got), DC_OK);
+        assert_int_equal(got.n_scales, 128);
+        assert_memory_equal(got.scales, s2, sizeof(s2)); /* bits, -0 included */
+        dc_reader_close(r);
+        free(bytes);
+    }
+    assert_int_equal(size[1] - size[0], 128 * 2);
+}
+
 static void test_hostile(void **state) {
     (void)state;
     static model m;
@@ -1338,6 +1384,7 @@ int main(void) {
         cmocka_unit_test(test_writer_edges),
         cmocka_unit_test(test_utf8),
         cmocka_unit_test(test_hostile),
+        cmocka_unit_test(test_f16_scales),
         cmocka_unit_test(test_small_tensor_scratch),
         cmocka_unit_test(test_find_and_footprint),
         cmocka_unit_test(test_find_colliding_names),

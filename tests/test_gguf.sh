@@ -6,7 +6,16 @@
 #   - dcz compress of it, then dcz export --gguf: the exported GGUF, quantized
 #     in the engine (--quant tensor), has the .dcz's perplexity, exactly
 #   - a Q8_0 GGUF: compress -> export gives identical key/values and
-#     bit-identical tensor data (gguf_check same)
+#     bit-identical tensor data (gguf_check same), and the .dcz is at least
+#     a CR of at least 1.07 over the GGUF (binary16 block scales, float codec)
+#   - the recommended DC setting with --calib-text on the F32 GGUF: the
+#     .dcz's perplexity equals dc-llama's in-memory run on the GGUF; its
+#     export holds Q8_0 (and F32 where rows do not fit) whose values equal
+#     the .dcz's bit for bit (gguf_check values) and whose W8A8 perplexity
+#     in the engine equals the .dcz's
+#   - the same setting on the llama2.c .bin: export --tokenizer gives F32
+#     tensors with the .dcz's values (wo/w2 divided by their smoothing
+#     scales), perplexity within 1%
 #   - damaged GGUF files get a clear error from dcz compress and dc-llama
 #   - the independent parser @huggingface/gguf (npm) reads every written
 #     file as gguf_check does (skipped, with a message, without npm/network;
@@ -55,6 +64,53 @@ echo "PPL .dcz (from GGUF) $p_dcz, exported GGUF re-quantized in the engine $p_r
 "$CHECK" same "$T/q8.gguf" "$T/q8.rt.gguf" || fail "Q8_0 round trip differs"
 "$DCZ" verify "$T/q8.dcz" >/dev/null || fail "dcz verify q8.dcz"
 echo "sizes: Q8_0 GGUF $(wc -c <"$T/q8.gguf") -> .dcz $(wc -c <"$T/q8.dcz"); F32 GGUF $(wc -c <"$T/f32.gguf") -> .dcz $(wc -c <"$T/f32.dcz")"
+q8_gguf=$(wc -c <"$T/q8.gguf") q8_dcz=$(wc -c <"$T/q8.dcz")
+# was 1.005 with 4-byte scales and byte-ANS floats, 1.034 with binary16 scales and --codec ans; now 1.084
+[ $((q8_dcz * 107)) -le $((q8_gguf * 100)) ] || fail "Q8_0 .dcz $q8_dcz: CR over the GGUF $q8_gguf below 1.07"
+
+# 3b. DC calibration through the engine on the F32 GGUF (README's setting)
+DC="--alpha 0.9 --qmax 90 --sparsity 0.05 --prune dc --prune-group tensor"
+CAL="--calib-text $TEXT --calib-tokens 4000"
+EVAL="--text $TEXT --offset 60000 --max-chars 4000 --json"
+"$DCZ" compress "$T/f32.gguf" -o "$T/dc.dcz" $DC $CAL >/dev/null 2>&1 || fail "dcz compress --calib-text f32.gguf"
+p_mem=$("$LLAMA" ppl "$T/f32.gguf" $EVAL $DC $CAL | ppl_of)
+p_dc=$("$LLAMA" ppl "$T/dc.dcz" --tokenizer "$T/dc.dcz" $EVAL | ppl_of)
+echo "PPL DC setting on the GGUF: in memory $p_mem, .dcz $p_dc"
+[ -n "$p_mem" ] && [ "$p_mem" = "$p_dc" ] || fail "calibrated .dcz perplexity $p_dc != in-memory $p_mem"
+"$DCZ" export "$T/dc.dcz" --gguf -o "$T/dc.rt.gguf" >"$T/out" || fail "dcz export dc.dcz"
+grep -q "30 re-quantized tensors as Q8_0, 5 as F32" "$T/out" || { cat "$T/out"; fail "export: not 30 Q8_0 + 5 F32 (ffn_down)"; }
+"$CHECK" values "$T/dc.rt.gguf" "$T/dc.dcz" || fail "exported values differ from the .dcz's"
+"$CHECK" list "$T/dc.rt.gguf" | grep -q "tensor blk.0.attn_norm.weight 64 0" || fail "attn_norm not F32"
+p_ex=$("$LLAMA" ppl "$T/dc.rt.gguf" $EVAL --quant tensor --bits 8 --qmax 90 | ppl_of)
+echo "PPL exported GGUF (W8A8 in the engine) $p_ex"
+[ -n "$p_ex" ] && [ "$p_ex" = "$p_dc" ] || fail "exported GGUF perplexity $p_ex != .dcz $p_dc"
+# the same from an F16 GGUF (2-D weights F16, norms F32, as llama.cpp converts)
+"$L2C" "$MODEL" "$TOK" -o "$T/f16.gguf" --type f16 >/dev/null || fail "dc-l2c-gguf f16"
+"$DCZ" compress "$T/f16.gguf" -o "$T/dc16.dcz" $DC $CAL >/dev/null 2>&1 || fail "dcz compress --calib-text f16.gguf"
+p_mem16=$("$LLAMA" ppl "$T/f16.gguf" $EVAL $DC $CAL | ppl_of)
+p_dc16=$("$LLAMA" ppl "$T/dc16.dcz" --tokenizer "$T/dc16.dcz" $EVAL | ppl_of)
+echo "PPL DC setting on the F16 GGUF: in memory $p_mem16, .dcz $p_dc16"
+[ -n "$p_mem16" ] && [ "$p_mem16" = "$p_dc16" ] || fail "F16: .dcz perplexity $p_dc16 != in-memory $p_mem16"
+"$DCZ" export "$T/dc16.dcz" --gguf -o "$T/dc16.rt.gguf" >/dev/null || fail "dcz export dc16.dcz"
+"$CHECK" values "$T/dc16.rt.gguf" "$T/dc16.dcz" || fail "F16: exported values differ from the .dcz's"
+
+# 3c. a llama2.c model calibrated by the engine (f32 scales; wo/w2 with a run-time
+# 1/s): exported with --tokenizer as F32 holding the .dcz's values (wo/w2 divided
+# by s); its W8A8 perplexity is within 1% of the .dcz's (not equal: see README)
+"$DCZ" compress "$MODEL" --tokenizer "$TOK" -o "$T/l2c.dcz" $DC $CAL >/dev/null 2>&1 || fail "dcz compress --calib-text .bin"
+"$DCZ" export "$T/l2c.dcz" --gguf -o "$T/l2c.gguf" >"$T/out" 2>&1 && fail "llama2.c export without --tokenizer"
+grep -q "give --tokenizer" "$T/out" || { cat "$T/out"; fail "no clear message without --tokenizer"; }
+"$DCZ" export "$T/l2c.dcz" --gguf -o "$T/l2c.gguf" --tokenizer "$TOK" >"$T/out" || fail "dcz export l2c.dcz"
+grep -q "35 as F32, 10 of them divided by their smoothing scales" "$T/out" || { cat "$T/out"; fail "llama2.c export: unexpected types"; }
+"$CHECK" values "$T/l2c.gguf" "$T/l2c.dcz" || fail "llama2.c export values differ from the .dcz's"
+p_l2c=$("$LLAMA" ppl "$T/l2c.dcz" --tokenizer "$TOK" $EVAL | ppl_of)
+p_l2g=$("$LLAMA" ppl "$T/l2c.gguf" $EVAL --quant tensor --bits 8 --qmax 90 | ppl_of)
+echo "PPL llama2.c DC .dcz $p_l2c, its exported GGUF (W8A8 in the engine) $p_l2g"
+awk -v a="$p_l2c" -v b="$p_l2g" 'BEGIN { d = (b - a) / a; exit !(a > 0 && d < 0.01 && d > -0.01) }' ||
+    fail "llama2.c export perplexity $p_l2g not within 1% of $p_l2c"
+# a GGUF that already holds quantized tensors is not calibrated again
+"$DCZ" compress "$T/q8.gguf" -o "$T/x.dcz" $DC $CAL >"$T/out" 2>&1 && fail "calibrated a Q8_0 GGUF"
+grep -q "already holds quantized tensors" "$T/out" || { cat "$T/out"; fail "no clear message for a Q8_0 GGUF"; }
 
 # 4. damaged files: a clear error (exit 2 or 3), never a crash
 head -c 1000 "$T/q8.gguf" >"$T/trunc.gguf"
@@ -83,13 +139,13 @@ if [ -z "$node_dir" ] || [ ! -d "$node_dir/node_modules/@huggingface/gguf" ]; th
     echo "SKIP (part): @huggingface/gguf not available (no npm, node or network)"
 else
     cp "$SRC/tests/gguf_check.mjs" "$node_dir/gguf_check.mjs"
-    for f in f32 q8 f32.rt q8.rt; do
+    for f in f32 q8 f16 f32.rt q8.rt dc.rt dc16.rt l2c; do
         "$CHECK" list "$T/$f.gguf" >"$T/ours.txt" || fail "gguf_check list $f.gguf"
         node "$node_dir/gguf_check.mjs" "$T/$f.gguf" >"$T/theirs.txt" 2>&1 ||
             { cat "$T/theirs.txt"; fail "@huggingface/gguf refused $f.gguf"; }
         diff "$T/ours.txt" "$T/theirs.txt" >/dev/null ||
             { diff "$T/ours.txt" "$T/theirs.txt" | head; fail "@huggingface/gguf reads $f.gguf differently"; }
     done
-    echo "@huggingface/gguf: accepted f32, q8, f32.rt, q8.rt (names, shapes, types, key/values agree)"
+    echo "@huggingface/gguf: accepted f32, q8, f16, f32.rt, q8.rt, dc.rt, dc16.rt, l2c (names, shapes, types, key/values agree)"
 fi
 echo "PASS"

@@ -1,12 +1,15 @@
 /*
  * calib.c -- dcz calibrate, and the engine-run pipeline behind
- * `dcz compress MODEL.bin --calib-text`.
+ * `dcz compress MODEL.bin|MODEL.gguf --calib-text`.
  *
  * The reference engine (examples/engine) calibrates on the text, prunes,
  * scales (1/s folded into rms_att / rms_ffn; applied at run time before wo
  * and w2, whose s is stored as the tensor's smoothing scales) and quantizes.
  * The result is written as the engine runs it, so `dc-llama ppl FILE.dcz`
- * reproduces the in-memory quantized run exactly.
+ * reproduces the in-memory quantized run exactly. A llama GGUF model runs
+ * as dc-llama runs it (el_qopts_for_gguf): binary16 scales and no run-time
+ * 1/s, so that dcz export --gguf gives Q8_0 with the .dcz's values; its
+ * tensors keep llama.cpp's names.
  */
 #define _GNU_SOURCE
 #include "calib.h"
@@ -17,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../engine/gguf_load.h"
 #include "../engine/model.h"
 #include "../engine/pipeline.h"
 #include "../engine/tokenizer.h"
@@ -47,11 +51,22 @@ static calib_tensor *push(calib_result *r) {
     return &t[r->n++];
 }
 
-static int add_norm(calib_result *r, int layer, const char *kind, const float *v, int n) {
+/* The name of tensor `kind` of layer `layer` as the source names it:
+ * llama2.c's, or llama.cpp's for a GGUF model. */
+static const char *tensor_name(int gguf, int layer, const char *kind, char *out, size_t cap) {
+    char l2c[96];
+    snprintf(l2c, sizeof(l2c), "layers.%d.%s.weight", layer, kind);
+    if (gguf) return el_gguf_name(l2c, out, cap);
+    snprintf(out, cap, "%s", l2c);
+    return out;
+}
+
+static int add_norm(calib_result *r, int gguf, int layer, const char *kind, const float *v, int n) {
     calib_tensor *t = push(r);
     char name[96];
-    snprintf(name, sizeof(name), "layers.%d.%s.weight", layer, kind);
-    if (!t || !(t->desc.name = strdup(name)) || !(t->data = dup_mem(v, (size_t)n * 4))) return 0;
+    if (!t || !tensor_name(gguf, layer, kind, name, sizeof(name)) ||
+        !(t->desc.name = strdup(name)) || !(t->data = dup_mem(v, (size_t)n * 4)))
+        return 0;
     t->desc.ndim = 1;
     t->desc.dims[0] = (uint64_t)n;
     t->desc.source_dtype = t->desc.dtype = DC_DTYPE_F32;
@@ -59,12 +74,19 @@ static int add_norm(calib_result *r, int layer, const char *kind, const float *v
     return 1;
 }
 
-static int add_linear(calib_result *r, int layer, int k, const el_linear *lin,
+/* 1 if the scaling of linear k's input is folded into an RMSNorm weight. */
+static int layer_folded(int k) {
+    int in = el_linear_input(k);
+    return in == EL_IN_ATT || in == EL_IN_FFN;
+}
+
+static int add_linear(calib_result *r, int gguf, int layer, int k, const el_linear *lin,
                       const calib_options *o) {
     calib_tensor *t = push(r);
     char name[96];
-    snprintf(name, sizeof(name), "layers.%d.%s.weight", layer, kLinName[k]);
-    if (!t || !(t->desc.name = strdup(name))) return 0;
+    if (!t || !tensor_name(gguf, layer, kLinName[k], name, sizeof(name)) ||
+        !(t->desc.name = strdup(name)))
+        return 0;
     dc_tensor_desc *d = &t->desc;
     size_t rows = (size_t)lin->out, cols = (size_t)lin->in;
     d->ndim = 2;
@@ -95,7 +117,7 @@ static int add_linear(calib_result *r, int layer, int k, const el_linear *lin,
         if (!(d->smooth = dup_mem(lin->smooth, cols * 4))) return 0;
         d->n_smooth = cols;
     }
-    d->alpha = (float)o->alpha;
+    d->alpha = lin->smooth || layer_folded(k) ? (float)o->alpha : 0;
     d->prune_method = o->sparsity > 0 ? o->prune : DC_PRUNE_NONE;
     d->sparsity = (float)o->sparsity;
     return 1;
@@ -136,12 +158,15 @@ int calib_compress_llama2c(const char *model, const char *tokenizer, const char 
     *out = NULL;
     el_model m;
     el_tokenizer tk;
+    const int gguf = el_tokenizer_in_model(model); /* a .gguf file */
+    if (!tokenizer) tokenizer = model;             /* a GGUF carries its tokenizer */
     if (el_model_load(&m, model) != 0) return 2;
     if (el_tokenizer_load(&tk, tokenizer, m.cfg.vocab_size) != 0) {
         el_model_free(&m);
         return 2;
     }
     el_qopts q = engine_options(o, text);
+    if (gguf) el_qopts_for_gguf(&q);
     el_qreport rep;
     int rc = 0;
     if (el_pipeline_apply(&m, &tk, &q, &rep) != 0) {
@@ -152,18 +177,19 @@ int calib_compress_llama2c(const char *model, const char *tokenizer, const char 
     if (!r) rc = 4;
     for (int l = 0; rc == 0 && l < m.cfg.n_layers; l++) {
         el_layer *ly = &m.layers[l];
-        if (!add_norm(r, l, "attention_norm", ly->rms_att, m.cfg.dim) ||
-            !add_norm(r, l, "ffn_norm", ly->rms_ffn, m.cfg.dim))
+        if (!add_norm(r, gguf, l, "attention_norm", ly->rms_att, m.cfg.dim) ||
+            !add_norm(r, gguf, l, "ffn_norm", ly->rms_ffn, m.cfg.dim))
             rc = 4;
         for (int k = 0; rc == 0 && k < EL_NLIN; k++)
-            if (!add_linear(r, l, k, &ly->lin[k], o)) rc = 4;
+            if (!add_linear(r, gguf, l, k, &ly->lin[k], o)) rc = 4;
     }
     if (rc == 0) {
         qsort(r->t, r->n, sizeof(*r->t), cmp_calib_name); /* calib_find bisects */
-        snprintf(r->meta, sizeof(r->meta),
-                 "\"calib_tokens\":%zu,"
-                 "\"scaling\":\"1/s folded into attention_norm/ffn_norm; wo/w2 at run time\"",
-                 rep.calib_tokens);
+        snprintf(r->meta, sizeof(r->meta), "\"calib_tokens\":%zu,\"scaling\":\"%s\"",
+                 rep.calib_tokens,
+                 gguf ? "1/s folded into attn_norm/ffn_norm; attn_output/ffn_down not scaled "
+                        "(GGUF has no run-time 1/s); binary16 scales"
+                      : "1/s folded into attention_norm/ffn_norm; wo/w2 at run time");
         if (!quiet)
             fprintf(stderr, "dcz compress: calibrated on %zu tokens of %s\n", rep.calib_tokens,
                     text);

@@ -28,8 +28,11 @@ typedef struct calib_tensor {
 
 typedef struct calib_result calib_result;
 
-/* Runs calibration + scaling + pruning + quantization on a llama2.c model.
- * Returns 0 or an exit code (message printed). */
+/* Runs calibration + scaling + pruning + quantization on a llama2.c model,
+ * or on a llama-architecture GGUF file (a path ending in ".gguf": names as
+ * in the file, binary16 scales, 1/s only where it folds into a norm; see
+ * el_qopts_for_gguf). tokenizer may be NULL for a GGUF (its own
+ * tokenizer.ggml.* keys). Returns 0 or an exit code (message printed). */
 int calib_compress_llama2c(const char *model, const char *tokenizer, const char *text,
                            const calib_options *o, calib_result **out, int quiet);
 /* The changed tensor called `name`, or NULL (then store the source tensor). */

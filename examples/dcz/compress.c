@@ -6,9 +6,9 @@
  * statistics for it (--stats, keyed by tensor name) it is scaled
  * (s_j = a_j^alpha / max|W_j|^(1-alpha), s stored with the tensor for the
  * host), quantized and pruned; without, quantized and magnitude-pruned.
- * Other tensors are stored as they were. For llama2.c checkpoints with
- * --calib-text, calibration and the scaling folded into the RMSNorm weights
- * are done by the reference engine (calib.c).
+ * Other tensors are stored as they were. For llama2.c checkpoints and
+ * llama GGUF files with --calib-text, calibration and the scaling folded
+ * into the RMSNorm weights are done by the reference engine (calib.c).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "../engine/model.h"
+#include "../engine/pipeline.h" /* el_quantize_f16_scales */
 #include "../limits.h"
 #include "calib.h"
 #include "dcz.h"
@@ -47,8 +48,10 @@ static const char kHelp[] =
     "       generation_config.json kept in the metadata) or a llama2.c .bin. A file written by\n"
     "       dcz extract is stored as it was (tensors, scales and metadata kept)\n"
     "  --stats FILE           activation statistics (dcz calibrate), keyed by tensor name\n"
-    "  --calib-text FILE      llama2.c only: calibrate now on this text (needs --tokenizer)\n"
-    "  --tokenizer TOK        llama2.c tokenizer for --calib-text\n"
+    "  --calib-text FILE      llama2.c or llama GGUF: calibrate now on this text, in the\n"
+    "                         engine (a GGUF: binary16 scales, 1/s folded into the norms\n"
+    "                         only, so dcz export --gguf gives Q8_0 of the same values)\n"
+    "  --tokenizer TOK        llama2.c tokenizer for --calib-text (a GGUF: default its own)\n"
     "  --calib-tokens N       calibration tokens (default 20000)\n"
     "  --alpha A              scaling exponent in [0,1] (default 0.8 with statistics)\n"
     "  --sparsity S           fraction pruned per output row, in [0,1) (default 0)\n"
@@ -280,8 +283,9 @@ static void prepare(const job_ctx *c, size_t i, prepared *p) {
         d->n_scales = 1;
         return;
     }
-    if (c->lossless || !is_linear(t, c->quant_emb) || (c->calib && c->src->is_llama2c) ||
-        t->nbytes == 0 || c->src->dcz_metadata || c->src->gguf_quantized)
+    if (c->lossless || !is_linear(t, c->quant_emb) ||
+        (c->calib && (c->src->is_llama2c || c->src->gguf)) || t->nbytes == 0 ||
+        c->src->dcz_metadata || c->src->gguf_quantized)
         return; /* stored as is (a dcz extract: as it was stored) */
     size_t rows = t->dims[0], cols = t->dims[1];
     float *f32 = (float *)p->raw; /* F32 sources are used in place: no second copy */
@@ -308,7 +312,7 @@ static void prepare(const job_ctx *c, size_t i, prepared *p) {
     dc_quant_options qo = {sizeof(qo), c->gran, c->group, (unsigned)c->bits, NULL, c->qmax};
     /* GGUF: binary16 scales, so that dcz export --gguf gives exact Q8_0 */
     if (st == DC_OK)
-        st = c->src->gguf && c->bits == 8 ? gguf_quantize_f16_scales(f32, rows, cols, &qo, &p->q)
+        st = c->src->gguf && c->bits == 8 ? el_quantize_f16_scales(f32, rows, cols, &qo, &p->q)
                                           : dc_quantize(f32, rows, cols, &qo, &p->q);
     free(p->raw); /* the float weights are no longer needed */
     p->raw = NULL;
@@ -478,7 +482,10 @@ int dcz_compress(int argc, char **argv) {
     if (threads < 1 || threads > 256) return usage_error("--threads must be 1..256", NULL);
     if (stats_path && calib_text)
         return usage_error("give --stats or --calib-text, not both", NULL);
-    if (calib_text && !tok) return usage_error("--calib-text needs --tokenizer", NULL);
+    size_t mlen = strlen(model);
+    const int gguf_path = mlen > 5 && !strcmp(model + mlen - 5, ".gguf");
+    if (calib_text && !tok && !gguf_path)
+        return usage_error("--calib-text needs --tokenizer (a GGUF model carries its own)", NULL);
     if (!force && access(out, F_OK) == 0) {
         fprintf(stderr, "dcz compress: %s exists; use --force to overwrite\n", out);
         return 3;
@@ -506,9 +513,19 @@ int dcz_compress(int argc, char **argv) {
                 "dcz compress: note: %s was written by dcz extract: its tensors are stored "
                 "as they were quantized and its .dcz metadata is kept\n",
                 model);
-    if (calib_text && !src.is_llama2c) {
+    if (calib_text && !src.is_llama2c && !(src.gguf && gguf_path)) {
         source_close(&src);
-        return usage_error("--calib-text works with llama2.c models; use --stats for others", NULL);
+        return usage_error("--calib-text works with llama2.c and llama GGUF models; use --stats "
+                           "for others",
+                           NULL);
+    }
+    if (calib_text && src.gguf && src.gguf_quantized) {
+        source_close(&src);
+        fprintf(stderr,
+                "dcz compress: %s: --calib-text needs a float GGUF (F32/F16/BF16); this "
+                "one already holds quantized tensors\n",
+                model);
+        return 2;
     }
     statset stats = {NULL, NULL};
     char note[256] = "";
@@ -533,6 +550,10 @@ int dcz_compress(int argc, char **argv) {
         }
         dc_stats_free(one);
     }
+    /* GGUF: the float tensors stored as they were (norms, and in quantized files
+     * the tensors kept float on purpose, e.g. rows that do not fit Q8_0's
+     * blocks) get the lossless float codec; quantized and opaque ones ANS */
+    if (src.gguf && !codec_given) codec = DC_CODEC_FLOAT;
     int have_stats = stats_path || calib_text;
     if (lossless) {
         snprintf(note, sizeof(note), "lossless: every tensor stored as it was");

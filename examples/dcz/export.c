@@ -1,6 +1,7 @@
 /*
  * export.c -- dcz export FILE.dcz --gguf -o OUT.gguf: a .dcz made from a
- * GGUF file back as a GGUF v3 file llama.cpp loads (docs/format.md, "GGUF").
+ * GGUF file, or from a llama2.c checkpoint (--tokenizer TOK.bin), as a GGUF
+ * v3 file llama.cpp loads (docs/format.md, "GGUF").
  *
  * Every key/value of the key/value section is written back verbatim, plus
  * provenance keys doublecomp.*; tensors keep their GGUF names, order, shape
@@ -8,9 +9,15 @@
  * codes), float and opaque tensors as their stored bytes. Tensors that dcz
  * compress quantized (from F32/F16/BF16) are written as Q8_0 whose
  * dequantized values d * q equal the .dcz's scale * q exactly (their scales
- * are binary16 values, see gguf_quantize_f16_scales), or as F32 holding
+ * are binary16 values, see el_quantize_f16_scales), or as F32 holding
  * those values where Q8_0 cannot hold them (a row length not a multiple of
- * 32, 4-bit weights, a scale that is not binary16).
+ * 32, 4-bit weights, a scale that is not binary16). A tensor with smoothing
+ * scales s (its input is multiplied by 1/s at run time: wo and w2 of a
+ * llama2.c model calibrated by the engine, or any linear compressed with
+ * --stats) becomes F32 holding scale * q / s_j (column j), since GGUF has no
+ * run-time 1/s and these cannot be folded into a norm. A llama2.c .dcz gets
+ * the key/values dc-l2c-gguf writes (llama.* from its header, tokenizer.ggml.*
+ * from TOK.bin) and llama.cpp's tensor names.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -19,6 +26,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../engine/gguf_load.h"
+#include "../engine/model.h"
+#include "../engine/plan.h" /* el_dcz_read_header */
 #include "dcz.h"
 #include "gguf.h"
 
@@ -30,7 +40,8 @@ static int usage(const char *msg, const char *arg) {
 
 typedef struct exp_tensor {
     size_t idx;      /* in the .dcz */
-    int how;         /* 0 stored bytes, 1 Q8_0 from codes + scales, 2 F32 dequantized */
+    int how;         /* 0 stored bytes, 1 Q8_0 from codes + scales, 2 F32 dequantized
+                      * (divided by the smoothing scales, if any) */
     uint64_t nbytes; /* GGUF bytes */
 } exp_tensor;
 
@@ -94,6 +105,9 @@ static dc_status load(void *ctx, size_t i, const void **data) {
         if (st == DC_OK) st = dc_qtensor_dequantize(qt, f, (size_t)(r8 * cols));
         dc_qtensor_free(qt);
         if (st != DC_OK) return st;
+        if (d.n_smooth == cols) /* stored W * s: back to W (GGUF has no run-time 1/s) */
+            for (uint64_t k = 0; k < r8 * cols; k++)
+                f[k] = f[k] / d.smooth[k % cols];
         for (uint64_t k = 0; k < r8 * cols; k++) { /* little-endian */
             uint32_t u;
             memcpy(&u, &f[k], 4);
@@ -104,21 +118,86 @@ static dc_status load(void *ctx, size_t i, const void **data) {
     return DC_OK;
 }
 
+/* The key/value section (docs/format.md 6.7) of the GGUF dc-l2c-gguf would
+ * make of the llama2.c model a .dcz holds (header from its metadata or its
+ * tensors), with the tokenizer TOK.bin, into *sec. 0 or an exit code. */
+static int llama2c_section(const dc_reader *r, const char *in, const char *tok, dc_gguf_buf *sec) {
+    int32_t hdr[7];
+    el_config c;
+    size_t emb; /* llama2.c names (a Hugging Face .dcz has a header too, not these names) */
+    if (dc_reader_find(r, "tok_embeddings.weight", &emb) != DC_OK ||
+        el_dcz_read_header(r, hdr) != 0 || el_config_from_header(&c, hdr) != 0) {
+        fprintf(stderr,
+                "dcz export: %s was made neither from a GGUF file (no key/value section) nor "
+                "from a llama2.c model\n",
+                in);
+        return 2;
+    }
+    if (!tok) {
+        fprintf(stderr,
+                "dcz export: %s was made from a llama2.c model, which carries no "
+                "tokenizer: give --tokenizer TOK.bin\n",
+                in);
+        return 1;
+    }
+    size_t ns = el_layout(&c, NULL, 0);
+    el_slot *slots = calloc(ns, sizeof(*slots));
+    size_t *slot_of = calloc(ns, sizeof(*slot_of));
+    dc_gguf_out_tensor *ot = calloc(ns, sizeof(*ot));
+    char(*names)[96] = calloc(ns, sizeof(*names));
+    dc_gguf_buf kv = {sec->alloc, NULL, 0, 0, 0, 0};
+    int rc = slots && slot_of && ot && names ? 0 : 4;
+    const char *base = strrchr(in, '/') ? strrchr(in, '/') + 1 : in;
+    if (rc == 0 && el_gguf_llama_kv(&kv, &c, base, tok, 0) != 0) rc = 2;
+    if (rc == 0) {
+        el_layout(&c, slots, ns);
+        size_t n = el_gguf_llama_tensors(&c, slots, ns, DC_GGML_F32, ot, slot_of, names);
+        uint8_t h[24];
+        dc_store_le32(h, DC_KV_SECTION_MAGIC);
+        dc_store_le32(h + 4, 1);                  /* section version */
+        dc_store_le32(h + 8, 3);                  /* GGUF version */
+        dc_store_le32(h + 12, DC_GGUF_ALIGNMENT); /* alignment */
+        dc_store_le64(h + 16, kv.n_kv);
+        dc_gguf_buf_put(sec, h, sizeof h);
+        dc_gguf_buf_u64(sec, kv.len);
+        dc_gguf_buf_put(sec, kv.p, kv.len);
+        dc_gguf_buf_u64(sec, n);
+        for (size_t i = 0; i < n; i++) {
+            dc_gguf_buf_str(sec, ot[i].name, strlen(ot[i].name));
+            dc_gguf_buf_u32(sec, ot[i].n_dims);
+            for (uint32_t k = 0; k < ot[i].n_dims; k++)
+                dc_gguf_buf_u64(sec, ot[i].ne[k]);
+            dc_gguf_buf_u32(sec, ot[i].type);
+        }
+        if (sec->oom || kv.oom) rc = 4;
+    }
+    if (rc == 4) fprintf(stderr, "dcz export: out of memory\n");
+    dc_gguf_buf_free(&kv);
+    free(slots), free(slot_of), free(ot), free(names);
+    return rc;
+}
+
 static const char kHelp[] =
-    "usage: dcz export FILE.dcz --gguf -o OUT.gguf [--force]\n"
+    "usage: dcz export FILE.dcz --gguf -o OUT.gguf [--tokenizer TOK.bin] [--force]\n"
     "Writes the model of a .dcz made from a GGUF file as a GGUF v3 file: every key/value\n"
     "(plus doublecomp.* provenance keys), tensors in their GGUF names, order and types.\n"
     "Q8_0 tensors come back bit-exactly; tensors dcz compress quantized become Q8_0 with\n"
-    "the same dequantized values (F32 of those values where Q8_0 cannot hold them).\n"
+    "the same dequantized values (F32 of those values where Q8_0 cannot hold them: rows\n"
+    "not a multiple of 32, scales that are not binary16, 4 bits; tensors with smoothing\n"
+    "scales s as F32 of the values divided by s). A .dcz made from a llama2.c model\n"
+    "needs --tokenizer (its llama2.c tokenizer): the GGUF gets llama.* keys from the\n"
+    "model's header, tokenizer.ggml.* keys from TOK.bin and llama.cpp's tensor names.\n"
     "OUT is written to a temporary file and renamed when complete.";
 
 int dcz_export(int argc, char **argv) {
-    const char *in = NULL, *out = NULL;
+    const char *in = NULL, *out = NULL, *tok = NULL;
     int gguf = 0, force = 0;
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return puts(kHelp), 0;
         if (!strcmp(argv[i], "-o") && i + 1 < argc)
             out = argv[++i];
+        else if (!strcmp(argv[i], "--tokenizer") && i + 1 < argc)
+            tok = argv[++i];
         else if (!strcmp(argv[i], "--gguf"))
             gguf = 1;
         else if (!strcmp(argv[i], "--force"))
@@ -150,13 +229,26 @@ int dcz_export(int argc, char **argv) {
     dc_alloc_init(&a, NULL);
     dc_gguf *g = NULL;
     int rc = 0;
-    if (!sec) {
-        fprintf(stderr, "dcz export: %s was not made from a GGUF file (no key/value section)\n",
+    dc_gguf_buf made = {&a, NULL, 0, 0, 0, 0};
+    const int from_l2c = !sec;
+    if (from_l2c) { /* a llama2.c model: the section dc-l2c-gguf's file would give */
+        if ((rc = llama2c_section(r, in, tok, &made)) != 0) {
+            dc_gguf_buf_free(&made);
+            dc_reader_close(r);
+            return rc;
+        }
+        sec = made.p, secsize = made.len;
+    } else if (tok) {
+        fprintf(stderr,
+                "dcz export: %s was made from a GGUF file and carries its tokenizer; "
+                "drop --tokenizer\n",
                 in);
         dc_reader_close(r);
-        return 2;
+        return 1;
     }
-    if ((st = dc_gguf_section_parse(&a, sec, secsize, &g, &why)) != DC_OK) {
+    st = dc_gguf_section_parse(&a, sec, secsize, &g, &why);
+    dc_gguf_buf_free(&made); /* g holds copies */
+    if (st != DC_OK) {
         fprintf(stderr, "dcz export: %s: %s\n", in, why);
         dc_reader_close(r);
         return 2;
@@ -164,11 +256,13 @@ int dcz_export(int argc, char **argv) {
     exp_tensor *et = calloc(g->n_tensors + 1, sizeof(exp_tensor));
     dc_gguf_out_tensor *ot = calloc(g->n_tensors + 1, sizeof(dc_gguf_out_tensor));
     if (!et || !ot) rc = 4;
-    size_t n_q8 = 0, n_f32 = 0;
+    size_t n_q8 = 0, n_f32 = 0, n_smooth = 0;
     for (size_t i = 0; rc == 0 && i < g->n_tensors; i++) {
         const dc_gguf_tensor *t = &g->tensors[i];
         dc_tensor_desc d = {.struct_size = sizeof(d)};
-        if (dc_reader_find(r, t->name, &et[i].idx) != DC_OK ||
+        char l2c[96]; /* a llama2.c .dcz: the tensor under its llama2.c name */
+        const char *nm = from_l2c ? el_l2c_name(t->name, l2c, sizeof l2c) : t->name;
+        if (!nm || dc_reader_find(r, nm, &et[i].idx) != DC_OK ||
             dc_reader_tensor(r, et[i].idx, &d) != DC_OK) {
             fprintf(stderr, "dcz export: %s: tensor %s of the key/value section is missing\n", in,
                     t->name);
@@ -180,13 +274,11 @@ int dcz_export(int argc, char **argv) {
         memcpy(ot[i].ne, t->ne, sizeof(ot[i].ne));
         ot[i].type = t->type;
         ot[i].nbytes = et[i].nbytes = t->nbytes;
-        if (d.n_smooth) {
-            fprintf(stderr,
-                    "dcz export: %s: tensor %s has smoothing scales (1/s is not folded into a "
-                    "norm): export supports files compressed without --stats\n",
-                    in, t->name);
-            rc = 2;
-            break;
+        if (d.bits == 0 && d.dtype == DC_DTYPE_F32 && t->type != DC_GGML_F32 &&
+            d.data_size == 4 * t->numel) { /* a norm the engine folded 1/s into: F32 */
+            ot[i].type = DC_GGML_F32;
+            ot[i].nbytes = et[i].nbytes = d.data_size;
+            continue;
         }
         if (d.bits == 0) { /* stored as it was: the GGUF bytes themselves */
             if (d.data_size != t->nbytes) {
@@ -197,7 +289,7 @@ int dcz_export(int argc, char **argv) {
             continue;
         }
         uint64_t cols = d.dims[d.ndim - 1];
-        int q8 = d.bits == 8 && cols % DC_Q8_0_BLOCK == 0 && t->ne[0] == cols &&
+        int q8 = d.bits == 8 && !d.n_smooth && cols % DC_Q8_0_BLOCK == 0 && t->ne[0] == cols &&
                  (d.granularity != DC_QUANT_PER_GROUP || d.group_size % DC_Q8_0_BLOCK == 0);
         for (uint64_t k = 0; q8 && k < d.n_scales; k++)
             q8 = f16_exact(d.scales[k]);
@@ -212,11 +304,13 @@ int dcz_export(int argc, char **argv) {
         ot[i].nbytes = q8 ? numel / DC_Q8_0_BLOCK * DC_Q8_0_BYTES : 4 * numel;
         et[i].nbytes = ot[i].nbytes;
         if (t->type != DC_GGML_Q8_0) q8 ? n_q8++ : n_f32++;
+        n_smooth += d.n_smooth != 0;
     }
     /* the records, without earlier provenance keys, then ours */
     dc_gguf_buf kv = {&a, NULL, 0, 0, 0, 0};
     for (size_t i = 0; rc == 0 && i < g->n_kv; i++) {
         if (!strncmp(g->kv[i].key, "doublecomp.export.", 18)) continue;
+        if (from_l2c && !strcmp(g->kv[i].key, "general.file_type")) continue; /* below */
         dc_gguf_buf_put(&kv, g->kv[i].rec, g->kv[i].rec_size);
         kv.n_kv++;
     }
@@ -227,6 +321,9 @@ int dcz_export(int argc, char **argv) {
     dc_gguf_put_kv_str(&kv, "doublecomp.export.source", base);
     dc_gguf_put_kv_u32(&kv, "doublecomp.export.requantized_q8_0", (uint32_t)n_q8);
     dc_gguf_put_kv_u32(&kv, "doublecomp.export.dequantized_f32", (uint32_t)n_f32);
+    dc_gguf_put_kv_u32(&kv, "doublecomp.export.unsmoothed_f32", (uint32_t)n_smooth);
+    if (from_l2c) /* MOSTLY_Q8_0 or ALL_F32 */
+        dc_gguf_put_kv_u32(&kv, "general.file_type", n_q8 ? 7u : 0u);
     if (kv.oom && rc == 0) rc = 4;
     exp_ctx cx = {r, et, NULL, NULL, DC_OK, NULL};
     if (rc == 0) {
@@ -239,8 +336,8 @@ int dcz_export(int argc, char **argv) {
             rc = st == DC_ERR_IO ? 3 : st == DC_ERR_OUT_OF_MEMORY ? 4 : 2;
         } else {
             printf("%s -> %s: %zu tensors, %llu key/values (%zu re-quantized tensors as Q8_0, "
-                   "%zu as F32)\n",
-                   in, out, g->n_tensors, (unsigned long long)kv.n_kv, n_q8, n_f32);
+                   "%zu as F32, %zu of them divided by their smoothing scales)\n",
+                   in, out, g->n_tensors, (unsigned long long)kv.n_kv, n_q8, n_f32, n_smooth);
         }
     }
     free(cx.buf), free(cx.dec);

@@ -104,17 +104,6 @@ dc_status source_kv_section(const model_source *s, void **data, size_t *size);
  */
 int gguf_split_q8_0(const void *raw, uint64_t nbytes, int8_t **codes, float **scales,
                     uint64_t *n_scales);
-/*
- * Symmetric quantization of w[rows x cols] with binary16 scales, for
- * tensors of GGUF sources that dcz export --gguf writes back as Q8_0:
- * per scale group (per tensor: all; per channel: a row; per group: G
- * columns of a row) d = the binary16 value at or above max|w| / qmax,
- * q = clamp(round(w / d), -qmax, qmax). Returns a dc_qtensor like
- * dc_quantize's (DC_OK), or an error status.
- */
-dc_status gguf_quantize_f16_scales(const float *w, size_t rows, size_t cols,
-                                   const dc_quant_options *qo, dc_qtensor **out);
-
 /* Total bytes of all tensors. */
 uint64_t source_bytes(const model_source *s);
 

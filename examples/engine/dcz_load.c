@@ -133,12 +133,24 @@ int el_dcz_slot(const dc_reader *r, const char *path, const el_slot *s, size_t *
     for (unsigned k = 0; k < d->ndim; k++)
         numel *= d->dims[k];
     /* a quantized non-linear (a GGUF's Q8_0 token_embd) is dequantized */
-    if (numel != s->rows * (s->cols ? s->cols : 1) || (d->bits == 0 && d->dtype != DC_DTYPE_F32) ||
+    if (numel != s->rows * (s->cols ? s->cols : 1) || (d->bits == 0 && d->dtype == DC_DTYPE_I8) ||
         (d->bits != 0 && (d->ndim != 2 || (s->linear < 0 && d->n_smooth)))) {
         fprintf(stderr, "dc-llama: %s: tensor %s has an unexpected shape or type\n", path, s->name);
         return -1;
     }
     return 0;
+}
+
+int el_dcz_read_floats(const dc_reader *r, size_t idx, const dc_tensor_desc *d, float *dst,
+                       size_t n) {
+    if (d->dtype == DC_DTYPE_F32) /* decoded in place */
+        return (int)dc_reader_decode_tensor(r, idx, dst, n * sizeof(float), 1, NULL);
+    void *tmp = malloc(d->data_size ? (size_t)d->data_size : 1);
+    dc_status st = tmp ? dc_reader_decode_tensor(r, idx, tmp, (size_t)d->data_size, 1, NULL)
+                       : DC_ERR_OUT_OF_MEMORY;
+    if (st == DC_OK) st = dc_convert_to_f32(dst, tmp, d->dtype, n); /* F16, BF16: exact */
+    free(tmp);
+    return (int)st;
 }
 
 /* Fills the report fields of q from the .dcz's first quantized linear. */
@@ -162,6 +174,16 @@ static int describe(const dc_reader *r, const char *path, el_qopts *q) {
         q->group = d.group_size > d.dims[d.ndim - 1] ? (int)d.dims[d.ndim - 1] : (int)d.group_size;
         q->use_alpha = d.n_smooth > 0;
         q->alpha = d.alpha;
+        dc_tensor_desc dq = {.struct_size = sizeof(dq)};
+        size_t qi; /* a GGUF's DC scaling lives in the norms only (el_qopts.fold_only) */
+        if (!q->use_alpha &&
+            (dc_reader_find(r, "blk.0.attn_q.weight", &qi) == DC_OK ||
+             dc_reader_find(r, "layers.0.attention.wq.weight", &qi) == DC_OK) &&
+            dc_reader_tensor(r, qi, &dq) == DC_OK && dq.bits && dq.alpha > 0) {
+            q->use_alpha = 1;
+            q->alpha = dq.alpha;
+            q->fold_only = 1;
+        }
         q->sparsity = d.sparsity;
         const char *qm = strstr(dc_reader_metadata(r), "\"qmax\":"); /* dcz compress writes it */
         q->qmax = qm ? (unsigned)strtoul(qm + 7, NULL, 10) : 0;
@@ -321,7 +343,9 @@ int el_model_load_dcz(el_model *m, const char *path, struct el_qreport *rep_out,
             break;
         }
         void *buf = d.bits ? malloc(d.data_size) : (void *)(data + s->offset);
-        if (!buf || (st = dc_reader_decode_tensor(r, idx, buf, d.data_size, 1, NULL)) != DC_OK) {
+        if (!buf || (st = d.bits ? dc_reader_decode_tensor(r, idx, buf, d.data_size, 1, NULL)
+                                 : (dc_status)el_dcz_read_floats(r, idx, &d, data + s->offset,
+                                                                 n)) != DC_OK) {
             fprintf(stderr, "dc-llama: %s: tensor %s: %s\n", path, s->name,
                     buf ? dc_status_string(st) : "out of memory");
             if (d.bits) free(buf);

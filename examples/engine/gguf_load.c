@@ -317,3 +317,136 @@ int el_tokenizer_load_gguf(el_tokenizer *tk, const char *path, int vocab_size) {
     dc_gguf_free(g);
     return rc;
 }
+
+/* ---- llama2.c -> GGUF (dc-l2c-gguf, dcz export) ------------------------- */
+
+/* The llama2.c tokenizer's tokens into GGUF arrays (tokens, scores, types). */
+static int read_tokenizer(const char *path, int vocab, dc_gguf_buf *toks, dc_gguf_buf *scores,
+                          dc_gguf_buf *types) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "cannot open the tokenizer %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    int32_t mtl;
+    if (fread(&mtl, 4, 1, f) != 1) goto bad;
+    dc_gguf_buf_u32(toks, DC_GGUF_STRING);
+    dc_gguf_buf_u64(toks, (uint64_t)vocab);
+    dc_gguf_buf_u32(scores, DC_GGUF_F32);
+    dc_gguf_buf_u64(scores, (uint64_t)vocab);
+    dc_gguf_buf_u32(types, DC_GGUF_I32);
+    dc_gguf_buf_u64(types, (uint64_t)vocab);
+    for (int i = 0; i < vocab; i++) {
+        float score;
+        int32_t len;
+        if (fread(&score, 4, 1, f) != 1 || fread(&len, 4, 1, f) != 1 || len < 0 || len > 4096)
+            goto bad;
+        char s[4096], t[3 * 4096];
+        if (len && fread(s, 1, (size_t)len, f) != (size_t)len) goto bad;
+        size_t k = 0;
+        for (int j = 0; j < len; j++) {
+            if (s[j] == ' ') {
+                memcpy(t + k, "\xe2\x96\x81", 3);
+                k += 3;
+            } else {
+                t[k++] = s[j];
+            }
+        }
+        dc_gguf_buf_str(toks, t, k);
+        uint32_t u;
+        memcpy(&u, &score, 4);
+        dc_gguf_buf_u32(scores, u);
+        int32_t type = 1; /* normal */
+        if (i == 0)
+            type = 2; /* unknown */
+        else if (i <= 2)
+            type = 3; /* control: <s>, </s> */
+        else if (len == 6 && !strncmp(s, "<0x", 3) && s[5] == '>')
+            type = 6; /* byte */
+        dc_gguf_buf_u32(types, (uint32_t)type);
+    }
+    fclose(f);
+    return 0;
+bad:
+    fclose(f);
+    fprintf(stderr, "%s: bad or truncated llama2.c tokenizer\n", path);
+    return -1;
+}
+
+int el_gguf_llama_kv(dc_gguf_buf *kv, const el_config *c, const char *source, const char *tokenizer,
+                     uint32_t file_type) {
+    dc_gguf_buf toks = {kv->alloc, NULL, 0, 0, 0, 0}, scores = toks, types = toks;
+    if (read_tokenizer(tokenizer, c->vocab_size, &toks, &scores, &types) != 0) {
+        dc_gguf_buf_free(&toks), dc_gguf_buf_free(&scores), dc_gguf_buf_free(&types);
+        return -1;
+    }
+    char name[256];
+    snprintf(name, sizeof name, "%.*s", (int)(strcspn(source, ".")), source);
+    dc_gguf_put_kv_str(kv, "general.architecture", "llama");
+    dc_gguf_put_kv_str(kv, "general.name", name);
+    dc_gguf_put_kv_u32(kv, "general.file_type", file_type);
+    dc_gguf_put_kv_u32(kv, "general.quantization_version", 2);
+    dc_gguf_put_kv_u32(kv, "llama.context_length", (uint32_t)c->seq_len);
+    dc_gguf_put_kv_u32(kv, "llama.embedding_length", (uint32_t)c->dim);
+    dc_gguf_put_kv_u32(kv, "llama.block_count", (uint32_t)c->n_layers);
+    dc_gguf_put_kv_u32(kv, "llama.feed_forward_length", (uint32_t)c->hidden_dim);
+    dc_gguf_put_kv_u32(kv, "llama.rope.dimension_count", (uint32_t)c->head_size);
+    dc_gguf_put_kv_u32(kv, "llama.attention.head_count", (uint32_t)c->n_heads);
+    dc_gguf_put_kv_u32(kv, "llama.attention.head_count_kv", (uint32_t)c->n_kv_heads);
+    dc_gguf_put_kv_f32(kv, "llama.attention.layer_norm_rms_epsilon", 1e-5f);
+    dc_gguf_put_kv_f32(kv, "llama.rope.freq_base", 10000.0f);
+    dc_gguf_put_kv_u32(kv, "llama.vocab_size", (uint32_t)c->vocab_size);
+    dc_gguf_put_kv_str(kv, "tokenizer.ggml.model", "llama");
+    dc_gguf_put_kv_raw(kv, "tokenizer.ggml.tokens", DC_GGUF_ARRAY, toks.p, toks.len);
+    dc_gguf_put_kv_raw(kv, "tokenizer.ggml.scores", DC_GGUF_ARRAY, scores.p, scores.len);
+    dc_gguf_put_kv_raw(kv, "tokenizer.ggml.token_type", DC_GGUF_ARRAY, types.p, types.len);
+    dc_gguf_put_kv_u32(kv, "tokenizer.ggml.bos_token_id", 1);
+    dc_gguf_put_kv_u32(kv, "tokenizer.ggml.eos_token_id", 2);
+    dc_gguf_put_kv_u32(kv, "tokenizer.ggml.unknown_token_id", 0);
+    int oom = toks.oom || scores.oom || types.oom;
+    if (oom) kv->oom = 1;
+    dc_gguf_buf_free(&toks), dc_gguf_buf_free(&scores), dc_gguf_buf_free(&types);
+    return 0;
+}
+
+size_t el_gguf_llama_tensors(const el_config *c, const el_slot *slots, size_t ns, uint32_t type2d,
+                             dc_gguf_out_tensor *ot, size_t *slot_of, char (*names)[96]) {
+    (void)c;
+    /* llama.cpp's order: the embedding, then block by block, then the head */
+    size_t n = 0;
+    for (int pass = 0; pass < 3; pass++)
+        for (size_t i = 0; i < ns; i++) {
+            const el_slot *s = &slots[i];
+            int head = !strcmp(s->name, "norm.weight") || !strcmp(s->name, "output.weight");
+            if ((pass == 0) != !strcmp(s->name, "tok_embeddings.weight")) continue;
+            if (pass == 2 && !head) continue;
+            if (pass == 1 && (s->layer < 0 || head)) continue;
+            if (!el_gguf_name(s->name, names[n], sizeof names[n])) continue;
+            dc_gguf_out_tensor *t = &ot[n];
+            t->name = names[n];
+            t->n_dims = s->cols ? 2 : 1;
+            t->ne[0] = s->cols ? s->cols : s->rows;
+            t->ne[1] = s->cols ? s->rows : 1;
+            t->type = !s->cols                                                 ? DC_GGML_F32
+                      : type2d == DC_GGML_Q8_0 && s->cols % DC_Q8_0_BLOCK == 0 ? DC_GGML_Q8_0
+                      : type2d == DC_GGML_F16                                  ? DC_GGML_F16
+                                                                               : DC_GGML_F32;
+            uint64_t numel = t->ne[0] * t->ne[1];
+            t->nbytes = t->type == DC_GGML_Q8_0  ? numel / DC_Q8_0_BLOCK * DC_Q8_0_BYTES
+                        : t->type == DC_GGML_F16 ? 2 * numel
+                                                 : 4 * numel;
+            slot_of[n++] = i;
+        }
+    /* pass 1 visits kinds before layers (el_layout's order); llama.cpp
+     * orders by block: a stable sort by layer of the block tensors */
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0; j--) {
+            int la = slots[slot_of[j - 1]].layer, lb = slots[slot_of[j]].layer;
+            if (la < 0 || lb < 0 || la <= lb) break;
+            dc_gguf_out_tensor tt = ot[j];
+            ot[j] = ot[j - 1], ot[j - 1] = tt;
+            size_t ts = slot_of[j];
+            slot_of[j] = slot_of[j - 1], slot_of[j - 1] = ts;
+        }
+    return n;
+}

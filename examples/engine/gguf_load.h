@@ -19,6 +19,8 @@
 #include "tokenizer.h"
 
 struct dc_gguf;
+struct dc_gguf_buf;
+struct dc_gguf_out_tensor;
 
 /* The GGUF (llama.cpp) name of llama2.c tensor `l2c` (as el_layout names
  * it: "tok_embeddings.weight", "layers.3.attention.wq.weight", ...) into
@@ -52,5 +54,29 @@ int el_tokenizer_in_model(const char *path);
  * (tokenizer.ggml.tokens and .scores; U+2581 in tokens becomes a space, as
  * in llama2.c tokenizers). Returns 0 or -1 (message on stderr). */
 int el_tokenizer_load_gguf(el_tokenizer *tk, const char *path, int vocab_size);
+
+/*
+ * Appends the key/values of a llama-architecture GGUF for a model with
+ * config c to kv: general.* (general.name: `source` up to its first '.',
+ * general.file_type), llama.* hyper-parameters (RMSNorm eps 1e-5, RoPE base
+ * 10000) and tokenizer.ggml.* from the llama2.c tokenizer file `tokenizer`
+ * (spaces as U+2581; token types unknown, control, byte, normal). 0, or -1
+ * after a message on stderr (the tokenizer cannot be read); running out of
+ * memory sets kv->oom.
+ */
+int el_gguf_llama_kv(struct dc_gguf_buf *kv, const el_config *c, const char *source,
+                     const char *tokenizer, uint32_t file_type);
+
+/*
+ * The GGUF tensors of a llama2.c layout (slots[0..ns), el_layout's) in
+ * llama.cpp's names and order (token_embd, then block by block, then
+ * output_norm and output; no RoPE tables) into ot[], with slot_of[k] the
+ * slot of ot[k] and the names stored in names[k] (ot[k].name points there;
+ * arrays of ns entries). Types: 1-D tensors F32; 2-D ones type2d (ggml
+ * F32, F16 or Q8_0; Q8_0 only where the rows, ne[0], are a multiple of 32,
+ * else F32). Returns the number of tensors.
+ */
+size_t el_gguf_llama_tensors(const el_config *c, const el_slot *slots, size_t ns, uint32_t type2d,
+                             struct dc_gguf_out_tensor *ot, size_t *slot_of, char (*names)[96]);
 
 #endif /* DC_ENGINE_GGUF_LOAD_H */

@@ -33,6 +33,11 @@
  * N-1 text tokens (so N counts the BOS of a single window, as in "BOS +
  * encoding capped at 256 tokens").
  *
+ * GGUF models quantized in memory (a .gguf MODEL with quantization options)
+ * get binary16 scales and DC scaling only where 1/s folds into a norm
+ * (el_qopts_for_gguf), as dcz compress quantizes them, so the .dcz it makes
+ * runs to the same perplexity and its GGUF export holds exact Q8_0.
+ *
  * Determinism: the forward pass is single-threaded and sums in one fixed
  * order on every CPU (matmul.c), so results repeat to the last bit.
  *
@@ -736,6 +741,8 @@ int main(int argc, char **argv) {
 
     if (a.q.quantize && !from_dcz) {
         if (!a.q.calib_path) a.q.calib_path = a.text;
+        /* as dcz compress quantizes a GGUF: binary16 scales, 1/s only in norms */
+        if (el_tokenizer_in_model(a.model)) el_qopts_for_gguf(&a.q);
         if (el_pipeline_apply(&m, &tk, &a.q, &rep) != 0) {
             rc = 1;
             goto done;

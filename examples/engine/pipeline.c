@@ -37,6 +37,70 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gguf.h" /* dc_f16_to_f32, dc_f32_to_f16 */
+
+void el_qopts_for_gguf(el_qopts *o) {
+    o->f16_scales = 1;
+    o->fold_only = 1;
+}
+
+/* The binary16 value nearest to x from above (x >= 0, finite, <= 65504). */
+static float f16_ceil(float x) {
+    float h = dc_f16_to_f32(dc_f32_to_f16(x));
+    if (h < x) h = dc_f16_to_f32((uint16_t)(dc_f32_to_f16(x) + 1));
+    return h;
+}
+
+dc_status el_quantize_f16_scales(const float *w, size_t rows, size_t cols,
+                                 const dc_quant_options *qo, dc_qtensor **out) {
+    unsigned qmax = qo->qmax ? qo->qmax : 127;
+    if (qo->bits != 8 || qmax > 127) return DC_ERR_INVALID_ARGUMENT;
+    size_t g =
+        qo->granularity == DC_QUANT_PER_GROUP ? (qo->group_size ? qo->group_size : 128) : cols;
+    if (g == 0) g = 1;
+    size_t ng = qo->granularity == DC_QUANT_PER_TENSOR ? 1 : rows * ((cols + g - 1) / g);
+    float *sc = malloc((ng ? ng : 1) * sizeof(float));
+    int8_t *q = malloc(rows * cols + 1);
+    if (!sc || !q) {
+        free(sc), free(q);
+        return DC_ERR_OUT_OF_MEMORY;
+    }
+    for (size_t k = 0; k < ng; k++)
+        sc[k] = 0;
+    int finite = 1;
+    for (size_t r = 0; r < rows; r++)
+        for (size_t c = 0; c < cols; c++) {
+            size_t k =
+                qo->granularity == DC_QUANT_PER_TENSOR ? 0 : r * ((cols + g - 1) / g) + c / g;
+            float a = fabsf(w[r * cols + c]);
+            finite &= isfinite(a) != 0;
+            if (a > sc[k]) sc[k] = a;
+        }
+    if (!finite) {
+        free(sc), free(q);
+        return DC_ERR_NOT_FINITE;
+    }
+    for (size_t k = 0; k < ng; k++) {
+        if (!isfinite(sc[k]) || sc[k] / (float)qmax > 65504.0f) {
+            free(sc), free(q);
+            return DC_ERR_RANGE;
+        }
+        sc[k] = sc[k] > 0 ? f16_ceil(sc[k] / (float)qmax) : 1.0f;
+    }
+    for (size_t r = 0; r < rows; r++)
+        for (size_t c = 0; c < cols; c++) {
+            size_t k =
+                qo->granularity == DC_QUANT_PER_TENSOR ? 0 : r * ((cols + g - 1) / g) + c / g;
+            float v = roundf(w[r * cols + c] / sc[k]);
+            if (v > (float)qmax) v = (float)qmax;
+            if (v < -(float)qmax) v = -(float)qmax;
+            q[r * cols + c] = (int8_t)v;
+        }
+    dc_status st = dc_qtensor_import(q, rows * cols, sc, ng, rows, cols, qo, out);
+    free(sc), free(q);
+    return st;
+}
+
 char *el_read_text(const char *path, long offset, long max_chars, size_t *len) {
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -274,8 +338,8 @@ int el_pipeline_apply(el_model *m, const el_tokenizer *tk, const el_qopts *o, el
                 rows[nw] = (size_t)lin->out;
                 nw++;
             }
-            /* 2.-3. DC scaling */
-            if (o->use_alpha) {
+            /* 2.-3. DC scaling (GGUF: only where 1/s folds into a norm) */
+            if (o->use_alpha && !(o->fold_only && (in == EL_IN_WO || in == EL_IN_W2))) {
                 dc_scaler *sc = NULL;
                 CHECK(dc_scaler_create(st, (float)alpha, wptr, rows, (size_t)nw, NULL, &sc));
                 int ok = 1;
@@ -318,7 +382,11 @@ int el_pipeline_apply(el_model *m, const el_tokenizer *tk, const el_qopts *o, el
                 qo.bits = (unsigned)o->bits;
                 qo.qmax = o->qmax;
                 dc_qtensor *qt = NULL;
-                CHECK(dc_quantize(lin->w_owned, (size_t)lin->out, (size_t)lin->in, &qo, &qt));
+                if (o->f16_scales && o->bits == 8)
+                    CHECK(el_quantize_f16_scales(lin->w_owned, (size_t)lin->out, (size_t)lin->in,
+                                                 &qo, &qt));
+                else
+                    CHECK(dc_quantize(lin->w_owned, (size_t)lin->out, (size_t)lin->in, &qo, &qt));
                 int r = el_install_qtensor(lin, qt, o->bits, rep, cctx);
                 dc_qtensor_free(qt);
                 if (r != 0) goto fail;

@@ -36,6 +36,13 @@ typedef struct el_qopts {
     const char *calib_path;
     int calib_tokens;
     long calib_offset;
+    /* GGUF models (el_qopts_for_gguf): 8-bit scales are binary16 values
+     * (el_quantize_f16_scales), so that dcz export --gguf writes the
+     * weights as Q8_0 with exactly these values; and DC scaling only where
+     * 1/s folds into an RMSNorm weight (wq/wk/wv, w1/w3): GGUF has no place
+     * for the run-time 1/s of wo's and w2's inputs. */
+    int f16_scales;
+    int fold_only;
 } el_qopts;
 
 typedef struct el_qreport {
@@ -61,6 +68,22 @@ int el_install_qtensor(el_linear *lin, const dc_qtensor *qt, int bits, el_qrepor
 
 /* Applies opts to the model (which must be FP32 when called). 0 or -1. */
 int el_pipeline_apply(el_model *m, const el_tokenizer *tk, const el_qopts *opts, el_qreport *rep);
+
+/* Sets o's GGUF fields (f16_scales, fold_only) for a model that comes from,
+ * or goes to, a GGUF file. */
+void el_qopts_for_gguf(el_qopts *o);
+
+/*
+ * Symmetric quantization of w[rows x cols] with binary16 scales (what Q8_0
+ * holds exactly): per scale group (per tensor: all; per channel: a row; per
+ * group: G columns of a row) d = the smallest binary16 value >= max|w| /
+ * qmax (1 for an all-zero group), q = clamp(round(w / d), -qmax, qmax).
+ * qo->qmax 0 means 127; qo->bits must be 8. Returns a dc_qtensor like
+ * dc_quantize's (DC_OK; the caller frees it), DC_ERR_RANGE if a group's
+ * max|w| is not finite or needs a scale above 65504, or another status.
+ */
+dc_status el_quantize_f16_scales(const float *w, size_t rows, size_t cols,
+                                 const dc_quant_options *qo, dc_qtensor **out);
 
 /* Reads [offset, offset+max_chars) of a file (max_chars < 0: to the end). */
 char *el_read_text(const char *path, long offset, long max_chars, size_t *len);

@@ -473,8 +473,7 @@ int el_model_load_dcz_plan(el_model *m, const char *path, const el_plan_opts *po
             break;
         }
         if (d.bits == 0) {
-            size_t bad = 0;
-            st = dc_reader_decode_tensor(r, idx, data + s->offset, n * sizeof(float), 1, &bad);
+            st = (dc_status)el_dcz_read_floats(r, idx, &d, data + s->offset, n);
             if (st != DC_OK) {
                 fprintf(stderr, "dc-llama: %s: tensor %s: %s\n", path, s->name,
                         dc_status_string(st));

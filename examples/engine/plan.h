@@ -148,10 +148,16 @@ int el_dcz_open(const char *path, struct dc_reader **out, int32_t hdr[7], el_con
 int el_dcz_check_memory(const struct dc_reader *r, const char *path, const el_config *c, int plan);
 
 /* Finds the .dcz tensor of checkpoint slot s and checks that its shape and
- * type fit the slot (FP32 as stored, or a quantized 2-D linear weight).
- * Returns 0, or -1 after printing what is wrong. */
+ * type fit the slot (F32, F16 or BF16 as stored, or a quantized 2-D linear
+ * weight). Returns 0, or -1 after printing what is wrong. */
 int el_dcz_slot(const struct dc_reader *r, const char *path, const el_slot *s, size_t *idx,
                 struct dc_tensor_desc *d);
+
+/* Decodes tensor idx of r (described by d: stored as it was, F32, F16 or
+ * BF16) into dst[0..n) as floats (F16/BF16 converted exactly). 0 (DC_OK) or
+ * the decoder's dc_status. */
+int el_dcz_read_floats(const struct dc_reader *r, size_t idx, const struct dc_tensor_desc *d,
+                       float *dst, size_t n);
 
 /* Seconds on the monotonic clock. */
 double el_now(void);
