@@ -70,17 +70,20 @@ void dc_os_writeback(FILE *f, uint64_t off, uint64_t len);
 void *dc_os_map(int fd, size_t size, unsigned flags);
 void dc_os_unmap(void *p, size_t size);
 
-/* --- processes and directories (the temporary files, tmpfile.c) ------------ */
+/* --- a clock ---------------------------------------------------------------- */
 
 /* A monotonic clock, in nanoseconds from some fixed point (for timing and
  * seeding; never goes back). */
 uint64_t dc_os_clock_ns(void);
+
+/* --- processes and directories (the temporary files, tmpfile.c) ------------ */
+
 long dc_os_pid(void);
 /* 0 only if no process `pid` exists (1 if it does, or the system cannot tell). */
 int dc_os_pid_alive(long pid);
 /* Calls pick(name, ctx) for each entry of directory `dir` and removes each
- * regular file (not following links) owned by this user for which it returns
- * nonzero. Best effort: errors are ignored; errno is preserved. */
+ * regular file (not following links; on POSIX owned by this user) for which
+ * it returns nonzero. Best effort: errors are ignored; errno is preserved. */
 void dc_os_remove_files(const char *dir, int (*pick)(const char *name, void *ctx), void *ctx);
 
 /* --- threads ---------------------------------------------------------------- */
