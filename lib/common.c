@@ -3,7 +3,6 @@
  */
 #include "internal.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 
 unsigned dc_version_number(void) {
@@ -150,17 +149,4 @@ dc_status dc_copy_options(void *local, size_t local_size, const void *user) {
     }
     memcpy(local, user, n);
     return DC_OK;
-}
-
-void dc_run_parallel(unsigned n, void *(*fn)(void *), void *jobs, size_t stride) {
-    pthread_t th[DC_MAX_THREADS];
-    int started[DC_MAX_THREADS] = {0};
-    uint8_t *j = (uint8_t *)jobs;
-    for (unsigned t = 1; t < n; t++) {
-        started[t] = pthread_create(&th[t], NULL, fn, j + t * stride) == 0;
-        if (!started[t]) fn(j + t * stride);
-    }
-    if (n) fn(j);
-    for (unsigned t = 1; t < n; t++)
-        if (started[t]) pthread_join(th[t], NULL);
 }

@@ -8,18 +8,13 @@
  * The reader trusts nothing: every offset, size and count is checked against
  * the file before use.
  */
-#define _GNU_SOURCE /* mkstemp, fsync, fileno, sync_file_range */
 #include "internal.h"
 #include "gguf.h" /* the key/value section (dc_gguf_section_parse) */
 
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define FILE_MAGIC                                                                                 \
     "\x89"                                                                                         \
@@ -308,7 +303,7 @@ dc_status dc_writer_create(const char *path, const dc_writer_options *options, d
     if (o.threads > 256) return DC_ERR_RANGE;
     dc_alloc a;
     if ((st = dc_alloc_init(&a, o.allocator)) != DC_OK) return st;
-    if (!o.overwrite && access(path, F_OK) == 0) {
+    if (!o.overwrite && dc_os_stat(path, NULL) != DC_OS_NONE) {
         errno = EEXIST;
         return DC_ERR_IO;
     }
@@ -332,9 +327,9 @@ dc_status dc_writer_create(const char *path, const dc_writer_options *options, d
         }
     }
     int fd = dc_tmp_create(&a, path, &w->tmp_path, &w->tmp_slot, &w->direct);
-    if (fd < 0 || (w->f = fdopen(fd, "wb")) == NULL) {
+    if (fd < 0 || (w->f = dc_os_fdopen(fd, "wb")) == NULL) {
         int e = errno;
-        if (fd >= 0) close(fd);
+        if (fd >= 0) dc_os_close(fd);
         writer_free(w);
         errno = e;
         return DC_ERR_IO;
@@ -392,14 +387,9 @@ static dc_status write_pad(dc_writer *w) {
  * all the coding work). A hint: failures are ignored; fsync reports errors. */
 #define WRITEBACK_STEP (16u << 20)
 static void start_writeback(dc_writer *w) {
-#if defined(__linux__) && defined(SYNC_FILE_RANGE_WRITE)
     if (w->pos - w->flushed < WRITEBACK_STEP || fflush(w->f) != 0) return;
-    (void)sync_file_range(fileno(w->f), (off_t)w->flushed, (off_t)(w->pos - w->flushed),
-                          SYNC_FILE_RANGE_WRITE);
+    dc_os_writeback(w->f, w->flushed, w->pos - w->flushed);
     w->flushed = w->pos;
-#else
-    (void)w;
-#endif
 }
 
 /* Compresses and writes the tensor's chunks; appends their index entries. */
@@ -607,17 +597,14 @@ dc_status dc_writer_finish(dc_writer *w) {
         }
         if (fflush(w->f) != 0 || fseek(w->f, 0, SEEK_SET) != 0 ||
             fwrite(h, 1, DATA_START, w->f) != DATA_START || fflush(w->f) != 0 ||
-            (!w->direct && fsync(fileno(w->f)) != 0))
+            (!w->direct && dc_os_fsync(w->f) != 0))
             st = io_error(w);
     }
     if (fclose(w->f) != 0 && st == DC_OK) st = io_error(w);
     w->f = NULL;
     if (st == DC_OK && !w->direct) {
-        if (w->opt.overwrite) {
-            if (rename(w->tmp_path, w->path) != 0) st = io_error(w);
-        } else if (link(w->tmp_path, w->path) != 0) { /* fails if path appeared meanwhile */
-            st = io_error(w);
-        }
+        /* without overwrite, fails if path appeared meanwhile */
+        if (dc_os_rename(w->tmp_path, w->path, w->opt.overwrite) != 0) st = io_error(w);
     }
     int err = w->err;
     writer_free(w); /* removes the temporary name (the data lives on at path) */
@@ -764,16 +751,9 @@ static dc_status load_kv_section(dc_reader *r, uint64_t size, const char **detai
  * DC_ERR_IO (errno set) on a read error, DC_ERR_TRUNCATED if the file ends
  * first (it shrank after it was opened). */
 static dc_status read_at(const dc_reader *r, void *dst, size_t n, uint64_t off) {
-    uint8_t *p = (uint8_t *)dst;
-    while (n > 0) {
-        size_t step = n > (1u << 30) ? (1u << 30) : n;
-        ssize_t got = pread(r->fd, p, step, (off_t)off);
-        if (got < 0 && errno == EINTR) continue;
-        if (got < 0) return DC_ERR_IO;
-        if (got == 0) return DC_ERR_TRUNCATED;
-        p += got, n -= (size_t)got, off += (uint64_t)got;
-    }
-    return DC_OK;
+    size_t got;
+    if (dc_os_pread(r->fd, dst, n, off, &got) != 0) return DC_ERR_IO;
+    return got < n ? DC_ERR_TRUNCATED : DC_OK;
 }
 
 /* Copies the file ranges of the tensor table, chunk index and metadata
@@ -1055,30 +1035,6 @@ dc_status dc_reader_open_memory(const void *data, size_t size, const dc_allocato
     return reader_open(data ? data : empty, size, 0, -1, allocator, out, detail);
 }
 
-/* The reader's access hints (DC_READER_SEQUENTIAL, DC_READER_WILLNEED) for a
- * mapping: madvise. Hints only: a failure (or a system without them) is
- * ignored. */
-static void advise_map(void *map, size_t size, unsigned flags) {
-#if defined(MADV_SEQUENTIAL) && defined(MADV_WILLNEED)
-    if (flags & DC_READER_SEQUENTIAL) (void)madvise(map, size, MADV_SEQUENTIAL);
-    if (flags & DC_READER_WILLNEED) (void)madvise(map, size, MADV_WILLNEED);
-#else
-    (void)map, (void)size, (void)flags;
-#endif
-}
-
-/* The same hints for a file read with pread (DC_READER_NO_MMAP):
- * posix_fadvise on the descriptor. */
-static void advise_file(int fd, size_t size, unsigned flags) {
-#if defined(POSIX_FADV_SEQUENTIAL) && defined(POSIX_FADV_WILLNEED)
-    if (flags & DC_READER_SEQUENTIAL)
-        (void)posix_fadvise(fd, 0, (off_t)size, POSIX_FADV_SEQUENTIAL);
-    if (flags & DC_READER_WILLNEED) (void)posix_fadvise(fd, 0, (off_t)size, POSIX_FADV_WILLNEED);
-#else
-    (void)fd, (void)size, (void)flags;
-#endif
-}
-
 dc_status dc_reader_open_file_ex(const char *path, const dc_reader_options *options,
                                  dc_reader **out, const char **detail) {
     if (detail) *detail = "";
@@ -1092,60 +1048,54 @@ dc_status dc_reader_open_file_ex(const char *path, const dc_reader_options *opti
     if (o.flags & ~known) return DC_ERR_INVALID_ARGUMENT;
     if ((o.flags & DC_READER_NO_MMAP) && (o.flags & DC_READER_POPULATE))
         return DC_ERR_INVALID_ARGUMENT; /* nothing mapped to populate */
-    /* O_NONBLOCK: opening a FIFO must not wait for a writer (refused below) */
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    /* (a FIFO opens without waiting for a writer, and is refused below) */
+    int fd = dc_os_open_read(path);
     if (fd < 0) {
         if (detail) *detail = "cannot open the file";
         return DC_ERR_IO;
     }
-    struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+    uint64_t file_size;
+    if (dc_os_file_size(fd, &file_size) != 0) {
         int e = errno;
-        if (fstat(fd, &sb) == 0) e = S_ISDIR(sb.st_mode) ? EISDIR : EINVAL;
         if (detail) *detail = "not a regular file";
-        close(fd);
+        dc_os_close(fd);
         errno = e;
         return DC_ERR_IO;
     }
-    if ((uint64_t)sb.st_size > SIZE_MAX) {
-        close(fd);
+    if (file_size > SIZE_MAX) {
+        dc_os_close(fd);
         if (detail) *detail = "file too large for this platform";
         errno = EFBIG;
         return DC_ERR_IO;
     }
-    size_t size = (size_t)sb.st_size;
+    size_t size = (size_t)file_size;
     if (o.flags & DC_READER_NO_MMAP) {
-        advise_file(fd, size, o.flags);
+        dc_os_advise_file(fd, size, o.flags);
         st = reader_open(NULL, size, 0, fd, o.allocator, out, detail);
         if (st != DC_OK) {
             int e = errno;
-            close(fd);
+            dc_os_close(fd);
             errno = e;
         }
         return st;
     }
     void *map = NULL;
-    if (size > 0) {
-        int mflags = MAP_PRIVATE;
-#ifdef MAP_POPULATE
-        if (o.flags & DC_READER_POPULATE) mflags |= MAP_POPULATE;
-#endif
-        map = mmap(NULL, size, PROT_READ, mflags, fd, 0);
-        if (map == MAP_FAILED) {
+    if (size > 0) { /* madvise / MAP_POPULATE for the reader's flags */
+        map = dc_os_map(fd, size, o.flags);
+        if (map == NULL) {
             int e = errno;
-            close(fd);
+            dc_os_close(fd);
             if (detail) *detail = "cannot map the file";
             errno = e;
             return DC_ERR_IO;
         }
     }
-    if (map) advise_map(map, size, o.flags);
-    close(fd);
+    dc_os_close(fd);
     static const uint8_t empty[1] = {0};
     st = reader_open(map ? map : empty, size, map != NULL, -1, o.allocator, out, detail);
     if (st != DC_OK && map) {
         int e = errno;
-        munmap(map, size);
+        dc_os_unmap(map, size);
         errno = e;
     }
     return st;
@@ -1173,8 +1123,8 @@ void dc_reader_close(dc_reader *r) {
     dc_free(&a, r->kv);
     dc_free(&a, r->sections);
     dc_free(&a, r->raw_off);
-    if (r->mapped && r->data) munmap((void *)r->data, r->size);
-    if (r->fd >= 0) close(r->fd);
+    if (r->mapped && r->data) dc_os_unmap((void *)r->data, r->size);
+    if (r->fd >= 0) dc_os_close(r->fd);
     dc_free(&a, r);
 }
 

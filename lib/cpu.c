@@ -12,7 +12,6 @@
 
 #include <stdatomic.h>
 #include <stdlib.h>
-#include <time.h>
 
 static int cpu_has_avx2(void) {
 #if DC_X86 && defined(__GNUC__)
@@ -78,9 +77,7 @@ static const dc_simd k_paths[] = {DC_SIMD_SCALAR,          DC_SIMD_AVX2,
                                   DC_SIMD_AVX512_SWGATHER, DC_SIMD_NEON};
 
 static double seconds(void) {
-    struct timespec t;
-    timespec_get(&t, TIME_UTC);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+    return (double)dc_os_clock_ns() * 1e-9;
 }
 
 /* The fastest supported path on a 192 KiB sample shaped like int8 weights

@@ -1,21 +1,12 @@
 /*
  * gguf.c -- minimal, hostile-input-safe GGUF reader and writer.
  */
-#if !defined(_WIN32)
-#define _POSIX_C_SOURCE   200809L
-#define _FILE_OFFSET_BITS 64
-#endif
-
 #include "gguf.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/types.h>
-#include <unistd.h>
 
 /* ========================================================================== */
 /*                                 ggml types                                 */
@@ -502,36 +493,22 @@ const dc_gguf_tensor *dc_gguf_find_tensor(const dc_gguf *g, const char *name) {
 /*                                File reading                                */
 /* ========================================================================== */
 
-static int read_full(int fd, uint8_t *p, size_t n, uint64_t off, size_t *got) {
-    *got = 0;
-    while (*got < n) {
-        ssize_t r =
-            pread(fd, p + *got, n - *got > (1u << 30) ? (1u << 30) : n - *got, (off_t)(off + *got));
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) return 0;
-        if (r == 0) break;
-        *got += (size_t)r;
-    }
-    return 1;
-}
-
 dc_status dc_gguf_open(const dc_alloc *alloc, const char *path, dc_gguf **out,
                        const char **detail) {
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    int fd = dc_os_open_read(path);
     if (fd < 0) {
         if (detail) *detail = "cannot open the file";
         return DC_ERR_IO;
     }
-    struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        int e = S_ISDIR(sb.st_mode) ? EISDIR : EINVAL;
-        close(fd);
+    uint64_t file_size;
+    if (dc_os_file_size(fd, &file_size) != 0) {
+        int e = errno;
+        dc_os_close(fd);
         errno = e;
         if (detail) *detail = "not a regular file";
         return DC_ERR_IO;
     }
-    uint64_t file_size = (uint64_t)sb.st_size;
     /* read a growing prefix until the header fits */
     size_t want = file_size < (1u << 20) ? (size_t)file_size : (1u << 20);
     uint8_t *buf = NULL;
@@ -546,7 +523,7 @@ dc_status dc_gguf_open(const dc_alloc *alloc, const char *path, dc_gguf **out,
         dc_free(alloc, buf);
         buf = nb;
         size_t got;
-        if (!read_full(fd, buf, want, 0, &got)) {
+        if (dc_os_pread(fd, buf, want, 0, &got) != 0) {
             st = DC_ERR_IO;
             if (detail) *detail = "cannot read the file";
             break;
@@ -566,7 +543,7 @@ dc_status dc_gguf_open(const dc_alloc *alloc, const char *path, dc_gguf **out,
     }
     int e = errno;
     dc_free(alloc, buf);
-    close(fd);
+    dc_os_close(fd);
     errno = e;
     return st;
 }
@@ -719,10 +696,10 @@ dc_status dc_gguf_write(const dc_alloc *alloc, const char *path, const void *kv,
     char *tmp = NULL;
     int slot = -1, direct = 0;
     int fd = dc_tmp_create(alloc, path, &tmp, &slot, &direct);
-    FILE *fp = fd >= 0 ? fdopen(fd, "wb") : NULL;
+    FILE *fp = fd >= 0 ? dc_os_fdopen(fd, "wb") : NULL;
     if (!fp) {
         int e = errno;
-        if (fd >= 0) close(fd), dc_tmp_release(alloc, tmp, slot, 1);
+        if (fd >= 0) dc_os_close(fd), dc_tmp_release(alloc, tmp, slot, 1);
         dc_gguf_buf_free(&b);
         errno = e;
         return DC_ERR_IO;
@@ -745,10 +722,10 @@ dc_status dc_gguf_write(const dc_alloc *alloc, const char *path, const void *kv,
         /* the spec pads between tensors; llama.cpp also pads after the last */
         ok = ok && write_pad(fp, &pos, alignment);
     }
-    ok = ok && fflush(fp) == 0 && (direct || fsync(fileno(fp)) == 0);
+    ok = ok && fflush(fp) == 0 && (direct || dc_os_fsync(fp) == 0);
     int err = ok ? 0 : errno;
     if (fclose(fp) != 0 && ok) ok = 0, err = errno;
-    if (ok && !direct && rename(tmp, path) != 0) ok = 0, err = errno;
+    if (ok && !direct && dc_os_rename(tmp, path, 1) != 0) ok = 0, err = errno;
     dc_tmp_release(alloc, tmp, slot, !ok);
     if (!ok && lst == DC_OK) errno = err ? err : EIO;
     return lst != DC_OK ? lst : ok ? DC_OK : DC_ERR_IO;

@@ -6,8 +6,19 @@
 
 #include "doublecomp.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
+
+#if defined(__MINGW32__) && defined(__GNUC__)
+/* mingw-w64's type-generic isfinite() and isnan() also pass a double to the
+ * float function, in a branch never taken, which -Wfloat-conversion flags:
+ * GCC's built-ins instead (math.h is included above, so they stay). */
+#undef isfinite
+#define isfinite(x) __builtin_isfinite(x)
+#undef isnan
+#define isnan(x) __builtin_isnan(x)
+#endif
 
 #if defined(__x86_64__) || defined(__i386__) || defined(_M_X64)
 #define DC_X86 1
@@ -59,14 +70,8 @@ int dc_all_finite_f32(const void *v, size_t n);
  * no surrogates, nothing above U+10FFFF), else 0. */
 int dc_utf8_valid(const void *s, size_t n);
 
-/* --- threads (common.c) ---------------------------------------------------- */
-
-#define DC_MAX_THREADS 256
-/* Runs fn on each of n (<= DC_MAX_THREADS) jobs laid out `stride` bytes apart
- * from `jobs`: jobs 1 .. n-1 on threads started for the call (on the calling
- * thread where one cannot be started), job 0 on the calling thread meanwhile.
- * Returns when all have finished. */
-void dc_run_parallel(unsigned n, void *(*fn)(void *), void *jobs, size_t stride);
+/* The operating system: files, maps, threads (dc_run_parallel). */
+#include "platform.h"
 
 /* --- little-endian access ------------------------------------------------ */
 

@@ -4,13 +4,10 @@
  * The latency model, the policies and the proofs of the greedy's guarantees
  * are in docs/planner.md; comments here refer to its sections.
  */
-#define _POSIX_C_SOURCE 200809L /* clock_gettime */
-
 #include "internal.h"
 
 #include <math.h>
 #include <stdlib.h>
-#include <time.h>
 
 /* Relative tolerance on latency budgets (docs/planner.md, "Budgets"). */
 #define PLAN_REL_TOL 1e-9
@@ -170,13 +167,7 @@ dc_status dc_planner_get_decode_curve(const dc_planner *p, size_t *sizes, double
 /* ========================================================================== */
 
 static double now_seconds(void) {
-    struct timespec ts;
-#if defined(CLOCK_MONOTONIC)
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-#else
-    timespec_get(&ts, TIME_UTC);
-#endif
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+    return (double)dc_os_clock_ns() * 1e-9;
 }
 
 /* Laplace(0, 4.2) rounded to int8, clamped to +-127 (as tests/gen.h). */

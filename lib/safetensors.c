@@ -1,24 +1,12 @@
 /*
  * safetensors.c -- minimal, hostile-input-safe safetensors reader and writer.
  */
-#if !defined(_WIN32)
-#define _POSIX_C_SOURCE   200809L
-#define _FILE_OFFSET_BITS 64
-#endif
-
 #include "safetensors.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#if !defined(_WIN32)
-#include <sys/stat.h>
-#include <sys/types.h>
-#include <unistd.h>
-#endif
 
 /* ========================================================================== */
 /*                                   dtypes                                   */
@@ -612,32 +600,10 @@ const char *dc_st_meta_get(const dc_st_header *h, const char *key) {
 /*                                File reading                                */
 /* ========================================================================== */
 
-static int st_seek(FILE *fp, uint64_t off) {
-#if defined(_WIN32)
-    return _fseeki64(fp, (long long)off, SEEK_SET) == 0;
-#else
-    if (off > (uint64_t)INT64_MAX) return 0;
-    return fseeko(fp, (off_t)off, SEEK_SET) == 0;
-#endif
-}
-
-static int st_size(FILE *fp, uint64_t *size) {
-#if defined(_WIN32)
-    if (_fseeki64(fp, 0, SEEK_END) != 0) return 0;
-    long long pos = _ftelli64(fp);
-#else
-    if (fseeko(fp, 0, SEEK_END) != 0) return 0;
-    off_t pos = ftello(fp);
-#endif
-    if (pos < 0) return 0;
-    *size = (uint64_t)pos;
-    return 1;
-}
-
 void dc_st_close(dc_st_file *f) {
     if (!f) return;
     dc_alloc a = f->alloc;
-    if (f->fp) fclose((FILE *)f->fp);
+    if (f->fd >= 0) dc_os_close(f->fd);
     dc_st_header_free(f->hdr);
     dc_free(&a, f);
 }
@@ -649,32 +615,16 @@ dc_status dc_st_open(const dc_alloc *alloc, const char *path, dc_st_file **out) 
     f->alloc = *alloc;
     dc_status st = DC_ERR_IO;
     unsigned char *json = NULL;
-    /* O_NONBLOCK: a FIFO must not block the open; only regular files are read */
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    struct stat sb;
-    if (fd < 0) goto fail;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        int e = errno;
-        if (fstat(fd, &sb) == 0) e = S_ISDIR(sb.st_mode) ? EISDIR : EINVAL;
-        close(fd);
-        errno = e;
-        goto fail;
-    }
-    FILE *fp = fdopen(fd, "rb");
-    if (!fp) {
-        int e = errno;
-        close(fd);
-        errno = e;
-        goto fail;
-    }
-    f->fp = fp;
-    if (!st_size(fp, &f->file_size) || !st_seek(fp, 0)) goto fail;
+    size_t got;
+    /* a FIFO does not block the open; only regular files are read */
+    f->fd = dc_os_open_read(path);
+    if (f->fd < 0 || dc_os_file_size(f->fd, &f->file_size) != 0) goto fail;
     unsigned char lenbuf[8];
     if (f->file_size < 8) {
         st = DC_ERR_TRUNCATED;
         goto fail;
     }
-    if (fread(lenbuf, 1, 8, fp) != 8) goto fail;
+    if (dc_os_pread(f->fd, lenbuf, 8, 0, &got) != 0 || got != 8) goto fail;
     uint64_t n = dc_load_le64(lenbuf);
     if (n > DC_ST_MAX_HEADER) {
         st = DC_ERR_FORMAT;
@@ -689,7 +639,7 @@ dc_status dc_st_open(const dc_alloc *alloc, const char *path, dc_st_file **out) 
         st = DC_ERR_OUT_OF_MEMORY;
         goto fail;
     }
-    if (fread(json, 1, (size_t)n, fp) != (size_t)n) goto fail;
+    if (dc_os_pread(f->fd, json, (size_t)n, 8, &got) != 0 || got != n) goto fail;
     f->data_offset = 8 + n;
     st = dc_st_parse(alloc, json, (size_t)n, f->file_size - f->data_offset, &f->hdr);
     if (st != DC_OK) goto fail;
@@ -708,29 +658,16 @@ dc_status dc_st_read(dc_st_file *f, const dc_st_tensor *t, void *dst, size_t dst
     uint64_t n = t->end - t->begin;
     if (n > dst_capacity) return DC_ERR_DST_TOO_SMALL;
     if (n == 0) return DC_OK;
-#if defined(_WIN32)
-    /* (no pread: one thread at a time) */
-    FILE *fp = (FILE *)f->fp;
-    if (!st_seek(fp, f->data_offset + t->begin)) return DC_ERR_IO;
-    if (fread(dst, 1, (size_t)n, fp) != (size_t)n) return DC_ERR_IO;
-    return DC_OK;
-#else
-    /* pread on the descriptor, not fseek + fread on the shared FILE: reads
-     * from several threads at once (dcz compress --threads reading
-     * statistics) neither race on the file position nor interleave */
-    const int fd = fileno((FILE *)f->fp);
-    uint64_t off = f->data_offset + t->begin, got = 0;
-    while (got < n) {
-        ssize_t r = pread(fd, (unsigned char *)dst + got, (size_t)(n - got), (off_t)(off + got));
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) {
-            if (r == 0) errno = EIO; /* shorter than its header says */
-            return DC_ERR_IO;
-        }
-        got += (uint64_t)r;
+    /* a positional read, not seek + read: reads from several threads at
+     * once (dcz compress --threads reading statistics) neither race on the
+     * file position nor interleave */
+    size_t got;
+    if (dc_os_pread(f->fd, dst, (size_t)n, f->data_offset + t->begin, &got) != 0) return DC_ERR_IO;
+    if (got != n) {
+        errno = EIO; /* shorter than its header says */
+        return DC_ERR_IO;
     }
     return DC_OK;
-#endif
 }
 
 /* ========================================================================== */
@@ -813,10 +750,10 @@ static FILE *open_temp(const char *path, char **tmp_path, int *slot, int *direct
                        const dc_alloc *a) {
     int fd = dc_tmp_create(a, path, tmp_path, slot, direct);
     if (fd < 0) return NULL;
-    FILE *fp = fdopen(fd, "wb");
+    FILE *fp = dc_os_fdopen(fd, "wb");
     if (!fp) {
         int e = errno;
-        close(fd);
+        dc_os_close(fd);
         dc_tmp_release(a, *tmp_path, *slot, 1);
         *tmp_path = NULL;
         errno = e;
@@ -918,11 +855,11 @@ dc_status dc_st_write_stream(const dc_alloc *alloc, const char *path,
     }
     if (lst != DC_OK) ok = 0;
     /* flushed to disk before the rename, so a crash cannot leave an empty file at path */
-    ok = ok && fflush(fp) == 0 && (direct || fsync(fileno(fp)) == 0);
+    ok = ok && fflush(fp) == 0 && (direct || dc_os_fsync(fp) == 0);
     int err = ok ? 0 : errno;
     if (fclose(fp) != 0 && ok) ok = 0, err = errno;
     dc_free(alloc, b.p);
-    if (ok && !direct && rename(tmp, path) != 0) ok = 0, err = errno;
+    if (ok && !direct && dc_os_rename(tmp, path, 1) != 0) ok = 0, err = errno;
     dc_tmp_release(alloc, tmp, slot, !ok);
     if (!ok && lst == DC_OK) errno = err ? err : EIO;
     return lst != DC_OK ? lst : ok ? DC_OK : DC_ERR_IO;

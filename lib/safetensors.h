@@ -108,7 +108,7 @@ const char *dc_st_meta_get(const dc_st_header *h, const char *key);
 /* An open file: its parsed header and where its data section starts. */
 typedef struct dc_st_file {
     dc_alloc alloc;
-    void *fp; /* FILE * */
+    int fd; /* -1: none */
     uint64_t file_size;
     uint64_t data_offset; /* 8 + N */
     dc_st_header *hdr;

@@ -11,37 +11,28 @@
  * leaves its file behind; the next temporary file for the same OUT removes
  * such leftovers whose process no longer exists.
  */
-#define _GNU_SOURCE /* openat flags, dirfd */
 #include "internal.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
-#define TMP_TAG    ".dcz-tmp."
-#define TMP_RANDOM 6
-#define TMP_SLOTS  16
-#ifndef PATH_MAX
-#define PATH_MAX 4096
-#endif
+#define TMP_TAG      ".dcz-tmp."
+#define TMP_RANDOM   6
+#define TMP_SLOTS    16
+#define TMP_PATH_MAX 4096
 
 /* Slot states: free, being filled, holds a live path, taken by a handler. */
 enum { SLOT_FREE = 0, SLOT_FILLING, SLOT_LIVE, SLOT_CLAIMED };
 static atomic_int slot_state[TMP_SLOTS];
-static char slot_path[TMP_SLOTS][PATH_MAX];
+static char slot_path[TMP_SLOTS][TMP_PATH_MAX];
 
 static int registry_add(const char *path) {
     size_t n = strlen(path);
-    if (n >= PATH_MAX) return -1;
+    if (n >= TMP_PATH_MAX) return -1;
     for (int i = 0; i < TMP_SLOTS; i++) {
         int expect = SLOT_FREE;
         if (atomic_compare_exchange_strong(&slot_state[i], &expect, SLOT_FILLING)) {
@@ -66,14 +57,14 @@ void dc_temp_files_remove(void) {
     for (int i = 0; i < TMP_SLOTS; i++) {
         int expect = SLOT_LIVE;
         if (atomic_compare_exchange_strong(&slot_state[i], &expect, SLOT_CLAIMED))
-            (void)unlink(slot_path[i]);
+            (void)dc_os_unlink(slot_path[i]);
     }
     errno = e;
 }
 
 /* Splits path into its directory ("." if none) and its last component. */
 static int split_path(const char *path, char *dir, size_t dir_cap, const char **base) {
-    const char *slash = strrchr(path, '/');
+    const char *slash = dc_os_last_sep(path);
     *base = slash ? slash + 1 : path;
     size_t n = slash ? (size_t)(slash - path) : 1;
     if (slash && n == 0) n = 1; /* "/name" */
@@ -102,60 +93,55 @@ static int stale_name(const char *name, const char *base, long *pid) {
     return 1;
 }
 
+/* The leftovers remove_stale removes: "stale_name" files of processes that
+ * no longer exist. */
+typedef struct stale_ctx {
+    const char *base;
+    long self;
+} stale_ctx;
+
+static int is_stale(const char *name, void *ctx) {
+    const stale_ctx *c = (const stale_ctx *)ctx;
+    long pid;
+    return stale_name(name, c->base, &pid) && pid != c->self && !dc_os_pid_alive(pid);
+}
+
 /* Removes leftovers of earlier processes (killed with SIGKILL, or crashed)
  * for this output: our naming, a regular file owned by us, and a pid that
  * no longer exists. Best effort; errors are ignored. */
 static void remove_stale(const char *dir, const char *base) {
-    int e = errno;
-    DIR *d = opendir(dir);
-    if (!d) {
-        errno = e;
-        return;
-    }
-    struct dirent *ent;
-    while ((ent = readdir(d)) != NULL) {
-        long pid;
-        if (!stale_name(ent->d_name, base, &pid) || pid == (long)getpid()) continue;
-        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue; /* alive (or not ours to ask) */
-        struct stat sb;
-        if (fstatat(dirfd(d), ent->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(sb.st_mode) ||
-            sb.st_uid != geteuid())
-            continue;
-        (void)unlinkat(dirfd(d), ent->d_name, 0);
-    }
-    closedir(d);
-    errno = e;
+    stale_ctx c = {base, dc_os_pid()};
+    dc_os_remove_files(dir, is_stale, &c);
 }
 
 int dc_tmp_create(const dc_alloc *a, const char *path, char **tmp_path, int *slot, int *direct) {
     *tmp_path = NULL;
     *slot = -1;
     *direct = 0;
-    char dir[PATH_MAX];
+    char dir[TMP_PATH_MAX];
     const char *base;
     if (split_path(path, dir, sizeof(dir), &base) != 0) {
         errno = *base ? ENAMETOOLONG : EISDIR; /* "dir/" names a directory */
         return -1;
     }
-    struct stat sb;
-    int keep_mode = -1;
-    if (stat(path, &sb) == 0) {
-        if (S_ISDIR(sb.st_mode)) {
+    int keep_mode = -1, mode = 0, kind = dc_os_stat(path, &mode);
+    if (kind != DC_OS_NONE) {
+        if (kind == DC_OS_DIR) {
             errno = EISDIR;
             return -1;
         }
         /* A character device (/dev/null, /dev/full, a terminal) is written
          * in place, as cp does: renaming over it would replace the device. */
-        if (S_ISCHR(sb.st_mode)) {
+        if (kind == DC_OS_CHARDEV) {
             *direct = 1;
-            return open(path, O_WRONLY | O_CLOEXEC);
+            return dc_os_open_write(path);
         }
         /* A FIFO or socket cannot take the seek back to the header. */
-        if (!S_ISREG(sb.st_mode)) {
+        if (kind != DC_OS_REGULAR) {
             errno = EINVAL;
             return -1;
         }
-        keep_mode = (int)(sb.st_mode & 0777);
+        keep_mode = mode;
     }
     remove_stale(dir, base);
     size_t len = strlen(dir) + 1 + 1 + strlen(base) + strlen(TMP_TAG) + 24 + TMP_RANDOM + 1;
@@ -166,20 +152,18 @@ int dc_tmp_create(const dc_alloc *a, const char *path, char **tmp_path, int *slo
     }
     static atomic_uint counter;
     static const char alnum[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    uint64_t x = (uint64_t)ts.tv_nsec * 0x9E3779B97F4A7C15ull ^ (uint64_t)ts.tv_sec ^
-                 ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)t;
+    uint64_t x = dc_os_clock_ns() * 0x9E3779B97F4A7C15ull ^ ((uint64_t)dc_os_pid() << 32) ^
+                 (uint64_t)(uintptr_t)t;
     int fd = -1;
     for (int attempt = 0; attempt < 100 && fd < 0; attempt++) {
         x ^= (uint64_t)atomic_fetch_add(&counter, 1) * 0xBF58476D1CE4E5B9ull;
-        int n = snprintf(t, len, "%s/.%s%s%ld.", dir, base, TMP_TAG, (long)getpid());
+        int n = snprintf(t, len, "%s/.%s%s%ld.", dir, base, TMP_TAG, dc_os_pid());
         for (int i = 0; i < TMP_RANDOM; i++) {
             x ^= x >> 31, x *= 0x94D049BB133111EBull, x ^= x >> 29;
             t[n + i] = alnum[x % (sizeof(alnum) - 1)];
         }
         t[n + TMP_RANDOM] = '\0';
-        fd = open(t, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        fd = dc_os_create_excl(t, keep_mode);
         if (fd < 0 && errno != EEXIST) break;
     }
     if (fd < 0) {
@@ -188,7 +172,6 @@ int dc_tmp_create(const dc_alloc *a, const char *path, char **tmp_path, int *slo
         errno = e;
         return -1;
     }
-    if (keep_mode >= 0) (void)fchmod(fd, (mode_t)keep_mode);
     *slot = registry_add(t);
     *tmp_path = t;
     return fd;
@@ -197,7 +180,7 @@ int dc_tmp_create(const dc_alloc *a, const char *path, char **tmp_path, int *slo
 void dc_tmp_release(const dc_alloc *a, char *tmp_path, int slot, int unlink_it) {
     if (!tmp_path) return;
     int e = errno;
-    if (unlink_it) (void)unlink(tmp_path);
+    if (unlink_it) (void)dc_os_unlink(tmp_path);
     registry_drop(slot);
     dc_free(a, tmp_path);
     errno = e;

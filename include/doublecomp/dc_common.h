@@ -23,12 +23,17 @@ extern "C" {
 /*
  * DC_API marks every public function. The shared library is built with
  * -fvisibility=hidden, so only functions marked DC_API (and named dc_*, which
- * the linker version script enforces) are exported. Define DC_STATIC when
- * linking the static library on Windows.
+ * the linker version script enforces) are exported. On Windows the DLL's
+ * functions are __declspec(dllexport) (the build defines DC_DLL_EXPORT for
+ * the DLL only), a program using the DLL gets __declspec(dllimport), and
+ * one linking the static library defines DC_STATIC (the CMake target
+ * doublecomp::doublecomp_static does it) to get neither.
  */
-#if defined(_WIN32) && !defined(DC_STATIC)
-#if defined(DC_BUILDING_LIBRARY)
+#if defined(_WIN32)
+#if defined(DC_DLL_EXPORT)
 #define DC_API __declspec(dllexport)
+#elif defined(DC_STATIC) || defined(DC_BUILDING_LIBRARY)
+#define DC_API
 #else
 #define DC_API __declspec(dllimport)
 #endif
