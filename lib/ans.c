@@ -460,18 +460,21 @@ static unsigned choose_coder_bits(const uint32_t counts[256], size_t n, uint32_t
 }
 
 /* 4 states up to 16 KiB (decoded by the scalar loop), 32 up to 64 KiB; above,
- * 128 where the coded payload is at least 96 KiB, else 64. More states let
- * the SIMD decoders overlap more table lookups (+15% decode speed on AVX-512,
- * Zen 5: 2.45 -> 2.8 GB/s on 4.5-bit Laplace data), but each costs about
- * 2 bytes net (measured: 1.8 at 4.5 bits a byte, 2.1 at 3.8); at 96 KiB of
- * payload the extra 64 states cost about 0.14%. */
+ * 128 where the coded payload is at least 96 KiB and the data codes at 6
+ * bits a byte or less, else 64. More states let the SIMD decoders overlap
+ * more table lookups (+11-15% decode speed on AVX-512, Zen 5: 2.45 -> 2.8
+ * GB/s on 4.5-bit Laplace data), but each costs 1.5-2.4 bytes net (measured:
+ * 1.8 at 4.5 bits a byte, 2.1 at 3.8, 2.4 at 2.5); at 96 KiB of payload the
+ * extra 64 states cost 0.1-0.15%. Denser data, close to stored, keeps 64:
+ * there the coder's lead in ratio over zstd -19 and Huff0 is thinnest
+ * (0.3% on the DC-quantized stories260K weights, 6.1 bits a byte). */
 static unsigned auto_states(const uint32_t counts[256], size_t n) {
     if (n <= (16u << 10)) return 4;
     if (n <= (64u << 10)) return 32;
     double bits = 0;
     for (int s = 0; s < 256; s++)
         if (counts[s]) bits += (double)counts[s] * log2((double)n / (double)counts[s]);
-    return bits / 8 >= (double)(96u << 10) ? 128 : 64;
+    return bits / 8 >= (double)(96u << 10) && bits <= 6.0 * (double)n ? 128 : 64;
 }
 
 int dc_ans_param_valid(unsigned version, unsigned param) {
