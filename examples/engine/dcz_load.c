@@ -370,6 +370,7 @@ int el_model_load_dcz(el_model *m, const char *path, struct el_qreport *rep_out,
         if (rc == 0 && smooth[i]) {
             lin->smooth = smooth[i];
             smooth[i] = NULL;
+            rep.side_bytes += qi.cols * sizeof(float);
             lin->inv_in = malloc(qi.cols * sizeof(float));
             if (!lin->inv_in) rc = -1;
             for (size_t j = 0; rc == 0 && j < qi.cols; j++)

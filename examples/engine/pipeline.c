@@ -99,12 +99,7 @@ int el_calibrate(el_model *m, const el_tokenizer *tk, const el_qopts *o, dc_stat
     free(text);
     if (!toks) return -1;
     if (n_tok > o->calib_tokens) n_tok = o->calib_tokens;
-    size_t used = 0;
-    for (int i = 0; i < n_tok; i++) {
-        int id = toks[i];
-        used += (id >= 3 && id < 259) ? 1 : (size_t)tk->vlen[id];
-    }
-    *chars_used = used > 0 ? used - 1 : 0; /* minus the dummy-prefix space */
+    *chars_used = el_tokenizer_chars(tk, toks, n_tok);
     const int S = m->cfg.seq_len;
     int *win = malloc((size_t)S * sizeof(int));
     if (!win) {
@@ -173,6 +168,7 @@ int el_install_qtensor(el_linear *lin, const dc_qtensor *qt, int bits, el_qrepor
     }
     memcpy(lin->scale, sc, info.n_scales * sizeof(float));
     lin->n_scales = (int)info.n_scales;
+    rep->side_bytes += info.n_scales * sizeof(float);
     /* a group of cols or more columns is the whole row (and fits an int) */
     lin->group = info.granularity != DC_QUANT_PER_GROUP ? 0
                  : info.group_size >= cols              ? (int)cols
@@ -298,6 +294,7 @@ int el_pipeline_apply(el_model *m, const el_tokenizer *tk, const el_qopts *o, el
                     if (ok)
                         for (size_t j = 0; j < w; j++)
                             lin->inv_in[j] = 1.0f / lin->smooth[j];
+                    rep->side_bytes += w * sizeof(float); /* stored with the tensor */
                 }
                 dc_scaler_free(sc);
                 if (!ok) {

@@ -46,6 +46,7 @@ typedef struct el_qreport {
     size_t ans_bytes;      /* the library's ANS coder, one chunk per tensor */
     size_t calib_tokens;   /* activation rows observed per input */
     size_t calib_chars;    /* characters of calibration text used (from calib_offset) */
+    size_t side_bytes;     /* stored scales and smoothing vectors (4 bytes each in a .dcz) */
 } el_qreport;
 
 /* Runs the FP32 model over opts' calibration text (calib_path, calib_offset,
