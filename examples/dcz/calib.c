@@ -124,6 +124,7 @@ static el_qopts engine_options(const calib_options *o, const char *text) {
     q.calib_path = text;
     q.calib_tokens = (int)o->tokens;
     q.calib_offset = 0;
+    q.gptq = o->gptq;
     return q;
 }
 
@@ -260,10 +261,10 @@ int dcz_calibrate(int argc, char **argv) {
         size_t width = i % EL_NIN == EL_IN_W2 ? (size_t)m.cfg.hidden_dim : (size_t)m.cfg.dim;
         if (dc_stats_create(width, NULL, &st[i]) != DC_OK) rc = 4;
     }
-    calib_options co = {0, 0, 0, 8, DC_QUANT_PER_TENSOR, 0, tokens, 0, 0};
+    calib_options co = {0, 0, 0, 8, DC_QUANT_PER_TENSOR, 0, tokens, 0, 0, 0};
     el_qopts q = engine_options(&co, text);
     size_t chars = 0;
-    if (rc == 0 && el_calibrate(&m, &tk, &q, st, &chars) != 0) rc = 2;
+    if (rc == 0 && el_calibrate(&m, &tk, &q, st, NULL, &chars) != 0) rc = 2;
     for (int l = 0; rc == 0 && l < L; l++)
         for (int k = 0; k < EL_NLIN; k++) {
             char buf[96];

@@ -17,6 +17,7 @@ typedef struct calib_options {
     long tokens;
     int prune_tensor; /* 1: compare scores across the whole tensor, 0: per output row */
     unsigned qmax;    /* largest |q|; 0 = the full range */
+    int gptq;         /* GPTQ-style error feedback (examples/engine/gptq.h) */
 } calib_options;
 
 /* One tensor the engine changed (quantized linear, or norm with 1/s folded). */

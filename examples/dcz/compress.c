@@ -20,6 +20,7 @@
 
 #include "../engine/model.h"
 #include "../limits.h"
+#include "../presets.h"
 #include "calib.h"
 #include "dcz.h"
 #include "gguf.h"     /* DC_GGML_Q8_0 */
@@ -59,6 +60,10 @@ static const char kHelp[] =
     "  --qmax Q               largest |q|, below the full range (127, or 7 for 4 bits):\n"
     "                         a coarser step, better ratio, more rounding error\n"
     "  --quant-embeddings     also quantize embedding tables (default: stored as they were)\n"
+    "  --gptq on|off          llama2.c with --calib-text: GPTQ-style error feedback from the\n"
+    "                         calibration inputs' X^T X (default off)\n"
+    "  --preset NAME          a named setting (below): stands for its options, which later\n"
+    "                         options override\n"
     "  --codec ans|zstd|lz4|raw  entropy coder (default ans)\n"
     "  --lossless             store every tensor exactly as it is (no quantization or\n"
     "                         pruning): F32/F16/BF16 tensors with the lossless float codec\n"
@@ -205,7 +210,7 @@ static void import_prequantized(const model_source *src, const src_tensor *t, pr
     size_t rows = 1, cols = (size_t)t->dims[t->ndim - 1];
     for (unsigned k = 0; k + 1 < t->ndim; k++)
         rows *= (size_t)t->dims[k];
-    dc_quant_options qo = {sizeof(qo), q->gran, (size_t)q->group_size, q->bits, NULL, 0};
+    dc_quant_options qo = {sizeof(qo), q->gran, (size_t)q->group_size, q->bits, NULL, 0, 0};
     dc_qtensor *check = NULL;
     p->st = dc_qtensor_import(p->raw, t->nbytes, p->scales, (size_t)q->n_scales, rows, cols, &qo,
                               &check);
@@ -305,7 +310,7 @@ static void prepare(const job_ctx *c, size_t i, prepared *p) {
         if (st == DC_OK && !(p->smooth = malloc(cols * sizeof(float)))) st = DC_ERR_OUT_OF_MEMORY;
         if (st == DC_OK) st = dc_scaler_get_scales(sc, p->smooth, cols);
     }
-    dc_quant_options qo = {sizeof(qo), c->gran, c->group, (unsigned)c->bits, NULL, c->qmax};
+    dc_quant_options qo = {sizeof(qo), c->gran, c->group, (unsigned)c->bits, NULL, c->qmax, 0};
     /* GGUF: binary16 scales, so that dcz export --gguf gives exact Q8_0 */
     if (st == DC_OK)
         st = c->src->gguf && c->bits == 8 ? gguf_quantize_f16_scales(f32, rows, cols, &qo, &p->q)
@@ -352,7 +357,19 @@ static void *prepare_thread(void *arg) {
     return NULL;
 }
 
+static int compress_args(int argc, char **argv);
+
 int dcz_compress(int argc, char **argv) {
+    char **xargv = NULL;
+    const char *bad = NULL;
+    if (dcx_preset_expand(argc, argv, &argc, &xargv, &bad) != 0)
+        return usage_error(bad ? "unknown --preset" : "--preset needs a name (or no memory)", bad);
+    int rc = compress_args(argc, xargv);
+    free(xargv);
+    return rc;
+}
+
+static int compress_args(int argc, char **argv) {
     const char *model = NULL, *out = NULL, *stats_path = NULL, *calib_text = NULL, *tok = NULL;
     double alpha = -1, sparsity = 0;
     long calib_tokens = 20000;
@@ -362,13 +379,14 @@ int dcz_compress(int argc, char **argv) {
     size_t group = 0, chunk = 0;
     unsigned threads = 1;
     dc_codec codec = DC_CODEC_ANS;
-    int lossless = 0, codec_given = 0;
+    int lossless = 0, codec_given = 0, gptq = 0;
     const char *quant_opt = NULL; /* the first option --lossless excludes */
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         static const char *const quant_opts[] = {
-            "--stats", "--calib-text", "--calib-tokens", "--alpha", "--sparsity",        "--bits",
-            "--qmax",  "--prune",      "--prune-group",  "--quant", "--quant-embeddings"};
+            "--stats", "--calib-text", "--calib-tokens", "--alpha", "--sparsity",         "--bits",
+            "--qmax",  "--prune",      "--prune-group",  "--quant", "--quant-embeddings", "--gptq",
+            "--preset"};
         for (size_t q = 0; q < sizeof(quant_opts) / sizeof(quant_opts[0]) && !quant_opt; q++)
             if (!strcmp(a, quant_opts[q])) quant_opt = a;
 #define NEEDV()                                                                                    \
@@ -376,9 +394,17 @@ int dcz_compress(int argc, char **argv) {
         if (!v) return usage_error("missing value for", a);                                        \
         i++;                                                                                       \
     } while (0)
-        if (!strcmp(a, "--help") || !strcmp(a, "-h"))
-            return puts(kHelp), 0;
-        else if (!strcmp(a, "-o")) {
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            puts(kHelp);
+            for (size_t p = 0; p < sizeof dcx_presets / sizeof dcx_presets[0]; p++)
+                printf("  preset %s: %s\n", dcx_presets[p].name, dcx_presets[p].options);
+            return 0;
+        } else if (!strcmp(a, "--gptq")) {
+            NEEDV();
+            if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0)
+                return usage_error("--gptq must be on or off", v);
+            gptq = !strcmp(v, "on");
+        } else if (!strcmp(a, "-o")) {
             NEEDV();
             out = v;
         } else if (!strcmp(a, "--stats")) {
@@ -478,6 +504,7 @@ int dcz_compress(int argc, char **argv) {
     if (threads < 1 || threads > 256) return usage_error("--threads must be 1..256", NULL);
     if (stats_path && calib_text)
         return usage_error("give --stats or --calib-text, not both", NULL);
+    if (gptq && !calib_text) return usage_error("--gptq needs --calib-text", NULL);
     if (calib_text && !tok) return usage_error("--calib-text needs --tokenizer", NULL);
     if (!force && access(out, F_OK) == 0) {
         fprintf(stderr, "dcz compress: %s exists; use --force to overwrite\n", out);
@@ -561,7 +588,7 @@ int dcz_compress(int argc, char **argv) {
     int rc = 0;
     if (calib_text) {
         calib_options co = {alpha, sparsity,     prune,        bits, gran,
-                            group, calib_tokens, prune_tensor, qmax};
+                            group, calib_tokens, prune_tensor, qmax, gptq};
         rc = calib_compress_llama2c(model, tok, calib_text, &co, &stats.calib, json);
         if (rc != 0) goto done;
     }

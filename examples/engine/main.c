@@ -78,6 +78,11 @@ static void usage(void) {
             "         [--prune-group row|tensor] [--calib-text FILE] [--calib-tokens N]\n"
             "         [--calib-offset CHARS] [--act int8|f32] [--preset NAME]\n"
             "         [--segments OFF,OFF,...]  (several segments, one quantization)\n"
+            "         [--quant q8_0|q4_0|q4_k]  (llama.cpp's formats, for comparison)\n"
+            "         [--grid sym|full] [--scales f32|f16] [--gptq on|off]\n"
+            "         [--scale-mantissa M]  (with --gptq: M significand bits per scale)\n"
+            "         [--scale-inputs all|folded]  (folded: alpha only where 1/s folds\n"
+            "         into a norm, no smoothing vectors)\n"
             "       dc-llama generate MODEL.bin --tokenizer TOK.bin [--prompt TEXT] [-n N]\n"
             "         [--temperature T] [--seed S] [quantization options]\n"
             "       dc-llama bench MODEL.dcz [-n T] [--tokens ID,ID,...] [--tokenizer TOK.bin]\n"
@@ -195,7 +200,9 @@ static int parse_args(int argc, char **argv, args *a) {
             a->q.quantize = 1;
         } else if (!strcmp(o, "--quant")) {
             a->q.quantize = 1;
-            if (!strcmp(v, "tensor")) {
+            if (el_ref_parse(v) != EL_REF_NONE) {
+                a->q.ref = el_ref_parse(v);
+            } else if (!strcmp(v, "tensor")) {
                 a->q.gran = EL_GRAN_TENSOR;
             } else if (!strcmp(v, "channel")) {
                 a->q.gran = EL_GRAN_CHANNEL;
@@ -308,6 +315,49 @@ static int parse_args(int argc, char **argv, args *a) {
             a->plan.storage_bw = d;
         } else if (!strcmp(o, "--tokens")) {
             a->fixed_tokens = v;
+        } else if (!strcmp(o, "--grid")) {
+            a->q.quantize = 1;
+            if (!strcmp(v, "full")) {
+                a->q.qflags |= DC_QUANT_FULL_GRID;
+            } else if (!strcmp(v, "sym")) {
+                a->q.qflags &= ~DC_QUANT_FULL_GRID;
+            } else {
+                fprintf(stderr, "dc-llama: bad --grid %s (sym or full)\n", v);
+                return -1;
+            }
+        } else if (!strcmp(o, "--scales")) {
+            a->q.quantize = 1;
+            if (!strcmp(v, "f16")) {
+                a->q.qflags |= DC_QUANT_F16_SCALES;
+            } else if (!strcmp(v, "f32")) {
+                a->q.qflags &= ~DC_QUANT_F16_SCALES;
+            } else {
+                fprintf(stderr, "dc-llama: bad --scales %s (f32 or f16)\n", v);
+                return -1;
+            }
+        } else if (!strcmp(o, "--gptq")) {
+            a->q.quantize = 1;
+            if (!strcmp(v, "on")) {
+                a->q.gptq = 1;
+            } else if (!strcmp(v, "off")) {
+                a->q.gptq = 0;
+            } else {
+                fprintf(stderr, "dc-llama: bad --gptq %s (on or off)\n", v);
+                return -1;
+            }
+        } else if (!strcmp(o, "--scale-mantissa") && !parse_long(v, &n) && n >= 1 && n <= 10) {
+            a->q.scale_mantissa = (int)n;
+            a->q.quantize = 1;
+        } else if (!strcmp(o, "--scale-inputs")) {
+            a->q.quantize = 1;
+            if (!strcmp(v, "folded")) {
+                a->q.fold_only = 1;
+            } else if (!strcmp(v, "all")) {
+                a->q.fold_only = 0;
+            } else {
+                fprintf(stderr, "dc-llama: bad --scale-inputs %s (all or folded)\n", v);
+                return -1;
+            }
         } else if (!strcmp(o, "--act")) {
             if (!strcmp(v, "f32")) {
                 a->act_f32 = 1;
@@ -348,6 +398,19 @@ static int parse_args(int argc, char **argv, args *a) {
         }
     }
     if (a->q.sparsity > 0 && !prune_given) a->q.prune = EL_PRUNE_DC;
+    if (a->q.scale_mantissa && !a->q.gptq) {
+        fprintf(stderr, "dc-llama: --scale-mantissa needs --gptq on\n");
+        return -1;
+    }
+    if (a->q.ref == EL_REF_Q4_K && !a->act_f32) {
+        fprintf(stderr, "dc-llama: --quant q4_k runs weight-only: add --act f32\n");
+        return -1;
+    }
+    if (a->q.ref != EL_REF_NONE && (a->q.bits != 8 || a->q.qmax || a->q.qflags)) {
+        fprintf(stderr, "dc-llama: --quant %s fixes the bits, grid and scales\n",
+                el_ref_name(a->q.ref));
+        return -1;
+    }
     if (a->plan.storage && !a->use_plan) { /* --storage alone: stream every chunk */
         a->use_plan = 1;
         a->policy_name = "all-streamed";
@@ -369,6 +432,7 @@ static int parse_args(int argc, char **argv, args *a) {
 }
 
 static const char *gran_name(const el_qopts *q, char *buf, size_t cap) {
+    if (q->ref != EL_REF_NONE) return el_ref_name(q->ref);
     if (q->gran == EL_GRAN_TENSOR) return "tensor";
     if (q->gran == EL_GRAN_CHANNEL) return "channel";
     snprintf(buf, cap, "group:%d", q->group);
@@ -567,9 +631,12 @@ static int cmd_ppl(el_model *m, const el_tokenizer *tk, const args *a, const el_
     if (q->quantize) {
         double cr = rep->entropy_bits > 0 ? q->bits / rep->entropy_bits : 0.0;
         /* every stored byte of the linear weights: chunks, scales, smoothing vectors */
-        double bpw = rep->n_weights
-                         ? 8.0 * (double)(rep->ans_bytes + rep->side_bytes) / (double)rep->n_weights
-                         : 0.0;
+        double bpw =
+            !rep->n_weights ? 0.0
+            : q->ref        ? 8.0 * (double)rep->ref_bytes / (double)rep->n_weights
+                     : 8.0 * (double)(rep->ans_bytes + rep->side_bytes) / (double)rep->n_weights;
+        /* the coded weights against their order-0 bound (1 = at the bound) */
+        double eff = rep->ans_bytes ? rep->bound_bytes / (double)rep->ans_bytes : 0.0;
         printf("ppl %.4f  nll %.5f  tokens %ld  windows %d  W%dA%s %s alpha %s sparsity %.3f "
                "prune %s  entropy %.4f bits/weight  zeros %.4f  CR %.4f  ANS CR %.4f  bpw %.4f\n",
                ppl, mean, predicted, windows, q->bits, a->act_f32 ? "32" : "8",
@@ -585,14 +652,19 @@ static int cmd_ppl(el_model *m, const el_tokenizer *tk, const args *a, const el_
                    "\"prune\": \"%s\", \"prune_fraction\": %.6f, \"n_weights\": %zu, "
                    "\"entropy_bits_per_weight\": %.6f, \"zero_fraction\": %.6f, \"cr\": %.6f, "
                    "\"ans_bytes\": %zu, \"side_bytes\": %zu, \"bpw\": %.6f, \"cr_ans\": %.6f, "
-                   "\"calib_tokens\": %zu, \"calib_chars\": %zu, \"calib_offset\": %ld",
+                   "\"calib_tokens\": %zu, \"calib_chars\": %zu, \"calib_offset\": %ld, "
+                   "\"grid\": \"%s\", \"scales\": \"%s\", \"gptq\": %d, \"ref_bytes\": %zu, "
+                   "\"coding_efficiency\": %.6f, \"ans_bytes_packed\": %zu",
                    ppl, mean, predicted, windows, q->bits, act, a->act_f32 ? 32 : 8,
                    q->qmax ? q->qmax : (q->bits == 8 ? 127u : 7u), gran_name(q, gb, sizeof gb),
                    alpha_s, q->sparsity, prune_name(q->prune), rep->prune_fraction, rep->n_weights,
                    rep->entropy_bits, rep->zero_fraction, cr, rep->ans_bytes, rep->side_bytes, bpw,
                    rep->ans_bytes ? (double)rep->n_weights * q->bits / 8.0 / (double)rep->ans_bytes
                                   : 0.0,
-                   rep->calib_tokens, rep->calib_chars, q->calib_offset);
+                   rep->calib_tokens, rep->calib_chars, q->calib_offset,
+                   (q->qflags & DC_QUANT_FULL_GRID) ? "full" : "sym",
+                   (q->qflags & DC_QUANT_F16_SCALES) ? "f16" : "f32", q->gptq, rep->ref_bytes, eff,
+                   rep->packed_bytes);
         }
     } else {
         printf("ppl %.4f  nll %.5f  tokens %ld  windows %d  FP32\n", ppl, mean, predicted, windows);
