@@ -18,6 +18,7 @@ fi
 MODEL=$SHARED/models/stories260K.bin
 TOK=$SHARED/models/tok512.bin
 TEXT=$SHARED/text/tinystories-valid-head.txt
+[ -f "$TEXT" ] || TEXT=$SHARED/text/tinystories-valid-excerpt.txt # examples/data
 for f in "$ENGINE" "$MODEL" "$TOK" "$TEXT"; do
     if [ ! -f "$f" ]; then
         echo "FAIL: missing $f"
@@ -52,17 +53,17 @@ awk -v f="$fp32" -v q="$w8" -v o="$wo" 'BEGIN {
     if (bad) exit 1
 }' || exit 1
 
-# calibration/evaluation overlap: calibration from character 740000 (2000
-# tokens) and evaluation from 200000 without --max-chars must not warn; an
+# calibration/evaluation overlap: calibration from character 70000 (2000
+# tokens) and evaluation from 20000 without --max-chars must not warn; an
 # evaluation segment inside the calibration range must
-CAL="--calib-text $TEXT --calib-offset 740000 --calib-tokens 2000 --alpha 0.9 --max-tokens 300"
-if "$ENGINE" ppl "$MODEL" --tokenizer $TOK --text $TEXT --offset 200000 $CAL 2>&1 >/dev/null |
+CAL="--calib-text $TEXT --calib-offset 70000 --calib-tokens 2000 --alpha 0.9 --max-tokens 300"
+if "$ENGINE" ppl "$MODEL" --tokenizer $TOK --text $TEXT --offset 20000 $CAL 2>&1 >/dev/null |
     grep -q WARNING; then
     echo "FAIL: false overlap warning"
     exit 1
 fi
-if ! "$ENGINE" ppl "$MODEL" --tokenizer $TOK --text $TEXT --segments 200000,741000 $CAL 2>&1 \
-    >/dev/null | grep -q "WARNING: calibration text \[740000, "; then
+if ! "$ENGINE" ppl "$MODEL" --tokenizer $TOK --text $TEXT --segments 20000,71000 $CAL 2>&1 \
+    >/dev/null | grep -q "WARNING: calibration text \[70000, "; then
     echo "FAIL: no warning for an evaluation segment inside the calibration text"
     exit 1
 fi
