@@ -24,8 +24,14 @@ typedef struct dcx_preset {
 } dcx_preset;
 
 static const dcx_preset dcx_presets[] = {
-    {"dc8", "--quant tensor --alpha 0.9 --qmax 90 --sparsity 0.05 --prune dc --prune-group tensor",
+    {"dc8",
+     "--quant tensor --alpha 0.9 --qmax 90 --sparsity 0.05 --prune dc --prune-group tensor "
+     "--gptq on",
      "8-bit double compression (docs/pipeline-results.md)"},
+    {"dc4",
+     "--bits 4 --quant group:32 --grid full --scales f16 --sparsity 0.03 --prune dc "
+     "--prune-group tensor --gptq on --scale-mantissa 4",
+     "4-bit DC format: full grid, binary16 group scales; dc-llama only (a .dcz cannot store it)"},
 };
 
 /* The preset called `name`, or NULL. */

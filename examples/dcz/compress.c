@@ -399,6 +399,11 @@ static int compress_args(int argc, char **argv) {
             for (size_t p = 0; p < sizeof dcx_presets / sizeof dcx_presets[0]; p++)
                 printf("  preset %s: %s\n", dcx_presets[p].name, dcx_presets[p].options);
             return 0;
+        } else if (!strcmp(a, "--grid") || !strcmp(a, "--scales") ||
+                   !strcmp(a, "--scale-mantissa") || !strcmp(a, "--scale-inputs")) {
+            return usage_error("runs in dc-llama only: a .dcz cannot store the 4-bit DC format "
+                               "(full grid, binary16 group scales; the dc4 preset) yet",
+                               a);
         } else if (!strcmp(a, "--gptq")) {
             NEEDV();
             if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0)

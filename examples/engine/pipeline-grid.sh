@@ -32,30 +32,39 @@
 #
 # Writes OUT_DIR/results.jsonl (one JSON object per run), OUT_DIR/table.md and
 # OUT_DIR/pareto.dat (bpw, test dPPL, SE, label; for gnuplot), prints the
-# table. GRID=quick runs fewer settings.
+# table, and OUT_DIR/pareto.png where gnuplot is installed. GRID=quick runs
+# fewer settings (the baselines, three dc8 candidates with the dc8 preset's
+# setting, dc4's setting and its form without GPTQ). The full protocol is 50-odd runs: about 6 minutes on a quiet
+# 2-core machine.
 set -euo pipefail
 ENGINE=${1:-build/examples/dc-llama}
 SHARED=${2:-../shared}
 OUT=${3:-pipeline-grid-out}
 [ -f "$SHARED/models/stories260K.bin" ] || SHARED=$(dirname "$0")/../data
-MODEL=$SHARED/models/stories260K.bin
-TOK=$SHARED/models/tok512.bin
-TEXT=$SHARED/text/tinystories-valid-head.txt
-[ -f "$TEXT" ] || TEXT=$SHARED/text/tinystories-excerpt.txt
+# MODEL, TOK, TEXT (and the ranges below) may be given in the environment:
+# another model, e.g. aidreams260K on its own generations (gen-text.sh)
+MODEL=${MODEL:-$SHARED/models/stories260K.bin}
+TOK=${TOK:-$SHARED/models/tok512.bin}
+TEXT=${TEXT:-$SHARED/text/tinystories-valid-head.txt}
 CALIB_TOKENS=${CALIB_TOKENS:-20000}
 SEG_TOKENS=${SEG_TOKENS:-2044}
 SEL_SEGS=${SEL_SEGS:-50000,100000,150000,200000}
 TEST_SEGS=${TEST_SEGS:-240000,270000,300000,330000,430000,470000,510000,550000,590000,630000,670000,710000}
 CALIBS=${CALIBS:-"A:0 B:370000 C:740000"}
 mkdir -p "$OUT"
-# SUMMARY_ONLY=1: no runs, only the tables from an earlier OUT_DIR/results.jsonl
-[ -n "${SUMMARY_ONLY:-}" ] || : >"$OUT/results.jsonl"
+# SUMMARY_ONLY=1: no runs, only the tables from an earlier OUT_DIR/results.jsonl;
+# RESUME=1: keep it and make only the runs it lacks
+[ -n "${SUMMARY_ONLY:-}${RESUME:-}" ] || : >"$OUT/results.jsonl"
+touch "$OUT/results.jsonl"
 
 # run LABEL CALIB_NAME:OFFSET ACT ARGS... -> one line in results.jsonl
 run() {
     local label=$1 cal=$2 act=$3
     shift 3
     [ -z "${SUMMARY_ONLY:-}" ] || return 0
+    if [ -n "${RESUME:-}" ] && grep -qF "{\"label\": \"$label\", \"calib\": \"${cal%%:*}\", \"act\": \"$act\"," "$OUT/results.jsonl"; then
+        return 0
+    fi
     local json err
     err=$(mktemp)
     json=$("$ENGINE" ppl "$MODEL" --tokenizer "$TOK" --text "$TEXT" \
@@ -110,7 +119,7 @@ NR == 1 { nf = segs($0, fn, ft); next }
 }' "$OUT/results.jsonl"
 }
 
-[ -n "${SUMMARY_ONLY:-}" ] || echo "{\"label\": \"FP32\", \"calib\": \"-\", \"act\": \"f32\", \"args\": \"\", \"result\": $("$ENGINE" ppl "$MODEL" --tokenizer "$TOK" --text "$TEXT" --segments "$SEL_SEGS,$TEST_SEGS" --max-tokens $((SEG_TOKENS + 1)) --json | tail -n 1)}" >>"$OUT/results.jsonl"
+[ -n "${SUMMARY_ONLY:-}" ] || [ -s "$OUT/results.jsonl" ] || echo "{\"label\": \"FP32\", \"calib\": \"-\", \"act\": \"f32\", \"args\": \"\", \"result\": $("$ENGINE" ppl "$MODEL" --tokenizer "$TOK" --text "$TEXT" --segments "$SEL_SEGS,$TEST_SEGS" --max-tokens $((SEG_TOKENS + 1)) --json | tail -n 1)}" >>"$OUT/results.jsonl"
 
 # reference formats and earlier settings: calibration set A, both act modes
 # (Q4_K-like runs weight-only only: its asymmetric grid has no integer path)
@@ -148,7 +157,7 @@ CANDIDATES4=(
 )
 if [ "${GRID:-full}" = quick ]; then
     CANDIDATES=("${CANDIDATES[@]:0:3}")
-    CANDIDATES4=("${CANDIDATES4[@]:0:2}")
+    CANDIDATES4=("${CANDIDATES4[0]}" "${CANDIDATES4[6]}")
 fi
 EXTRA_ROWS=()
 if [ -n "${EXTRA:-}" ]; then IFS=';' read -ra EXTRA_ROWS <<<"$EXTRA"; fi
@@ -173,17 +182,18 @@ confirm() {
 }
 
 # the choice of dc8: fewest bpw <= 6.25 with selection dPPL + 2 SE <= 1% in both modes
+summarize >"$OUT/summary.tsv"
 cands=$(printf '%s\n' "${CANDIDATES[@]}" | sed 's/|.*//')
-chosen=$(summarize | awk -F'\t' -v cands="$cands" '
+chosen=$(awk -F'\t' -v cands="$cands" '
 BEGIN { n = split(cands, c, "\n"); for (i = 1; i <= n; i++) isc[c[i]] = 1 }
-isc[$1] && $2 == "A" { ok[$1] = ($1 in ok ? ok[$1] : 1) && ($7 + 2 * $8 <= 1.0); bpw[$1] = $5; args[$1] = $4 }
-END { best = ""; for (k in ok) if (ok[k] && bpw[k] <= 6.25 && (best == "" || bpw[k] < bpw[best])) best = k; if (best != "") print best "|" args[best] }')
+isc[$1] && $2 == "A" { x = (($1 in ok) ? ok[$1] : 1); ok[$1] = x && ($7 + 2 * $8 <= 1.0); bpw[$1] = $5; args[$1] = $4 }
+END { best = ""; for (k in ok) if (ok[k] && bpw[k] <= 6.25 && (best == "" || bpw[k] < bpw[best])) best = k; if (best != "") print best "|" args[best] }' "$OUT/summary.tsv")
 # the choice of dc4: least selection dPPL (weight-only) among bpw <= 4.25
 cands=$(printf '%s\n' "${CANDIDATES4[@]}" | sed 's/|.*//')
-chosen4=$(summarize | awk -F'\t' -v cands="$cands" '
+chosen4=$(awk -F'\t' -v cands="$cands" '
 BEGIN { n = split(cands, c, "\n"); for (i = 1; i <= n; i++) isc[c[i]] = 1 }
 isc[$1] && $2 == "A" && $3 == "f32" && $5 <= 4.25 { if (best == "" || $7 < bd) { best = $1; bd = $7; ba = $4 } }
-END { if (best != "") print best "|" ba }')
+END { if (best != "") print best "|" ba }' "$OUT/summary.tsv")
 for c in "$chosen" "$chosen4"; do
     [ -n "$c" ] || continue
     echo "pipeline-grid: chosen ${c%%|*}: ${c#*|}" >&2
@@ -204,3 +214,28 @@ confirm "${BASELINES[3]}"
     [ -n "$chosen4" ] && echo "dc4 = ${chosen4%%|*}: \`${chosen4#*|}\`"
 } | tee "$OUT/table.md"
 summarize | awk -F'\t' '{ printf "%.4f %.4f %.4f %s %s \"%s\"\n", $5, $10, $11, $2, $3, $1 }' >"$OUT/pareto.dat"
+# the Pareto plot (calibration set A, test segments), where gnuplot is installed
+if command -v gnuplot >/dev/null 2>&1; then
+    awk '$4 == "A" && $5 == "int8"' "$OUT/pareto.dat" >"$OUT/pareto-int8.dat"
+    awk '$4 == "A" && $5 == "f32"' "$OUT/pareto.dat" >"$OUT/pareto-f32.dat"
+    # labels: the reference formats and the chosen presets
+    awk -v a="\"${chosen%%|*}\"" -v b="\"${chosen4%%|*}\"" '{ l = $0; sub(/^[^"]*/, "", l) }
+        l !~ /^"DC/ || l == a || l == b { if (l == a) sub(/^"/, "\"dc8 = ", l); if (l == b) sub(/^"/, "\"dc4 = ", l); print $1, $2, l }' \
+        "$OUT/pareto-f32.dat" >"$OUT/pareto-labels.dat"
+    gnuplot <<GP
+set terminal pngcairo size 1100,700 font ",10" noenhanced
+set output "$OUT/pareto.png"
+set title "${PLOT_TITLE:-stories260K}: bits per weight (all stored bytes of the linear weights) vs test dPPL\n(test segments, calibration set A; error bars: paired SE; dPPL below 0.05% drawn at 0.05%)"
+set xlabel "bits per weight"
+set ylabel "pooled test dPPL vs FP32 (%)"
+set logscale y 2
+set xrange [4:9.6]
+set yrange [0.05:16]
+set grid
+set key top right
+plot "$OUT/pareto-int8.dat" using 1:(\$2 > 0.05 ? \$2 : 0.05):3 with yerrorbars pt 7 title "int8 activations (W·A8)", \
+     "$OUT/pareto-f32.dat" using 1:(\$2 > 0.05 ? \$2 : 0.05):3 with yerrorbars pt 5 title "float activations (weight-only)", \
+     "$OUT/pareto-labels.dat" using 1:(\$2 > 0.05 ? \$2 : 0.05):3 with labels left offset 1,0.6 font ",8" notitle
+GP
+    echo "pipeline-grid: $OUT/pareto.png" >&2
+fi
