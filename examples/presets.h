@@ -29,9 +29,9 @@ static const dcx_preset dcx_presets[] = {
      "--gptq on",
      "8-bit double compression (docs/pipeline-results.md)"},
     {"dc4",
-     "--bits 4 --quant group:32 --grid full --scales f16 --sparsity 0.03 --prune dc "
+     "--bits 4 --quant group:32 --grid full --scales f16 --alpha 0 --sparsity 0.03 --prune dc "
      "--prune-group tensor --gptq on --scale-mantissa 4",
-     "4-bit DC format: full grid, binary16 group scales; dc-llama only (a .dcz cannot store it)"},
+     "4-bit DC format: full grid, binary16 group scales (docs/pipeline-results.md)"},
 };
 
 /* The preset called `name`, or NULL. */

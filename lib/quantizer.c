@@ -35,23 +35,7 @@ typedef struct qlayout {
 /* x rounded to the nearest IEEE binary16 value (ties to even), as a float;
  * +-inf when |x| rounds above 65504. x finite. */
 static float f16_round(float x) {
-    uint32_t u;
-    memcpy(&u, &x, 4);
-    const uint32_t sign = u & 0x80000000u, a = u & 0x7FFFFFFFu;
-    float r;
-    if (a >= 0x477FF000u) { /* >= 65520: rounds to infinity */
-        r = INFINITY;
-    } else if (a < 0x38800000u) { /* below 2^-14: a multiple of 2^-24 */
-        float f;
-        memcpy(&f, &a, 4);
-        r = (float)nearbyint((double)f * 16777216.0) / 16777216.0f;
-    } else { /* 10 of the 23 mantissa bits kept, ties to even */
-        uint32_t keep = a >> 13, rem = a & 0x1FFFu;
-        if (rem > 0x1000u || (rem == 0x1000u && (keep & 1u))) keep++;
-        uint32_t b = keep << 13;
-        memcpy(&r, &b, 4);
-    }
-    return sign ? -r : r;
+    return dc_f16_value(dc_f16_bits(x, NULL));
 }
 
 static dc_status resolve(const dc_quant_options *options, size_t rows, size_t cols, qlayout *L) {

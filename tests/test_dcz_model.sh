@@ -1,7 +1,7 @@
 #!/bin/sh
 # stories260K -> dcz compress --calib-text --preset dc8 -> verify
 # -> stored CR over INT8 >= 1.28 -> dc-llama ppl from the .dcz must equal the
-# in-memory quantized run exactly (same ppl digits).
+# in-memory quantized run exactly (same ppl digits); the same for --preset dc4.
 # Usage: test_dcz_model.sh DCZ DC_LLAMA SHARED_DIR
 set -eu
 dcz=$1 llama=$2 shared=$3
@@ -28,4 +28,20 @@ got=$("$llama" ppl "$dir/s.dcz" --tokenizer "$tok" --text "$text" --offset 60000
   --json | tail -n 1 | sed 's/.*"ppl": \([0-9.]*\).*/\1/')
 echo "in-memory ppl $ref, from .dcz $got"
 [ -n "$ref" ] && [ "$ref" = "$got" ]
+# the 4-bit DC format (full grid -8..7, binary16 scales in an entropy-coded
+# chunk of the tensor table): written, verified, run exactly as in memory;
+# its stored bits per weight (chunks + scales) stay below llama.cpp's Q4_0
+set -- --preset dc4
+"$dcz" compress "$model" -o "$dir/s4.dcz" --calib-text "$text" --tokenizer "$tok" \
+  --calib-tokens 5000 "$@" --json >/dev/null
+"$dcz" verify "$dir/s4.dcz"
+ref=$("$llama" ppl "$model" --tokenizer "$tok" --text "$text" --offset 60000 --max-tokens 1024 \
+  --calib-text "$text" --calib-tokens 5000 "$@" --json | tail -n 1)
+got=$("$llama" ppl "$dir/s4.dcz" --tokenizer "$tok" --text "$text" --offset 60000 --max-tokens 1024 \
+  --json | tail -n 1)
+rp=$(echo "$ref" | sed 's/.*"ppl": \([0-9.]*\).*/\1/') gp=$(echo "$got" | sed 's/.*"ppl": \([0-9.]*\).*/\1/')
+bpw=$(echo "$got" | sed 's/.*"bpw": \([0-9.]*\).*/\1/')
+echo "dc4: in-memory ppl $rp, from .dcz $gp, $bpw bits per weight (engine's count)"
+[ -n "$rp" ] && [ "$rp" = "$gp" ]
+awk -v b="$bpw" 'BEGIN { exit !(b > 3 && b <= 4.25) }'
 echo "PASS"

@@ -62,6 +62,10 @@ static const char kHelp[] =
     "  --quant-embeddings     also quantize embedding tables (default: stored as they were)\n"
     "  --gptq on|off          llama2.c with --calib-text: GPTQ-style error feedback from the\n"
     "                         calibration inputs' X^T X (default off)\n"
+    "  --grid sym|full        4 bits: symmetric -7..7 (default) or the full grid -8..7\n"
+    "  --scales f32|f16       scales as floats (default) or binary16 (stored in 2 bytes,\n"
+    "                         entropy-coded; docs/format.md 6.4)\n"
+    "  --scale-mantissa M     with --gptq on: M significand bits per scale\n"
     "  --preset NAME          a named setting (below): stands for its options, which later\n"
     "                         options override\n"
     "  --codec ans|zstd|lz4|raw  entropy coder (default ans)\n"
@@ -379,14 +383,27 @@ static int compress_args(int argc, char **argv) {
     size_t group = 0, chunk = 0;
     unsigned threads = 1;
     dc_codec codec = DC_CODEC_ANS;
-    int lossless = 0, codec_given = 0, gptq = 0;
+    int lossless = 0, codec_given = 0, gptq = 0, scale_mantissa = 0;
+    unsigned qflags = 0;
     const char *quant_opt = NULL; /* the first option --lossless excludes */
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        static const char *const quant_opts[] = {
-            "--stats", "--calib-text", "--calib-tokens", "--alpha", "--sparsity",         "--bits",
-            "--qmax",  "--prune",      "--prune-group",  "--quant", "--quant-embeddings", "--gptq",
-            "--preset"};
+        static const char *const quant_opts[] = {"--stats",
+                                                 "--calib-text",
+                                                 "--calib-tokens",
+                                                 "--alpha",
+                                                 "--sparsity",
+                                                 "--bits",
+                                                 "--qmax",
+                                                 "--prune",
+                                                 "--prune-group",
+                                                 "--quant",
+                                                 "--quant-embeddings",
+                                                 "--gptq",
+                                                 "--preset",
+                                                 "--grid",
+                                                 "--scales",
+                                                 "--scale-mantissa"};
         for (size_t q = 0; q < sizeof(quant_opts) / sizeof(quant_opts[0]) && !quant_opt; q++)
             if (!strcmp(a, quant_opts[q])) quant_opt = a;
 #define NEEDV()                                                                                    \
@@ -399,11 +416,23 @@ static int compress_args(int argc, char **argv) {
             for (size_t p = 0; p < sizeof dcx_presets / sizeof dcx_presets[0]; p++)
                 printf("  preset %s: %s\n", dcx_presets[p].name, dcx_presets[p].options);
             return 0;
-        } else if (!strcmp(a, "--grid") || !strcmp(a, "--scales") ||
-                   !strcmp(a, "--scale-mantissa") || !strcmp(a, "--scale-inputs")) {
-            return usage_error("runs in dc-llama only: a .dcz cannot store the 4-bit DC format "
-                               "(full grid, binary16 group scales; the dc4 preset) yet",
-                               a);
+        } else if (!strcmp(a, "--grid")) {
+            NEEDV();
+            if (strcmp(v, "full") != 0 && strcmp(v, "sym") != 0)
+                return usage_error("--grid must be sym or full", v);
+            qflags =
+                !strcmp(v, "full") ? qflags | DC_QUANT_FULL_GRID : qflags & ~DC_QUANT_FULL_GRID;
+        } else if (!strcmp(a, "--scales")) {
+            NEEDV();
+            if (strcmp(v, "f16") != 0 && strcmp(v, "f32") != 0)
+                return usage_error("--scales must be f32 or f16", v);
+            qflags =
+                !strcmp(v, "f16") ? qflags | DC_QUANT_F16_SCALES : qflags & ~DC_QUANT_F16_SCALES;
+        } else if (!strcmp(a, "--scale-mantissa")) {
+            NEEDV();
+            scale_mantissa = atoi(v);
+            if (scale_mantissa < 1 || scale_mantissa > 10)
+                return usage_error("--scale-mantissa must be 1..10", v);
         } else if (!strcmp(a, "--gptq")) {
             NEEDV();
             if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0)
@@ -510,6 +539,11 @@ static int compress_args(int argc, char **argv) {
     if (stats_path && calib_text)
         return usage_error("give --stats or --calib-text, not both", NULL);
     if (gptq && !calib_text) return usage_error("--gptq needs --calib-text", NULL);
+    if ((qflags || scale_mantissa) && !calib_text)
+        return usage_error("--grid/--scales/--scale-mantissa need --calib-text", NULL);
+    if ((qflags & DC_QUANT_FULL_GRID) && (bits != 4 || qmax))
+        return usage_error("--grid full is for --bits 4 without --qmax", NULL);
+    if (scale_mantissa && !gptq) return usage_error("--scale-mantissa needs --gptq on", NULL);
     if (calib_text && !tok) return usage_error("--calib-text needs --tokenizer", NULL);
     if (!force && access(out, F_OK) == 0) {
         fprintf(stderr, "dcz compress: %s exists; use --force to overwrite\n", out);
@@ -592,8 +626,8 @@ static int compress_args(int argc, char **argv) {
     int hashing = threads > 1 && pthread_create(&hth, NULL, hash_thread, &hj) == 0;
     int rc = 0;
     if (calib_text) {
-        calib_options co = {alpha, sparsity,     prune,        bits, gran,
-                            group, calib_tokens, prune_tensor, qmax, gptq};
+        calib_options co = {alpha,        sparsity,     prune, bits, gran,   group,
+                            calib_tokens, prune_tensor, qmax,  gptq, qflags, scale_mantissa};
         rc = calib_compress_llama2c(model, tok, calib_text, &co, &stats.calib, json);
         if (rc != 0) goto done;
     }

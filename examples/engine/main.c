@@ -215,7 +215,7 @@ static int parse_args(int argc, char **argv, args *a) {
             }
         } else if (!strcmp(o, "--alpha") && !parse_double(v, &d) && d >= 0 && d <= 1) {
             a->q.alpha = d;
-            a->q.use_alpha = 1;
+            a->q.use_alpha = d > 0; /* 0: no scaling, as in dcz compress */
             a->q.quantize = 1;
         } else if (!strcmp(o, "--layer-alpha")) {
             const char *s = v;
