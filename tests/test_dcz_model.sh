@@ -44,4 +44,10 @@ bpw=$(echo "$got" | sed 's/.*"bpw": \([0-9.]*\).*/\1/')
 echo "dc4: in-memory ppl $rp, from .dcz $gp, $bpw bits per weight (engine's count)"
 [ -n "$rp" ] && [ "$rp" = "$gp" ]
 awk -v b="$bpw" 'BEGIN { exit !(b > 3 && b <= 4.25) }'
+# extract -> compress -> extract keeps a dc4 file's bytes (its flags travel in
+# the .quant description)
+"$dcz" extract "$dir/s4.dcz" -o "$dir/s4.safetensors"
+"$dcz" compress "$dir/s4.safetensors" -o "$dir/s4b.dcz" >/dev/null 2>&1
+"$dcz" extract "$dir/s4b.dcz" -o "$dir/s4b.safetensors"
+cmp "$dir/s4.safetensors" "$dir/s4b.safetensors"
 echo "PASS"

@@ -198,6 +198,7 @@ static void import_prequantized(const model_source *src, const src_tensor *t, pr
     d->alpha = q->alpha;
     d->sparsity = q->sparsity;
     d->prune_method = q->prune_method;
+    d->quant_flags = q->quant_flags;
     if (q->n_scales > SIZE_MAX / 8 || q->n_smooth > SIZE_MAX / 8 ||
         !(p->scales = malloc(q->n_scales ? q->n_scales * 4 : 4)) ||
         (q->n_smooth && !(p->smooth = malloc(q->n_smooth * 4)))) {
@@ -214,7 +215,8 @@ static void import_prequantized(const model_source *src, const src_tensor *t, pr
     size_t rows = 1, cols = (size_t)t->dims[t->ndim - 1];
     for (unsigned k = 0; k + 1 < t->ndim; k++)
         rows *= (size_t)t->dims[k];
-    dc_quant_options qo = {sizeof(qo), q->gran, (size_t)q->group_size, q->bits, NULL, 0, 0};
+    dc_quant_options qo = {sizeof(qo), q->gran, (size_t)q->group_size, q->bits,
+                           NULL,       0,       q->quant_flags};
     dc_qtensor *check = NULL;
     p->st = dc_qtensor_import(p->raw, t->nbytes, p->scales, (size_t)q->n_scales, rows, cols, &qo,
                               &check);
