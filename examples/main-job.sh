@@ -1,32 +1,37 @@
 #!/usr/bin/env bash
-# The main job, end to end: compress a model into a .dcz, verify it, inspect
-# it and run it. With SHARED/models (the real stories260K model) it calibrates
-# on TinyStories, compresses with the recommended DC setting, and runs the
-# reference engine straight from the .dcz; without it, it uses a GENERATED
-# safetensors model (and says so) and round-trips it through extract.
+# The main job, end to end, on a real model: calibrate stories260K on
+# TinyStories, compress it with the dc8 preset (scaling, quantization,
+# pruning, ANS coding; examples/presets.h) into a .dcz, verify it, inspect it,
+# and run perplexity and generation straight from the .dcz.
+#
+# The model, its tokenizer and a 100 KB TinyStories excerpt ship in
+# examples/data (licences: examples/data/SOURCES.md), so this runs on a fresh
+# clone; SHARED_DIR (default ../shared), when it holds models/stories260K.bin,
+# supplies the model and the full text file instead (the excerpt is its first
+# 99,666 bytes, so the numbers are the same).
 # Usage: examples/main-job.sh [BUILD_DIR] [SHARED_DIR]
 set -euo pipefail
 build=${1:-build}
 shared=${2:-../shared}
+data=$(cd "$(dirname "$0")/data" && pwd)
 work="$build/main-job"
 mkdir -p "$work"
 dcz="$build/examples/dcz" llama="$build/examples/dc-llama"
-if [ -f "$shared/models/stories260K.bin" ]; then
-  echo "== REAL model: $shared/models/stories260K.bin"
-  text="$shared/text/tinystories-valid-head.txt" tok="$shared/models/tok512.bin"
-  "$dcz" compress "$shared/models/stories260K.bin" -o "$work/stories260K.dcz" --force \
-    --calib-text "$text" --tokenizer "$tok" --alpha 0.9 --qmax 90 --sparsity 0.05 --prune dc --prune-group tensor
-  "$dcz" verify "$work/stories260K.dcz"
-  "$dcz" info "$work/stories260K.dcz" | tail -n 2
-  echo "== perplexity, run from the .dcz (evaluation text from character 100000)"
-  "$llama" ppl "$work/stories260K.dcz" --tokenizer "$tok" --text "$text" --offset 100000 --max-tokens 4096
-  echo "== generation from the .dcz"
-  "$llama" generate "$work/stories260K.dcz" --tokenizer "$tok" --prompt "Once upon a time" -n 60
+if [ -f "$shared/models/stories260K.bin" ] && [ -f "$shared/text/tinystories-valid-head.txt" ]; then
+  model="$shared/models/stories260K.bin" tok="$shared/models/tok512.bin"
+  text="$shared/text/tinystories-valid-head.txt"
 else
-  echo "== $shared/models not found: using a GENERATED model instead"
-  "$build/bench/dc-benchgen" safetensors "$work/generated.safetensors" 256 688 4 1000 mixed 1
-  "$dcz" compress "$work/generated.safetensors" -o "$work/generated.dcz" --force
-  "$dcz" verify "$work/generated.dcz"
-  "$dcz" info "$work/generated.dcz" | tail -n 2
-  "$dcz" extract "$work/generated.dcz" -o "$work/generated.extracted.safetensors" --force
+  model="$data/models/stories260K.bin" tok="$data/models/tok512.bin"
+  text="$data/text/tinystories-valid-excerpt.txt"
 fi
+echo "== REAL model: $model (calibration: the first 20000 tokens of $text)"
+"$dcz" compress "$model" -o "$work/stories260K.dcz" --force \
+  --calib-text "$text" --tokenizer "$tok" --preset dc8
+"$dcz" verify "$work/stories260K.dcz"
+"$dcz" info "$work/stories260K.dcz" | tail -n 2
+echo "== perplexity, run from the .dcz (4096 tokens from character 60000, after the calibration text)"
+"$llama" ppl "$work/stories260K.dcz" --tokenizer "$tok" --text "$text" --offset 60000 --max-tokens 4096
+echo "== the same tokens with the FP32 model"
+"$llama" ppl "$model" --tokenizer "$tok" --text "$text" --offset 60000 --max-tokens 4096
+echo "== generation from the .dcz"
+"$llama" generate "$work/stories260K.dcz" --tokenizer "$tok" --prompt "Once upon a time" -n 60

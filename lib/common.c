@@ -3,7 +3,9 @@
  */
 #include "internal.h"
 
+#include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 unsigned dc_version_number(void) {
     return DC_VERSION_NUMBER;
@@ -149,4 +151,37 @@ dc_status dc_copy_options(void *local, size_t local_size, const void *user) {
     }
     memcpy(local, user, n);
     return DC_OK;
+}
+
+uint16_t dc_f16_bits(float x, int *exact) {
+    uint32_t u;
+    memcpy(&u, &x, 4);
+    const uint32_t sign = (u >> 16) & 0x8000u, a = u & 0x7FFFFFFFu;
+    uint32_t h;
+    if (a >= 0x477FF000u) { /* >= 65520: infinity */
+        h = 0x7C00u;
+    } else if (a < 0x38800000u) { /* below 2^-14: a multiple of 2^-24 */
+        float f;
+        memcpy(&f, &a, 4);
+        h = (uint32_t)nearbyint((double)f * 16777216.0); /* 0..1024 (1024: the smallest normal) */
+    } else {
+        uint32_t keep = (a >> 13) - (112u << 10), rem = a & 0x1FFFu;
+        if (rem > 0x1000u || (rem == 0x1000u && (keep & 1u))) keep++;
+        h = keep;
+    }
+    h |= sign;
+    if (exact) *exact = dc_f16_value((uint16_t)h) == x;
+    return (uint16_t)h;
+}
+
+float dc_f16_value(uint16_t h) {
+    const uint32_t sign = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1Fu, m = h & 0x3FFu;
+    float f;
+    if (e == 0) {
+        f = (float)m / 16777216.0f;
+        return sign ? -f : f;
+    }
+    uint32_t x = e == 0x1F ? sign | 0x7F800000u | (m << 13) : sign | ((e + 112u) << 23) | (m << 13);
+    memcpy(&f, &x, 4);
+    return f;
 }

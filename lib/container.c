@@ -120,6 +120,12 @@ static const char *check_desc(const dc_tensor_desc *d) {
     }
     if (d->n_smooth != 0 && d->n_smooth != d->dims[d->ndim - 1])
         return "tensor: smoothing scales must have one per input column";
+    if (d->quant_flags & ~(DC_QUANT_FULL_GRID | DC_QUANT_F16_SCALES))
+        return "tensor: unknown quantization flags";
+    if (d->quant_flags && d->bits == 0)
+        return "tensor: quantization flags on an unquantized tensor";
+    if ((d->quant_flags & DC_QUANT_FULL_GRID) && d->bits != 4)
+        return "tensor: the full grid is for 4-bit tensors";
     if (d->prune_method < DC_PRUNE_NONE || d->prune_method > DC_PRUNE_MAGNITUDE)
         return "tensor: unknown prune method";
     if (!isfinite(d->alpha) || !isfinite(d->sparsity)) return "tensor: alpha/sparsity not finite";
@@ -205,7 +211,8 @@ static int buf_f32s(const dc_alloc *a, buf *b, const float *v, uint64_t n) {
 }
 
 /* 1 if every one of v[0..n) is a binary16 value (n > 0): the tensor table
- * then holds them in 2 bytes each (record flag TREC_F16_SCALES), exactly. */
+ * then holds them as binary16 (DC_QUANT_F16_SCALES: one chunk of 2-byte
+ * values), exactly. */
 static int all_f16(const float *v, uint64_t n) {
     for (uint64_t i = 0; i < n; i++) {
         float h = dc_f16_to_f32(dc_f32_to_f16(v[i]));
@@ -213,14 +220,6 @@ static int all_f16(const float *v, uint64_t n) {
     }
     return n > 0;
 }
-static int buf_f16s(const dc_alloc *a, buf *b, const float *v, uint64_t n) {
-    for (uint64_t i = 0; i < n; i++)
-        if (!buf_u16(a, b, dc_f32_to_f16(v[i]))) return 0;
-    return 1;
-}
-
-/* Tensor record flags (the byte after the prune method; docs/format.md 6.4). */
-#define TREC_F16_SCALES 1u /* the dequantization scales are binary16, 2 bytes each */
 
 static char *dup_str(const dc_alloc *a, const char *s, size_t extra) {
     size_t n = strlen(s);
@@ -463,12 +462,17 @@ static dc_status write_chunks(dc_writer *w, const uint8_t *data, size_t size, ui
     return st;
 }
 
-dc_status dc_writer_add_tensor(dc_writer *w, const dc_tensor_desc *desc, const void *data,
+dc_status dc_writer_add_tensor(dc_writer *w, const dc_tensor_desc *desc_in, const void *data,
                                size_t size) {
-    if (w == NULL || desc == NULL || (data == NULL && size) || w->failed)
+    if (w == NULL || desc_in == NULL || (data == NULL && size) || w->failed)
         return DC_ERR_INVALID_ARGUMENT;
-    if (desc->struct_size < sizeof(dc_tensor_desc) || desc->name == NULL)
+    /* callers built before quant_flags pass a smaller struct: it reads as 0 */
+    if (desc_in->struct_size < offsetof(dc_tensor_desc, quant_flags) || desc_in->name == NULL)
         return DC_ERR_INVALID_ARGUMENT;
+    dc_tensor_desc dl;
+    memset(&dl, 0, sizeof(dl));
+    memcpy(&dl, desc_in, desc_in->struct_size < sizeof(dl) ? desc_in->struct_size : sizeof(dl));
+    const dc_tensor_desc *desc = &dl;
     size_t name_len = strlen(desc->name);
     if (name_len == 0 || name_len > 65535 || check_desc(desc) != NULL)
         return DC_ERR_INVALID_ARGUMENT;
@@ -485,6 +489,32 @@ dc_status dc_writer_add_tensor(dc_writer *w, const dc_tensor_desc *desc, const v
     size_t slot = name_slot(w, desc->name);
     if (w->name_slots[slot]) return DC_ERR_INVALID_ARGUMENT;
 
+    /* scales that binary16 holds exactly (Q8_0 block scales, GGUF-bound
+     * quantization) are stored so even when the caller did not say so */
+    if (desc->bits && desc->n_scales && (size_t)desc->n_scales <= DC_CHUNK_SIZE_MAX / 2 &&
+        all_f16(desc->scales, desc->n_scales))
+        dl.quant_flags |= DC_QUANT_F16_SCALES;
+    /* binary16 scales: each must be one exactly; they are stored as one chunk */
+    uint8_t *h16 = NULL, *h16c = NULL;
+    size_t h16c_size = 0;
+    if (desc->quant_flags & DC_QUANT_F16_SCALES) {
+        if (desc->n_scales > (SIZE_MAX - 64) / 4) return DC_ERR_RANGE;
+        const size_t hn = (size_t)desc->n_scales * 2, cap = dc_compress_bound(hn) + 64;
+        h16 = (uint8_t *)dc_malloc(&w->alloc, hn ? hn : 1);
+        h16c = (uint8_t *)dc_malloc(&w->alloc, cap);
+        dc_status hs = h16 && h16c ? DC_OK : DC_ERR_OUT_OF_MEMORY;
+        for (size_t k = 0; hs == DC_OK && k < desc->n_scales; k++) {
+            int exact;
+            dc_store_le16(h16 + 2 * k, dc_f16_bits(desc->scales[k], &exact));
+            if (!exact) hs = DC_ERR_RANGE;
+        }
+        if (hs == DC_OK) hs = dc_chunk_compress(w->cctx[0], h16, hn, h16c, cap, &h16c_size);
+        dc_free(&w->alloc, h16);
+        if (hs != DC_OK) {
+            dc_free(&w->alloc, h16c);
+            return hs;
+        }
+    }
     /* DC_CODEC_FLOAT codes each tensor by its dtype (quantized or I8: ANS) */
     const unsigned elem = desc->bits || desc->dtype == DC_DTYPE_I8 ? 1u
                           : desc->dtype == DC_DTYPE_F32            ? 4u
@@ -495,30 +525,31 @@ dc_status dc_writer_add_tensor(dc_writer *w, const dc_tensor_desc *desc, const v
     dc_status st = write_chunks(w, (const uint8_t *)data, size, (uint32_t)w->tensors,
                                 tensor_chunk_bytes(w, desc, size));
     if (st != DC_OK) {
+        dc_free(&w->alloc, h16c);
         w->failed = 1;
         if (st == DC_ERR_IO) errno = w->err;
         return st;
     }
     const dc_alloc *a = &w->alloc;
     buf rec = {0};
-    /* scales that binary16 holds exactly (Q8_0 block scales, GGUF-bound
-     * quantization) take 2 bytes each instead of 4 */
-    const int f16 = all_f16(desc->scales, desc->n_scales);
     int ok = buf_u16(a, &rec, (unsigned)name_len) && buf_put(a, &rec, desc->name, name_len) &&
              buf_u8(a, &rec, desc->ndim) && buf_u8(a, &rec, (unsigned)desc->source_dtype) &&
              buf_u8(a, &rec, (unsigned)desc->dtype) && buf_u8(a, &rec, desc->bits) &&
              buf_u8(a, &rec, (unsigned)desc->granularity) &&
              buf_u8(a, &rec, (unsigned)(desc->prune_method & 0xFF)) &&
-             buf_u8(a, &rec, f16 ? TREC_F16_SCALES : 0) && buf_u8(a, &rec, 0) &&
-             buf_u64(a, &rec, desc->group_size) && buf_f32s(a, &rec, &desc->alpha, 1) &&
-             buf_f32s(a, &rec, &desc->sparsity, 1);
+             buf_u16(a, &rec, desc->quant_flags) && buf_u64(a, &rec, desc->group_size) &&
+             buf_f32s(a, &rec, &desc->alpha, 1) && buf_f32s(a, &rec, &desc->sparsity, 1);
     for (unsigned i = 0; ok && i < desc->ndim; i++)
         ok = buf_u64(a, &rec, desc->dims[i]);
     ok = ok && buf_u64(a, &rec, size) && buf_u32(a, &rec, first) &&
-         buf_u32(a, &rec, (uint32_t)(w->chunks - first)) && buf_u64(a, &rec, desc->n_scales) &&
-         (f16 ? buf_f16s(a, &rec, desc->scales, desc->n_scales)
-              : buf_f32s(a, &rec, desc->scales, desc->n_scales)) &&
-         buf_u64(a, &rec, desc->n_smooth) && buf_f32s(a, &rec, desc->smooth, desc->n_smooth);
+         buf_u32(a, &rec, (uint32_t)(w->chunks - first)) && buf_u64(a, &rec, desc->n_scales);
+    if (desc->quant_flags & DC_QUANT_F16_SCALES) /* u32 size, then the chunk of binary16 scales */
+        ok = ok && h16c_size <= UINT32_MAX && buf_u32(a, &rec, (uint32_t)h16c_size) &&
+             buf_put(a, &rec, h16c, h16c_size);
+    else
+        ok = ok && buf_f32s(a, &rec, desc->scales, desc->n_scales);
+    dc_free(a, h16c);
+    ok = ok && buf_u64(a, &rec, desc->n_smooth) && buf_f32s(a, &rec, desc->smooth, desc->n_smooth);
     size_t name_off = w->names.len;
     ok = ok && rec.len <= UINT32_MAX - 4 && buf_u32(a, &w->table, (uint32_t)(rec.len + 4)) &&
          buf_put(a, &w->table, rec.p, rec.len) && buf_put(a, &w->names, desc->name, name_len + 1);
@@ -682,13 +713,6 @@ static float cur_f32(cursor *c) {
     float f;
     memcpy(&f, &u, 4);
     return f;
-}
-
-static float *load_halves(const dc_alloc *a, const uint8_t *p, uint64_t n) {
-    float *v = (float *)dc_malloc(a, n ? (size_t)n * 4 : 1);
-    for (uint64_t i = 0; v && i < n; i++)
-        v[i] = dc_f16_to_f32(dc_load_le16(p + 2 * i));
-    return v;
 }
 
 static float *load_floats(const dc_alloc *a, const uint8_t *p, uint64_t n) {
@@ -924,10 +948,7 @@ static dc_status parse(dc_reader *r, const char **detail) {
         d->granularity = (dc_quant_granularity)cur_u(&rc, 1);
         unsigned pm = (unsigned)cur_u(&rc, 1);
         d->prune_method = pm == 0xFF ? DC_PRUNE_NONE : (int)pm;
-        const unsigned flags = (unsigned)cur_u(&rc, 1);
-        if ((flags & ~TREC_F16_SCALES) != 0 || cur_u(&rc, 1) != 0)
-            FAIL(DC_ERR_CORRUPT, "tensor table: reserved field not zero");
-        const unsigned scale_bytes = flags & TREC_F16_SCALES ? 2u : 4u;
+        d->quant_flags = (unsigned)cur_u(&rc, 2); /* 0 in files before 0.1.0: checked below */
         d->group_size = cur_u(&rc, 8);
         d->alpha = cur_f32(&rc);
         d->sparsity = cur_f32(&rc);
@@ -939,9 +960,19 @@ static dc_status parse(dc_reader *r, const char **detail) {
         d->first_chunk = (uint32_t)cur_u(&rc, 4);
         d->n_chunks = (uint32_t)cur_u(&rc, 4);
         d->n_scales = cur_u(&rc, 8);
-        if (d->n_scales > (uint64_t)(rc.end - rc.p) / scale_bytes)
-            FAIL(DC_ERR_CORRUPT, "tensor table: scale count outside the record");
-        t->scales_le = cur_take(&rc, d->n_scales * scale_bytes);
+        const uint8_t *h16c = NULL;
+        size_t h16c_size = 0;
+        if (d->quant_flags & DC_QUANT_F16_SCALES) { /* a chunk of 2-byte binary16 scales */
+            h16c_size = (size_t)cur_u(&rc, 4);
+            if (h16c_size > (size_t)(rc.end - rc.p) || d->n_scales > SIZE_MAX / 4)
+                FAIL(DC_ERR_CORRUPT, "tensor table: scale chunk outside the record");
+            h16c = cur_take(&rc, h16c_size);
+            t->scales_le = NULL;
+        } else {
+            if (d->n_scales > (uint64_t)(rc.end - rc.p) / 4)
+                FAIL(DC_ERR_CORRUPT, "tensor table: scale count outside the record");
+            t->scales_le = cur_take(&rc, d->n_scales * 4);
+        }
         d->n_smooth = cur_u(&rc, 8);
         if (d->n_smooth > (uint64_t)(rc.end - rc.p) / 4)
             FAIL(DC_ERR_CORRUPT, "tensor table: smoothing count outside the record");
@@ -966,8 +997,28 @@ static dc_status parse(dc_reader *r, const char **detail) {
         if (raw_total != d->data_size)
             FAIL(DC_ERR_CORRUPT, "chunk index: chunk sizes do not add up to the tensor size");
         next_chunk += d->n_chunks;
-        t->scales = scale_bytes == 2 ? load_halves(&r->alloc, t->scales_le, d->n_scales)
-                                     : load_floats(&r->alloc, t->scales_le, d->n_scales);
+        if (h16c) { /* decode the scale chunk: exactly 2 bytes per scale */
+            const size_t hn = (size_t)d->n_scales * 2;
+            size_t csz = 0, craw = 0;
+            if (dc_chunk_info(h16c, h16c_size, &csz, &craw, NULL) != DC_OK || csz != h16c_size ||
+                craw != hn)
+                FAIL(DC_ERR_CORRUPT, "tensor table: bad binary16 scale chunk");
+            uint8_t *h16 = (uint8_t *)dc_malloc(&r->alloc, hn ? hn : 1);
+            t->scales = (float *)dc_malloc(&r->alloc, d->n_scales ? (size_t)d->n_scales * 4 : 4);
+            if (!h16 || !t->scales) {
+                dc_free(&r->alloc, h16);
+                FAIL(DC_ERR_OUT_OF_MEMORY, "out of memory");
+            }
+            size_t got = 0;
+            dc_status hs = dc_chunk_decompress(NULL, h16c, h16c_size, h16, hn, &got);
+            for (size_t k = 0; hs == DC_OK && got == hn && k < d->n_scales; k++)
+                t->scales[k] = dc_f16_value(dc_load_le16(h16 + 2 * k));
+            dc_free(&r->alloc, h16);
+            if (hs != DC_OK || got != hn)
+                FAIL(DC_ERR_CORRUPT, "tensor table: bad binary16 scale chunk");
+        } else {
+            t->scales = load_floats(&r->alloc, t->scales_le, d->n_scales);
+        }
         t->smooth = load_floats(&r->alloc, t->smooth_le, d->n_smooth);
         if (!t->scales || !t->smooth) FAIL(DC_ERR_OUT_OF_MEMORY, "out of memory");
         if (!dc_all_finite_f32(t->scales, d->n_scales) ||

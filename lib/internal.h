@@ -66,6 +66,13 @@ dc_status dc_copy_options(void *local, size_t local_size, const void *user);
  * NaN or infinite, else 0. */
 int dc_all_finite_f32(const void *v, size_t n);
 
+/* x (finite) rounded to the nearest IEEE binary16 value, ties to even, as
+ * its 16 bits; *exact (may be NULL) gets whether that value equals x. A |x|
+ * that rounds above 65504 gives infinity's bits (0x7C00 with x's sign). */
+uint16_t dc_f16_bits(float x, int *exact);
+/* The IEEE binary16 value h as a float (exact). */
+float dc_f16_value(uint16_t h);
+
 /* Returns 1 if s[0..n) is well-formed UTF-8 (RFC 3629: no overlong forms,
  * no surrogates, nothing above U+10FFFF), else 0. */
 int dc_utf8_valid(const void *s, size_t n);
@@ -146,16 +153,17 @@ void dc_checksum_stripes_avx512(uint32_t acc[DC_CK_LANES], const uint8_t *p, siz
  * the probability or more). */
 #define DC_ANS2_PROB_BITS     12
 #define DC_ANS2_PROB_BITS_MAX 13
-#define DC_ANS_MAX_STATES  128
-#define DC_ANS_TABLE_BITS_MIN 8 /* coarsest precision a frequency table may be sent at */
-#define DC_ANS_L           (1u << 16) /* lower bound of a normalised state */
+#define DC_ANS_MAX_STATES     128
+#define DC_ANS_TABLE_BITS_MIN 8          /* coarsest precision a frequency table may be sent at */
+#define DC_ANS_L              (1u << 16) /* lower bound of a normalised state */
 
 /* Decode table for one chunk (scratch, one per dctx). */
 typedef struct dc_ans_table {
     union {
         struct {
             uint32_t entry[1u << DC_ANS1_PROB_BITS];
-            uint8_t sym[(1u << DC_ANS1_PROB_BITS) + 4]; /* a 32-bit gather at any slot stays inside */
+            uint8_t
+                sym[(1u << DC_ANS1_PROB_BITS) + 4]; /* a 32-bit gather at any slot stays inside */
         } v1;
         uint32_t packed[1u << DC_ANS2_PROB_BITS_MAX];
     } u;

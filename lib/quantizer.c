@@ -11,6 +11,7 @@ struct dc_qtensor {
     size_t rows, cols;
     unsigned bits;
     int qmax; /* Q */
+    unsigned flags;
     dc_quant_granularity gran;
     size_t group; /* G (per-group), cols (per-channel), 0 (per-tensor) */
     size_t ng;    /* scales per row (per-group), else 1 */
@@ -26,9 +27,16 @@ typedef struct qlayout {
     dc_alloc alloc;
     unsigned bits;
     int qmax;
+    unsigned flags;
     dc_quant_granularity gran;
     size_t group, ng, n_scales, row_bytes;
 } qlayout;
+
+/* x rounded to the nearest IEEE binary16 value (ties to even), as a float;
+ * +-inf when |x| rounds above 65504. x finite. */
+static float f16_round(float x) {
+    return dc_f16_value(dc_f16_bits(x, NULL));
+}
 
 static dc_status resolve(const dc_quant_options *options, size_t rows, size_t cols, qlayout *L) {
     dc_quant_options o;
@@ -40,6 +48,10 @@ static dc_status resolve(const dc_quant_options *options, size_t rows, size_t co
     L->qmax = L->bits == 8 ? 127 : 7;
     if (o.qmax > (unsigned)L->qmax) return DC_ERR_RANGE;
     if (o.qmax) L->qmax = (int)o.qmax;
+    if (o.flags & ~(DC_QUANT_FULL_GRID | DC_QUANT_F16_SCALES)) return DC_ERR_INVALID_ARGUMENT;
+    if ((o.flags & DC_QUANT_FULL_GRID) && (L->bits != 4 || o.qmax)) return DC_ERR_RANGE;
+    if (o.flags & DC_QUANT_FULL_GRID) L->qmax = 8;
+    L->flags = o.flags;
     L->gran = o.granularity;
     if (rows == 0 || cols == 0 || cols > SIZE_MAX / rows) return DC_ERR_DIMENSION;
     if (rows * cols > SIZE_MAX / sizeof(float)) return DC_ERR_DIMENSION;
@@ -74,6 +86,7 @@ static dc_status qt_alloc(const qlayout *L, size_t rows, size_t cols, dc_qtensor
     q->cols = cols;
     q->bits = L->bits;
     q->qmax = L->qmax;
+    q->flags = L->flags;
     q->gran = L->gran;
     q->group = L->group;
     q->ng = L->ng;
@@ -265,8 +278,36 @@ dc_status dc_quantize(const float *w, size_t rows, size_t cols, const dc_quant_o
         memcpy(&m, &mb[k], sizeof(m));
         q->scales[k] = m / fq;
     }
+    if (L.flags & DC_QUANT_FULL_GRID) { /* Delta = m / -8, m the signed extreme */
+        uint8_t *done = (uint8_t *)dc_calloc(&L.alloc, q->n_scales, 1);
+        if (!done) {
+            dc_qtensor_free(q);
+            return DC_ERR_OUT_OF_MEMORY;
+        }
+        for (size_t i = 0; i < rows; i++)
+            for (size_t j = 0; j < cols; j++) {
+                const float v = w[i * cols + j];
+                const size_t k = qt_scale_index(q, i, j);
+                /* scales[k] is max|w| / 8 (exact) until the block's first extreme */
+                if (!done[k] && q->scales[k] > 0.0f && fabsf(v) == q->scales[k] * 8.0f) {
+                    q->scales[k] = -v / 8.0f;
+                    done[k] = 1;
+                }
+            }
+        dc_free(&L.alloc, done);
+    }
+    if (L.flags & DC_QUANT_F16_SCALES)
+        for (size_t k = 0; k < q->n_scales; k++) {
+            q->scales[k] = f16_round(q->scales[k]);
+            if (isinf(q->scales[k])) {
+                dc_qtensor_free(q);
+                return DC_ERR_RANGE;
+            }
+        }
 
     const double dq = (double)L.qmax;
+    const double dlo = (L.flags & DC_QUANT_FULL_GRID) ? -8.0 : -dq;
+    const double dhi = (L.flags & DC_QUANT_FULL_GRID) ? 7.0 : dq;
     if (q->bits == 8) {
         /* Fast path, same arithmetic as the general one below. */
         for (size_t i = 0; i < rows; i++)
@@ -288,10 +329,10 @@ dc_status dc_quantize(const float *w, size_t rows, size_t cols, const dc_quant_o
         for (size_t j = 0; j < cols; j++) {
             float delta = qt_scale(q, i, j);
             int v = 0;
-            if (delta > 0.0f) {
+            if (delta != 0.0f) {
                 double x = round_half_away((double)r[j] / (double)delta); /* |x| <= Q */
-                if (x > dq) x = dq;
-                if (x < -dq) x = -dq;
+                if (x > dhi) x = dhi;
+                if (x < dlo) x = dlo;
                 v = (int)x;
             }
             qt_set(q, i, j, v);
@@ -313,8 +354,13 @@ dc_status dc_qtensor_import(const void *data, size_t data_size, const float *sca
     if (st != DC_OK) return st;
     if (data_size != rows * L.row_bytes || n_scales != L.n_scales) return DC_ERR_SIZE_MISMATCH;
     if (!dc_all_finite_f32(scales, n_scales)) return DC_ERR_NOT_FINITE;
-    for (size_t k = 0; k < n_scales; k++)
-        if (scales[k] < 0.0f) return DC_ERR_RANGE;
+    const int full = (L.flags & DC_QUANT_FULL_GRID) != 0;
+    for (size_t k = 0; k < n_scales; k++) {
+        if (scales[k] < 0.0f && !full) return DC_ERR_RANGE;
+        if ((L.flags & DC_QUANT_F16_SCALES) && f16_round(scales[k]) != scales[k])
+            return DC_ERR_RANGE;
+    }
+    const int lo_q = full ? -8 : -L.qmax, hi_q = full ? 7 : L.qmax;
     const uint8_t *d = (const uint8_t *)data;
     for (size_t i = 0; i < rows; i++) {
         const uint8_t *r = d + i * L.row_bytes;
@@ -326,7 +372,7 @@ dc_status dc_qtensor_import(const void *data, size_t data_size, const float *sca
         } else {
             for (size_t b = 0; b < L.row_bytes; b++) {
                 int lo = nibble_value(r[b] & 15u), hi = nibble_value((unsigned)r[b] >> 4);
-                if (lo > L.qmax || lo < -L.qmax || hi > L.qmax || hi < -L.qmax) return DC_ERR_RANGE;
+                if (lo > hi_q || lo < lo_q || hi > hi_q || hi < lo_q) return DC_ERR_RANGE;
             }
             if ((cols & 1) && (r[L.row_bytes - 1] >> 4) != 0) return DC_ERR_RANGE;
         }
@@ -363,6 +409,7 @@ dc_status dc_qtensor_get_info(const dc_qtensor *q, dc_qtensor_info *info) {
     l.row_bytes = q->row_bytes;
     l.data_size = q->rows * q->row_bytes;
     l.qmax = (unsigned)q->qmax;
+    l.flags = q->flags;
     memcpy(info, &l, info->struct_size < sizeof(l) ? info->struct_size : sizeof(l));
     return DC_OK;
 }

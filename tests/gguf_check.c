@@ -114,7 +114,8 @@ static float *dcz_floats(const dc_reader *r, const char *name, uint64_t *n) {
     if (!buf || !f || dc_reader_decode_tensor(r, idx, buf, d.data_size, 1, NULL) != DC_OK) exit(2);
     dc_status st;
     if (d.bits) {
-        dc_quant_options qo = {sizeof(qo), d.granularity, (size_t)d.group_size, d.bits, NULL, 0};
+        dc_quant_options qo = {sizeof(qo), d.granularity, (size_t)d.group_size, d.bits, NULL,
+                               0,          d.quant_flags};
         dc_qtensor *qt = NULL;
         st = dc_qtensor_import(buf, d.data_size, d.scales, d.n_scales, rows, cols, &qo, &qt);
         if (st == DC_OK) st = dc_qtensor_dequantize(qt, f, *n);

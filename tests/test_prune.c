@@ -219,7 +219,7 @@ static void test_qtensor(void **state) {
             for (int m = 0; m < 3; m++)
                 for (int grp = 0; grp < 2; grp++) {
                     dc_quant_options qo = {
-                        sizeof(qo), (dc_quant_granularity)g, 16, (unsigned)bits, NULL, 0};
+                        sizeof(qo), (dc_quant_granularity)g, 16, (unsigned)bits, NULL, 0, 0};
                     dc_qtensor *q;
                     assert_int_equal(dc_quantize(w, R, C, &qo, &q), DC_OK);
                     assert_int_equal(dc_qtensor_dequantize(q, ref, R * C), DC_OK);

@@ -117,6 +117,7 @@ static int add_linear(calib_result *r, int gguf, int layer, int k, const el_line
         if (!(d->smooth = dup_mem(lin->smooth, cols * 4))) return 0;
         d->n_smooth = cols;
     }
+    d->quant_flags = o->qflags;
     d->alpha = lin->smooth || layer_folded(k) ? (float)o->alpha : 0;
     d->prune_method = o->sparsity > 0 ? o->prune : DC_PRUNE_NONE;
     d->sparsity = (float)o->sparsity;
@@ -146,6 +147,9 @@ static el_qopts engine_options(const calib_options *o, const char *text) {
     q.calib_path = text;
     q.calib_tokens = (int)o->tokens;
     q.calib_offset = 0;
+    q.gptq = o->gptq;
+    q.qflags = o->qflags;
+    q.scale_mantissa = o->scale_mantissa;
     return q;
 }
 
@@ -286,10 +290,10 @@ int dcz_calibrate(int argc, char **argv) {
         size_t width = i % EL_NIN == EL_IN_W2 ? (size_t)m.cfg.hidden_dim : (size_t)m.cfg.dim;
         if (dc_stats_create(width, NULL, &st[i]) != DC_OK) rc = 4;
     }
-    calib_options co = {0, 0, 0, 8, DC_QUANT_PER_TENSOR, 0, tokens, 0, 0};
+    calib_options co = {0, 0, 0, 8, DC_QUANT_PER_TENSOR, 0, tokens, 0, 0, 0, 0, 0};
     el_qopts q = engine_options(&co, text);
     size_t chars = 0;
-    if (rc == 0 && el_calibrate(&m, &tk, &q, st, &chars) != 0) rc = 2;
+    if (rc == 0 && el_calibrate(&m, &tk, &q, st, NULL, &chars) != 0) rc = 2;
     for (int l = 0; rc == 0 && l < L; l++)
         for (int k = 0; k < EL_NLIN; k++) {
             char buf[96];

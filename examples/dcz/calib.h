@@ -15,8 +15,11 @@ typedef struct calib_options {
     dc_quant_granularity gran;
     size_t group;
     long tokens;
-    int prune_tensor; /* 1: compare scores across the whole tensor, 0: per output row */
-    unsigned qmax;    /* largest |q|; 0 = the full range */
+    int prune_tensor;   /* 1: compare scores across the whole tensor, 0: per output row */
+    unsigned qmax;      /* largest |q|; 0 = the full range */
+    int gptq;           /* GPTQ-style error feedback (examples/engine/gptq.h) */
+    unsigned qflags;    /* dc_quant_options.flags (DC_QUANT_FULL_GRID, DC_QUANT_F16_SCALES) */
+    int scale_mantissa; /* with gptq: significand bits kept per scale (0 = all) */
 } calib_options;
 
 /* One tensor the engine changed (quantized linear, or norm with 1/s folded). */

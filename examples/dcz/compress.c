@@ -21,6 +21,7 @@
 #include "../engine/model.h"
 #include "../engine/pipeline.h" /* el_quantize_f16_scales */
 #include "../limits.h"
+#include "../presets.h"
 #include "calib.h"
 #include "dcz.h"
 #include "gguf.h"     /* DC_GGML_Q8_0 */
@@ -62,6 +63,14 @@ static const char kHelp[] =
     "  --qmax Q               largest |q|, below the full range (127, or 7 for 4 bits):\n"
     "                         a coarser step, better ratio, more rounding error\n"
     "  --quant-embeddings     also quantize embedding tables (default: stored as they were)\n"
+    "  --gptq on|off          llama2.c with --calib-text: GPTQ-style error feedback from the\n"
+    "                         calibration inputs' X^T X (default off)\n"
+    "  --grid sym|full        4 bits: symmetric -7..7 (default) or the full grid -8..7\n"
+    "  --scales f32|f16       scales as floats (default) or binary16 (stored in 2 bytes,\n"
+    "                         entropy-coded; docs/format.md 6.4)\n"
+    "  --scale-mantissa M     with --gptq on: M significand bits per scale\n"
+    "  --preset NAME          a named setting (below): stands for its options, which later\n"
+    "                         options override\n"
     "  --codec ans|zstd|lz4|raw  entropy coder (default ans)\n"
     "  --lossless             store every tensor exactly as it is (no quantization or\n"
     "                         pruning): F32/F16/BF16 tensors with the lossless float codec\n"
@@ -192,6 +201,7 @@ static void import_prequantized(const model_source *src, const src_tensor *t, pr
     d->alpha = q->alpha;
     d->sparsity = q->sparsity;
     d->prune_method = q->prune_method;
+    d->quant_flags = q->quant_flags;
     if (q->n_scales > SIZE_MAX / 8 || q->n_smooth > SIZE_MAX / 8 ||
         !(p->scales = malloc(q->n_scales ? q->n_scales * 4 : 4)) ||
         (q->n_smooth && !(p->smooth = malloc(q->n_smooth * 4)))) {
@@ -208,7 +218,8 @@ static void import_prequantized(const model_source *src, const src_tensor *t, pr
     size_t rows = 1, cols = (size_t)t->dims[t->ndim - 1];
     for (unsigned k = 0; k + 1 < t->ndim; k++)
         rows *= (size_t)t->dims[k];
-    dc_quant_options qo = {sizeof(qo), q->gran, (size_t)q->group_size, q->bits, NULL, 0};
+    dc_quant_options qo = {sizeof(qo), q->gran, (size_t)q->group_size, q->bits,
+                           NULL,       0,       q->quant_flags};
     dc_qtensor *check = NULL;
     p->st = dc_qtensor_import(p->raw, t->nbytes, p->scales, (size_t)q->n_scales, rows, cols, &qo,
                               &check);
@@ -309,7 +320,7 @@ static void prepare(const job_ctx *c, size_t i, prepared *p) {
         if (st == DC_OK && !(p->smooth = malloc(cols * sizeof(float)))) st = DC_ERR_OUT_OF_MEMORY;
         if (st == DC_OK) st = dc_scaler_get_scales(sc, p->smooth, cols);
     }
-    dc_quant_options qo = {sizeof(qo), c->gran, c->group, (unsigned)c->bits, NULL, c->qmax};
+    dc_quant_options qo = {sizeof(qo), c->gran, c->group, (unsigned)c->bits, NULL, c->qmax, 0};
     /* GGUF: binary16 scales, so that dcz export --gguf gives exact Q8_0 */
     if (st == DC_OK)
         st = c->src->gguf && c->bits == 8 ? el_quantize_f16_scales(f32, rows, cols, &qo, &p->q)
@@ -356,7 +367,19 @@ static void *prepare_thread(void *arg) {
     return NULL;
 }
 
+static int compress_args(int argc, char **argv);
+
 int dcz_compress(int argc, char **argv) {
+    char **xargv = NULL;
+    const char *bad = NULL;
+    if (dcx_preset_expand(argc, argv, &argc, &xargv, &bad) != 0)
+        return usage_error(bad ? "unknown --preset" : "--preset needs a name (or no memory)", bad);
+    int rc = compress_args(argc, xargv);
+    free(xargv);
+    return rc;
+}
+
+static int compress_args(int argc, char **argv) {
     const char *model = NULL, *out = NULL, *stats_path = NULL, *calib_text = NULL, *tok = NULL;
     double alpha = -1, sparsity = 0;
     long calib_tokens = 20000;
@@ -366,13 +389,27 @@ int dcz_compress(int argc, char **argv) {
     size_t group = 0, chunk = 0;
     unsigned threads = 1;
     dc_codec codec = DC_CODEC_ANS;
-    int lossless = 0, codec_given = 0;
+    int lossless = 0, codec_given = 0, gptq = 0, scale_mantissa = 0;
+    unsigned qflags = 0;
     const char *quant_opt = NULL; /* the first option --lossless excludes */
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        static const char *const quant_opts[] = {
-            "--stats", "--calib-text", "--calib-tokens", "--alpha", "--sparsity",        "--bits",
-            "--qmax",  "--prune",      "--prune-group",  "--quant", "--quant-embeddings"};
+        static const char *const quant_opts[] = {"--stats",
+                                                 "--calib-text",
+                                                 "--calib-tokens",
+                                                 "--alpha",
+                                                 "--sparsity",
+                                                 "--bits",
+                                                 "--qmax",
+                                                 "--prune",
+                                                 "--prune-group",
+                                                 "--quant",
+                                                 "--quant-embeddings",
+                                                 "--gptq",
+                                                 "--preset",
+                                                 "--grid",
+                                                 "--scales",
+                                                 "--scale-mantissa"};
         for (size_t q = 0; q < sizeof(quant_opts) / sizeof(quant_opts[0]) && !quant_opt; q++)
             if (!strcmp(a, quant_opts[q])) quant_opt = a;
 #define NEEDV()                                                                                    \
@@ -380,9 +417,34 @@ int dcz_compress(int argc, char **argv) {
         if (!v) return usage_error("missing value for", a);                                        \
         i++;                                                                                       \
     } while (0)
-        if (!strcmp(a, "--help") || !strcmp(a, "-h"))
-            return puts(kHelp), 0;
-        else if (!strcmp(a, "-o")) {
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            puts(kHelp);
+            for (size_t p = 0; p < sizeof dcx_presets / sizeof dcx_presets[0]; p++)
+                printf("  preset %s: %s\n", dcx_presets[p].name, dcx_presets[p].options);
+            return 0;
+        } else if (!strcmp(a, "--grid")) {
+            NEEDV();
+            if (strcmp(v, "full") != 0 && strcmp(v, "sym") != 0)
+                return usage_error("--grid must be sym or full", v);
+            qflags =
+                !strcmp(v, "full") ? qflags | DC_QUANT_FULL_GRID : qflags & ~DC_QUANT_FULL_GRID;
+        } else if (!strcmp(a, "--scales")) {
+            NEEDV();
+            if (strcmp(v, "f16") != 0 && strcmp(v, "f32") != 0)
+                return usage_error("--scales must be f32 or f16", v);
+            qflags =
+                !strcmp(v, "f16") ? qflags | DC_QUANT_F16_SCALES : qflags & ~DC_QUANT_F16_SCALES;
+        } else if (!strcmp(a, "--scale-mantissa")) {
+            NEEDV();
+            scale_mantissa = atoi(v);
+            if (scale_mantissa < 1 || scale_mantissa > 10)
+                return usage_error("--scale-mantissa must be 1..10", v);
+        } else if (!strcmp(a, "--gptq")) {
+            NEEDV();
+            if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0)
+                return usage_error("--gptq must be on or off", v);
+            gptq = !strcmp(v, "on");
+        } else if (!strcmp(a, "-o")) {
             NEEDV();
             out = v;
         } else if (!strcmp(a, "--stats")) {
@@ -484,6 +546,12 @@ int dcz_compress(int argc, char **argv) {
         return usage_error("give --stats or --calib-text, not both", NULL);
     size_t mlen = strlen(model);
     const int gguf_path = mlen > 5 && !strcmp(model + mlen - 5, ".gguf");
+    if (gptq && !calib_text) return usage_error("--gptq needs --calib-text", NULL);
+    if ((qflags || scale_mantissa) && !calib_text)
+        return usage_error("--grid/--scales/--scale-mantissa need --calib-text", NULL);
+    if ((qflags & DC_QUANT_FULL_GRID) && (bits != 4 || qmax))
+        return usage_error("--grid full is for --bits 4 without --qmax", NULL);
+    if (scale_mantissa && !gptq) return usage_error("--scale-mantissa needs --gptq on", NULL);
     if (calib_text && !tok && !gguf_path)
         return usage_error("--calib-text needs --tokenizer (a GGUF model carries its own)", NULL);
     if (!force && access(out, F_OK) == 0) {
@@ -581,8 +649,8 @@ int dcz_compress(int argc, char **argv) {
     int hashing = threads > 1 && pthread_create(&hth, NULL, hash_thread, &hj) == 0;
     int rc = 0;
     if (calib_text) {
-        calib_options co = {alpha, sparsity,     prune,        bits, gran,
-                            group, calib_tokens, prune_tensor, qmax};
+        calib_options co = {alpha,        sparsity,     prune, bits, gran,   group,
+                            calib_tokens, prune_tensor, qmax,  gptq, qflags, scale_mantissa};
         rc = calib_compress_llama2c(model, tok, calib_text, &co, &stats.calib, json);
         if (rc != 0) goto done;
     }

@@ -628,13 +628,14 @@ static int cmd_extract(int argc, char **argv) {
             snprintf(
                 val, 200,
                 "{\"bits\":%u,\"granularity\":\"%s\",\"group_size\":%llu,\"source_dtype\":\"%s\","
-                "\"alpha\":%g,\"sparsity\":%g,\"prune\":%d,\"cols\":%llu}",
+                "\"alpha\":%g,\"sparsity\":%g,\"prune\":%d,\"cols\":%llu,\"flags\":%u}",
                 d.bits,
                 d.granularity == DC_QUANT_PER_TENSOR    ? "tensor"
                 : d.granularity == DC_QUANT_PER_CHANNEL ? "channel"
                                                         : "group",
                 (unsigned long long)d.group_size, dtype_name(d.source_dtype), (double)d.alpha,
-                (double)d.sparsity, d.prune_method, (unsigned long long)d.dims[d.ndim - 1]);
+                (double)d.sparsity, d.prune_method, (unsigned long long)d.dims[d.ndim - 1],
+                d.quant_flags);
             meta[nmeta++] = key; /* room: 2 per tensor + 2 */
             meta[nmeta++] = val;
         }

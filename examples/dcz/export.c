@@ -95,7 +95,8 @@ static dc_status load(void *ctx, size_t i, const void **data) {
             }
     } else {
         dc_qtensor *qt = NULL;
-        dc_quant_options qo = {sizeof(qo), d.granularity, (size_t)d.group_size, d.bits, NULL, 0};
+        dc_quant_options qo = {sizeof(qo), d.granularity, (size_t)d.group_size, d.bits, NULL,
+                               0,          d.quant_flags};
         float *f = (float *)c->buf; /* malloc: aligned for floats */
         uint64_t r8 = 1;
         for (unsigned k = 0; k + 1 < d.ndim; k++)

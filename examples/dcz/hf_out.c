@@ -86,7 +86,8 @@ static dc_status hf_load(void *arg, size_t slot, const void **data) {
     if (!grow((void **)&x->f32, &x->f32_cap, (size_t)n * 4)) return DC_ERR_OUT_OF_MEMORY;
     if (d.bits) {
         size_t cols = (size_t)d.dims[d.ndim - 1], rows = cols ? (size_t)(n / cols) : 0;
-        dc_quant_options qo = {sizeof(qo), d.granularity, (size_t)d.group_size, d.bits, NULL, 0};
+        dc_quant_options qo = {sizeof(qo), d.granularity, (size_t)d.group_size, d.bits, NULL,
+                               0,          d.quant_flags};
         dc_qtensor *q = NULL;
         st = dc_qtensor_import(x->buf, (size_t)d.data_size, d.scales, (size_t)d.n_scales, rows,
                                cols, &qo, &q);

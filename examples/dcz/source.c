@@ -135,6 +135,13 @@ static int parse_quant(const char *json, src_quant *q, uint64_t *cols) {
         if (*end || pm < DC_PRUNE_NONE || pm > DC_PRUNE_MAGNITUDE) return 0;
         q->prune_method = (int)pm;
     }
+    q->quant_flags = 0;
+    uint64_t fl;
+    if (quant_field(json, "flags", v, sizeof(v)) &&
+        (!parse_u64(v, &fl) || fl > (DC_QUANT_FULL_GRID | DC_QUANT_F16_SCALES)))
+        return 0;
+    else if (quant_field(json, "flags", v, sizeof(v)))
+        q->quant_flags = (unsigned)fl;
     *cols = 0;
     if (quant_field(json, "cols", v, sizeof(v)) && !parse_u64(v, cols)) return 0;
     return 1;

@@ -22,6 +22,7 @@ typedef struct src_quant {
     dc_dtype source_dtype;
     float alpha, sparsity;
     int prune_method;
+    unsigned quant_flags;             /* dc_quant_options.flags ("flags" in .quant; 0 if absent) */
     uint64_t scales_offset, n_scales; /* F32 values in the file */
     uint64_t smooth_offset, n_smooth;
     uint32_t file; /* the file holding them (a shard, see model_source.files) */

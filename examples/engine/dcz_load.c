@@ -281,7 +281,8 @@ static int hf_slot(const dc_reader *r, const char *path, const el_config *c, con
             if (d.n_scales > 1 && d.n_scales % rows == 0)
                 el_hf_unpermute_rows(scales, rows, d.n_scales / rows * sizeof(float), perm, tmp);
         }
-        dc_quant_options qo = {sizeof(qo), d.granularity, (size_t)d.group_size, d.bits, NULL, 0};
+        dc_quant_options qo = {sizeof(qo), d.granularity, (size_t)d.group_size, d.bits, NULL,
+                               0,          d.quant_flags};
         st = dc_qtensor_import(buf, d.data_size, scales, (size_t)d.n_scales, rows, cols, &qo, qt);
         if (st == DC_OK) st = dc_qtensor_dequantize(*qt, data + s->offset, n);
         if (s->linear < 0) dc_qtensor_free(*qt), *qt = NULL;
@@ -353,8 +354,8 @@ int el_model_load_dcz(el_model *m, const char *path, struct el_qreport *rep_out,
             break;
         }
         if (d.bits) {
-            dc_quant_options qo = {sizeof(qo), d.granularity, (size_t)d.group_size,
-                                   d.bits,     NULL,          0};
+            dc_quant_options qo = {sizeof(qo), d.granularity, (size_t)d.group_size, d.bits, NULL,
+                                   0,          d.quant_flags};
             st = dc_qtensor_import(buf, d.data_size, d.scales, (size_t)d.n_scales, s->rows, s->cols,
                                    &qo, &qts[i]);
             if (st == DC_OK) st = dc_qtensor_dequantize(qts[i], data + s->offset, n);
@@ -394,6 +395,7 @@ int el_model_load_dcz(el_model *m, const char *path, struct el_qreport *rep_out,
         if (rc == 0 && smooth[i]) {
             lin->smooth = smooth[i];
             smooth[i] = NULL;
+            rep.side_bytes += qi.cols * sizeof(float);
             lin->inv_in = malloc(qi.cols * sizeof(float));
             if (!lin->inv_in) rc = -1;
             for (size_t j = 0; rc == 0 && j < qi.cols; j++)

@@ -6,6 +6,7 @@
  *            [--sparsity S] [--prune dc|wanda|magnitude] [--prune-group row|tensor]
  *            [--quant tensor|channel|group:G] [--bits 8|4] [--qmax Q]
  *            [--calib-text FILE] [--calib-tokens N] [--calib-offset CHARS] [--json]
+ *            [--act int8|f32] [--preset NAME] [--segments OFF,OFF,...]
  *   dc-llama generate MODEL.bin --tokenizer TOK.bin [--prompt TEXT] [-n N]
  *            [--temperature T --seed S] [quantization options as for ppl]
  *   dc-llama bench MODEL.dcz [-n T] [--tokens ID,ID,...] [plan options]
@@ -31,7 +32,18 @@
  * [BOS, tokens...] from position 0 and all its tokens are predicted. PPL =
  * exp(mean NLL over all predicted tokens). --max-tokens N keeps the first
  * N-1 text tokens (so N counts the BOS of a single window, as in "BOS +
- * encoding capped at 256 tokens").
+ * encoding capped at 256 tokens"). --segments O1,O2,... evaluates several
+ * segments of the text in one run (each from its character offset, with the
+ * same --max-tokens / --max-chars), after one calibration and quantization;
+ * --json then lists each segment's tokens, characters and NLL sum.
+ *
+ * Calibration and evaluation text must not overlap: when both come from the
+ * same file, the characters the calibration used and those each evaluated
+ * segment used (from their tokens) are compared, and an overlap is reported
+ * (WARNING on stderr).
+ *
+ * --act f32: weight-only mode, activations stay float (as in llama.cpp);
+ * the default --act int8 is W8A8 (the paper's mode).
  *
  * GGUF models quantized in memory (a .gguf MODEL with quantization options)
  * get binary16 scales and DC scaling only where 1/s folds into a norm
@@ -50,6 +62,7 @@
 #include "tokenizer.h"
 #include "gguf_load.h"
 #include "../limits.h"
+#include "../presets.h"
 
 #include <doublecomp.h>
 
@@ -68,7 +81,13 @@ static void usage(void) {
             "         [--quant tensor|channel|group:G] [--bits 8|4] [--qmax Q] [--alpha A]\n"
             "         [--layer-alpha a0,a1,...] [--sparsity S] [--prune dc|wanda|magnitude]\n"
             "         [--prune-group row|tensor] [--calib-text FILE] [--calib-tokens N]\n"
-            "         [--calib-offset CHARS]\n"
+            "         [--calib-offset CHARS] [--act int8|f32] [--preset NAME]\n"
+            "         [--segments OFF,OFF,...]  (several segments, one quantization)\n"
+            "         [--quant q8_0|q4_0|q4_k]  (llama.cpp's formats, for comparison)\n"
+            "         [--grid sym|full] [--scales f32|f16] [--gptq on|off]\n"
+            "         [--scale-mantissa M]  (with --gptq: M significand bits per scale)\n"
+            "         [--scale-inputs all|folded]  (folded: alpha only where 1/s folds\n"
+            "         into a norm, no smoothing vectors)\n"
             "       dc-llama generate MODEL.bin --tokenizer TOK.bin [--prompt TEXT] [-n N]\n"
             "         [--temperature T] [--seed S] [quantization options]\n"
             "       dc-llama bench MODEL.dcz [-n T] [--tokens ID,ID,...] [--tokenizer TOK.bin]\n"
@@ -82,7 +101,10 @@ static void usage(void) {
             "         buffers, default 96)] [--storage-bandwidth B/s]\n"
             "         [--compute-rate B/s] [--host-bandwidth B/s] [--decode-rate B/s]\n"
             "every command: --max-memory BYTES|unlimited  (or DC_MAX_MEMORY): the most the\n"
-            "         model may hold; default 4 x the model file + 48 MiB (docs/guide.md)\n");
+            "         model may hold; default 4 x the model file + 48 MiB (docs/guide.md)\n"
+            "presets (--preset NAME stands for these options):\n");
+    for (size_t i = 0; i < sizeof dcx_presets / sizeof dcx_presets[0]; i++)
+        fprintf(stderr, "  %s: %s\n", dcx_presets[i].name, dcx_presets[i].options);
 }
 
 static int parse_double(const char *s, double *out) {
@@ -97,6 +119,8 @@ static int parse_long(const char *s, long *out) {
     return *s && !*end ? 0 : -1;
 }
 
+#define EL_MAX_SEGMENTS 256
+
 typedef struct args {
     const char *cmd, *model, *tokenizer, *text, *prompt;
     long offset, max_chars, max_tokens, steps;
@@ -109,6 +133,9 @@ typedef struct args {
     const char *policy_name;
     const char *fixed_tokens; /* bench: comma-separated ids */
     const char *token_file;   /* ppl: the evaluation tokens, little-endian uint32 ids */
+    int act_f32;              /* --act f32: weight-only (float activations) */
+    long segments[EL_MAX_SEGMENTS];
+    int n_segments; /* 0: one segment at --offset */
 } args;
 
 static int parse_args(int argc, char **argv, args *a) {
@@ -178,7 +205,9 @@ static int parse_args(int argc, char **argv, args *a) {
             a->q.quantize = 1;
         } else if (!strcmp(o, "--quant")) {
             a->q.quantize = 1;
-            if (!strcmp(v, "tensor")) {
+            if (el_ref_parse(v) != EL_REF_NONE) {
+                a->q.ref = el_ref_parse(v);
+            } else if (!strcmp(v, "tensor")) {
                 a->q.gran = EL_GRAN_TENSOR;
             } else if (!strcmp(v, "channel")) {
                 a->q.gran = EL_GRAN_CHANNEL;
@@ -191,7 +220,7 @@ static int parse_args(int argc, char **argv, args *a) {
             }
         } else if (!strcmp(o, "--alpha") && !parse_double(v, &d) && d >= 0 && d <= 1) {
             a->q.alpha = d;
-            a->q.use_alpha = 1;
+            a->q.use_alpha = d > 0; /* 0: no scaling, as in dcz compress */
             a->q.quantize = 1;
         } else if (!strcmp(o, "--layer-alpha")) {
             const char *s = v;
@@ -291,6 +320,75 @@ static int parse_args(int argc, char **argv, args *a) {
             a->plan.storage_bw = d;
         } else if (!strcmp(o, "--tokens")) {
             a->fixed_tokens = v;
+        } else if (!strcmp(o, "--grid")) {
+            a->q.quantize = 1;
+            if (!strcmp(v, "full")) {
+                a->q.qflags |= DC_QUANT_FULL_GRID;
+            } else if (!strcmp(v, "sym")) {
+                a->q.qflags &= ~DC_QUANT_FULL_GRID;
+            } else {
+                fprintf(stderr, "dc-llama: bad --grid %s (sym or full)\n", v);
+                return -1;
+            }
+        } else if (!strcmp(o, "--scales")) {
+            a->q.quantize = 1;
+            if (!strcmp(v, "f16")) {
+                a->q.qflags |= DC_QUANT_F16_SCALES;
+            } else if (!strcmp(v, "f32")) {
+                a->q.qflags &= ~DC_QUANT_F16_SCALES;
+            } else {
+                fprintf(stderr, "dc-llama: bad --scales %s (f32 or f16)\n", v);
+                return -1;
+            }
+        } else if (!strcmp(o, "--gptq")) {
+            a->q.quantize = 1;
+            if (!strcmp(v, "on")) {
+                a->q.gptq = 1;
+            } else if (!strcmp(v, "off")) {
+                a->q.gptq = 0;
+            } else {
+                fprintf(stderr, "dc-llama: bad --gptq %s (on or off)\n", v);
+                return -1;
+            }
+        } else if (!strcmp(o, "--scale-mantissa") && !parse_long(v, &n) && n >= 1 && n <= 10) {
+            a->q.scale_mantissa = (int)n;
+            a->q.quantize = 1;
+        } else if (!strcmp(o, "--scale-inputs")) {
+            a->q.quantize = 1;
+            if (!strcmp(v, "folded")) {
+                a->q.fold_only = 1;
+            } else if (!strcmp(v, "all")) {
+                a->q.fold_only = 0;
+            } else {
+                fprintf(stderr, "dc-llama: bad --scale-inputs %s (all or folded)\n", v);
+                return -1;
+            }
+        } else if (!strcmp(o, "--act")) {
+            if (!strcmp(v, "f32")) {
+                a->act_f32 = 1;
+            } else if (!strcmp(v, "int8")) {
+                a->act_f32 = 0;
+            } else {
+                fprintf(stderr, "dc-llama: bad --act %s (int8 or f32)\n", v);
+                return -1;
+            }
+        } else if (!strcmp(o, "--segments")) {
+            a->n_segments = 0;
+            for (const char *s = v; *s;) {
+                char *end;
+                long off = strtol(s, &end, 10);
+                if (end == s || off < 0 || a->n_segments >= EL_MAX_SEGMENTS ||
+                    (*end && *end != ',')) {
+                    fprintf(stderr, "dc-llama: bad --segments %s\n", v);
+                    return -1;
+                }
+                a->segments[a->n_segments++] = off;
+                s = *end ? end + 1 : end;
+            }
+            if (a->n_segments == 0) {
+                fprintf(stderr, "dc-llama: bad --segments %s\n", v);
+                return -1;
+            }
         } else if (!strcmp(o, "--token-file")) {
             a->token_file = v;
         } else if (!strcmp(o, "--calib-text")) {
@@ -305,6 +403,19 @@ static int parse_args(int argc, char **argv, args *a) {
         }
     }
     if (a->q.sparsity > 0 && !prune_given) a->q.prune = EL_PRUNE_DC;
+    if (a->q.scale_mantissa && !a->q.gptq) {
+        fprintf(stderr, "dc-llama: --scale-mantissa needs --gptq on\n");
+        return -1;
+    }
+    if (a->q.ref == EL_REF_Q4_K && !a->act_f32) {
+        fprintf(stderr, "dc-llama: --quant q4_k runs weight-only: add --act f32\n");
+        return -1;
+    }
+    if (a->q.ref != EL_REF_NONE && (a->q.bits != 8 || a->q.qmax || a->q.qflags)) {
+        fprintf(stderr, "dc-llama: --quant %s fixes the bits, grid and scales\n",
+                el_ref_name(a->q.ref));
+        return -1;
+    }
     if (a->plan.storage && !a->use_plan) { /* --storage alone: stream every chunk */
         a->use_plan = 1;
         a->policy_name = "all-streamed";
@@ -326,6 +437,7 @@ static int parse_args(int argc, char **argv, args *a) {
 }
 
 static const char *gran_name(const el_qopts *q, char *buf, size_t cap) {
+    if (q->ref != EL_REF_NONE) return el_ref_name(q->ref);
     if (q->gran == EL_GRAN_TENSOR) return "tensor";
     if (q->gran == EL_GRAN_CHANNEL) return "channel";
     snprintf(buf, cap, "group:%d", q->group);
@@ -397,62 +509,125 @@ static int *read_token_file(const char *path, int vocab, int *n_tok) {
     return t;
 }
 
-static int cmd_ppl(el_model *m, const el_tokenizer *tk, const args *a, const el_qreport *rep) {
-    if (!a->text && !a->token_file) {
-        fprintf(stderr, "dc-llama: ppl needs --text (or --token-file)\n");
-        return 1;
-    }
-    int n_tok;
-    int *toks;
-    if (a->token_file) {
-        if (!(toks = read_token_file(a->token_file, m->cfg.vocab_size, &n_tok))) return 1;
-    } else {
-        size_t len;
-        char *text = el_read_text(a->text, a->offset, a->max_chars, &len);
-        if (!text) return 1;
-        toks = el_tokenizer_encode(tk, text, len, 0, &n_tok);
-        free(text);
-    }
-    if (!toks) {
-        fprintf(stderr, "dc-llama: encoding failed\n");
-        return 1;
-    }
-    if (a->max_tokens > 0 && n_tok > a->max_tokens - 1) n_tok = (int)a->max_tokens - 1;
+/* Runs toks[0..n_tok) in windows of [BOS] + up to seq_len-1 tokens and adds
+ * every predicted token's NLL to *nll. 0 or -1. */
+static int eval_windows(el_model *m, const int *toks, int n_tok, double *nll, long *predicted,
+                        int *windows) {
     const int S = m->cfg.seq_len, V = m->cfg.vocab_size;
     float *logits = malloc((size_t)S * V * sizeof(float));
     int *win = malloc((size_t)S * sizeof(int));
     if (!logits || !win) {
         fprintf(stderr, "dc-llama: out of memory\n");
-        free(logits), free(win), free(toks);
-        return 1;
+        free(logits), free(win);
+        return -1;
     }
-    double nll = 0.0;
-    long predicted = 0;
-    int windows = 0;
     for (int start = 0; start < n_tok; start += S - 1) {
         int cnt = n_tok - start < S - 1 ? n_tok - start : S - 1;
         win[0] = EL_TOK_BOS;
         memcpy(win + 1, toks + start, (size_t)cnt * sizeof(int));
         if (el_forward(m, win, cnt + 1, 0, logits) != 0) {
             fprintf(stderr, "dc-llama: forward failed\n");
-            free(logits), free(win), free(toks);
-            return 1;
+            free(logits), free(win);
+            return -1;
         }
         for (int r = 0; r < cnt; r++)
-            nll += nll_at(logits + (size_t)r * V, V, win[r + 1]);
-        predicted += cnt;
-        windows++;
+            *nll += nll_at(logits + (size_t)r * V, V, win[r + 1]);
+        *predicted += cnt;
+        (*windows)++;
     }
     free(logits);
     free(win);
+    return 0;
+}
+
+typedef struct seg_result {
+    long offset;
+    size_t chars; /* characters of the text its tokens cover (0 for --token-file) */
+    long tokens;
+    double nll; /* sum over its predicted tokens */
+} seg_result;
+
+/* Encodes and evaluates one segment of the text from `offset` (or the token
+ * file). Checks it against the calibration range. 0 or -1. */
+static int eval_segment(el_model *m, const el_tokenizer *tk, const args *a, const el_qreport *rep,
+                        long offset, seg_result *res, int *windows) {
+    int n_tok;
+    int *toks;
+    memset(res, 0, sizeof *res);
+    res->offset = offset;
+    if (a->token_file) {
+        if (!(toks = read_token_file(a->token_file, m->cfg.vocab_size, &n_tok))) return -1;
+    } else {
+        /* tok512 averages ~2-3 bytes per token: read generously, then cap tokens
+         * (merges are local, so the cut far beyond the last kept token cannot
+         * change it) */
+        long want = a->max_chars;
+        if (want < 0 && a->max_tokens > 0) want = a->max_tokens * 16 + 4096;
+        size_t len;
+        char *text = el_read_text(a->text, offset, want, &len);
+        if (!text) return -1;
+        toks = el_tokenizer_encode(tk, text, len, 0, &n_tok);
+        free(text);
+    }
+    if (!toks) {
+        fprintf(stderr, "dc-llama: encoding failed\n");
+        return -1;
+    }
+    if (a->max_tokens > 0 && n_tok > a->max_tokens - 1) n_tok = (int)a->max_tokens - 1;
+    if (!a->token_file) {
+        res->chars = el_tokenizer_chars(tk, toks, n_tok);
+        /* the calibration used [c0, c1) of the same file: no evaluated
+         * character may fall inside it */
+        long c0 = a->q.calib_offset, c1 = c0 + (long)rep->calib_chars;
+        long e0 = offset, e1 = offset + (long)res->chars;
+        if (rep->calib_chars && a->q.calib_path && !strcmp(a->q.calib_path, a->text) && e0 < c1 &&
+            c0 < e1)
+            fprintf(stderr,
+                    "dc-llama: WARNING: calibration text [%ld, %ld) overlaps the evaluation "
+                    "text [%ld, %ld)\n",
+                    c0, c1, e0, e1);
+    }
+    int rc = eval_windows(m, toks, n_tok, &res->nll, &res->tokens, windows);
     free(toks);
+    return rc;
+}
+
+static int cmd_ppl(el_model *m, const el_tokenizer *tk, const args *a, const el_qreport *rep) {
+    if (!a->text && !a->token_file) {
+        fprintf(stderr, "dc-llama: ppl needs --text (or --token-file)\n");
+        return 1;
+    }
+    if (a->token_file && a->n_segments) {
+        fprintf(stderr, "dc-llama: --segments needs --text\n");
+        return 1;
+    }
+    const int n_seg = a->n_segments ? a->n_segments : 1;
+    seg_result *seg = calloc((size_t)n_seg, sizeof *seg);
+    if (!seg) {
+        fprintf(stderr, "dc-llama: out of memory\n");
+        return 1;
+    }
+    double nll = 0.0;
+    long predicted = 0;
+    int windows = 0;
+    for (int i = 0; i < n_seg; i++) {
+        if (eval_segment(m, tk, a, rep, a->n_segments ? a->segments[i] : a->offset, &seg[i],
+                         &windows) != 0) {
+            free(seg);
+            return 1;
+        }
+        nll += seg[i].nll;
+        predicted += seg[i].tokens;
+    }
     if (predicted == 0) {
         fprintf(stderr, "dc-llama: no tokens to predict\n");
+        free(seg);
         return 1;
     }
     double mean = nll / (double)predicted;
     double ppl = exp(mean);
     const el_qopts *q = &a->q;
+    const char *act = a->act_f32 ? "f32" : "int8";
     char gb[32], alpha_s[32];
     if (q->use_alpha)
         snprintf(alpha_s, sizeof alpha_s, "%.4f", q->alpha);
@@ -460,36 +635,56 @@ static int cmd_ppl(el_model *m, const el_tokenizer *tk, const args *a, const el_
         snprintf(alpha_s, sizeof alpha_s, "null");
     if (q->quantize) {
         double cr = rep->entropy_bits > 0 ? q->bits / rep->entropy_bits : 0.0;
-        printf("ppl %.4f  nll %.5f  tokens %ld  windows %d  W%dA8 %s alpha %s sparsity %.3f "
-               "prune %s  entropy %.4f bits/weight  zeros %.4f  CR %.4f  ANS CR %.4f\n",
-               ppl, mean, predicted, windows, q->bits, gran_name(q, gb, sizeof gb),
-               q->use_alpha ? "on" : "off", q->sparsity, prune_name(q->prune), rep->entropy_bits,
-               rep->zero_fraction, cr,
+        /* every stored byte of the linear weights: chunks, scales, smoothing vectors */
+        double bpw =
+            !rep->n_weights ? 0.0
+            : q->ref        ? 8.0 * (double)rep->ref_bytes / (double)rep->n_weights
+                     : 8.0 * (double)(rep->ans_bytes + rep->side_bytes) / (double)rep->n_weights;
+        /* the coded weights against their order-0 bound (1 = at the bound) */
+        double eff = rep->ans_bytes ? rep->bound_bytes / (double)rep->ans_bytes : 0.0;
+        printf("ppl %.4f  nll %.5f  tokens %ld  windows %d  W%dA%s %s alpha %s sparsity %.3f "
+               "prune %s  entropy %.4f bits/weight  zeros %.4f  CR %.4f  ANS CR %.4f  bpw %.4f\n",
+               ppl, mean, predicted, windows, q->bits, a->act_f32 ? "32" : "8",
+               gran_name(q, gb, sizeof gb), q->use_alpha ? "on" : "off", q->sparsity,
+               prune_name(q->prune), rep->entropy_bits, rep->zero_fraction, cr,
                rep->ans_bytes ? (double)rep->n_weights * q->bits / 8.0 / (double)rep->ans_bytes
-                              : 0.0);
+                              : 0.0,
+               bpw);
         if (a->json) {
             printf("{\"ppl\": %.6f, \"nll\": %.6f, \"tokens\": %ld, \"windows\": %d, \"bits\": %d, "
-                   "\"act_bits\": 8, \"qmax\": %u, \"quant\": \"%s\", \"alpha\": %s, \"sparsity\": "
-                   "%.4f, "
+                   "\"act\": \"%s\", \"act_bits\": %d, \"qmax\": %u, \"quant\": \"%s\", "
+                   "\"alpha\": %s, \"sparsity\": %.4f, "
                    "\"prune\": \"%s\", \"prune_fraction\": %.6f, \"n_weights\": %zu, "
                    "\"entropy_bits_per_weight\": %.6f, \"zero_fraction\": %.6f, \"cr\": %.6f, "
-                   "\"ans_bytes\": %zu, \"cr_ans\": %.6f, \"calib_tokens\": %zu, \"calib_chars\": "
-                   "%zu}\n",
-                   ppl, mean, predicted, windows, q->bits,
+                   "\"ans_bytes\": %zu, \"side_bytes\": %zu, \"bpw\": %.6f, \"cr_ans\": %.6f, "
+                   "\"calib_tokens\": %zu, \"calib_chars\": %zu, \"calib_offset\": %ld, "
+                   "\"grid\": \"%s\", \"scales\": \"%s\", \"gptq\": %d, \"ref_bytes\": %zu, "
+                   "\"coding_efficiency\": %.6f, \"ans_bytes_packed\": %zu",
+                   ppl, mean, predicted, windows, q->bits, act, a->act_f32 ? 32 : 8,
                    q->qmax ? q->qmax : (q->bits == 8 ? 127u : 7u), gran_name(q, gb, sizeof gb),
                    alpha_s, q->sparsity, prune_name(q->prune), rep->prune_fraction, rep->n_weights,
-                   rep->entropy_bits, rep->zero_fraction, cr, rep->ans_bytes,
+                   rep->entropy_bits, rep->zero_fraction, cr, rep->ans_bytes, rep->side_bytes, bpw,
                    rep->ans_bytes ? (double)rep->n_weights * q->bits / 8.0 / (double)rep->ans_bytes
                                   : 0.0,
-                   rep->calib_tokens, rep->calib_chars);
+                   rep->calib_tokens, rep->calib_chars, q->calib_offset,
+                   (q->qflags & DC_QUANT_FULL_GRID) ? "full" : "sym",
+                   (q->qflags & DC_QUANT_F16_SCALES) ? "f16" : "f32", q->gptq, rep->ref_bytes, eff,
+                   rep->packed_bytes);
         }
     } else {
         printf("ppl %.4f  nll %.5f  tokens %ld  windows %d  FP32\n", ppl, mean, predicted, windows);
         if (a->json)
-            printf(
-                "{\"ppl\": %.6f, \"nll\": %.6f, \"tokens\": %ld, \"windows\": %d, \"bits\": 32}\n",
-                ppl, mean, predicted, windows);
+            printf("{\"ppl\": %.6f, \"nll\": %.6f, \"tokens\": %ld, \"windows\": %d, \"bits\": 32",
+                   ppl, mean, predicted, windows);
     }
+    if (a->json) {
+        printf(", \"segments\": [");
+        for (int i = 0; i < n_seg; i++)
+            printf("%s{\"offset\": %ld, \"chars\": %zu, \"tokens\": %ld, \"nll_sum\": %.9f}",
+                   i ? ", " : "", seg[i].offset, seg[i].chars, seg[i].tokens, seg[i].nll);
+        printf("]}\n");
+    }
+    free(seg);
     return 0;
 }
 
@@ -701,7 +896,23 @@ static int cmd_bench(el_model *m, const args *a) {
 
 int main(int argc, char **argv) {
     args a;
-    if (parse_args(argc, argv, &a) != 0) {
+    char **xargv = NULL;
+    const char *bad_preset = NULL;
+    if (dcx_preset_expand(argc, argv, &argc, &xargv, &bad_preset) != 0) {
+        fprintf(stderr, "dc-llama: %s%s\n",
+                bad_preset ? "unknown --preset " : "--preset needs a name",
+                bad_preset ? bad_preset : "");
+        usage();
+        return 2;
+    }
+    argv = xargv;
+    int prc = parse_args(argc, argv, &a);
+    if (prc == 0 && a.act_f32 && a.use_plan) {
+        fprintf(stderr, "dc-llama: --act f32 runs without a plan (plans compute in int8)\n");
+        prc = -1;
+    }
+    if (prc != 0) {
+        free(xargv);
         usage();
         return 2;
     }
@@ -716,19 +927,20 @@ int main(int argc, char **argv) {
         if (a.q.quantize) {
             fprintf(stderr, "dc-llama: %s is already quantized; drop the quantization options\n",
                     a.model);
+            free(xargv);
             return 2;
         }
         /* one open of the file: the loaders also fill a.q from what it holds */
         if (a.use_plan) {
-            if (el_model_load_dcz_plan(&m, a.model, &a.plan, &a.q) != 0) return 1;
+            if (el_model_load_dcz_plan(&m, a.model, &a.plan, &a.q) != 0) return free(xargv), 1;
         } else if (el_model_load_dcz(&m, a.model, &rep, &a.q) != 0) {
-            return 1;
+            return free(xargv), 1;
         }
     } else if (a.use_plan) {
         fprintf(stderr, "dc-llama: plans need a .dcz model (dcz compress MODEL.bin -o M.dcz)\n");
-        return 2;
+        return free(xargv), 2;
     } else if (el_model_load(&m, a.model) != 0) {
-        return 1;
+        return free(xargv), 1;
     }
     el_tokenizer tk;
     memset(&tk, 0, sizeof tk);
@@ -747,15 +959,8 @@ int main(int argc, char **argv) {
             rc = 1;
             goto done;
         }
-        long c0 = a.q.calib_offset, c1 = c0 + (long)rep.calib_chars;
-        long e1 = a.max_chars >= 0 ? a.offset + a.max_chars : -1;
-        if (rep.calib_chars && a.text && !strcmp(a.q.calib_path, a.text) && c1 > a.offset &&
-            (e1 < 0 || e1 > c0))
-            fprintf(stderr,
-                    "dc-llama: WARNING: calibration text [%ld, %ld) overlaps the evaluation "
-                    "text (offset %ld)\n",
-                    c0, c1, a.offset);
     }
+    if (a.act_f32) el_model_set_act_f32(&m);
     if (!strcmp(a.cmd, "ppl")) {
         rc = cmd_ppl(&m, &tk, &a, &rep);
     } else if (!strcmp(a.cmd, "generate")) {
@@ -769,5 +974,6 @@ int main(int argc, char **argv) {
 done:
     el_tokenizer_free(&tk); /* a no-op when not loaded (all zero) */
     el_model_free(&m);
+    free(xargv);
     return rc;
 }

@@ -364,10 +364,22 @@ static void rmsnorm(float *out, const float *x, const float *g, int n) {
  * The integer sums are computed by sgemm on integer-valued floats; they are
  * exact (= an int32 accumulator) while in * qmax_x * qmax_w < 2^24, i.e. for
  * in <= 1040 at 8 bits (stories260K: in <= 172).
+ * Weight-only mode (act_qmax 0, dc-llama --act f32): qx = x (times 1/s), d_t = 1,
+ * so y is the float product of x with the dequantized weights.
  */
 void el_quantize_input(const el_linear *lin, const float *x, int t, float *qx, float *dt) {
     const int in = lin->in;
     const float qmax = (float)lin->act_qmax;
+    if (lin->act_qmax == 0) { /* weight-only: float activations, d_t = 1 */
+        for (int r = 0; r < t; r++) {
+            const float *xr = x + (size_t)r * in;
+            float *qr = qx + (size_t)r * in;
+            for (int j = 0; j < in; j++)
+                qr[j] = lin->inv_in ? xr[j] * lin->inv_in[j] : xr[j];
+            dt[r] = 1.0f;
+        }
+        return;
+    }
     for (int r = 0; r < t; r++) {
         const float *xr = x + (size_t)r * in;
         float *qr = qx + (size_t)r * in;
@@ -532,4 +544,10 @@ int el_forward(el_model *m, const int *tokens, int t, int pos0, float *logits) {
         rmsnorm(m->x + (size_t)r * D, m->x + (size_t)r * D, m->rms_final, D);
     if (logits) el_matmul(t, c->vocab_size, D, D, m->x, m->wcls, logits);
     return 0;
+}
+
+void el_model_set_act_f32(el_model *m) {
+    for (int l = 0; l < m->cfg.n_layers; l++)
+        for (int k = 0; k < EL_NLIN; k++)
+            m->layers[l].lin[k].act_qmax = 0;
 }

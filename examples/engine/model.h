@@ -52,7 +52,7 @@ typedef struct el_linear {
     int n_scales;  /* 1, out, or out * n_groups */
     int group;     /* columns per group (per-group mode), else 0 */
     int8_t *q8;    /* the same integers as bytes (for entropy/compression) */
-    int act_qmax;  /* activation quantization range (127 for int8) */
+    int act_qmax;  /* activation quantization range (127 for int8; 0: float, weight-only) */
     float *inv_in; /* if set: x[:, j] *= inv_in[j] before quantizing (1/s) */
     float *smooth; /* with inv_in: the s it was computed from (inv_in[j] = 1.0f / s[j]) */
     /* Planned INT8 mode (plan.h): set when the weights live in a plan's
@@ -159,6 +159,12 @@ void el_matmul(int t, int out, int in, int ld, const float *x, const float *w, f
 /* W8A8 activation quantization of x[t x in] for lin: qx gets the
  * integer-valued floats, dt[r] the per-token step (see el_linear_apply). */
 void el_quantize_input(const el_linear *lin, const float *x, int t, float *qx, float *dt);
+
+/* Weight-only mode (dc-llama --act f32): every quantized linear keeps its
+ * activations in float (act_qmax = 0; el_quantize_input only applies 1/s),
+ * as llama.cpp does; FP32 linears are unaffected. Call after quantizing or
+ * loading; planned (.dcz plan) linears compute in int8 and must not be set. */
+void el_model_set_act_f32(el_model *m);
 
 /* Frees a linear's owned quantized data and returns it to FP32 mode. */
 void el_linear_reset(el_linear *lin);

@@ -30,6 +30,10 @@
  */
 #include "pipeline.h"
 
+#include "gptq.h"
+
+#include "../float16.h"
+
 #include <doublecomp.h>
 
 #include <math.h>
@@ -139,20 +143,31 @@ char *el_read_text(const char *path, long offset, long max_chars, size_t *len) {
 
 typedef struct calib_ctx {
     dc_stats **stats; /* [n_layers * EL_NIN] */
+    double **hess;    /* NULL, or X^T X per input */
     dc_status status;
 } calib_ctx;
 
 static void calib_observe(void *ctx, int layer, int input, const float *x, int t, int n) {
     calib_ctx *c = ctx;
-    (void)n;
     if (c->status != DC_OK) return;
     c->status = dc_stats_observe(c->stats[layer * EL_NIN + input], x, DC_DTYPE_F32, (size_t)t, 0);
+    if (!c->hess) return;
+    double *h = c->hess[layer * EL_NIN + input];
+    for (int r = 0; r < t; r++) {
+        const float *xr = x + (size_t)r * n;
+        for (int a = 0; a < n; a++) {
+            const double xa = xr[a];
+            double *ha = h + (size_t)a * n;
+            for (int b = 0; b <= a; b++)
+                ha[b] += xa * xr[b];
+        }
+    }
 }
 
 /* Runs the FP32 model over the calibration text, feeding every linear input
  * into its dc_stats. Returns 0 or -1. */
 int el_calibrate(el_model *m, const el_tokenizer *tk, const el_qopts *o, dc_stats **stats,
-                 size_t *chars_used) {
+                 double **hess, size_t *chars_used) {
     /* tok512 averages ~3 bytes per token; read generously, then cap tokens */
     long want = (long)o->calib_tokens * 16 + 4096;
     size_t len;
@@ -163,19 +178,14 @@ int el_calibrate(el_model *m, const el_tokenizer *tk, const el_qopts *o, dc_stat
     free(text);
     if (!toks) return -1;
     if (n_tok > o->calib_tokens) n_tok = o->calib_tokens;
-    size_t used = 0;
-    for (int i = 0; i < n_tok; i++) {
-        int id = toks[i];
-        used += (id >= 3 && id < 259) ? 1 : (size_t)tk->vlen[id];
-    }
-    *chars_used = used > 0 ? used - 1 : 0; /* minus the dummy-prefix space */
+    *chars_used = el_tokenizer_chars(tk, toks, n_tok);
     const int S = m->cfg.seq_len;
     int *win = malloc((size_t)S * sizeof(int));
     if (!win) {
         free(toks);
         return -1;
     }
-    calib_ctx ctx = {stats, DC_OK};
+    calib_ctx ctx = {stats, hess, DC_OK};
     m->observer = calib_observe;
     m->observer_ctx = &ctx;
     int rc = 0;
@@ -187,6 +197,15 @@ int el_calibrate(el_model *m, const el_tokenizer *tk, const el_qopts *o, dc_stat
     }
     m->observer = NULL;
     m->observer_ctx = NULL;
+    if (hess) /* the lower triangle was summed: mirror it */
+        for (int l = 0; l < m->cfg.n_layers; l++)
+            for (int in = 0; in < EL_NIN; in++) {
+                const int n = in == EL_IN_W2 ? m->cfg.hidden_dim : m->cfg.dim;
+                double *h = hess[l * EL_NIN + in];
+                for (int a = 0; a < n; a++)
+                    for (int b = 0; b < a; b++)
+                        h[(size_t)b * n + a] = h[(size_t)a * n + b];
+            }
     if (ctx.status != DC_OK)
         fprintf(stderr, "dc-llama: dc_stats_observe: %s\n", dc_status_string(ctx.status));
     free(win);
@@ -219,6 +238,8 @@ int el_install_qtensor(el_linear *lin, const dc_qtensor *qt, int bits, el_qrepor
     lin->scale = malloc(info.n_scales * sizeof(float));
     if (!lin->qw || !lin->q8 || !lin->scale) return -1;
     uint64_t hist[256] = {0}, zeros = 0;
+    uint8_t *codes = bits == 8 ? NULL : malloc(n); /* 4 bits: one code (0..15) per byte */
+    if (bits != 8 && !codes) return -1;
     for (size_t i = 0; i < rows; i++) {
         for (size_t j = 0; j < cols; j++) {
             int v;
@@ -230,6 +251,7 @@ int el_install_qtensor(el_linear *lin, const dc_qtensor *qt, int bits, el_qrepor
                 v = nib >= 8 ? (int)nib - 16 : (int)nib;
             }
             lin->q8[i * cols + j] = (int8_t)v;
+            if (codes) codes[i * cols + j] = (uint8_t)((unsigned)v & 15u);
             lin->qw[i * cols + j] = (float)v;
             hist[(uint8_t)v]++;
             zeros += v == 0;
@@ -250,17 +272,42 @@ int el_install_qtensor(el_linear *lin, const dc_qtensor *qt, int bits, el_qrepor
     rep->entropy_bits = (rep->entropy_bits * (double)rep->n_weights + h * (double)n) / tot;
     rep->zero_fraction = (rep->zero_fraction * (double)rep->n_weights + (double)zeros) / tot;
     rep->n_weights += n;
+    rep->bound_bytes += h * (double)n / 8.0;
     /* what the library's codec makes of it: one chunk per tensor (the stored bytes) */
-    size_t cap = dc_compress_bound(info.data_size), got = 0;
+    const void *src = codes ? (const void *)codes : data;
+    const size_t src_size = codes ? n : info.data_size;
+    size_t cap = dc_compress_bound(src_size > 2 * info.n_scales ? src_size : 2 * info.n_scales);
+    size_t got = 0;
     void *buf = malloc(cap);
-    if (!buf) return -1;
-    dc_status st = dc_chunk_compress(cctx, data, info.data_size, buf, cap, &got);
+    dc_status st =
+        buf ? dc_chunk_compress(cctx, src, src_size, buf, cap, &got) : DC_ERR_OUT_OF_MEMORY;
+    free(codes);
+    rep->ans_bytes += got;
+    if (st == DC_OK && codes) { /* for comparison: the packed pairs as bytes */
+        size_t pk = 0;
+        st = dc_chunk_compress(cctx, data, info.data_size, buf, cap, &pk);
+        rep->packed_bytes += pk;
+    }
+    /* the scales: 4-byte floats, or binary16 (2 bytes, ANS-coded where smaller) */
+    if (st == DC_OK && (info.flags & DC_QUANT_F16_SCALES)) {
+        uint8_t *h16 = malloc(2 * info.n_scales);
+        st = h16 ? DC_OK : DC_ERR_OUT_OF_MEMORY;
+        for (size_t k = 0; h16 && k < info.n_scales; k++) {
+            uint16_t v = to_f16(sc[k]);
+            h16[2 * k] = (uint8_t)(v & 0xFF);
+            h16[2 * k + 1] = (uint8_t)(v >> 8);
+        }
+        if (h16) st = dc_chunk_compress(cctx, h16, 2 * info.n_scales, buf, cap, &got);
+        free(h16);
+        rep->side_bytes += got < 2 * info.n_scales ? got : 2 * info.n_scales;
+    } else {
+        rep->side_bytes += info.n_scales * sizeof(float);
+    }
     free(buf);
     if (st != DC_OK) {
         fprintf(stderr, "dc-llama: dc_chunk_compress: %s\n", dc_status_string(st));
         return -1;
     }
-    rep->ans_bytes += got;
     return 0;
 }
 
@@ -270,12 +317,20 @@ static const int k_group_lins[EL_NIN][4] = {
 int el_pipeline_apply(el_model *m, const el_tokenizer *tk, const el_qopts *o, el_qreport *rep) {
     const el_config *c = &m->cfg;
     const int L = c->n_layers;
-    const int need_stats = o->use_alpha || (o->sparsity > 0 && o->prune != EL_PRUNE_MAGNITUDE);
+    const int need_stats =
+        o->use_alpha || o->gptq || (o->sparsity > 0 && o->prune != EL_PRUNE_MAGNITUDE);
     dc_stats **stats = calloc((size_t)L * EL_NIN, sizeof(dc_stats *));
+    double **hess = o->gptq ? calloc((size_t)L * EL_NIN, sizeof(double *)) : NULL;
+    float *svec = malloc((size_t)(c->hidden_dim > c->dim ? c->hidden_dim : c->dim) * sizeof(float));
+    double *hs = NULL;
+    uint8_t *zmask = NULL;
     dc_cctx *cctx = NULL;
     int rc = -1;
     memset(rep, 0, sizeof *rep);
-    if (!stats) return -1;
+    if (!stats || !svec || (o->gptq && !hess)) {
+        free(stats), free(hess), free(svec);
+        return -1;
+    }
     if (L > EL_MAX_LAYERS) {
         fprintf(stderr, "dc-llama: too many layers\n");
         goto fail;
@@ -291,9 +346,11 @@ int el_pipeline_apply(el_model *m, const el_tokenizer *tk, const el_qopts *o, el
             for (int in = 0; in < EL_NIN; in++) {
                 size_t width = in == EL_IN_W2 ? (size_t)c->hidden_dim : (size_t)c->dim;
                 CHECK(dc_stats_create(width, NULL, &stats[l * EL_NIN + in]));
+                if (hess && !(hess[l * EL_NIN + in] = calloc(width * width, sizeof(double))))
+                    goto fail;
             }
         size_t used = 0;
-        if (el_calibrate(m, tk, o, stats, &used) != 0) goto fail;
+        if (el_calibrate(m, tk, o, stats, hess, &used) != 0) goto fail;
         rep->calib_tokens = (size_t)dc_stats_tokens(stats[0]);
         rep->calib_chars = used;
     }
@@ -304,6 +361,9 @@ int el_pipeline_apply(el_model *m, const el_tokenizer *tk, const el_qopts *o, el
         const double alpha = o->layer_alpha[l] >= 0 ? o->layer_alpha[l] : o->alpha;
         for (int in = 0; in < EL_NIN; in++) {
             dc_stats *st = stats[l * EL_NIN + in];
+            const size_t width = in == EL_IN_W2 ? (size_t)c->hidden_dim : (size_t)c->dim;
+            for (size_t j = 0; j < width; j++)
+                svec[j] = 1.0f;
             const float *wptr[3];
             size_t rows[3];
             int nw = 0;
@@ -338,11 +398,11 @@ int el_pipeline_apply(el_model *m, const el_tokenizer *tk, const el_qopts *o, el
                 rows[nw] = (size_t)lin->out;
                 nw++;
             }
-            /* 2.-3. DC scaling (GGUF: only where 1/s folds into a norm) */
+            /* 2.-3. DC scaling (fold_only, e.g. GGUF: only where 1/s folds into a norm) */
             if (o->use_alpha && !(o->fold_only && (in == EL_IN_WO || in == EL_IN_W2))) {
                 dc_scaler *sc = NULL;
                 CHECK(dc_scaler_create(st, (float)alpha, wptr, rows, (size_t)nw, NULL, &sc));
-                int ok = 1;
+                int ok = dc_scaler_get_scales(sc, svec, width) == DC_OK;
                 for (int k = 0; k < nw; k++) {
                     el_linear *lin = &ly->lin[k_group_lins[in][k]];
                     ok &= dc_scaler_apply(sc, lin->w_owned, (size_t)lin->out, (size_t)lin->in) ==
@@ -362,6 +422,7 @@ int el_pipeline_apply(el_model *m, const el_tokenizer *tk, const el_qopts *o, el
                     if (ok)
                         for (size_t j = 0; j < w; j++)
                             lin->inv_in[j] = 1.0f / lin->smooth[j];
+                    rep->side_bytes += w * sizeof(float); /* stored with the tensor */
                 }
                 dc_scaler_free(sc);
                 if (!ok) {
@@ -372,6 +433,23 @@ int el_pipeline_apply(el_model *m, const el_tokenizer *tk, const el_qopts *o, el
             /* 4. quantize */
             for (int k = 0; k < nw; k++) {
                 el_linear *lin = &ly->lin[k_group_lins[in][k]];
+                if (o->ref == EL_REF_Q4_K) { /* weight-only, dequantized in place */
+                    if (el_ref_fake_q4k(lin->w_owned, (size_t)lin->out, (size_t)lin->in) != 0)
+                        goto fail;
+                    rep->n_weights += (size_t)lin->out * (size_t)lin->in;
+                    rep->ref_bytes += el_ref_bytes(o->ref, (size_t)lin->out, (size_t)lin->in);
+                    continue;
+                }
+                if (o->ref != EL_REF_NONE) {
+                    dc_qtensor *qt = NULL;
+                    CHECK(el_ref_quantize(o->ref, lin->w_owned, (size_t)lin->out, (size_t)lin->in,
+                                          &qt));
+                    int r = el_install_qtensor(lin, qt, o->ref == EL_REF_Q4_0 ? 4 : 8, rep, cctx);
+                    dc_qtensor_free(qt);
+                    if (r != 0) goto fail;
+                    rep->ref_bytes += el_ref_bytes(o->ref, (size_t)lin->out, (size_t)lin->in);
+                    continue;
+                }
                 dc_quant_options qo;
                 memset(&qo, 0, sizeof qo);
                 qo.struct_size = sizeof qo;
@@ -381,12 +459,30 @@ int el_pipeline_apply(el_model *m, const el_tokenizer *tk, const el_qopts *o, el
                 qo.group_size = (size_t)o->group;
                 qo.bits = (unsigned)o->bits;
                 qo.qmax = o->qmax;
+                qo.flags = o->qflags;
                 dc_qtensor *qt = NULL;
-                if (o->f16_scales && o->bits == 8)
+                if (o->gptq) {
+                    /* X^T X of the scaled input X / s, and the pruned weights (zeros) */
+                    const double *h = hess[l * EL_NIN + in];
+                    const size_t n = (size_t)lin->out * lin->in;
+                    free(hs), free(zmask);
+                    hs = malloc(width * width * sizeof(double));
+                    zmask = o->sparsity > 0 ? malloc(n) : NULL;
+                    if (!hs || (o->sparsity > 0 && !zmask)) goto fail;
+                    for (size_t a = 0; a < width; a++)
+                        for (size_t b = 0; b < width; b++)
+                            hs[a * width + b] = h[a * width + b] / ((double)svec[a] * svec[b]);
+                    for (size_t e = 0; zmask && e < n; e++)
+                        zmask[e] = lin->w_owned[e] == 0.0f;
+                    CHECK(el_gptq_quantize(lin->w_owned, (size_t)lin->out, (size_t)lin->in, hs,
+                                           zmask, &qo, o->scale_mantissa ? o->scale_mantissa : 23,
+                                           &qt));
+                } else if (o->f16_scales && o->bits == 8) {
                     CHECK(el_quantize_f16_scales(lin->w_owned, (size_t)lin->out, (size_t)lin->in,
                                                  &qo, &qt));
-                else
+                } else {
                     CHECK(dc_quantize(lin->w_owned, (size_t)lin->out, (size_t)lin->in, &qo, &qt));
+                }
                 int r = el_install_qtensor(lin, qt, o->bits, rep, cctx);
                 dc_qtensor_free(qt);
                 if (r != 0) goto fail;
@@ -400,6 +496,10 @@ fail:
         for (int i = 0; i < L * EL_NIN; i++)
             dc_stats_free(stats[i]);
     free(stats);
+    if (hess)
+        for (int i = 0; i < L * EL_NIN; i++)
+            free(hess[i]);
+    free(hess), free(svec), free(hs), free(zmask);
     dc_cctx_free(cctx);
     return rc;
 }

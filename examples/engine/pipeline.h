@@ -9,6 +9,7 @@
 
 #include "doublecomp.h"
 #include "model.h"
+#include "refquant.h"
 #include "tokenizer.h"
 
 typedef enum el_gran { EL_GRAN_TENSOR = 0, EL_GRAN_CHANNEL, EL_GRAN_GROUP } el_gran;
@@ -38,11 +39,15 @@ typedef struct el_qopts {
     long calib_offset;
     /* GGUF models (el_qopts_for_gguf): 8-bit scales are binary16 values
      * (el_quantize_f16_scales), so that dcz export --gguf writes the
-     * weights as Q8_0 with exactly these values; and DC scaling only where
-     * 1/s folds into an RMSNorm weight (wq/wk/wv, w1/w3): GGUF has no place
-     * for the run-time 1/s of wo's and w2's inputs. */
+     * weights as Q8_0 with exactly these values; and fold_only below: GGUF
+     * has no place for the run-time 1/s of wo's and w2's inputs. */
     int f16_scales;
-    int fold_only;
+    unsigned qflags;    /* dc_quant_options.flags: DC_QUANT_FULL_GRID, DC_QUANT_F16_SCALES */
+    el_ref_format ref;  /* a llama.cpp format instead of dc_quantize (refquant.h) */
+    int gptq;           /* GPTQ-style error feedback from the calibration X^T X (gptq.h) */
+    int scale_mantissa; /* with gptq: significand bits kept in each scale (0 = all) */
+    int fold_only;      /* scale only the inputs whose 1/s folds into a norm (wq/wk/wv, w1/w3):
+                         * no smoothing vectors to store */
 } el_qopts;
 
 typedef struct el_qreport {
@@ -53,16 +58,25 @@ typedef struct el_qreport {
     size_t ans_bytes;      /* the library's ANS coder, one chunk per tensor */
     size_t calib_tokens;   /* activation rows observed per input */
     size_t calib_chars;    /* characters of calibration text used (from calib_offset) */
+    size_t side_bytes;     /* stored scales and smoothing vectors: 4 bytes each, binary16
+                            * scales 2 bytes each, ANS-coded when that is smaller */
+    double bound_bytes;    /* sum over tensors of n * entropy / 8: the order-0 bound */
+    size_t ref_bytes;      /* a llama.cpp format (ref): the bytes it stores */
+    size_t packed_bytes;   /* 4 bits: ANS size of the packed nibble pairs instead */
 } el_qreport;
 
 /* Runs the FP32 model over opts' calibration text (calib_path, calib_offset,
  * calib_tokens), feeding every linear input into stats[layer * EL_NIN + input]
- * (created by the caller with the input's width). 0 or -1. */
+ * (created by the caller with the input's width) and, when hess is not NULL,
+ * adding X^T X into hess[layer * EL_NIN + input] (width x width doubles,
+ * zeroed by the caller). 0 or -1. */
 int el_calibrate(el_model *m, const el_tokenizer *tk, const el_qopts *opts, dc_stats **stats,
-                 size_t *chars_used);
+                 double **hess, size_t *chars_used);
 
 /* Installs a quantized tensor into a linear (W8A8 mode) and adds its entropy,
- * zeros and ANS size to rep. 0 or -1. */
+ * zeros and ANS size to rep. 8 bits: the int8 bytes are coded; 4 bits: the
+ * codes one per byte (each nibble a symbol of its own: the packed pairs would
+ * need a 256-symbol table for 16 values). 0 or -1. */
 int el_install_qtensor(el_linear *lin, const dc_qtensor *qt, int bits, el_qreport *rep,
                        dc_cctx *cctx);
 

@@ -312,3 +312,12 @@ size_t el_tokenizer_decode(const el_tokenizer *tk, int prev, int token, char *bu
     buf[len] = 0;
     return len;
 }
+
+size_t el_tokenizer_chars(const el_tokenizer *tk, const int *toks, int n) {
+    size_t used = 0;
+    for (int i = 0; i < n; i++) {
+        int id = toks[i];
+        used += (id >= 3 && id < 259) ? 1 : (size_t)tk->vlen[id];
+    }
+    return used > 0 ? used - 1 : 0;
+}

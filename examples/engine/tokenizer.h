@@ -48,6 +48,13 @@ int el_tokenizer_lookup(const el_tokenizer *tk, const char *s, size_t n);
 int *el_tokenizer_encode(const el_tokenizer *tk, const char *text, size_t n, int bos, int *n_out);
 
 /*
+ * Characters (bytes) of the source text that toks[0..n) of an encoding
+ * without BOS cover: the sum of their byte lengths (a byte token counts 1),
+ * minus the dummy-prefix space (0 for n = 0).
+ */
+size_t el_tokenizer_chars(const el_tokenizer *tk, const int *toks, int n);
+
+/*
  * The bytes to print for `token` following `prev`: a leading space is
  * dropped after BOS, "<0xHH>" tokens give the raw byte. Writes at most
  * cap-1 bytes plus NUL into buf and returns the byte count.

@@ -61,6 +61,12 @@ typedef struct dc_tensor_desc {
     uint64_t data_size;   /* raw bytes of the stored tensor */
     uint32_t first_chunk; /* index of its first chunk in the file's chunk index */
     uint32_t n_chunks;
+    /* Since 0.1.0 (a writer's caller whose struct_size ends before it writes
+     * 0): the dc_quant_options.flags the codes were made with,
+     * DC_QUANT_FULL_GRID (4 bits: codes -8..7, scales may be negative) and
+     * DC_QUANT_F16_SCALES (every scale a binary16 value; the file stores them
+     * in 2 bytes, entropy-coded: docs/format.md 6.4). */
+    unsigned quant_flags;
 } dc_tensor_desc;
 
 /* ========================================================================== */

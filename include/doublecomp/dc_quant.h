@@ -18,12 +18,25 @@
  * Delta is stored as float; a block whose max is 0 has Delta = 0 and q = 0.
  * Dequantization is q * Delta.
  *
+ * Flags (dc_quant_options.flags, since 0.1.0):
+ *   DC_QUANT_FULL_GRID   4 bits only: the full signed grid, q in [-8, 7]
+ *                        (as llama.cpp's Q4_0). Each block's Delta is
+ *                        m / -8, where m is its element of largest |w| (the
+ *                        first one on ties), so that element maps to -8 and
+ *                        Delta is negative when m is positive; then
+ *                        q = clamp(round(W / Delta), -8, 7). qmax must be 0.
+ *   DC_QUANT_F16_SCALES  every Delta is rounded to the nearest IEEE binary16
+ *                        value (ties to even) before the weights are
+ *                        quantized with it, so the scales can be stored in
+ *                        2 bytes exactly (a |Delta| above 65504: DC_ERR_RANGE).
+ *
  * Layouts of a dc_qtensor:
  *   data, 8 bits: rows * cols int8 values, row-major.
  *   data, 4 bits: each row is packed into ceil(cols / 2) bytes; element
  *     2k of the row is the LOW nibble (bits 0-3) of byte k, element 2k+1
  *     the HIGH nibble (bits 4-7); each nibble is two's-complement (-7..7;
- *     -8 never occurs). An odd row ends with a zero high nibble.
+ *     -8 occurs only with DC_QUANT_FULL_GRID). An odd row ends with a zero
+ *     high nibble.
  *   scales (float Delta values): per-tensor: 1; per-channel: rows, scale[i]
  *     for row i; per-group: rows * ng with ng = ceil(cols / G), scale[i*ng+g].
  *
@@ -45,6 +58,10 @@ typedef enum dc_quant_granularity {
     DC_QUANT_PER_GROUP = 2
 } dc_quant_granularity;
 
+/* dc_quant_options.flags bits (see the top of this file). */
+#define DC_QUANT_FULL_GRID  1u
+#define DC_QUANT_F16_SCALES 2u
+
 /* Default G of DC_QUANT_PER_GROUP. */
 #define DC_QUANT_GROUP_SIZE_DEFAULT 128
 
@@ -59,6 +76,10 @@ typedef struct dc_quant_options {
     /* Q, the largest |q|: 0 = the full range (127 for 8 bits, 7 for 4 bits);
      * else 1 .. that value (larger: DC_ERR_RANGE). Since 0.1.0. */
     unsigned qmax;
+    /* DC_QUANT_FULL_GRID | DC_QUANT_F16_SCALES, or 0; other bits:
+     * DC_ERR_INVALID_ARGUMENT; FULL_GRID with 8 bits or a qmax: DC_ERR_RANGE.
+     * Since 0.1.0. */
+    unsigned flags;
 } dc_quant_options;
 
 /* Quantization error of a tensor against a float reference (all elements). */
@@ -79,7 +100,8 @@ typedef struct dc_qtensor_info {
     size_t n_scales;   /* number of floats at dc_qtensor_scales() */
     size_t row_bytes;  /* bytes per row in data: cols (8 bits) or ceil(cols/2) (4 bits) */
     size_t data_size;  /* rows * row_bytes */
-    unsigned qmax;     /* Q: every |q| <= qmax */
+    unsigned qmax;     /* Q: every |q| <= qmax (8 with DC_QUANT_FULL_GRID: -8 <= q <= 7) */
+    unsigned flags;    /* dc_quant_options.flags it was made with (since 0.1.0) */
 } dc_qtensor_info;
 
 /* Opaque quantized tensor: data, scales, layout. Reading functions may be
@@ -105,8 +127,9 @@ DC_API dc_status dc_quantize(const float *w, size_t rows, size_t cols,
  * data_size must equal rows * row_bytes and n_scales the count above.
  * The stored error (dc_qtensor_error) is all zero for an imported tensor.
  * Errors: as dc_quantize(), plus DC_ERR_SIZE_MISMATCH (data_size/n_scales),
- * DC_ERR_RANGE (a value outside -Q..Q with Q from the options, a negative scale), DC_ERR_NOT_FINITE
- * (a NaN/Inf scale).
+ * DC_ERR_RANGE (a value outside -Q..Q with Q from the options, a negative scale; with
+ * DC_QUANT_FULL_GRID values -8..7 and negative scales are valid; with DC_QUANT_F16_SCALES a
+ * scale that is not a binary16 value), DC_ERR_NOT_FINITE (a NaN/Inf scale).
  */
 DC_API dc_status dc_qtensor_import(const void *data, size_t data_size, const float *scales,
                                    size_t n_scales, size_t rows, size_t cols,
