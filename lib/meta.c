@@ -250,32 +250,6 @@ dc_status dc_reader_meta_find(const dc_reader *r, const char *key, size_t *index
     return DC_ERR_NOT_FOUND;
 }
 
-/* Integer element of type t at p (t an integer type or BOOL) into *v; 0 if
- * a U64 does not fit an int64. */
-static int get_int(dc_meta_type t, const uint8_t *p, int64_t *v) {
-    switch (t) {
-    case DC_META_I8:
-        *v = (int8_t)p[0];
-        return 1;
-    case DC_META_I16:
-        *v = (int16_t)dc_load_le16(p);
-        return 1;
-    case DC_META_I32:
-        *v = (int32_t)dc_load_le32(p);
-        return 1;
-    case DC_META_I64:
-        *v = (int64_t)dc_load_le64(p);
-        return 1;
-    case DC_META_U64:
-        if (dc_load_le64(p) > (uint64_t)INT64_MAX) return 0;
-        *v = (int64_t)dc_load_le64(p);
-        return 1;
-    default: /* U8, BOOL, U16, U32 */
-        *v = elem_size(t) == 1 ? p[0] : elem_size(t) == 2 ? dc_load_le16(p) : dc_load_le32(p);
-        return 1;
-    }
-}
-
 static double get_float(dc_meta_type t, const uint8_t *p) {
     if (t == DC_META_F32) {
         const uint32_t u = dc_load_le32(p);
@@ -294,17 +268,14 @@ dc_status dc_reader_meta_int(const dc_reader *r, size_t index, int64_t *value) {
     dc_status st = entry(r, index, &kv);
     if (st != DC_OK) return st;
     if (!value || !is_int_type((dc_meta_type)kv->type)) return DC_ERR_INVALID_ARGUMENT;
-    return get_int((dc_meta_type)kv->type, kv->val, value) ? DC_OK : DC_ERR_RANGE;
+    return dc_gguf_kv_int(kv, value) ? DC_OK : DC_ERR_RANGE; /* a U64 above INT64_MAX */
 }
 
 dc_status dc_reader_meta_float(const dc_reader *r, size_t index, double *value) {
     const dc_gguf_kv *kv;
     dc_status st = entry(r, index, &kv);
     if (st != DC_OK) return st;
-    if (!value || (kv->type != DC_META_F32 && kv->type != DC_META_F64))
-        return DC_ERR_INVALID_ARGUMENT;
-    *value = get_float((dc_meta_type)kv->type, kv->val);
-    return DC_OK;
+    return value && dc_gguf_kv_float(kv, value) ? DC_OK : DC_ERR_INVALID_ARGUMENT;
 }
 
 dc_status dc_reader_meta_string(const dc_reader *r, size_t index, dc_meta_string *value) {
@@ -317,16 +288,23 @@ dc_status dc_reader_meta_string(const dc_reader *r, size_t index, dc_meta_string
     return DC_OK;
 }
 
-dc_status dc_reader_meta_array(const dc_reader *r, size_t index, dc_meta_type *elem_type,
-                               uint64_t *count) {
+/* Pair `index` as an array: element type, count and the first element. */
+static dc_status array_at(const dc_reader *r, size_t index, uint32_t *et, uint64_t *n,
+                          const uint8_t **el) {
     const dc_gguf_kv *kv;
     dc_status st = entry(r, index, &kv);
     if (st != DC_OK) return st;
+    size_t bytes;
+    return dc_gguf_kv_array(kv, et, n, el, &bytes) ? DC_OK : DC_ERR_INVALID_ARGUMENT;
+}
+
+dc_status dc_reader_meta_array(const dc_reader *r, size_t index, dc_meta_type *elem_type,
+                               uint64_t *count) {
     uint32_t et;
     uint64_t n;
     const uint8_t *el;
-    size_t es;
-    if (!dc_gguf_kv_array(kv, &et, &n, &el, &es)) return DC_ERR_INVALID_ARGUMENT;
+    dc_status st = array_at(r, index, &et, &n, &el);
+    if (st != DC_OK) return st;
     if (elem_type) *elem_type = (dc_meta_type)et;
     if (count) *count = n;
     return DC_OK;
@@ -334,15 +312,12 @@ dc_status dc_reader_meta_array(const dc_reader *r, size_t index, dc_meta_type *e
 
 dc_status dc_reader_meta_array_get(const dc_reader *r, size_t index, uint64_t first, uint64_t count,
                                    void *dst) {
-    const dc_gguf_kv *kv;
-    dc_status st = entry(r, index, &kv);
-    if (st != DC_OK) return st;
     uint32_t et;
     uint64_t n;
     const uint8_t *el;
-    size_t bytes;
-    if (!dc_gguf_kv_array(kv, &et, &n, &el, &bytes) || (!dst && count > 0))
-        return DC_ERR_INVALID_ARGUMENT;
+    dc_status st = array_at(r, index, &et, &n, &el);
+    if (st != DC_OK) return st;
+    if (!dst && count > 0) return DC_ERR_INVALID_ARGUMENT;
     if (first > n || count > n - first) return DC_ERR_RANGE;
     const dc_meta_type t = (dc_meta_type)et;
     if (t == DC_META_ARRAY) return DC_ERR_UNSUPPORTED;
