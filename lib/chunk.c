@@ -22,6 +22,7 @@
 #ifndef DC_HAVE_LZ4
 #define DC_HAVE_LZ4 0
 #endif
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #if DC_HAVE_LZ4
@@ -515,30 +516,41 @@ dc_status dc_decompressed_size(const void *src, size_t src_size, size_t *size) {
     return DC_OK;
 }
 
-/* One thread's share of a dc_decompress call: chunks first, first + step, ... */
+/* One thread's part of a dc_decompress call: it claims the next chunk from
+ * the shared counter until none is left or one of its chunks fails. */
 typedef struct decode_share {
     dc_dctx *d;
     const uint8_t *src;
     uint8_t *dst;
     const size_t *in_off, *out_off; /* n + 1 entries each */
-    size_t first, step, n;
+    atomic_size_t *next;            /* the next chunk to claim */
+    size_t n;
     dc_status st;
     size_t failed; /* the chunk that failed, if st != DC_OK */
 } decode_share;
 
 static void *decode_share_run(void *arg) {
     decode_share *j = (decode_share *)arg;
-    for (size_t k = j->first; k < j->n && j->st == DC_OK; k += j->step) {
+    for (;;) {
+        const size_t k = atomic_fetch_add_explicit(j->next, 1, memory_order_relaxed);
+        if (k >= j->n) break;
         size_t w;
         j->st = dc_chunk_decompress(j->d, j->src + j->in_off[k], j->in_off[k + 1] - j->in_off[k],
                                     j->dst + j->out_off[k], j->out_off[k + 1] - j->out_off[k], &w);
-        j->failed = k;
+        if (j->st != DC_OK) {
+            j->failed = k;
+            break;
+        }
     }
     return NULL;
 }
 
-/* dc_decompress on dctx->threads threads: walk the headers, then decode the
- * chunks round-robin (neighbouring chunks on different threads). */
+/* dc_decompress on dctx->threads threads: walk the headers, then the threads
+ * claim chunks in order from a shared counter, so a thread slowed down (a
+ * busy core, a harder chunk) takes fewer, not the others' time. Each thread
+ * claims increasing chunk numbers and stops at its first failure, and every
+ * claimed chunk is decoded, so the lowest failing chunk is found whatever the
+ * timing. */
 static dc_status decompress_parallel(dc_dctx *dctx, const uint8_t *s, size_t src_size, uint8_t *d,
                                      size_t dst_capacity, size_t *written) {
     size_t n = 0;
@@ -563,10 +575,12 @@ static dc_status decompress_parallel(dc_dctx *dctx, const uint8_t *s, size_t src
     }
     const unsigned nt = dctx->threads < n ? dctx->threads : (unsigned)n;
     decode_share job[64];
+    atomic_size_t next;
+    atomic_init(&next, 0);
     dc_status st = DC_OK;
     unsigned made = 0; /* job[0 .. made) are set up; job 0 uses dctx itself */
     for (; made < nt; made++) {
-        job[made] = (decode_share){dctx, s, d, in_off, out_off, made, nt, n, DC_OK, 0};
+        job[made] = (decode_share){dctx, s, d, in_off, out_off, &next, n, DC_OK, 0};
         if (made == 0) continue;
         /* a context like the caller's, from the caller's allocator */
         dc_dctx *c = (dc_dctx *)dc_calloc(a, 1, sizeof(*c));
