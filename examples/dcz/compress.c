@@ -664,6 +664,7 @@ static int compress_args(int argc, char **argv) {
     }
     dcz_progress_state prog = {!json && isatty(2), -1, source_bytes(&src), "compress"};
     uint64_t done_bytes = 0, q_bytes = 0, n_quant = 0;
+    unsigned bits_seen = 0; /* 1 << bits of every quantized tensor written (4, 8) */
     job_ctx jc = {&src,  &stats,       stats.calib, have_stats, quant_emb, alpha, sparsity,
                   prune, prune_tensor, bits,        qmax,       gran,      group, lossless};
     /* Tensors are prepared (read, scaled, quantized, pruned) by up to
@@ -706,6 +707,7 @@ static int compress_args(int argc, char **argv) {
         if (st != DC_OK) rc = st == DC_ERR_IO ? 3 : st == DC_ERR_OUT_OF_MEMORY ? 4 : 2;
         n_quant += cur->d.bits != 0;
         q_bytes += cur->d.bits ? cur->size : 0;
+        if (cur->d.bits) bits_seen |= 1u << (cur->d.bits & 15u);
         prepared_free(cur);
         done_bytes += src.t[i].nbytes;
         dcz_progress(&prog, done_bytes);
@@ -815,11 +817,16 @@ static int compress_args(int argc, char **argv) {
                dcz_human((uint64_t)out_size, b, sizeof(b)),
                out_size ? (double)source_bytes(&src) / (double)out_size : 0);
     else
-        printf("%s -> %s: %s -> %s (%.2fx), %llu tensors quantized to %d bits\n", model, out,
+        /* the bits the tensors have (an extracted 4-bit file stays 4-bit whatever --bits says) */
+        printf("%s -> %s: %s -> %s (%.2fx), %llu tensors quantized to %s bits\n", model, out,
                dcz_human(source_bytes(&src), a, sizeof(a)),
                dcz_human((uint64_t)out_size, b, sizeof(b)),
                out_size ? (double)source_bytes(&src) / (double)out_size : 0,
-               (unsigned long long)n_quant, bits);
+               (unsigned long long)n_quant,
+               bits_seen == (1u << 4 | 1u << 8) ? "4 and 8"
+               : bits_seen == 1u << 4           ? "4"
+               : bits_seen == 1u << 8           ? "8"
+                                                : (bits == 4 ? "4" : "8"));
 done:
     if (hashing) pthread_join(hth, NULL);
     dc_stats_file_close(stats.file);
