@@ -74,14 +74,19 @@ echo "load: $(uptime)" >&2
 # costs max(S/B, S/I) on the compute thread); D = per-thread decode rate
 # from the resident all-compressed step (decoding on both cores: step =
 # (S/D + S/I) / 2 over the model); the storage bandwidth = INT8 bytes read
-# per step / the all-streamed INT8 step.
-for c in cal-res cal-comp cal-int8s; do fresh "$c"; done
+# per step / the all-streamed INT8 step; the read cost (core-seconds the
+# decode and compute cores lose per byte read: on this VM the virtual disk
+# is emulated on the same host cores, and reads slow down when both cores
+# are busy) = what the all-streamed DC step takes beyond decoding and
+# compute on the cores, per byte read: (n step - W/D - W/I) / bytes read.
+for c in cal-res cal-comp cal-int8s cal-dcs; do fresh "$c"; done
 for _ in $(seq "$reps"); do
   run1 cal-res "$int8" --policy all-resident
   run1 cal-comp "$dc" --policy all-compressed
   run1 cal-int8s "$int8" --storage
+  run1 cal-dcs "$dc" --storage
 done
-for c in cal-res cal-comp cal-int8s; do pick "$c"; done
+for c in cal-res cal-comp cal-int8s cal-dcs; do pick "$c"; done
 int8b=$(jget int8_bytes <"$work/cal-res.json")
 B=$(jget host_bandwidth <"$work/cal-res.json")
 I=$(awk -v w="$int8b" -v t="$(jget median_step_s <"$work/cal-res.json")" 'BEGIN { printf "%.6g", w / t }')
@@ -92,8 +97,13 @@ D=$(awk -v w="$int8b" -v t="$(jget median_step_s <"$work/cal-comp.json")" -v i="
 S=$(awk -v r="$(jget bytes_read_per_token <"$work/cal-int8s.json")" \
   -v t="$(jget median_step_s <"$work/cal-int8s.json")" 'BEGIN { printf "%.6g", r / t }')
 Sprobe=$(jget storage_bandwidth <"$work/cal-int8s.json")
-consts=(--host-bandwidth "$B" --compute-rate "$I" --decode-rate "$D" --storage-bandwidth "$S")
-echo "constants: B $B I $I D $D storage $S (the engine's own probe: $Sprobe)" >&2
+RC=$(awk -v w="$int8b" -v t="$(jget median_step_s <"$work/cal-dcs.json")" -v i="$I" -v d="$D" \
+  -v c="$cores" -v th="$threads" -v r="$(jget bytes_read_per_token <"$work/cal-dcs.json")" \
+  'BEGIN { n = (th + 1 < c ? th + 1 : c); x = (n * t - w / d - w / i) / r;
+  printf "%.6g", (x > 0 ? 1e9 * x : 0) }')
+consts=(--host-bandwidth "$B" --compute-rate "$I" --decode-rate "$D" --storage-bandwidth "$S"
+  --read-cost "$RC")
+echo "constants: B $B I $I D $D storage $S (the engine's own probe: $Sprobe) read cost $RC ns/B" >&2
 
 # 3. the rows (new runs, interleaved)
 rows="int8-resident dc-resident int8-streamed dc-streamed int8-planned dc-planned"
@@ -151,11 +161,12 @@ planner (`dc_planner.h`, threaded model with streaming, docs/planner.md)
 chooses, under the budget, what stays raw, what stays compressed and what
 streams. The planner's constants come from separate calibration runs (INT8
 resident: compute rate; DC resident: decode rate; INT8 streamed: storage
-bandwidth); every row is a new run, and its prediction is out of sample
-except for the calibrated quantity.
+bandwidth; DC streamed: the read cost, the core time a byte read takes from
+decoding and compute, docs/planner.md); every row is a new run, and its
+prediction is out of sample except for the calibrated quantity.
 MD
   echo
-  echo "Measured $(date -u +%Y-%m-%d) on $cpu ($(nproc) cores), $threads decoder thread(s) + the compute thread; model $shape (dim hidden layers heads kv_heads vocab seq): $(mib "$int8b") MiB of INT8 linear weights, DC file $(mib "$(stat -c %s "$dc")") MiB, INT8 file $(mib "$(stat -c %s "$int8")") MiB; budget $(mib "$budget") MiB; $steps one-token steps per run, median of $reps interleaved runs per row. Constants: B $B B/s, I $I B/s, D $D B/s per thread, storage $S B/s (the engine's own probe: $Sprobe B/s)."
+  echo "Measured $(date -u +%Y-%m-%d) on $cpu ($(nproc) cores), $threads decoder thread(s) + the compute thread; model $shape (dim hidden layers heads kv_heads vocab seq): $(mib "$int8b") MiB of INT8 linear weights, DC file $(mib "$(stat -c %s "$dc")") MiB, INT8 file $(mib "$(stat -c %s "$int8")") MiB; budget $(mib "$budget") MiB; $steps one-token steps per run, median of $reps interleaved runs per row. Constants: B $B B/s, I $I B/s, D $D B/s per thread, storage $S B/s (the engine's own probe: $Sprobe B/s), read cost $RC core-ns per byte read."
   echo
   echo "| row | resident raw / compressed / streamed chunks | accounted (MiB) | peak RSS (MiB) | read per token (MiB) | tokens/s | measured step (ms) | predicted (ms) | error | O_DIRECT |"
   echo "|---|---|---|---|---|---|---|---|---|---|"

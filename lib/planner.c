@@ -30,6 +30,7 @@ struct dc_planner {
     uint64_t total_raw;
     double bw[DC_TIER_COUNT]; /* 0 = not set */
     double compute;           /* 0 = not set */
+    double read_cost;         /* core-seconds per byte read from storage (threaded) */
     size_t ncurve;            /* 0 = no curve */
     size_t curve_size[DC_PLANNER_MAX_CURVE_POINTS];
     double curve_bps[DC_PLANNER_MAX_CURVE_POINTS];
@@ -131,6 +132,14 @@ dc_status dc_planner_set_compute_rate(dc_planner *p, double bytes_per_s) {
     dc_status st = check_rate(bytes_per_s);
     if (st != DC_OK) return st;
     p->compute = bytes_per_s;
+    return DC_OK;
+}
+
+dc_status dc_planner_set_read_cost(dc_planner *p, double seconds_per_byte) {
+    if (!p) return DC_ERR_INVALID_ARGUMENT;
+    if (!isfinite(seconds_per_byte)) return DC_ERR_NOT_FINITE;
+    if (seconds_per_byte < 0.0) return DC_ERR_RANGE;
+    p->read_cost = seconds_per_byte;
     return DC_OK;
 }
 
@@ -356,7 +365,7 @@ typedef struct pred {
 
 /* Latency and memory of a decision vector (validated); dec NULL = all raw. */
 static void predict_full(const dc_planner *p, const uint8_t *dec, dc_latency_mode mode, pred *o) {
-    double l = 0.0, io = 0.0, de = 0.0, cp = 0.0;
+    double l = 0.0, io = 0.0, de = 0.0, cp = 0.0, rd = 0.0;
     uint64_t m = 0, maxs = 0, maxr = 0;
     size_t nc = 0, ns = 0;
     for (size_t i = 0; i < p->n; i++) {
@@ -391,6 +400,7 @@ static void predict_full(const dc_planner *p, const uint8_t *dec, dc_latency_mod
             const double decode = stream_decodes(c) ? s / decode_rate(p, c->raw) : s / b;
             if (mode == DC_LATENCY_THREADED) {
                 io += load;
+                rd += (double)c->comp;
                 de += decode;
                 cp += compute;
             } else if (mode == DC_LATENCY_SEQUENTIAL) {
@@ -401,7 +411,8 @@ static void predict_full(const dc_planner *p, const uint8_t *dec, dc_latency_mod
         }
     }
     if (mode == DC_LATENCY_THREADED)
-        l = fmax(fmax(io, de / (double)p->threads), fmax(cp, (de + cp) / (double)p->cores));
+        l = fmax(fmax(io, de / (double)p->threads),
+                 fmax(cp, (de + cp + p->read_cost * rd) / (double)p->cores));
     o->lat = l;
     o->buf = (uint64_t)p->nbuf * maxs;
     o->rbuf = ns ? (uint64_t)p->nread * ((maxr + PLAN_READ_ALIGN - 1) / PLAN_READ_ALIGN + 1) *

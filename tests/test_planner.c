@@ -887,6 +887,21 @@ static void test_threaded_formulas(void **state) {
     assert_int_equal(dc_planner_predict(p, dec, DC_LATENCY_THREADED, &lat, &mem), DC_OK);
     assert_close(lat, 1.2);
     assert_int_equal(mem, 1000 + 600 + 2 * 1000 + 2 * 8192);
+    /* reads that cost the cores 2 ms a byte: (decode + compute + 1200 B x
+     * 0.002 s) / 2 cores = (1.5006 + 0.04 + 2.4) / 2 = 1.9703 s, now the bound */
+    assert_int_equal(dc_planner_set_read_cost(p, 0.002), DC_OK);
+    assert_int_equal(dc_planner_predict(p, dec, DC_LATENCY_THREADED, &lat, &mem), DC_OK);
+    assert_close(lat, 1.9703);
+    /* the other modes, and plans that stream nothing, do not see it */
+    assert_int_equal(dc_planner_predict(p, NULL, DC_LATENCY_THREADED, &lat, NULL), DC_OK);
+    assert_close(lat, 0.04);
+    assert_int_equal(dc_planner_set_read_cost(p, -1.0), DC_ERR_RANGE);
+    assert_int_equal(dc_planner_set_read_cost(p, NAN), DC_ERR_NOT_FINITE);
+    assert_int_equal(dc_planner_set_read_cost(p, INFINITY), DC_ERR_NOT_FINITE);
+    assert_int_equal(dc_planner_set_read_cost(NULL, 0.0), DC_ERR_INVALID_ARGUMENT);
+    assert_int_equal(dc_planner_set_read_cost(p, 0.0), DC_OK);
+    assert_int_equal(dc_planner_predict(p, dec, DC_LATENCY_THREADED, &lat, NULL), DC_OK);
+    assert_close(lat, 1.2);
     /* sequential: raw 0.001 + 0.01; compressed 0.0006 + 0.5 + 0.01; streamed 2 x (0.6 + 0.5 + 0.01)
      */
     assert_int_equal(dc_planner_predict(p, dec, DC_LATENCY_SEQUENTIAL, &lat, NULL), DC_OK);
@@ -993,6 +1008,25 @@ static void test_threaded_plans(void **state) {
         }
         prev = res.latency_s;
         prev_stream = res.streamed_chunks;
+    }
+    /* the solver plans with the read cost: at the same budget its plan is
+     * no slower, in the costed model, than the plan made without the cost */
+    {
+        uint8_t *blind = malloc(n);
+        assert_non_null(blind);
+        rq.budget = 100000;
+        assert_int_equal(dc_planner_plan(p, &rq, &res, blind), DC_OK);
+        assert_int_equal(dc_planner_set_read_cost(p, 0.005), DC_OK);
+        double blind_lat;
+        assert_int_equal(dc_planner_predict(p, blind, DC_LATENCY_THREADED, &blind_lat, NULL),
+                         DC_OK);
+        assert_true(blind_lat > res.latency_s); /* the cost shows in the prediction */
+        dc_plan_result rc = empty_result();
+        assert_int_equal(dc_planner_plan(p, &rq, &rc, dec), DC_OK);
+        assert_true(rc.latency_s <= blind_lat * (1 + 1e-9));
+        assert_true((double)rc.memory_bytes <= rq.budget);
+        assert_int_equal(dc_planner_set_read_cost(p, 0.0), DC_OK);
+        free(blind);
     }
     /* with room for everything: all raw, fastest */
     rq.budget = 1e9;

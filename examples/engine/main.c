@@ -98,7 +98,8 @@ static void usage(void) {
             "         [--prefetch K]  (ring buffers they fill; default 8, 16 with --storage)\n"
             "         [--storage]  (chunks may stream from the file every step; alone:\n"
             "         all-streamed) [--io-threads N (default 8)] [--read-ahead R (read\n"
-            "         buffers, default 96)] [--storage-bandwidth B/s]\n"
+            "         buffers, default 96)] [--storage-bandwidth B/s] [--read-cost NS (core\n"
+            "         nanoseconds each byte read costs the decode/compute cores; default 0)]\n"
             "         [--compute-rate B/s] [--host-bandwidth B/s] [--decode-rate B/s]\n"
             "every command: --max-memory BYTES|unlimited  (or DC_MAX_MEMORY): the most the\n"
             "         model may hold; default 4 x the model file + 48 MiB (docs/guide.md)\n"
@@ -318,6 +319,8 @@ static int parse_args(int argc, char **argv, args *a) {
             a->plan.io_threads = (int)n;
         } else if (!strcmp(o, "--storage-bandwidth") && !parse_double(v, &d) && d > 0) {
             a->plan.storage_bw = d;
+        } else if (!strcmp(o, "--read-cost") && !parse_double(v, &d) && d >= 0) {
+            a->plan.read_cost = d * 1e-9; /* core-ns per byte read */
         } else if (!strcmp(o, "--tokens")) {
             a->fixed_tokens = v;
         } else if (!strcmp(o, "--grid")) {
@@ -870,7 +873,8 @@ static int cmd_bench(el_model *m, const args *a) {
            "\"measured_compute_rate\": %.6g, \"measured_decode_rate\": %.6g, \"load_s\": %.3f, "
            "\"tok_s\": %.4f, \"measured_ms\": %.3f, \"predicted_ms\": %.3f, \"threads\": %d, "
            "\"io_threads\": %d, \"cores\": %d, \"storage\": %d, \"direct_io\": %d, "
-           "\"storage_bandwidth\": %.6g, \"streamed_chunks\": %zu, \"streamed_bytes\": %llu, "
+           "\"storage_bandwidth\": %.6g, \"read_cost_ns_per_byte\": %.6g, "
+           "\"streamed_chunks\": %zu, \"streamed_bytes\": %llu, "
            "\"read_buffer_bytes\": %llu, \"bytes_read_per_token\": %.0f, "
            "\"read_s_per_step\": %.6f, "
            "\"tokens_hash\": \"%016llx\", \"logits_hash\": \"%016llx\"}\n",
@@ -887,7 +891,7 @@ static int cmd_bench(el_model *m, const args *a) {
            wait_s, ps.predicted_seq_step_s, ps.predicted_pipe_step_s, ps.predicted_threaded_step_s,
            ps.host_bw, ps.compute_rate, ps.decode_rate_chunk, ir, dr, ps.load_s, (double)T / total,
            1e3 * med, 1e3 * ps.predicted_step_s, ps.threads, ps.io_threads, ps.cores,
-           a->plan.storage, ps.direct_io, ps.storage_bw, ps.streamed_chunks,
+           a->plan.storage, ps.direct_io, ps.storage_bw, 1e9 * ps.read_cost, ps.streamed_chunks,
            (unsigned long long)ps.streamed_bytes, (unsigned long long)ps.read_buffer_bytes,
            (double)ps.bytes_read / T, read_s, (unsigned long long)ht, (unsigned long long)hl);
     free(logits), free(step), free(toks), free(fixed);

@@ -73,6 +73,7 @@ typedef struct el_plan_opts {
     int io_threads;    /* reader threads for streamed chunks (0 = 8) */
     int storage;       /* chunks may stream from the file (a storage tier) */
     double storage_bw; /* storage bandwidth in stored bytes/s; 0 = measure */
+    double read_cost;  /* core-seconds the cores spend per byte read (planner); 0 = free */
     int verbose;       /* print the plan to stderr */
 } el_plan_opts;
 
@@ -96,6 +97,7 @@ typedef struct el_plan_stats {
     int threads, io_threads, cores; /* decoder and reader threads; CPU cores */
     int direct_io;                  /* streamed reads use O_DIRECT */
     double compute_rate, host_bw, decode_rate_chunk, storage_bw; /* the planner's inputs */
+    double read_cost;
     double load_s;
     /* run counters; with decoder threads, decode_s is their time (summed)
      * and wait_s the compute thread's time waiting for them */

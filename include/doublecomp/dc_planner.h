@@ -48,7 +48,8 @@ typedef enum dc_latency_mode {
      * threads) work ahead of one compute thread through a ring of
      * decode_buffers slots: a step takes as long as its busiest resource,
      * max(storage reads, decoding / decode_threads, compute thread,
-     * (decoding + compute) / cores) (docs/planner.md, "Threaded engines"). */
+     * (decoding + compute + read cost) / cores) (docs/planner.md, "Threaded
+     * engines"; the read cost is 0 unless dc_planner_set_read_cost sets it). */
     DC_LATENCY_THREADED = 2
 } dc_latency_mode;
 
@@ -161,6 +162,20 @@ DC_API dc_status dc_planner_set_tier_bandwidth(dc_planner *p, dc_tier tier, doub
  * Required. Errors as dc_planner_set_tier_bandwidth(). Modifies p.
  */
 DC_API dc_status dc_planner_set_compute_rate(dc_planner *p, double bytes_per_s);
+
+#ifdef DC_EXPERIMENTAL
+/* Experimental (DC_EXPERIMENTAL, symbol version DOUBLECOMP_EXPERIMENTAL):
+ * Sets what reading from storage costs the cores that decode and compute,
+ * in core-seconds per byte read: DC_LATENCY_THREADED then takes a step as at
+ * least (decoding + compute + seconds_per_byte x bytes streamed) / cores.
+ * 0 (the default) means reads are free (a DMA-driven local SSD); reads
+ * through encryption (dm-crypt), a network file system, a compressing file
+ * system, or a virtual disk emulated on the same host cores are not. Measure
+ * it, for instance, from one all-streamed run: cores x step - decoding -
+ * compute, over the bytes read. Errors: DC_ERR_INVALID_ARGUMENT (p NULL),
+ * DC_ERR_NOT_FINITE (NaN, infinite), DC_ERR_RANGE (< 0). Modifies p. */
+DC_API dc_status dc_planner_set_read_cost(dc_planner *p, double seconds_per_byte);
+#endif /* DC_EXPERIMENTAL */
 
 /*
  * Sets the decode throughput curve from the caller's numbers: at raw chunk
