@@ -34,6 +34,12 @@
  * Ratios count every byte stored (ANS: chunk headers; Huff0: our 4-byte block
  * headers). Speeds are MB/s of raw data (10^6 bytes), single thread unless
  * --threads; "*_mbps" is the best repetition, "*_mbps_median" the median.
+ * With --threads T (> 1) the threads claim chunks from a shared counter (as
+ * dc_decompress does), every repetition times each decoder on 1 thread
+ * right before T threads, and "dec_scaling_median" is the median over the
+ * repetitions of the pair's time ratio: on a machine whose speed drifts
+ * (a shared VM), a ratio of two separate runs' medians mostly measures the
+ * drift.
  * zstd, lz4, Huff0 and htscodecs are called directly per chunk (no DC chunk
  * header, no checksum); ANS goes through the public dc_chunk_decompress(),
  * checksum verification included.
@@ -54,6 +60,7 @@
 #include <lz4.h>
 #include <lz4hc.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,7 +178,9 @@ typedef struct coder {
     dc_simd simd; /* ANS decoder path (DC_SIMD_AUTO: the library's choice) */
     int variant;  /* Huff0: 1 = X1, 2 = X2 */
     double t[MAX_REPS];
+    double t1[MAX_REPS]; /* --threads T: the 1-thread time of the same repetition */
     double dec_best, dec_med, enc_best, enc_med; /* MB/s */
+    double scaling;                              /* median of t1[r] / t[r]; 0 = 1 thread */
 } coder;
 
 typedef struct input {
@@ -448,10 +457,13 @@ static void compress_all(encset *e, const input *in) {
     free(planes);
 }
 
+/* One decoding thread: it claims (pass, chunk) items from the shared counter
+ * until loops x nchunks are taken, as dc_decompress's threads claim chunks,
+ * so a thread slowed by the machine takes fewer. */
 typedef struct range {
     const coder *c;
     const input *in;
-    size_t first, last;
+    atomic_size_t *next;
     int ok;
 } range;
 
@@ -471,8 +483,11 @@ static void *decode_range(void *arg) {
     if (e->k == K_ZSTD || e->k == K_BG) zd = ZSTD_createDCtx();
     if (e->k == K_BG && !(planes = malloc(in->chunk))) return NULL;
     r->ok = 1;
-    for (int l = 0; l < in->loops; l++)
-        for (size_t i = r->first; i < r->last; i++) {
+    for (;;) {
+        const size_t k = atomic_fetch_add_explicit(r->next, 1, memory_order_relaxed);
+        if (k >= (size_t)in->loops * in->nchunks) break;
+        {
+            const size_t i = k % in->nchunks;
             uint8_t *o = in->out + i * in->chunk;
             const uint8_t *s = e->cdata[i];
             size_t len = chunk_len(in, i), w = 0;
@@ -511,6 +526,7 @@ static void *decode_range(void *arg) {
             }
             if (w != len) r->ok = 0;
         }
+    }
     dc_dctx_free(dd);
     ZSTD_freeDCtx(zd);
     free(planes);
@@ -520,10 +536,11 @@ static void *decode_range(void *arg) {
 static double decode_all(const coder *c, const input *in, int threads) {
     range rs[64];
     pthread_t th[64];
+    atomic_size_t next;
+    atomic_init(&next, 0);
     double t0 = now();
     for (int t = 0; t < threads; t++) {
-        rs[t] = (range){c, in, in->nchunks * (size_t)t / (size_t)threads,
-                        in->nchunks * (size_t)(t + 1) / (size_t)threads, 0};
+        rs[t] = (range){c, in, &next, 0};
         if (threads == 1)
             decode_range(&rs[t]);
         else if (pthread_create(&th[t], NULL, decode_range, &rs[t]) != 0)
@@ -586,11 +603,11 @@ static void print_json(const char *file, const char *codec, const coder *c, cons
            "\"kernel\":\"%s\",\"threads\":%d,\"chunk_size\":%zu,\"reps\":%d,\"loops\":%d,\"raw_"
            "bytes\":%zu,"
            "\"stored_bytes\":%zu,\"ratio\":%.4f,\"entropy_ratio\":%.4f,\"ratio_of_bound\":%.4f,"
-           "\"enc_mbps\":%.1f,\"enc_mbps_median\":%.1f,\"dec_mbps\":%.1f,\"dec_mbps_median\":%.1f}"
-           "\n",
+           "\"enc_mbps\":%.1f,\"enc_mbps_median\":%.1f,\"dec_mbps\":%.1f,\"dec_mbps_median\":%.1f,"
+           "\"dec_scaling_median\":%.3f}\n",
            file, codec, c->name, e->level, coder_simd(c), coder_kernel(c, in->chunk), threads,
            in->chunk, reps, in->loops, in->n, e->total, ratio, bound0, ratio / bound0, c->enc_best,
-           c->enc_med, c->dec_best, c->dec_med);
+           c->enc_med, c->dec_best, c->dec_med, c->scaling);
 }
 
 static void print_table(const char *file, const input *in, int threads, int reps, coder *cs, int nc,
@@ -602,8 +619,8 @@ static void print_table(const char *file, const input *in, int threads, int reps
             "\n# %s: %zu bytes, chunk %zu, %d thread(s), %d interleaved reps x %d pass(es), "
             "medians\n",
             file, in->n, in->chunk, threads, reps, in->loops);
-    fprintf(stderr, "%-24s %8s %9s %9s %9s %8s\n", "coder", "ratio", "enc MB/s", "dec MB/s",
-            "dec/zstd1", "dec/huf");
+    fprintf(stderr, "%-24s %8s %9s %9s %9s %8s%s\n", "coder", "ratio", "enc MB/s", "dec MB/s",
+            "dec/zstd1", "dec/huf", threads > 1 ? "  vs 1 thread" : "");
     fprintf(stderr, "%-24s %8.4f %9s %9s %9s %8s\n", "order-0 bound", (double)in->n / entropy_bytes,
             "-", "-", "-", "-");
     for (int i = 0; i <= nc; i++) {
@@ -620,8 +637,10 @@ static void print_table(const char *file, const input *in, int threads, int reps
             lab = c->name;
         if (z1) snprintf(vz, sizeof(vz), "%.2fx", c->dec_med / z1->dec_med);
         if (huf_best) snprintf(vh, sizeof(vh), "%.2fx", c->dec_med / huf_best->dec_med);
-        fprintf(stderr, "%-24s %8.4f %9.1f %9.1f %9s %8s\n", lab,
-                (double)in->n / (double)c->e->total, c->enc_med, c->dec_med, vz, vh);
+        char vs[24] = "";
+        if (threads > 1) snprintf(vs, sizeof(vs), "  %.2fx", c->scaling);
+        fprintf(stderr, "%-24s %8.4f %9.1f %9.1f %9s %8s%s\n", lab,
+                (double)in->n / (double)c->e->total, c->enc_med, c->dec_med, vz, vh, vs);
     }
     fflush(stderr);
 }
@@ -824,13 +843,19 @@ static void run_file(const char *file, const uint8_t *src, size_t n, size_t chun
                     compress_all(&es[k], &in);
                 es[k].t[r] = (now() - t0) / es[k].loops;
             }
+    /* with threads, each repetition times the coder on 1 thread right
+     * before T threads: the scaling is the median of the pairs' ratios,
+     * each measured under the same machine conditions */
     for (int r = 0; r < reps; r++)
         for (int c = 0; c < nc; c++) {
-            memset(in.out, 0, n);
-            cs[c].t[r] = decode_all(&cs[c], &in, threads) / in.loops;
-            if (memcmp(in.out, src, n) != 0) {
-                fprintf(stderr, "dc-bench: %s: ", cs[c].name);
-                die("round trip mismatch");
+            for (int pass = threads > 1 ? 0 : 1; pass < 2; pass++) {
+                memset(in.out, 0, n);
+                const double t = decode_all(&cs[c], &in, pass ? threads : 1) / in.loops;
+                if (memcmp(in.out, src, n) != 0) {
+                    fprintf(stderr, "dc-bench: %s: ", cs[c].name);
+                    die("round trip mismatch");
+                }
+                *(pass ? &cs[c].t[r] : &cs[c].t1[r]) = t;
             }
         }
 
@@ -840,6 +865,13 @@ static void run_file(const char *file, const uint8_t *src, size_t n, size_t chun
         double eb, em;
         speeds(cs[c].e->t, cs[c].e->reps, n, &eb, &em); /* re-sorting is harmless */
         cs[c].enc_best = eb, cs[c].enc_med = em;
+        if (threads > 1) {
+            double q[MAX_REPS];
+            for (int r = 0; r < reps; r++)
+                q[r] = cs[c].t1[r] / cs[c].t[r];
+            qsort(q, (size_t)reps, sizeof(double), cmp_double);
+            cs[c].scaling = (q[(reps - 1) / 2] + q[reps / 2]) / 2;
+        }
         speeds(cs[c].t, reps, n, &cs[c].dec_best, &cs[c].dec_med);
         if (cs[c].e->k == K_HUF && (!huf_best || cs[c].dec_med > huf_best->dec_med))
             huf_best = &cs[c];
@@ -869,7 +901,9 @@ static void usage(void) {
             "                [--float bf16|f16|f32] FILE...\n"
             "  --chunk-size N  chunk size in bytes (repeatable; default %zu)\n"
             "  --reps R        interleaved repetitions, best and median reported (default 5)\n"
-            "  --threads T     decode chunks on T threads (default 1)\n"
+            "  --threads T     decode chunks on T threads (default 1); each repetition\n"
+            "                  also decodes on 1 thread just before, and the table adds\n"
+            "                  the median of the repetitions' 1-thread / T-thread ratios\n"
             "  --codecs LIST   comma list of ans,zstd1,zstd3,zstd19,lz4,memcpy,huf,htscodecs\n"
             "                  (default all built in:%s%s); with --float also float,\n"
             "                  zstd1-bg,zstd19-bg,zstd19-bgrot,huf-bg,huf-bgrot (byte grouped)\n"
