@@ -29,7 +29,8 @@
  * (A B C A B C ...), so a noisy machine slows every coder alike. Every decode
  * is checked against the input (outside the timed region). An input under
  * 16 MiB is passed over several times per timed repetition ("loops"; zstd -19
- * encodes once), so that a repetition is not a fraction of a millisecond.
+ * encodes once; a decoder decodes each chunk that many times in a row), so
+ * that a repetition is not a fraction of a millisecond.
  *
  * Ratios count every byte stored (ANS: chunk headers; Huff0: our 4-byte block
  * headers). Speeds are MB/s of raw data (10^6 bytes), single thread unless
@@ -457,9 +458,10 @@ static void compress_all(encset *e, const input *in) {
     free(planes);
 }
 
-/* One decoding thread: it claims (pass, chunk) items from the shared counter
- * until loops x nchunks are taken, as dc_decompress's threads claim chunks,
- * so a thread slowed by the machine takes fewer. */
+/* One decoding thread: it claims chunks from the shared counter until none
+ * is left, as dc_decompress's threads do, so a thread slowed by the machine
+ * takes fewer; it decodes each claimed chunk `loops` times (no two threads
+ * write the same chunk). */
 typedef struct range {
     const coder *c;
     const input *in;
@@ -484,10 +486,9 @@ static void *decode_range(void *arg) {
     if (e->k == K_BG && !(planes = malloc(in->chunk))) return NULL;
     r->ok = 1;
     for (;;) {
-        const size_t k = atomic_fetch_add_explicit(r->next, 1, memory_order_relaxed);
-        if (k >= (size_t)in->loops * in->nchunks) break;
-        {
-            const size_t i = k % in->nchunks;
+        const size_t i = atomic_fetch_add_explicit(r->next, 1, memory_order_relaxed);
+        if (i >= in->nchunks) break;
+        for (int l = 0; l < in->loops; l++) {
             uint8_t *o = in->out + i * in->chunk;
             const uint8_t *s = e->cdata[i];
             size_t len = chunk_len(in, i), w = 0;
