@@ -560,10 +560,15 @@ static double decode_all(const coder *c, const input *in, int threads) {
 }
 
 /* MB/s of the best and the median of `reps` times (sorted in place). */
+/* The median of v[0 .. n) (sorted in place). */
+static double median(double *v, int n) {
+    qsort(v, (size_t)n, sizeof(double), cmp_double);
+    return (v[(n - 1) / 2] + v[n / 2]) / 2;
+}
+
 static void speeds(double *t, int reps, size_t n, double *best, double *med) {
-    qsort(t, (size_t)reps, sizeof(double), cmp_double);
+    *med = (double)n / median(t, reps) / 1e6;
     *best = (double)n / t[0] / 1e6;
-    *med = (double)n / ((t[(reps - 1) / 2] + t[reps / 2]) / 2) / 1e6;
 }
 
 static const char *coder_simd(const coder *c) {
@@ -870,8 +875,7 @@ static void run_file(const char *file, const uint8_t *src, size_t n, size_t chun
             double q[MAX_REPS];
             for (int r = 0; r < reps; r++)
                 q[r] = cs[c].t1[r] / cs[c].t[r];
-            qsort(q, (size_t)reps, sizeof(double), cmp_double);
-            cs[c].scaling = (q[(reps - 1) / 2] + q[reps / 2]) / 2;
+            cs[c].scaling = median(q, reps);
         }
         speeds(cs[c].t, reps, n, &cs[c].dec_best, &cs[c].dec_med);
         if (cs[c].e->k == K_HUF && (!huf_best || cs[c].dec_med > huf_best->dec_med))

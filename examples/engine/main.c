@@ -891,7 +891,8 @@ static int cmd_bench(el_model *m, const args *a) {
            wait_s, ps.predicted_seq_step_s, ps.predicted_pipe_step_s, ps.predicted_threaded_step_s,
            ps.host_bw, ps.compute_rate, ps.decode_rate_chunk, ir, dr, ps.load_s, (double)T / total,
            1e3 * med, 1e3 * ps.predicted_step_s, ps.threads, ps.io_threads, ps.cores,
-           a->plan.storage, ps.direct_io, ps.storage_bw, 1e9 * ps.read_cost, ps.streamed_chunks,
+           a->plan.storage, ps.direct_io, ps.storage_bw,
+           a->plan.storage ? 1e9 * a->plan.read_cost : 0.0, ps.streamed_chunks,
            (unsigned long long)ps.streamed_bytes, (unsigned long long)ps.read_buffer_bytes,
            (double)ps.bytes_read / T, read_s, (unsigned long long)ht, (unsigned long long)hl);
     free(logits), free(step), free(toks), free(fixed);

@@ -586,7 +586,6 @@ int el_model_load_dcz_plan(el_model *m, const char *path, const el_plan_opts *po
                                        : 0;
                 free(all);
             }
-            p->st.read_cost = po->read_cost;
             if (!(p->st.storage_bw > 0) ||
                 dc_planner_set_tier_bandwidth(pl, DC_TIER_STORAGE, p->st.storage_bw) != DC_OK ||
                 dc_planner_set_read_cost(pl, po->read_cost) != DC_OK) {

@@ -97,7 +97,6 @@ typedef struct el_plan_stats {
     int threads, io_threads, cores; /* decoder and reader threads; CPU cores */
     int direct_io;                  /* streamed reads use O_DIRECT */
     double compute_rate, host_bw, decode_rate_chunk, storage_bw; /* the planner's inputs */
-    double read_cost;
     double load_s;
     /* run counters; with decoder threads, decode_s is their time (summed)
      * and wait_s the compute thread's time waiting for them */
