@@ -430,8 +430,13 @@ static dc_status decode_payload(dc_dctx *d, const chunk_header *h, const uint8_t
     case TAG_ANS: {
         if (d != NULL)
             return dc_ans_decode(h->version, payload, ps, h->param, dst, n, d->simd, &d->table);
-        dc_ans_table table; /* 40 KiB of stack; pass a context to avoid it */
-        return dc_ans_decode(h->version, payload, ps, h->param, dst, n, dc_simd_best(), &table);
+        /* no context: a temporary table (72 KiB, too much for some threads' stacks) */
+        dc_ans_table *table = (dc_ans_table *)malloc(sizeof(dc_ans_table));
+        if (table == NULL) return DC_ERR_OUT_OF_MEMORY;
+        dc_status st =
+            dc_ans_decode(h->version, payload, ps, h->param, dst, n, dc_simd_best(), table);
+        free(table);
+        return st;
     }
     case TAG_ZSTD: {
 #if !DC_HAVE_ZSTD

@@ -157,6 +157,11 @@ void dc_checksum_stripes_avx512(uint32_t acc[DC_CK_LANES], const uint8_t *p, siz
 #define DC_ANS_TABLE_BITS_MIN 8          /* coarsest precision a frequency table may be sent at */
 #define DC_ANS_L              (1u << 16) /* lower bound of a normalised state */
 
+/* Pair payloads (docs/format.md 4.5): the ANS codec parameter that marks
+ * them, and the most escape bytes one may carry. */
+#define DC_ANS_PAIR_PARAM 0x70u
+#define DC_ANS_ESC_MAX    (32u << 10)
+
 /* Decode table for one chunk (scratch, one per dctx). */
 typedef struct dc_ans_table {
     union {
@@ -167,7 +172,8 @@ typedef struct dc_ans_table {
         } v1;
         uint32_t packed[1u << DC_ANS2_PROB_BITS_MAX];
     } u;
-    unsigned bits; /* v2: B, the coder's probability bits (12 or 13) */
+    unsigned bits;               /* v2: B, the coder's probability bits (12 or 13) */
+    uint8_t esc[DC_ANS_ESC_MAX]; /* pair payloads: the decoded escape bytes */
 } dc_ans_table;
 
 /*
@@ -209,6 +215,15 @@ size_t dc_ans2_decode_avx512_sw(const dc_ans_table *t, uint32_t *st, unsigned ns
 uint8_t *dc_ans2_encode_avx512(const uint32_t enc[256], const uint8_t *src, size_t n, unsigned ns,
                                unsigned bits, uint32_t *st, uint8_t *p);
 int dc_cpu_avx512_encoder(void);
+/* Pair payloads: expands whole blocks of 32 pair symbols pairs[0 .. np) into
+ * out[0 .. 2 np) (out may end where pairs ends: each block is read before it
+ * is written), taking escape bytes from esc[*used .. nesc); returns the pairs
+ * done, stopping early where a block would need more escapes than remain.
+ * The AVX-512 one needs F, BW, VBMI, VBMI2 (dc_cpu_avx512_encoder()). */
+size_t dc_pair_expand_avx2(const uint8_t *pairs, size_t np, const uint8_t *esc, size_t nesc,
+                           size_t *used, const uint8_t map[16], uint8_t *out);
+size_t dc_pair_expand_avx512(const uint8_t *pairs, size_t np, const uint8_t *esc, size_t nesc,
+                             size_t *used, const uint8_t map[16], uint8_t *out);
 #endif
 
 /* The chunk header's codec parameter for ANS (docs/format.md):

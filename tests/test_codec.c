@@ -13,8 +13,9 @@
 #include "gen.h"
 #include "internal.h"
 
-static const dc_simd kPaths[] = {DC_SIMD_SCALAR, DC_SIMD_AVX2, DC_SIMD_AVX512,
-                                 DC_SIMD_AVX2_SWGATHER, DC_SIMD_AVX512_SWGATHER, DC_SIMD_NEON};
+static const dc_simd kPaths[] = {DC_SIMD_SCALAR,          DC_SIMD_AVX2,
+                                 DC_SIMD_AVX512,          DC_SIMD_AVX2_SWGATHER,
+                                 DC_SIMD_AVX512_SWGATHER, DC_SIMD_NEON};
 #define NPATHS (sizeof(kPaths) / sizeof(kPaths[0]))
 static const dc_codec kCodecs[] = {DC_CODEC_ANS, DC_CODEC_ZSTD, DC_CODEC_LZ4, DC_CODEC_RAW};
 
@@ -374,6 +375,97 @@ static void test_writes_v2(void **state) {
     assert_memory_equal(out, src, sizeof(src));
 }
 
+/* Pair payloads (docs/format.md 4.5): chosen for chunks of few symbols,
+ * exact on every path (with and without escapes), not chosen for odd sizes
+ * or dense data; and the decoder turns every damaged or inconsistent payload
+ * into an error, never a crash or a read outside its buffers. */
+static void test_pair_payloads(void **state) {
+    (void)state;
+    const size_t n = 256u << 10;
+    uint8_t *src = malloc(n + 1), *dst = malloc(2 * n), *out = malloc(n + 1);
+    void *scratch = malloc(dc_ans_scratch_size(n + 1));
+    dc_ans_table *table = malloc(sizeof(dc_ans_table));
+    assert_true(src && dst && out && scratch && table);
+    size_t w, csize;
+    for (int kind = 0; kind < 4; kind++) {
+        /* 60% and 30% extra zeros; no escapes (15 symbols); dense (plain) */
+        gen_laplace(src, n, kind == 3 ? 4.2 : 2.0,
+                    kind == 0   ? 0.6
+                    : kind == 1 ? 0.3
+                                : 0.0,
+                    (uint64_t)kind + 40);
+        if (kind == 2)
+            for (size_t i = 0; i < n; i++)
+                src[i] = (uint8_t)((int8_t)src[i] > 7    ? 7
+                                   : (int8_t)src[i] < -7 ? -7
+                                                         : (int8_t)src[i]);
+        assert_int_equal(dc_chunk_compress(NULL, src, n, dst, 2 * n, &w), DC_OK);
+        assert_int_equal(dst[4], 1); /* ans */
+        assert_int_equal(dst[5] == DC_ANS_PAIR_PARAM, kind != 3);
+        uint8_t *comp = compress_with(DC_CODEC_ANS, n, src, n, &csize);
+        decode_all_paths(comp, csize, src, n);
+        free(comp);
+    }
+    /* an odd chunk is coded plain */
+    gen_laplace(src, n + 1, 2.0, 0.6, 7);
+    assert_int_equal(dc_chunk_compress(NULL, src, n + 1, dst, 2 * n, &w), DC_OK);
+    assert_int_not_equal(dst[5], DC_ANS_PAIR_PARAM);
+
+    /* the payload itself, damaged, on every path */
+    gen_laplace(src, n, 2.0, 0.6, 8);
+    uint32_t counts[256];
+    unsigned param;
+    dc_histogram(src, n, counts);
+    const size_t len = dc_ans_encode(src, n, counts, dst, 2 * n, scratch, 0, &param);
+    assert_true(len > 25);
+    assert_int_equal(param, DC_ANS_PAIR_PARAM);
+    const size_t nesc = dc_load_le32(dst + 17), sp = dc_load_le32(dst + 21);
+    assert_true(nesc > 0 && nesc <= n / 8 && 25 + sp < len);
+    uint64_t r = 99;
+    for (size_t k = 0; k < NPATHS; k++) {
+        if (!dc_simd_supported(kPaths[k])) continue;
+        const dc_simd p = kPaths[k];
+        assert_int_equal(dc_ans_decode(2, dst, len, param, out, n, p, table), DC_OK);
+        assert_memory_equal(out, src, n);
+        /* a chunk of another size, odd or not, never decodes */
+        assert_int_not_equal(dc_ans_decode(2, dst, len, param, out, n - 2, p, table), DC_OK);
+        assert_int_equal(dc_ans_decode(2, dst, len, param, out, n - 1, p, table), DC_ERR_CORRUPT);
+        for (size_t cut = 0; cut < len; cut += 1 + cut / 8)
+            assert_int_not_equal(dc_ans_decode(2, dst, cut, param, out, n, p, table), DC_OK);
+        /* header fields: escape count, pair payload size, sub-parameters */
+        const size_t fields[][2] = {{17, nesc - 1}, {17, nesc + 1},   {17, DC_ANS_ESC_MAX + 1},
+                                    {17, 0},        {21, sp - 2},     {21, sp + 2},
+                                    {21, len},      {21, 0xFFFFFFFFu}};
+        for (size_t f = 0; f < sizeof(fields) / sizeof(fields[0]); f++) {
+            uint8_t keep[4];
+            memcpy(keep, dst + fields[f][0], 4);
+            dc_store_le32(dst + fields[f][0], (uint32_t)fields[f][1]);
+            assert_int_not_equal(dc_ans_decode(2, dst, len, param, out, n, p, table), DC_OK);
+            memcpy(dst + fields[f][0], keep, 4);
+        }
+        for (unsigned b = 15; b <= 16; b++) {
+            const uint8_t keep = dst[b];
+            dst[b] = (uint8_t)DC_ANS_PAIR_PARAM;
+            assert_int_equal(dc_ans_decode(2, dst, len, param, out, n, p, table), DC_ERR_CORRUPT);
+            dst[b] = 0;
+            assert_int_not_equal(dc_ans_decode(2, dst, len, param, out, n, p, table), DC_OK);
+            dst[b] = keep;
+        }
+        /* random byte damage anywhere: any status (a damaged escape byte can
+         * decode "fine"; the chunk checksum is what catches that), but every
+         * access in bounds (the suite runs under ASan in CI) */
+        for (int t = 0; t < 300; t++) {
+            r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+            const size_t at = (size_t)(r % len);
+            const uint8_t keep = dst[at];
+            dst[at] ^= (uint8_t)(1u + (r >> 56) % 255u);
+            (void)dc_ans_decode(2, dst, len, param, out, n, p, table);
+            dst[at] = keep;
+        }
+    }
+    free(src), free(dst), free(out), free(scratch), free(table);
+}
+
 static void test_checksum(void **state) {
     (void)state;
     const size_t n = 4096 + 77;
@@ -505,7 +597,8 @@ static void test_bad_arguments(void **state) {
         if (p == dst[5]) {
             assert_int_equal(st, DC_OK);
             assert_memory_equal(out, src, sizeof(src));
-        } else if ((p & 15) < 8 || (p & 15) > (p & 128 ? 13 : 12) || ((p >> 4) & 7) > 5) {
+        } else if (p != 0x70 && /* 0x70: a pair payload (format 4.5), here misread */
+                   ((p & 15) < 8 || (p & 15) > (p & 128 ? 13 : 12) || ((p >> 4) & 7) > 5)) {
             assert_int_equal(st, DC_ERR_UNSUPPORTED);
         } else {
             assert_true(st != DC_OK);
@@ -550,6 +643,7 @@ int main(void) {
         cmocka_unit_test(test_writes_v2),
         cmocka_unit_test(test_half_probability),
         cmocka_unit_test(test_threaded_decompress),
+        cmocka_unit_test(test_pair_payloads),
         cmocka_unit_test(test_checksum),
         cmocka_unit_test(test_corruption),
         cmocka_unit_test(test_bad_arguments),

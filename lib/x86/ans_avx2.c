@@ -271,4 +271,26 @@ TARGET size_t dc_ans2_decode_avx2_sw(const dc_ans_table *t, uint32_t *st, unsign
                                      size_t n) {
     return decode_v2(t, st, ns, pp, end, out, n, 1);
 }
+/* Pair payloads: per 16 pairs, the classes as 32 bytes (first class in the
+ * even byte), vpshufb maps them to symbols, and the escape bytes go onto the
+ * class-15 bytes one by one. (A branch-free patch by prefix counts and a
+ * 16-byte window of escapes measured 50% slower on Zen 5.) */
+TARGET size_t dc_pair_expand_avx2(const uint8_t *pairs, size_t np, const uint8_t *esc, size_t nesc,
+                                  size_t *used, const uint8_t map[16], uint8_t *out) {
+    const __m256i m = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)map));
+    const __m256i lo4 = _mm256_set1_epi16(15), f = _mm256_set1_epi8(15);
+    size_t u = *used, i = 0;
+    for (; i + 16 <= np; i += 16) {
+        const __m256i w = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(pairs + i)));
+        const __m256i c = _mm256_or_si256(_mm256_srli_epi16(w, 4),
+                                          _mm256_slli_epi16(_mm256_and_si256(w, lo4), 8));
+        uint32_t k = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(c, f));
+        if ((size_t)__builtin_popcount(k) > nesc - u) break;
+        _mm256_storeu_si256((__m256i *)(out + 2 * i), _mm256_shuffle_epi8(m, c));
+        for (; k; k &= k - 1)
+            out[2 * i + (unsigned)__builtin_ctz(k)] = esc[u++];
+    }
+    *used = u;
+    return i;
+}
 #endif

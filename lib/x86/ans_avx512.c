@@ -170,6 +170,39 @@ TARGET size_t dc_ans2_decode_avx512_sw(const dc_ans_table *t, uint32_t *st, unsi
     DECODE_V2(gather_sw);
 }
 
+/* --- pair payloads: class pairs to bytes --------------------------------- */
+
+/* Per block: the 32 pair symbols are spread to 64 bytes (each twice), the
+ * even bytes take the high nibble (first class), the odd ones the low; vpermb
+ * maps classes to symbols and vpexpandb puts the next escape bytes on the
+ * class-15 bytes, in order. */
+TARGET __attribute__((target("avx512vbmi"))) size_t
+dc_pair_expand_avx512(const uint8_t *pairs, size_t np, const uint8_t *esc, size_t nesc,
+                      size_t *used, const uint8_t map[16], uint8_t *out) {
+    const __m512i dup = _mm512_set_epi8(31, 31, 30, 30, 29, 29, 28, 28, 27, 27, 26, 26, 25, 25, 24,
+                                        24, 23, 23, 22, 22, 21, 21, 20, 20, 19, 19, 18, 18, 17, 17,
+                                        16, 16, 15, 15, 14, 14, 13, 13, 12, 12, 11, 11, 10, 10, 9,
+                                        9, 8, 8, 7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0);
+    const __m512i m16 = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)map));
+    const __m512i lo4 = _mm512_set1_epi8(15);
+    const __mmask64 even = 0x5555555555555555ull;
+    size_t u = *used, i = 0;
+    for (; i + 32 <= np; i += 32) {
+        const __m512i d = _mm512_permutexvar_epi8(
+            dup, _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(pairs + i))));
+        const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(d, 4), lo4);
+        const __m512i c = _mm512_mask_blend_epi8(even, _mm512_and_si512(d, lo4), hi);
+        const __mmask64 k = _mm512_cmpeq_epi8_mask(c, lo4);
+        const size_t cnt = (size_t)_mm_popcnt_u64(k);
+        if (cnt > nesc - u) break;
+        const __m512i b = _mm512_mask_expandloadu_epi8(_mm512_permutexvar_epi8(c, m16), k, esc + u);
+        u += cnt;
+        _mm512_storeu_si512((void *)(out + 2 * i), b);
+    }
+    *used = u;
+    return i;
+}
+
 /* --- format v2 encoder ---------------------------------------------------- */
 
 /*

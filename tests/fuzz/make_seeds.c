@@ -174,9 +174,11 @@ int main(int argc, char **argv) {
     static uint8_t src[262144], dst[270000];
     int k = 0;
     /* 4 states (6000 bytes), 32 (40000), 64 (100000) and 128 (262144: a
-     * payload over 128 KiB), so that every decode kernel is reached */
-    for (int shape = 0; shape < 7; shape++) {
+     * payload over 128 KiB), so that every decode kernel is reached; 100000
+     * and 65536 bytes of few symbols: pair payloads (format 4.5) */
+    for (int shape = 0; shape < 8; shape++) {
         size_t n = shape == 3   ? 37
+                   : shape == 7 ? 65536
                    : shape == 4 ? 40000
                    : shape == 5 ? 100000
                    : shape == 6 ? 262144
@@ -188,6 +190,7 @@ int main(int argc, char **argv) {
         if (shape == 4) gen_laplace(src, n, 4.2, 0.0, 5);
         if (shape == 5) gen_laplace(src, n, 1.0, 0.0, 6);
         if (shape == 6) gen_laplace(src, n, 30.0, 0.0, 7);
+        if (shape == 7) gen_laplace(src, n, 2.0, 0.6, 8);
         /* every codec; the float codec with 2- and 4-byte elements (c = 5, 6) */
         for (int c = DC_CODEC_ANS; c <= DC_CODEC_RAW + 2; c++) {
             dc_compress_options o = {sizeof(o), c > DC_CODEC_RAW ? DC_CODEC_FLOAT : (dc_codec)c,
