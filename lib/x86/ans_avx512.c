@@ -176,7 +176,7 @@ TARGET size_t dc_ans2_decode_avx512_sw(const dc_ans_table *t, uint32_t *st, unsi
  * even bytes take the high nibble (first class), the odd ones the low; vpermb
  * maps classes to symbols and vpexpandb puts the next escape bytes on the
  * class-15 bytes, in order. */
-TARGET __attribute__((target("avx512vbmi"))) size_t
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi,avx512vbmi2,popcnt"))) size_t
 dc_pair_expand_avx512(const uint8_t *pairs, size_t np, const uint8_t *esc, size_t nesc,
                       size_t *used, const uint8_t map[16], uint8_t *out) {
     const __m512i dup = _mm512_set_epi8(31, 31, 30, 30, 29, 29, 28, 28, 27, 27, 26, 26, 25, 25, 24,
