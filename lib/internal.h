@@ -161,6 +161,7 @@ void dc_checksum_stripes_avx512(uint32_t acc[DC_CK_LANES], const uint8_t *p, siz
  * them, and the most escape bytes one may carry. */
 #define DC_ANS_PAIR_PARAM 0x70u
 #define DC_ANS_ESC_MAX    (32u << 10)
+#define DC_ANS_ESC_SLACK  16u /* room past the escapes for 16-byte windows */
 
 /* Decode table for one chunk (scratch, one per dctx). */
 typedef struct dc_ans_table {
@@ -172,8 +173,8 @@ typedef struct dc_ans_table {
         } v1;
         uint32_t packed[1u << DC_ANS2_PROB_BITS_MAX];
     } u;
-    unsigned bits;               /* v2: B, the coder's probability bits (12 or 13) */
-    uint8_t esc[DC_ANS_ESC_MAX]; /* pair payloads: the decoded escape bytes */
+    unsigned bits; /* v2: B, the coder's probability bits (12 or 13) */
+    uint8_t esc[DC_ANS_ESC_MAX + DC_ANS_ESC_SLACK]; /* pair payloads: the escape bytes */
 } dc_ans_table;
 
 /*

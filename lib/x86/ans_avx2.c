@@ -272,9 +272,26 @@ TARGET size_t dc_ans2_decode_avx2_sw(const dc_ans_table *t, uint32_t *st, unsign
     return decode_v2(t, st, ns, pp, end, out, n, 1);
 }
 /* Pair payloads: per 16 pairs, the classes as 32 bytes (first class in the
- * even byte), vpshufb maps them to symbols, and the escape bytes go onto the
- * class-15 bytes one by one. (A branch-free patch by prefix counts and a
- * 16-byte window of escapes measured 50% slower on Zen 5.) */
+ * even byte) and vpshufb maps them to symbols; per half of 16 bytes, the
+ * escape bytes come from a 16-byte window at the next unread escape, picked
+ * by the prefix count of the class-15 bytes before each byte. Branch-free:
+ * escapes come too irregularly to predict, and patching them one by one
+ * (a loop over the mask's bits) made the pass as slow as the ANS decode
+ * itself. The window may read up to 15 bytes past nesc (esc has
+ * DC_ANS_ESC_SLACK bytes of room). */
+static TARGET inline __m128i patch16(__m128i sym, __m128i cls, const uint8_t *esc, size_t *u) {
+    const __m128i e = _mm_cmpeq_epi8(cls, _mm_set1_epi8(15));
+    __m128i c = _mm_and_si128(e, _mm_set1_epi8(1)); /* inclusive prefix count */
+    c = _mm_add_epi8(c, _mm_slli_si128(c, 1));
+    c = _mm_add_epi8(c, _mm_slli_si128(c, 2));
+    c = _mm_add_epi8(c, _mm_slli_si128(c, 4));
+    c = _mm_add_epi8(c, _mm_slli_si128(c, 8));
+    const __m128i w = _mm_loadu_si128((const __m128i *)(esc + *u));
+    const __m128i x = _mm_shuffle_epi8(w, _mm_sub_epi8(c, _mm_set1_epi8(1)));
+    *u += (size_t)__builtin_popcount((unsigned)_mm_movemask_epi8(e));
+    return _mm_blendv_epi8(sym, x, e);
+}
+
 TARGET size_t dc_pair_expand_avx2(const uint8_t *pairs, size_t np, const uint8_t *esc, size_t nesc,
                                   size_t *used, const uint8_t map[16], uint8_t *out) {
     const __m256i m = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)map));
@@ -284,11 +301,13 @@ TARGET size_t dc_pair_expand_avx2(const uint8_t *pairs, size_t np, const uint8_t
         const __m256i w = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(pairs + i)));
         const __m256i c = _mm256_or_si256(_mm256_srli_epi16(w, 4),
                                           _mm256_slli_epi16(_mm256_and_si256(w, lo4), 8));
-        uint32_t k = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(c, f));
+        const uint32_t k = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(c, f));
         if ((size_t)__builtin_popcount(k) > nesc - u) break;
-        _mm256_storeu_si256((__m256i *)(out + 2 * i), _mm256_shuffle_epi8(m, c));
-        for (; k; k &= k - 1)
-            out[2 * i + (unsigned)__builtin_ctz(k)] = esc[u++];
+        const __m256i s = _mm256_shuffle_epi8(m, c);
+        const __m128i s0 = patch16(_mm256_castsi256_si128(s), _mm256_castsi256_si128(c), esc, &u);
+        const __m128i s1 =
+            patch16(_mm256_extracti128_si256(s, 1), _mm256_extracti128_si256(c, 1), esc, &u);
+        _mm256_storeu_si256((__m256i *)(out + 2 * i), _mm256_set_m128i(s1, s0));
     }
     *used = u;
     return i;
