@@ -948,18 +948,45 @@ static dc_status decode_pairs(const uint8_t *src, size_t src_size, uint8_t *out,
      * irregularly to predict): every pair is one 16-bit store from a table
      * (class 15 stores 0) while the escape positions are listed, then the
      * escape bytes go to them */
-    uint16_t two[256], pos[512];
+    /* tab[v]: the two bytes; the offset of the first escape (0 or 1); the
+     * number of escapes. Stores are what limits this loop: four pairs go
+     * out as one 64-bit store, and each pair's two candidate positions as
+     * one 32-bit store into the list (the next pair's overwrites what its
+     * count does not keep). */
+    uint32_t tab[256];
+    uint16_t pos[512 + 2];
     for (unsigned v = 0; v < 256; v++)
-        two[v] = (uint16_t)(map[v >> 4] | map[v & 15] << 8);
+        tab[v] = (uint32_t)map[v >> 4] | (uint32_t)map[v & 15] << 8 |
+                 (uint32_t)((v >> 4) != 15) << 16 |
+                 (uint32_t)(((v >> 4) == 15) + ((v & 15u) == 15)) << 17;
     while (i < np) {
         const size_t stop = np - i < 256 ? np : i + 256, base = 2 * i;
         unsigned k = 0;
-        for (; i < stop; i++) {
-            const unsigned v = pairs[i], o = (unsigned)(2 * i - base);
-            dc_store_le16(out + 2 * i, two[v]);
-            pos[k] = (uint16_t)o, k += (v >> 4) == 15;
-            pos[k] = (uint16_t)(o + 1), k += (v & 15u) == 15;
+#define PAIR_POS(e, o)                                                                             \
+    do {                                                                                           \
+        const uint32_t pp_ = ((o) + (((e) >> 16) & 1u)) | ((o) + 1u) << 16;                        \
+        memcpy(pos + k, &pp_, 4);                                                                  \
+        k += (e) >> 17;                                                                            \
+    } while (0)
+        for (; i + 4 <= stop; i += 4) {
+            const uint32_t e0 = tab[pairs[i]], e1 = tab[pairs[i + 1]], e2 = tab[pairs[i + 2]],
+                           e3 = tab[pairs[i + 3]];
+            const unsigned o = (unsigned)(2 * i - base);
+            dc_store_le64(out + 2 * i, (uint64_t)(e0 & 0xFFFFu) | (uint64_t)(e1 & 0xFFFFu) << 16 |
+                                           (uint64_t)(e2 & 0xFFFFu) << 32 |
+                                           (uint64_t)(e3 & 0xFFFFu) << 48);
+            PAIR_POS(e0, o);
+            PAIR_POS(e1, o + 2);
+            PAIR_POS(e2, o + 4);
+            PAIR_POS(e3, o + 6);
         }
+        for (; i < stop; i++) {
+            const uint32_t e = tab[pairs[i]];
+            const unsigned o = (unsigned)(2 * i - base);
+            dc_store_le16(out + 2 * i, (uint16_t)e);
+            PAIR_POS(e, o);
+        }
+#undef PAIR_POS
         if (k > nesc - used) return DC_ERR_CORRUPT;
         for (unsigned j = 0; j < k; j++)
             out[base + pos[j]] = table->esc[used + j];
