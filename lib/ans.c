@@ -585,7 +585,7 @@ static size_t encode_plain(const uint8_t *src, size_t n, const uint32_t counts[2
  * second), coded by a plain payload of n / 2 symbols, and the escaped bytes
  * by a second one. Each table lookup then yields two bytes, so such chunks
  * decode about 1.3x faster on AVX-512 and 1.05-1.1x on AVX2 (60%-zeros
- * Laplace data, Zen 5; the scalar path is 25% slower), and the pair table's
+ * Laplace data, Zen 5; the scalar path is about 10% slower), and the pair table's
  * finer probabilities make up for the second payload's table and states.
  * Taken where the escapes are at most an eighth of the bytes (above that
  * the escape payload costs more decode time than the pairs save: plain
