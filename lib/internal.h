@@ -216,7 +216,8 @@ size_t dc_ans2_decode_avx512_sw(const dc_ans_table *t, uint32_t *st, unsigned ns
 uint8_t *dc_ans2_encode_avx512(const uint32_t enc[256], const uint8_t *src, size_t n, unsigned ns,
                                unsigned bits, uint32_t *st, uint8_t *p);
 int dc_cpu_avx512_encoder(void);
-/* Pair payloads: expands whole blocks of 32 pair symbols pairs[0 .. np) into
+/* Pair payloads: expands whole blocks (16 pairs on AVX2, 32 on AVX-512) of
+ * the pair symbols pairs[0 .. np) into
  * out[0 .. 2 np) (out may end where pairs ends: each block is read before it
  * is written), taking escape bytes from esc[*used .. nesc); returns the pairs
  * done, stopping early where a block would need more escapes than remain.

@@ -271,6 +271,7 @@ TARGET size_t dc_ans2_decode_avx2_sw(const dc_ans_table *t, uint32_t *st, unsign
                                      size_t n) {
     return decode_v2(t, st, ns, pp, end, out, n, 1);
 }
+
 /* Pair payloads: per 16 pairs, the classes as 32 bytes (first class in the
  * even byte) and vpshufb maps them to symbols; per half of 16 bytes, the
  * escape bytes come from a 16-byte window at the next unread escape, picked
