@@ -911,48 +911,17 @@ static void build_table(unsigned version, const uint32_t freq[256], dc_ans_table
     }
 }
 
-/* A pair payload: the escapes into table->esc, the pair symbols into the
- * upper half of out, then expanded forward in place (pair i is read before
- * bytes 2i and 2i + 1 are written, and 2i + 1 <= n / 2 + i). */
-static dc_status decode_pairs(const uint8_t *src, size_t src_size, uint8_t *out, size_t n,
-                              dc_simd simd, dc_ans_table *table) {
-    if (n & 1) return DC_ERR_CORRUPT;
-    if (src_size < PAIR_HEAD) return DC_ERR_TRUNCATED;
-    const unsigned pp = src[15], ep = src[16];
-    const size_t nesc = dc_load_le32(src + 17), sp = dc_load_le32(src + 21), np = n / 2;
-    if (nesc > n || nesc > DC_ANS_ESC_MAX) return DC_ERR_CORRUPT;
-    if (pp == DC_ANS_PAIR_PARAM || !dc_ans_param_valid(2, pp)) return DC_ERR_CORRUPT;
-    if (sp > src_size - PAIR_HEAD) return DC_ERR_TRUNCATED;
-    const uint8_t *ps = src + PAIR_HEAD, *es = ps + sp;
-    const size_t se = src_size - PAIR_HEAD - sp;
-    dc_status st;
-    if (nesc) {
-        if (ep == DC_ANS_PAIR_PARAM || !dc_ans_param_valid(2, ep)) return DC_ERR_CORRUPT;
-        if ((st = dc_ans_decode(2, es, se, ep, table->esc, nesc, simd, table)) != DC_OK) return st;
-    } else if (se != 0 || ep != 0) {
-        return DC_ERR_CORRUPT;
-    }
-    uint8_t *pairs = out + (n - np);
-    if ((st = dc_ans_decode(2, ps, sp, pp, pairs, np, simd, table)) != DC_OK) return st;
-    uint8_t map[16];
-    memcpy(map, src, PAIR_CLASSES);
-    map[15] = 0;
-    size_t used = 0, i = 0;
-#if DC_X86
-    if ((simd == DC_SIMD_AVX512 || simd == DC_SIMD_AVX512_SWGATHER) && dc_cpu_avx512_encoder())
-        i = dc_pair_expand_avx512(pairs, np, table->esc, nesc, &used, map, out);
-    else if (simd == DC_SIMD_AVX2 || simd == DC_SIMD_AVX2_SWGATHER)
-        i = dc_pair_expand_avx2(pairs, np, table->esc, nesc, &used, map, out);
-#endif
-    /* scalar, in blocks of 256 pairs, branch-free (escapes come too
-     * irregularly to predict): every pair is one 16-bit store from a table
-     * (class 15 stores 0) while the escape positions are listed, then the
-     * escape bytes go to them */
-    /* tab[v]: the two bytes; the offset of the first escape (0 or 1); the
-     * number of escapes. Stores are what limits this loop: four pairs go
-     * out as one 64-bit store, and each pair's two candidate positions as
-     * one 32-bit store into the list (the next pair's overwrites what its
-     * count does not keep). */
+/* The scalar pair expansion, from pair i on (what the SIMD passes left), in
+ * blocks of 256 pairs, branch-free (escapes come too irregularly to
+ * predict): tab[v] holds the two bytes (class 15 gives 0), the offset of the
+ * first escape (0 or 1) and the number of escapes. Each block's pairs go to
+ * out while their escape positions are listed, then the escape bytes go to
+ * those positions. Stores are what limits this loop: four pairs go out as
+ * one 64-bit store, and each pair's two candidate positions as one 32-bit
+ * store into the list (the next pair's overwrites what its count does not
+ * keep). Returns the escapes used in all, or SIZE_MAX if they run out. */
+static size_t expand_pairs_scalar(const uint8_t *pairs, size_t np, size_t i, const uint8_t *esc,
+                                  size_t nesc, size_t used, const uint8_t map[16], uint8_t *out) {
     uint32_t tab[256];
     uint16_t pos[512 + 2];
     for (unsigned v = 0; v < 256; v++)
@@ -987,11 +956,48 @@ static dc_status decode_pairs(const uint8_t *src, size_t src_size, uint8_t *out,
             PAIR_POS(e, o);
         }
 #undef PAIR_POS
-        if (k > nesc - used) return DC_ERR_CORRUPT;
+        if (k > nesc - used) return SIZE_MAX;
         for (unsigned j = 0; j < k; j++)
-            out[base + pos[j]] = table->esc[used + j];
+            out[base + pos[j]] = esc[used + j];
         used += k;
     }
+    return used;
+}
+
+/* A pair payload: the escapes into table->esc, the pair symbols into the
+ * upper half of out, then expanded forward in place (pair i is read before
+ * bytes 2i and 2i + 1 are written, and 2i + 1 <= n / 2 + i). */
+static dc_status decode_pairs(const uint8_t *src, size_t src_size, uint8_t *out, size_t n,
+                              dc_simd simd, dc_ans_table *table) {
+    if (n & 1) return DC_ERR_CORRUPT;
+    if (src_size < PAIR_HEAD) return DC_ERR_TRUNCATED;
+    const unsigned pp = src[15], ep = src[16];
+    const size_t nesc = dc_load_le32(src + 17), sp = dc_load_le32(src + 21), np = n / 2;
+    if (nesc > n || nesc > DC_ANS_ESC_MAX) return DC_ERR_CORRUPT;
+    if (pp == DC_ANS_PAIR_PARAM || !dc_ans_param_valid(2, pp)) return DC_ERR_CORRUPT;
+    if (sp > src_size - PAIR_HEAD) return DC_ERR_TRUNCATED;
+    const uint8_t *ps = src + PAIR_HEAD, *es = ps + sp;
+    const size_t se = src_size - PAIR_HEAD - sp;
+    dc_status st;
+    if (nesc) {
+        if (ep == DC_ANS_PAIR_PARAM || !dc_ans_param_valid(2, ep)) return DC_ERR_CORRUPT;
+        if ((st = dc_ans_decode(2, es, se, ep, table->esc, nesc, simd, table)) != DC_OK) return st;
+    } else if (se != 0 || ep != 0) {
+        return DC_ERR_CORRUPT;
+    }
+    uint8_t *pairs = out + (n - np);
+    if ((st = dc_ans_decode(2, ps, sp, pp, pairs, np, simd, table)) != DC_OK) return st;
+    uint8_t map[16];
+    memcpy(map, src, PAIR_CLASSES);
+    map[15] = 0;
+    size_t used = 0, i = 0;
+#if DC_X86
+    if ((simd == DC_SIMD_AVX512 || simd == DC_SIMD_AVX512_SWGATHER) && dc_cpu_avx512_encoder())
+        i = dc_pair_expand_avx512(pairs, np, table->esc, nesc, &used, map, out);
+    else if (simd == DC_SIMD_AVX2 || simd == DC_SIMD_AVX2_SWGATHER)
+        i = dc_pair_expand_avx2(pairs, np, table->esc, nesc, &used, map, out);
+#endif
+    if (i < np) used = expand_pairs_scalar(pairs, np, i, table->esc, nesc, used, map, out);
     return used == nesc ? DC_OK : DC_ERR_CORRUPT;
 }
 
